@@ -1,0 +1,29 @@
+#include "core/registry/registry.h"
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace hardgnn::registry_internal {
+
+absl::Status DuplicateError(const char* kind, const std::string& name) {
+  return absl::AlreadyExistsError(absl::StrCat(
+      kind, " '", name, "' is registered twice: two linked plugins use the same name"));
+}
+
+absl::Status UnknownError(const char* kind, absl::string_view name,
+                          const std::vector<std::string>& known) {
+  return absl::NotFoundError(absl::StrCat("unknown ", kind, " '", name, "'; registered ", kind,
+                                          "s: ", known.empty() ? "(none)" : absl::StrJoin(known, ", ")));
+}
+
+void DieOnError(const absl::Status& status) {
+  if (status.ok()) return;
+  std::fprintf(stderr, "hardgnn: fatal at start-up: %s\n", std::string(status.message()).c_str());
+  std::abort();
+}
+
+}  // namespace hardgnn::registry_internal
