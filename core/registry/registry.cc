@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 
@@ -16,8 +17,10 @@ absl::Status DuplicateError(const char* kind, const std::string& name) {
 
 absl::Status UnknownError(const char* kind, absl::string_view name,
                           const std::vector<std::string>& known) {
-  return absl::NotFoundError(absl::StrCat("unknown ", kind, " '", name, "'; registered ", kind,
-                                          "s: ", known.empty() ? "(none)" : absl::StrJoin(known, ", ")));
+  absl::string_view k(kind);
+  return absl::NotFoundError(absl::StrCat("unknown ", k, " '", name, "'; registered ", k,
+                                          absl::EndsWith(k, "s") ? "es" : "s", ": ",
+                                          known.empty() ? "(none)" : absl::StrJoin(known, ", ")));
 }
 
 void DieOnError(const absl::Status& status) {

@@ -1,0 +1,37 @@
+#ifndef HARDGNN_CORE_MODEL_BATCH_H_
+#define HARDGNN_CORE_MODEL_BATCH_H_
+
+#include <vector>
+
+#include <ATen/core/Tensor.h>
+
+namespace hardgnn {
+
+// Self-augmented-learning entries of one time slice (SPEC §2.5): pair j compares entry
+// (rows_a[j], items_a[j]) with entry (rows_b[j], items_b[j]); rows index the batch.
+struct SalPairs {
+  at::Tensor rows_a, items_a, rows_b, items_b;  // [n] int64 each
+};
+
+// One step's input. Training fills every field; evaluation fills users, seq and seq_mask.
+struct Batch {
+  at::Tensor users;     // [B] int64 global user ids
+  at::Tensor seq;       // [B,M] int64 item ids, right-aligned (last item in column M-1), 0 pad
+  at::Tensor seq_mask;  // [B,M] float 1 where seq holds an item
+  at::Tensor targets;   // [B] int64 the next item of each row (training positive)
+
+  // Ranking pairs: batch row, positive item, negative item.
+  at::Tensor pair_rows, pair_pos, pair_neg;  // [P] int64
+
+  std::vector<SalPairs> sal;  // one per slice, empty when no SAL loss is used
+
+  // Items whose embeddings this step reads (targets, pair items, sequence and SAL items),
+  // sorted and distinct. An encoder may compute item views for these rows only.
+  at::Tensor touched_items;  // [T] int64
+
+  int64_t size() const { return users.defined() ? users.size(0) : 0; }
+};
+
+}  // namespace hardgnn
+
+#endif  // HARDGNN_CORE_MODEL_BATCH_H_

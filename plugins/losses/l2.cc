@@ -1,0 +1,29 @@
+// `l2`: sum of squared entries of the encoder's regularized parameters (SPEC §2.7: the
+// published code uses reg * sum ||theta||^2, no 1/2, over the full tables every step).
+#include <memory>
+
+#include <ATen/ATen.h>
+
+#include "core/model/loss.h"
+
+namespace hardgnn {
+namespace {
+
+class L2 : public Loss {
+ public:
+  std::vector<std::string> RequiredViews() const override { return {}; }
+  at::Tensor Compute(const Input& input) override {
+    at::Tensor total = at::zeros({});
+    for (const at::Tensor& p : input.encoder.RegularizedParameters()) total = total + p.square().sum();
+    return total;
+  }
+};
+
+const Registration<Loss> kRegistration(
+    "l2", {"sum of squared regularized parameters (embedding tables, SAL MLP weights)", {}},
+    [](const PluginArgs&, const Loss::Context&) -> absl::StatusOr<std::unique_ptr<Loss>> {
+      return std::make_unique<L2>();
+    });
+
+}  // namespace
+}  // namespace hardgnn
