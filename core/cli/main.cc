@@ -7,6 +7,7 @@
 #include <glog/logging.h>
 
 #include "core/cli/list_command.h"
+#include "core/cli/model_flags.h"
 #include "core/cli/plugin_flags.h"
 #include "core/cli/runtime_info.h"
 
@@ -43,10 +44,16 @@ int main(int argc, char** argv) {
   }
   const std::string command = argv[1];
   if (command == "list") return hardgnn::RunListCommand();
-  if (command == "prepare" || command == "train" || command == "eval") {
+  if (command == "train" || command == "eval") {
+    absl::StatusOr<hardgnn::PluginChoice> choice = hardgnn::PluginChoiceFromFlags();
+    if (!choice.ok()) {
+      std::fprintf(stderr, "hardgnn %s: %s\n", command.c_str(), std::string(choice.status().message()).c_str());
+      return 1;
+    }
     hardgnn::ConfigureRuntime(FLAGS_threads);
     return NotBuiltYet(command.c_str());
   }
+  if (command == "prepare") return NotBuiltYet(command.c_str());
   std::fprintf(stderr, "hardgnn: unknown command '%s'\n\n%s\n", command.c_str(), kUsage);
   return 2;
 }

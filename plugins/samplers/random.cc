@@ -10,22 +10,10 @@
 #include "absl/strings/str_cat.h"
 #include "core/model/rng.h"
 #include "core/model/sampler.h"
+#include "core/model/sampling.h"
 
 namespace hardgnn {
 namespace {
-
-// Draws one item uniformly from [0, num_items) minus the sorted list `excluded`, in time
-// O(log |excluded|) whatever the list's size: the r-th allowed item is found by binary
-// search over "allowed items before position j" = excluded[j] - j.
-int64_t UniformOutside(Rng& rng, int64_t num_items, const int32_t* excluded, int64_t num_excluded) {
-  int64_t r = static_cast<int64_t>(rng.Below(num_items - num_excluded));
-  int64_t lo = 0, hi = num_excluded;  // first j with excluded[j] - j > r
-  while (lo < hi) {
-    int64_t mid = (lo + hi) / 2;
-    if (excluded[mid] - mid > r) hi = mid; else lo = mid + 1;
-  }
-  return r + lo;
-}
 
 class RandomSampler : public Sampler {
  public:

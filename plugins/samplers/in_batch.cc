@@ -1,0 +1,70 @@
+// `in_batch`: negatives are the other anchors' positives, the cheap classic of contrastive
+// recommenders. Items from the anchor's own history are skipped; when the batch runs short,
+// the rest are uniform over the items the user never touched.
+#include <memory>
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+
+#include "absl/status/status.h"
+#include "core/model/rng.h"
+#include "core/model/sampler.h"
+#include "core/model/sampling.h"
+
+namespace hardgnn {
+namespace {
+
+class InBatchSampler : public Sampler {
+ public:
+  explicit InBatchSampler(int64_t k) : k_(k) {}
+  int64_t NumNegatives() const override { return k_; }
+  bool NeedsItemTable() const override { return false; }
+
+  absl::StatusOr<Result> Sample(const Request& request) override {
+    const int64_t batch = request.users.size(0);
+    at::Tensor users = request.users.contiguous(), positives = request.positives.contiguous();
+    const int64_t* user = users.data_ptr<int64_t>();
+    const int64_t* positive = positives.data_ptr<int64_t>();
+    const data::Csr& history = *request.history;
+    for (int64_t b = 0; b < batch; ++b) {
+      if (history.RowSize(user[b]) >= request.num_items) {
+        return absl::FailedPreconditionError("in_batch sampler: a user interacted with every item");
+      }
+    }
+    at::Tensor ids = at::empty({batch, k_}, at::kLong);
+    int64_t* out = ids.data_ptr<int64_t>();
+    at::parallel_for(0, batch, 64, [&](int64_t begin, int64_t end) {
+      for (int64_t b = begin; b < end; ++b) {
+        Rng rng(request.seed, static_cast<uint64_t>(b));
+        const int64_t start = static_cast<int64_t>(rng.Below(batch));
+        int64_t taken = 0;
+        // Visit the other rows from a random start; each yields its positive if allowed.
+        for (int64_t step = 0; step < batch && taken < k_; ++step) {
+          const int64_t item = positive[(start + step) % batch];
+          if (!history.Contains(user[b], static_cast<int32_t>(item))) out[b * k_ + taken++] = item;
+        }
+        for (; taken < k_; ++taken) {
+          out[b * k_ + taken] = UniformOutside(rng, request.num_items, history.RowBegin(user[b]),
+                                               history.RowSize(user[b]));
+        }
+      }
+    });
+    return Result{ids, at::Tensor()};
+  }
+
+ private:
+  int64_t k_;
+};
+
+const Registration<Sampler> kRegistration(
+    "in_batch",
+    {"the other anchors' positives as negatives (skipping the user's history), topped up "
+     "with uniform negatives when the batch has too few",
+     {{"k", ParamType::kInt, "5", "negatives per anchor"}}},
+    [](const PluginArgs& args, const Sampler::Context&) -> absl::StatusOr<std::unique_ptr<Sampler>> {
+      if (args.Int("k") < 1) return absl::InvalidArgumentError("in_batch sampler: k must be >= 1");
+      return std::make_unique<InBatchSampler>(args.Int("k"));
+    });
+
+}  // namespace
+}  // namespace hardgnn
