@@ -14,6 +14,12 @@
 
 namespace hardgnn {
 
+// What a loss needs the batch builder to sample for it.
+struct BatchNeeds {
+  int64_t rec_negatives = 0;  // ranking negatives per user (pair_rows/pair_pos/pair_neg)
+  int64_t sal_samples = 0;    // SAL items per user per slice (Batch::sal)
+};
+
 // One term of the objective; the trainer sums the chosen terms with their weights.
 class Loss {
  public:
@@ -31,6 +37,9 @@ class Loss {
 
   virtual ~Loss() = default;
   virtual std::vector<std::string> RequiredViews() const = 0;
+  // Views read under a stop-gradient (the published SAL stops the long-term scores').
+  virtual std::vector<std::string> DetachedViews() const { return {}; }
+  virtual BatchNeeds Needs() const { return {}; }
   virtual bool NeedsNegatives() const { return false; }
   // The view a sampler should use as anchors, when NeedsNegatives().
   virtual std::string AnchorView() const { return ""; }

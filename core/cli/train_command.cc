@@ -1,0 +1,222 @@
+#include "core/cli/train_command.h"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+
+#include <gflags/gflags.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "core/cli/model_flags.h"
+#include "core/cli/plugin_flags.h"
+#include "core/data/cache.h"
+#include "core/train/checkpoint.h"
+#include "core/train/progress.h"
+#include "core/train/trainer.h"
+
+DEFINE_string(data, "", "prepared dataset: a folder written by `hardgnn prepare` (or its dataset.bin)");
+DEFINE_int64(epochs, 150, "training epochs");
+DEFINE_int64(batch_size, 512, "users per training step");
+DEFINE_int64(users_per_epoch, 10000, "users drawn per epoch (trnNum); 0 = all users");
+DEFINE_double(lr, 1e-3, "Adam learning rate");
+DEFINE_double(lr_decay, 0.96, "staircase decay factor of the learning rate");
+DEFINE_int64(lr_decay_steps, 19, "steps per decay stair (the published code: 10000 // 512)");
+DEFINE_int64(eval_every, 3, "evaluate every this many epochs (and after the last)");
+DEFINE_int64(patience, 0, "stop after this many evaluations without improvement; 0 = never");
+DEFINE_int64(seed, 100, "seed of every random choice in training");
+DEFINE_int64(max_steps, 0, "stop after this many steps (0 = no limit)");
+DEFINE_int64(max_seq_len, 200, "most recent items fed to the sequence encoder (pos_length)");
+DEFINE_int64(pred_num, 5, "training target drawn among the last pred_num+1 training items");
+DEFINE_string(eval_protocol, "clean",
+              "clean: train on the training prefix, select on validation, test input excludes "
+              "the test item; official: the published code (trains on the validation item, "
+              "test input is the whole sequence including the test item, selects on test)");
+DEFINE_bool(full_ranking, true, "also rank each positive against every item the user has not seen");
+DEFINE_int64(eval_batch_size, 512, "users per evaluation batch");
+DEFINE_string(run_dir, "", "run directory (default runs/<dataset>-<encoder>-<time>)");
+DEFINE_bool(resume, false, "continue the run in --run_dir from its last checkpoint");
+DEFINE_string(progress, "auto", "progress bar: auto (on a terminal), always, never");
+DEFINE_string(checkpoint, "", "eval: the checkpoint to evaluate (a run's best.pt)");
+
+namespace hardgnn {
+namespace {
+
+int Fail(const char* command, const absl::Status& status) {
+  std::fprintf(stderr, "hardgnn %s: %s\n", command, std::string(status.message()).c_str());
+  return 1;
+}
+
+std::string DatasetFile(const std::string& path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return path + "/dataset.bin";
+  return path;
+}
+
+absl::Status MakeDirs(const std::string& path) {
+  std::string partial;
+  for (size_t i = 0; i <= path.size(); ++i) {
+    if (i == path.size() || path[i] == '/') {
+      if (!partial.empty() && mkdir(partial.c_str(), 0755) != 0 && errno != EEXIST) {
+        return absl::InternalError(absl::StrCat(partial, ": cannot create: ", std::strerror(errno)));
+      }
+    }
+    if (i < path.size()) partial += path[i];
+  }
+  return absl::OkStatus();
+}
+
+// Every flag set on the command line or in a flagfile, as a flagfile.
+std::string FlagsAsFlagfile() {
+  std::vector<gflags::CommandLineFlagInfo> flags;
+  gflags::GetAllFlags(&flags);
+  std::string out;
+  for (const auto& f : flags) {
+    if (f.is_default || f.name == "flagfile" || f.name == "resume") continue;
+    absl::StrAppend(&out, "--", f.name, "=", f.current_value, "\n");
+  }
+  return out;
+}
+
+absl::StatusOr<TrainOptions> OptionsFromFlags() {
+  TrainOptions o;
+  o.epochs = FLAGS_epochs;
+  o.batch_size = FLAGS_batch_size;
+  o.users_per_epoch = FLAGS_users_per_epoch;
+  o.lr = FLAGS_lr;
+  o.lr_decay = FLAGS_lr_decay;
+  o.lr_decay_steps = FLAGS_lr_decay_steps;
+  o.eval_every = FLAGS_eval_every;
+  o.patience = FLAGS_patience;
+  o.seed = static_cast<uint64_t>(FLAGS_seed);
+  o.max_steps = FLAGS_max_steps;
+  o.batch.max_seq_len = FLAGS_max_seq_len;
+  o.batch.pred_num = FLAGS_pred_num;
+  o.eval.batch_size = FLAGS_eval_batch_size;
+  o.eval.max_seq_len = FLAGS_max_seq_len;
+  o.eval.full_ranking = FLAGS_full_ranking;
+  if (FLAGS_eval_protocol == "clean") {
+    o.batch.split = TrainSplit::kClean;
+    o.eval.test_input = TestInput::kClean;
+  } else if (FLAGS_eval_protocol == "official") {
+    o.batch.split = TrainSplit::kOfficial;
+    o.eval.test_input = TestInput::kOfficial;
+    o.select_on_test = true;
+  } else {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--eval_protocol must be clean or official, not '", FLAGS_eval_protocol, "'"));
+  }
+  if (o.epochs < 0 || o.batch_size < 1 || o.users_per_epoch < 0 || o.batch.max_seq_len < 1 ||
+      o.batch.pred_num < 0 || o.eval.batch_size < 1 || o.eval_every < 1) {
+    return absl::InvalidArgumentError(
+        "--epochs, --users_per_epoch and --pred_num must be >= 0; --batch_size, --max_seq_len, "
+        "--eval_batch_size and --eval_every >= 1");
+  }
+  if (FLAGS_progress == "auto") o.progress_bar = Progress::StderrIsTerminal();
+  else if (FLAGS_progress == "always") o.progress_bar = true;
+  else if (FLAGS_progress == "never") o.progress_bar = false;
+  else return absl::InvalidArgumentError("--progress must be auto, always or never");
+  return o;
+}
+
+std::string ResultTable(const std::string& model, const EvalResult& r, bool official) {
+  std::string out = absl::StrFormat("%-12s %-22s %8s %8s %8s %8s %8s\n", "model", "split", "HR@10",
+                                    "NDCG@10", "HR@20", "NDCG@20", "MRR");
+  auto row = [&](const char* split, const RankingMetrics& m) {
+    if (m.users == 0) return;
+    absl::StrAppendFormat(&out, "%-12s %-22s %8.4f %8.4f %8.4f %8.4f %8.4f\n", model, split, m.Hr(10),
+                          m.Ndcg(10), m.Hr(20), m.Ndcg(20), m.mrr);
+  };
+  row(official ? "val (trained on!)" : "validation", r.validation.sampled);
+  row(official ? "test (official input)" : "test", r.test.sampled);
+  row("validation, full rank", r.validation.full);
+  row("test, full rank", r.test.full);
+  return out;
+}
+
+}  // namespace
+
+int RunTrainCommand() {
+  absl::StatusOr<PluginChoice> choice = PluginChoiceFromFlags();
+  if (!choice.ok()) return Fail("train", choice.status());
+  absl::StatusOr<TrainOptions> options = OptionsFromFlags();
+  if (!options.ok()) return Fail("train", options.status());
+  if (FLAGS_data.empty()) return Fail("train", absl::InvalidArgumentError("--data is required (see `hardgnn prepare`)"));
+  absl::StatusOr<data::PreparedDataset> dataset = data::LoadPreparedDataset(DatasetFile(FLAGS_data));
+  if (!dataset.ok()) return Fail("train", dataset.status());
+
+  absl::StatusOr<Model> model = CreateModel(*choice, *dataset, options->seed, PluginArgsFromFlags);
+  if (!model.ok()) return Fail("train", model.status());
+
+  if (FLAGS_run_dir.empty()) {
+    char stamp[32];
+    std::time_t now = std::time(nullptr);
+    std::strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", std::localtime(&now));
+    FLAGS_run_dir = absl::StrCat("runs/", dataset->name, "-", choice->encoder, "-", stamp);
+  }
+  options->run_dir = FLAGS_run_dir;
+  options->resume = FLAGS_resume;
+  absl::Status status = MakeDirs(options->run_dir);
+  if (status.ok() && !options->resume) {
+    status = WriteFileAtomically(options->run_dir + "/flags.txt", FlagsAsFlagfile());
+  }
+  if (status.ok() && !options->resume) {
+    status = WriteFileAtomically(
+        options->run_dir + "/dataset.txt",
+        absl::StrFormat("path=%s\nname=%s\nfingerprint=%016x\nusers=%d\nitems=%d\n", DatasetFile(FLAGS_data),
+                        dataset->name, data::Fingerprint(*dataset), dataset->num_users, dataset->num_items));
+  }
+  if (!status.ok()) return Fail("train", status);
+  const bool official = FLAGS_eval_protocol == "official";
+  std::fprintf(stderr, "hardgnn train: %s on %s (%d users, %d items), run directory %s%s\n",
+               choice->encoder.c_str(), dataset->name.c_str(), dataset->num_users, dataset->num_items,
+               options->run_dir.c_str(),
+               official ? "\nhardgnn train: eval_protocol=official: the published protocol: the "
+                          "validation item is a training target, the test input contains the test "
+                          "item and the epoch is selected on test; these numbers are optimistic"
+                        : "");
+
+  absl::StatusOr<TrainSummary> summary = Train(*model, *dataset, *options);
+  if (!summary.ok()) return Fail("train", summary.status());
+  const std::string table = ResultTable(choice->encoder, summary->best, official);
+  std::printf("%s selected at epoch %lld on %s NDCG@10; %lld steps, %s\n%s", choice->encoder.c_str(),
+              static_cast<long long>(summary->best_epoch), official ? "TEST" : "validation",
+              static_cast<long long>(summary->steps), FormatDuration(summary->seconds).c_str(), table.c_str());
+  status = WriteFileAtomically(options->run_dir + "/summary.json",
+                               absl::StrCat("{\"encoder\":\"", choice->encoder, "\",\"best_epoch\":",
+                                            summary->best_epoch, ",\"steps\":", summary->steps,
+                                            ",\"seconds\":", summary->seconds, ",\"protocol\":\"",
+                                            FLAGS_eval_protocol, "\",\"best\":", summary->best.ToJson(), "}\n"));
+  if (status.ok()) status = WriteFileAtomically(options->run_dir + "/summary.txt", table);
+  if (!status.ok()) return Fail("train", status);
+  return 0;
+}
+
+int RunEvalCommand() {
+  absl::StatusOr<PluginChoice> choice = PluginChoiceFromFlags();
+  if (!choice.ok()) return Fail("eval", choice.status());
+  absl::StatusOr<TrainOptions> options = OptionsFromFlags();
+  if (!options.ok()) return Fail("eval", options.status());
+  if (FLAGS_data.empty()) return Fail("eval", absl::InvalidArgumentError("--data is required"));
+  absl::StatusOr<data::PreparedDataset> dataset = data::LoadPreparedDataset(DatasetFile(FLAGS_data));
+  if (!dataset.ok()) return Fail("eval", dataset.status());
+  absl::StatusOr<Model> model = CreateModel(*choice, *dataset, options->seed, PluginArgsFromFlags);
+  if (!model.ok()) return Fail("eval", model.status());
+  if (!FLAGS_checkpoint.empty()) {
+    absl::Status loaded = LoadCheckpoint(FLAGS_checkpoint, *model->encoder, nullptr);
+    if (!loaded.ok()) return Fail("eval", loaded);
+  } else if (model->encoder->Trainable()) {
+    return Fail("eval", absl::InvalidArgumentError(absl::StrCat(
+                            "--checkpoint is required for encoder '", choice->encoder, "'")));
+  }
+  EvalResult result = Evaluate(*model->encoder, *dataset, options->eval);
+  std::printf("%s", ResultTable(choice->encoder, result, FLAGS_eval_protocol == "official").c_str());
+  std::printf("%s\n", result.ToJson().c_str());
+  return 0;
+}
+
+}  // namespace hardgnn

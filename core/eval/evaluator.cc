@@ -1,0 +1,123 @@
+#include "core/eval/evaluator.h"
+
+#include <algorithm>
+#include <chrono>
+#include <vector>
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <torch/csrc/autograd/grad_mode.h>
+
+#include "absl/strings/str_cat.h"
+#include "core/train/batch_builder.h"
+
+namespace hardgnn {
+namespace {
+
+struct Case {
+  int64_t eval_row;  // row of dataset.eval_negatives
+  int32_t user;
+  int32_t target;
+  int64_t input_len;
+};
+
+std::vector<Case> Cases(const data::PreparedDataset& d, bool validation, TestInput mode) {
+  std::vector<Case> cases;
+  for (size_t r = 0; r < d.eval_users.size(); ++r) {
+    const int32_t u = d.eval_users[r];
+    if (validation) {
+      if (d.val_item[u] >= 0) cases.push_back({static_cast<int64_t>(r), u, d.val_item[u], d.train_len[u]});
+    } else if (d.test_item[u] >= 0) {
+      const int64_t len = mode == TestInput::kClean ? d.test_input_len[u] : d.SequenceLength(u);
+      cases.push_back({static_cast<int64_t>(r), u, d.test_item[u], len});
+    }
+  }
+  return cases;
+}
+
+// Ranks of the target among all items, leaving out the items of the user's input sequence
+// (known history) other than the target; ties count against the target.
+int64_t FullRank(const float* scores, int64_t num_items, int32_t target,
+                 const std::vector<int32_t>& known) {
+  const float pos = scores[target];
+  if (std::isnan(pos)) return num_items;
+  int64_t ahead = 0;
+  for (int64_t i = 0; i < num_items; ++i) ahead += !(scores[i] < pos);
+  ahead -= 1;  // the target itself
+  for (int32_t h : known) ahead -= !(scores[h] < pos);
+  return ahead;
+}
+
+SplitMetrics EvaluateSplit(EvalScorer& scorer, const at::Tensor& items, const data::PreparedDataset& d,
+                           const std::vector<Case>& cases, const EvalOptions& options) {
+  const int64_t num_items = d.num_items, negs = d.negatives_per_user, max_len = options.max_seq_len;
+  MetricAccumulator sampled, full;
+  for (size_t begin = 0; begin < cases.size(); begin += options.batch_size) {
+    const int64_t b_size = std::min<int64_t>(options.batch_size, cases.size() - begin);
+    Batch batch;
+    batch.users = at::empty({b_size}, at::kLong);
+    batch.seq = at::zeros({b_size, max_len}, at::kLong);
+    batch.seq_mask = at::zeros({b_size, max_len}, at::kFloat);
+    for (int64_t b = 0; b < b_size; ++b) {
+      const Case& c = cases[begin + b];
+      batch.users.data_ptr<int64_t>()[b] = c.user;
+      FillSequenceRow(d.Sequence(c.user), c.input_len, b, max_len, batch.seq.data_ptr<int64_t>(),
+                      batch.seq_mask.data_ptr<float>());
+    }
+    at::Tensor scores = at::mm(scorer.Queries(batch), items.t()).to(at::kFloat).contiguous();
+    const float* s = scores.data_ptr<float>();
+    std::vector<int64_t> sampled_rank(b_size), full_rank(b_size, -1);
+    at::parallel_for(0, b_size, 16, [&](int64_t lo, int64_t hi) {
+      std::vector<float> neg(negs);
+      std::vector<int32_t> known;
+      for (int64_t b = lo; b < hi; ++b) {
+        const Case& c = cases[begin + b];
+        const float* row = s + b * num_items;
+        const int32_t* cand = d.EvalNegatives(c.eval_row);
+        for (int64_t j = 0; j < negs; ++j) neg[j] = row[cand[j]];
+        sampled_rank[b] = RankAmongNegatives(row[c.target], neg.data(), negs);
+        if (!options.full_ranking) continue;
+        known.assign(d.Sequence(c.user), d.Sequence(c.user) + c.input_len);
+        std::sort(known.begin(), known.end());
+        known.erase(std::unique(known.begin(), known.end()), known.end());
+        known.erase(std::remove(known.begin(), known.end(), c.target), known.end());
+        full_rank[b] = FullRank(row, num_items, c.target, known);
+      }
+    });
+    for (int64_t b = 0; b < b_size; ++b) {
+      sampled.Add(sampled_rank[b]);
+      if (options.full_ranking) full.Add(full_rank[b]);
+    }
+  }
+  return {sampled.Result(), full.Result()};
+}
+
+}  // namespace
+
+std::string EvalResult::ToJson() const {
+  return absl::StrCat("{\"validation\":{\"sampled\":", validation.sampled.ToJson(),
+                      ",\"full\":", validation.full.ToJson(), "},\"test\":{\"sampled\":",
+                      test.sampled.ToJson(), ",\"full\":", test.full.ToJson(),
+                      "},\"seconds\":", seconds, "}");
+}
+
+EvalResult Evaluate(Encoder& encoder, const data::PreparedDataset& dataset, const EvalOptions& options) {
+  const auto start = std::chrono::steady_clock::now();
+  torch::NoGradGuard no_grad;
+  const bool was_training = encoder.is_training();
+  encoder.eval();
+  std::unique_ptr<EvalScorer> scorer = encoder.MakeEvalScorer();
+  at::Tensor items = scorer->Items();
+  EvalResult result;
+  if (options.validation) {
+    result.validation = EvaluateSplit(*scorer, items, dataset, Cases(dataset, true, options.test_input), options);
+  }
+  if (options.test) {
+    result.test = EvaluateSplit(*scorer, items, dataset, Cases(dataset, false, options.test_input), options);
+  }
+  encoder.train(was_training);
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return result;
+}
+
+}  // namespace hardgnn

@@ -1,0 +1,46 @@
+#ifndef HARDGNN_CORE_EVAL_EVALUATOR_H_
+#define HARDGNN_CORE_EVAL_EVALUATOR_H_
+
+#include <cstdint>
+#include <string>
+
+#include "core/data/dataset.h"
+#include "core/eval/metrics.h"
+#include "core/model/encoder.h"
+
+namespace hardgnn {
+
+enum class TestInput {
+  kClean,     // everything before the test event (training prefix + validation event)
+  kOfficial,  // the user's whole sequence, test event included, as the published code does
+};
+
+struct EvalOptions {
+  int64_t batch_size = 512;
+  int64_t max_seq_len = 200;
+  TestInput test_input = TestInput::kClean;
+  bool full_ranking = true;   // also rank against every item but the user's known ones
+  bool validation = true;
+  bool test = true;
+};
+
+struct SplitMetrics {
+  RankingMetrics sampled;  // the paper's protocol: the positive among its fixed negatives
+  RankingMetrics full;     // full ranking (users == 0 when not computed)
+};
+
+struct EvalResult {
+  SplitMetrics validation, test;
+  double seconds = 0;
+  std::string ToJson() const;
+};
+
+// Evaluates `encoder` on the dataset's evaluation users: validation (target = validation
+// item, input = training prefix) and test (target = test item, input per test_input).
+// Long-term embeddings are computed once, through Encoder::MakeEvalScorer.
+EvalResult Evaluate(Encoder& encoder, const data::PreparedDataset& dataset,
+                    const EvalOptions& options);
+
+}  // namespace hardgnn
+
+#endif  // HARDGNN_CORE_EVAL_EVALUATOR_H_

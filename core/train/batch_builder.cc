@@ -1,0 +1,117 @@
+#include "core/train/batch_builder.h"
+
+#include <algorithm>
+
+#include <ATen/ATen.h>
+
+#include "core/model/rng.h"
+#include "core/model/sampling.h"
+
+namespace hardgnn {
+namespace {
+
+at::Tensor ToTensor(const std::vector<int64_t>& v) {
+  return at::tensor(at::ArrayRef<int64_t>(v), at::kLong);
+}
+
+}  // namespace
+
+void FillSequenceRow(const int32_t* items, int64_t len, int64_t row, int64_t max_len,
+                     int64_t* seq, float* mask) {
+  const int64_t kept = std::min(len, max_len);
+  const int64_t first = len - kept;
+  for (int64_t j = 0; j < kept; ++j) {
+    seq[row * max_len + (max_len - kept) + j] = items[first + j];
+    mask[row * max_len + (max_len - kept) + j] = 1.0f;
+  }
+}
+
+BatchBuilder::BatchBuilder(const data::PreparedDataset& dataset, BatchOptions options)
+    : d_(dataset), options_(options) {
+  for (int32_t u = 0; u < d_.num_users; ++u) {
+    if (TrainPrefix(u) >= 1) trainable_.push_back(u);
+  }
+}
+
+int64_t BatchBuilder::TrainPrefix(int32_t user) const {
+  if (options_.split == TrainSplit::kClean) return d_.train_len[user];
+  return std::max<int64_t>(0, d_.SequenceLength(user) - 1);
+}
+
+Batch BatchBuilder::Build(const std::vector<int32_t>& users, uint64_t seed) const {
+  const int64_t batch = static_cast<int64_t>(users.size());
+  const int64_t max_len = options_.max_seq_len;
+  Batch out;
+  out.users = at::empty({batch}, at::kLong);
+  out.targets = at::empty({batch}, at::kLong);
+  out.seq = at::zeros({batch, max_len}, at::kLong);
+  out.seq_mask = at::zeros({batch, max_len}, at::kFloat);
+  int64_t* user_out = out.users.data_ptr<int64_t>();
+  int64_t* target_out = out.targets.data_ptr<int64_t>();
+  int64_t* seq = out.seq.data_ptr<int64_t>();
+  float* mask = out.seq_mask.data_ptr<float>();
+
+  std::vector<int64_t> pair_rows, pair_pos, pair_neg;
+  const int32_t num_slices = d_.num_slices();
+  std::vector<std::vector<int64_t>> sal_rows(options_.sal_samples > 0 ? num_slices : 0),
+      sal_items(sal_rows.size());
+  std::vector<int64_t> touched;
+
+  for (int64_t b = 0; b < batch; ++b) {
+    const int32_t u = users[b];
+    Rng rng(seed, static_cast<uint64_t>(u));
+    const int32_t* s = d_.Sequence(u);
+    const int64_t p = TrainPrefix(u);
+    // Target: position -c of the prefix, c uniform in {1..max(1, min(pred_num+1, |P|-3))}.
+    const int64_t c_max = std::max<int64_t>(1, std::min<int64_t>(options_.pred_num + 1, p - 3));
+    const int64_t c = 1 + static_cast<int64_t>(rng.Below(c_max));
+    const int64_t target = s[p - c];
+    user_out[b] = u;
+    target_out[b] = target;
+    touched.push_back(target);
+    FillSequenceRow(s, p - c, b, max_len, seq, mask);
+    for (int64_t j = std::max<int64_t>(0, p - c - max_len); j < p - c; ++j) touched.push_back(s[j]);
+
+    // Ranking pairs: min(rec_negatives, |P|) negatives the user never interacted with.
+    const int64_t num_neg = std::min<int64_t>(options_.rec_negatives, p);
+    for (int64_t j = 0; j < num_neg; ++j) {
+      const int64_t neg = UniformOutside(rng, d_.num_items, d_.interacted.RowBegin(u),
+                                         d_.interacted.RowSize(u));
+      pair_rows.push_back(b);
+      pair_pos.push_back(target);
+      pair_neg.push_back(neg);
+      touched.push_back(neg);
+    }
+
+    // SAL entries: per slice, 2m items drawn with replacement from the user's slice items,
+    // appended as (x1, y1, x2, y2, ...), SPEC §2.5.
+    for (size_t k = 0; k < sal_rows.size(); ++k) {
+      const data::Csr& slice = d_.slice_user_item[k];
+      const int64_t n = slice.RowSize(u);
+      const int64_t m = std::min<int64_t>(options_.sal_samples, n / 2);
+      for (int64_t j = 0; j < 2 * m; ++j) {
+        const int64_t item = slice.RowBegin(u)[rng.Below(n)];
+        sal_rows[k].push_back(b);
+        sal_items[k].push_back(item);
+        touched.push_back(item);
+      }
+    }
+  }
+
+  out.pair_rows = ToTensor(pair_rows);
+  out.pair_pos = ToTensor(pair_pos);
+  out.pair_neg = ToTensor(pair_neg);
+  // The published model pairs entry j with entry j + n (first half against second half).
+  for (size_t k = 0; k < sal_rows.size(); ++k) {
+    const int64_t n = static_cast<int64_t>(sal_rows[k].size()) / 2;
+    at::Tensor rows = ToTensor(sal_rows[k]), items = ToTensor(sal_items[k]);
+    out.sal.push_back({rows.slice(0, 0, n), items.slice(0, 0, n), rows.slice(0, n, 2 * n),
+                       items.slice(0, n, 2 * n)});
+  }
+  std::sort(touched.begin(), touched.end());
+  touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
+  out.touched_items = ToTensor(touched);
+  return out;
+}
+
+}  // namespace hardgnn

@@ -1,0 +1,54 @@
+#ifndef HARDGNN_CORE_TRAIN_BATCH_BUILDER_H_
+#define HARDGNN_CORE_TRAIN_BATCH_BUILDER_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "core/data/dataset.h"
+#include "core/model/batch.h"
+
+namespace hardgnn {
+
+// Which part of each user's sequence training may use (SPEC §1.4-1.6).
+enum class TrainSplit {
+  kClean,     // the training prefix only: validation and test items are never targets
+  kOfficial,  // the published code: every event but the last (the validation item is a target)
+};
+
+struct BatchOptions {
+  TrainSplit split = TrainSplit::kClean;
+  int64_t max_seq_len = 200;   // pos_length: the most recent items kept as input
+  int64_t pred_num = 5;        // the target is one of the last pred_num+1 items (SPEC §1.5)
+  int64_t rec_negatives = 0;   // ranking negatives per user, capped at |P| (0 = no pairs)
+  int64_t sal_samples = 0;     // SAL items per user per slice, capped at |P_k|/2 (0 = no SAL)
+};
+
+// Builds training batches as the published code does (SPEC §1.5, §2.5, §2.6). Everything
+// random comes from Rng streams keyed by (seed, user), so a batch is a function of its
+// users and the seed alone.
+class BatchBuilder {
+ public:
+  BatchBuilder(const data::PreparedDataset& dataset, BatchOptions options);
+
+  // Users with at least one training target under the split; epochs draw from these.
+  const std::vector<int32_t>& TrainableUsers() const { return trainable_; }
+
+  // A training batch for `users` (each must be trainable).
+  Batch Build(const std::vector<int32_t>& users, uint64_t seed) const;
+
+  // The length of the sequence prefix training draws targets from.
+  int64_t TrainPrefix(int32_t user) const;
+
+ private:
+  const data::PreparedDataset& d_;
+  BatchOptions options_;
+  std::vector<int32_t> trainable_;
+};
+
+// Right-aligns the last `max_len` of items[0, len) into row `row` of seq/mask ([B,M]).
+void FillSequenceRow(const int32_t* items, int64_t len, int64_t row, int64_t max_len,
+                     int64_t* seq, float* mask);
+
+}  // namespace hardgnn
+
+#endif  // HARDGNN_CORE_TRAIN_BATCH_BUILDER_H_

@@ -1,0 +1,59 @@
+#ifndef HARDGNN_CORE_TRAIN_TRAINER_H_
+#define HARDGNN_CORE_TRAIN_TRAINER_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/data/dataset.h"
+#include "core/eval/evaluator.h"
+#include "core/train/batch_builder.h"
+#include "core/train/model_setup.h"
+
+namespace hardgnn {
+
+struct TrainOptions {
+  int64_t epochs = 150;
+  int64_t batch_size = 512;
+  int64_t users_per_epoch = 10000;  // trnNum: a random subset of users per epoch (0 = all)
+  double lr = 1e-3;
+  double lr_decay = 0.96;           // staircase: lr * decay^floor(step / decay_steps)
+  int64_t lr_decay_steps = 19;
+  int64_t eval_every = 3;           // evaluate after epochs 0, k, 2k, ... and the last
+  int64_t patience = 0;             // stop after this many evaluations without improvement (0: never)
+  bool select_on_test = false;      // the published code's selection (on test NDCG@10)
+  uint64_t seed = 100;
+  int64_t max_steps = 0;            // stop after this many steps (0: no limit), for smoke runs
+  BatchOptions batch;
+  EvalOptions eval;
+  std::string run_dir;              // where logs and checkpoints go ("" = nowhere)
+  bool resume = false;              // continue from run_dir's last checkpoint
+  bool progress_bar = false;
+};
+
+struct TrainSummary {
+  int64_t steps = 0;
+  int64_t epochs_run = 0;
+  int64_t best_epoch = -1;
+  EvalResult best;                  // the selected model, re-evaluated from its checkpoint
+  std::vector<double> epoch_loss;   // mean total loss per epoch run in this call
+  double seconds = 0;
+};
+
+// The training loop of SPEC §3: epochs of shuffled users, Adam with a staircase learning
+// rate, evaluation every eval_every epochs, model selection on validation NDCG@10 (or on
+// test, with select_on_test). With a run_dir: a JSON-lines log, the best checkpoint and the
+// last one (written atomically), and --resume continues from the last.
+absl::StatusOr<TrainSummary> Train(Model& model, const data::PreparedDataset& dataset,
+                                   const TrainOptions& options);
+
+// The learning rate at a global step (SPEC §2.9).
+double LearningRateAt(const TrainOptions& options, int64_t step);
+
+// The batch options the chosen losses need (ranking negatives, SAL samples), over `base`.
+BatchOptions BatchOptionsFor(const Model& model, BatchOptions base);
+
+}  // namespace hardgnn
+
+#endif  // HARDGNN_CORE_TRAIN_TRAINER_H_

@@ -1,0 +1,160 @@
+// Every registered loss: finite value and autograd gradients equal to finite differences
+// with respect to every view it reads; and known answers for each published loss.
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <ATen/ATen.h>
+
+#include "core/model/encoder.h"
+#include "core/model/loss.h"
+#include "gtest/gtest.h"
+#include "tests/testing/gradcheck.h"
+
+namespace hardgnn {
+namespace {
+
+constexpr int64_t kB = 4, kI = 9, kD = 3, kG = 2, kK = 3;
+
+// An encoder whose only role here is to own parameters for the l2 loss.
+class ParamsOnly : public Encoder {
+ public:
+  std::vector<std::string> ProvidedViews() const override { return {}; }
+  Views Forward(const Batch&, bool) override { return {}; }
+  std::vector<at::Tensor> RegularizedParameters() override { return params; }
+  std::unique_ptr<EvalScorer> MakeEvalScorer() override { return nullptr; }
+  std::vector<at::Tensor> params;
+};
+
+const std::vector<std::string> kAllViews = {view::kUser, view::kItem, view::kUserLong, view::kUserSeq,
+                                            view::kUserShort, view::kUserShortSlices,
+                                            view::kItemShortSlices, view::kSalWeight};
+
+std::vector<int64_t> Shape(const std::string& name) {
+  if (name == view::kItem) return {kI, kD};
+  if (name == view::kUserShortSlices) return {kG, kB, kD};
+  if (name == view::kItemShortSlices) return {kG, kI, kD};
+  if (name == view::kSalWeight) return {kG, kB};
+  return {kB, kD};
+}
+
+at::Tensor Longs(std::vector<int64_t> v) { return at::tensor(at::ArrayRef<int64_t>(v), at::kLong); }
+
+Batch MakeBatch() {
+  Batch b;
+  b.users = Longs({0, 1, 2, 3});
+  b.targets = Longs({0, 3, 5, 8});
+  b.pair_rows = Longs({0, 0, 1, 2, 3, 3});
+  b.pair_pos = Longs({0, 0, 3, 5, 8, 8});
+  b.pair_neg = Longs({1, 2, 4, 6, 7, 1});
+  for (int64_t k = 0; k < kG; ++k) {
+    b.sal.push_back({Longs({0, 1, 2}), Longs({1, 4, 6}), Longs({3, 2, 0}), Longs({7, 2, 5 - k})});
+  }
+  return b;
+}
+
+class LossConformance : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(LossConformance, FiniteValueAndGradientsMatchFiniteDifferences) {
+  auto created = LossRegistry::Global().Create(GetParam(), {}, Loss::Context{});
+  ASSERT_TRUE(created.ok()) << created.status();
+  Loss& loss = **created;
+  std::vector<std::string> views = loss.RequiredViews();
+  if (loss.NeedsNegatives()) views.push_back(loss.AnchorView());
+  std::sort(views.begin(), views.end());
+  views.erase(std::unique(views.begin(), views.end()), views.end());
+  for (const std::string& v : views) {
+    ASSERT_NE(std::find(kAllViews.begin(), kAllViews.end(), v), kAllViews.end()) << "unknown view " << v;
+  }
+  const Batch batch = MakeBatch();
+  at::manual_seed(1);
+  Sampler::Result negatives{Longs({1, 2, 4, 3, 4, 5, 6, 7, 0, 1, 2, 3}).view({kB, kK}),
+                            at::rand({kB, kK}, at::kDouble) + 0.5};
+  std::vector<at::Tensor> inputs;
+  for (const std::string& v : views) {
+    at::Tensor t = at::randn(Shape(v), at::kDouble);
+    if (v == view::kSalWeight) t = at::sigmoid(t);
+    inputs.push_back(t);
+  }
+  inputs.push_back(at::randn({2, kD}, at::kDouble));  // the encoder's regularized parameter
+  ParamsOnly encoder;
+  auto f = [&](const std::vector<at::Tensor>& x) {
+    Views v;
+    for (size_t n = 0; n < views.size(); ++n) v.Set(views[n], x[n]);
+    encoder.params = {x.back()};
+    return loss.Compute(Loss::Input{batch, v, encoder, &negatives});
+  };
+  at::Tensor value = f(inputs);
+  ASSERT_EQ(value.dim(), 0);
+  EXPECT_TRUE(std::isfinite(value.item<double>()));
+  const std::vector<std::string> stopped = loss.DetachedViews();
+  std::vector<bool> detached;
+  for (const std::string& v : views) {
+    detached.push_back(std::find(stopped.begin(), stopped.end(), v) != stopped.end());
+  }
+  EXPECT_EQ(testing::GradCheck(f, inputs, detached), "");
+}
+
+INSTANTIATE_TEST_SUITE_P(AllLosses, LossConformance,
+                         ::testing::ValuesIn(LossRegistry::Global().Names()),
+                         [](const auto& info) { return info.param; });
+
+class LossValues : public ::testing::Test {
+ protected:
+  double Compute(const std::string& name, const Views& views, const Batch& batch, ArgMap args = {}) {
+    auto loss = LossRegistry::Global().Create(name, args, Loss::Context{});
+    EXPECT_TRUE(loss.ok()) << loss.status();
+    return (*loss)->Compute(Loss::Input{batch, views, encoder_, nullptr}).item<double>();
+  }
+  Views PairViews() {
+    Views v;
+    v.Set(view::kUser, at::tensor({1.0, 0.0, 0.0, 2.0}).view({2, 2}));
+    v.Set(view::kItem, at::tensor({1.0, 1.0, 2.0, 0.0, 0.0, 1.0}).view({3, 2}));
+    return v;
+  }
+  Batch PairBatch() {
+    Batch b;  // scores: (1 vs 2), (2 vs 2), (2 vs 0)
+    b.pair_rows = Longs({0, 1, 1});
+    b.pair_pos = Longs({0, 2, 2});
+    b.pair_neg = Longs({1, 0, 1});
+    return b;
+  }
+  ParamsOnly encoder_;
+};
+
+TEST_F(LossValues, HingeIsTheMeanOfMarginViolations) {
+  // max(0, 1 - (1-2)) = 2, max(0, 1 - 0) = 1, max(0, 1 - 2) = 0.
+  EXPECT_NEAR(Compute("hinge", PairViews(), PairBatch()), 1.0, 1e-12);
+  EXPECT_NEAR(Compute("hinge", PairViews(), PairBatch(), {{"sum", "true"}}), 3.0, 1e-12);
+  EXPECT_NEAR(Compute("hinge", PairViews(), PairBatch(), {{"margin", "0.5"}}), 2.0 / 3, 1e-12);
+}
+
+TEST_F(LossValues, BprIsTheMeanOfSoftplusOfNegMinusPos) {
+  const double expected = (std::log1p(std::exp(1.0)) + std::log(2.0) + std::log1p(std::exp(-2.0))) / 3;
+  EXPECT_NEAR(Compute("bpr", PairViews(), PairBatch()), expected, 1e-12);
+}
+
+TEST_F(LossValues, SalMatchesTheHandComputedPairs) {
+  Views v;  // one slice, two users; see the arithmetic below
+  v.Set(view::kUserLong, at::tensor({1.0, 2.0, 0.5, -1.0}).view({2, 2}));
+  v.Set(view::kItem, at::tensor({1.0, 0.0, 2.0, 1.0, -1.0, 1.0}).view({3, 2}));
+  v.Set(view::kUserShortSlices, at::tensor({1.0, 1.0, 2.0, 1.0}).view({1, 2, 2}));
+  v.Set(view::kItemShortSlices, at::tensor({0.0, 1.0, 1.0, 1.0, 1.0, -1.0}).view({1, 3, 2}));
+  v.Set(view::kSalWeight, at::tensor({0.5, 0.25}).view({1, 2}));
+  Batch b;
+  b.sal.push_back({Longs({0, 1}), Longs({1, 0}), Longs({1, 0}), Longs({2, 2})});
+  // Pair 1, a=(u0,i1) b=(u1,i2): long 4 and -0.75, gap 0.5*4 - 0.25*(-0.75) = 2.1875;
+  //   short 2 and 1.5, gap 0.5: max(0, 1 - 1.09375) = 0.
+  // Pair 2, a=(u1,i0) b=(u0,i2): long 0.5 and 1.5, gap 0.125 - 0.75 = -0.625;
+  //   short 1 and 0.5, gap 0.5: max(0, 1 + 0.3125) = 1.3125.
+  EXPECT_NEAR(Compute("sal", v, b), 1.3125, 1e-12);
+}
+
+TEST_F(LossValues, L2IsTheSumOfSquaresWithoutAHalf) {
+  encoder_.params = {at::tensor({1.0, 2.0}), at::tensor({3.0})};
+  EXPECT_NEAR(Compute("l2", Views(), Batch()), 14.0, 1e-12);
+}
+
+}  // namespace
+}  // namespace hardgnn
