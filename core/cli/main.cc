@@ -9,7 +9,9 @@
 #include "core/cli/list_command.h"
 #include "core/cli/model_flags.h"
 #include "core/cli/plugin_flags.h"
+#include "core/cli/prepare_command.h"
 #include "core/cli/runtime_info.h"
+#include "core/cli/train_command.h"
 
 DEFINE_int32(threads, 0, "LibTorch intra-op threads; 0 = the machine's cores");
 
@@ -26,11 +28,6 @@ constexpr char kUsage[] =
     "\n"
     "Presets: --flagfile=experiments/configs/<name>.flags. All flags: --helpfull.";
 
-int NotBuiltYet(const char* command) {
-  std::fprintf(stderr, "hardgnn %s: not built yet in this version\n", command);
-  return 3;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -44,16 +41,11 @@ int main(int argc, char** argv) {
   }
   const std::string command = argv[1];
   if (command == "list") return hardgnn::RunListCommand();
+  if (command == "prepare") return hardgnn::RunPrepareCommand();
   if (command == "train" || command == "eval") {
-    absl::StatusOr<hardgnn::PluginChoice> choice = hardgnn::PluginChoiceFromFlags();
-    if (!choice.ok()) {
-      std::fprintf(stderr, "hardgnn %s: %s\n", command.c_str(), std::string(choice.status().message()).c_str());
-      return 1;
-    }
     hardgnn::ConfigureRuntime(FLAGS_threads);
-    return NotBuiltYet(command.c_str());
+    return command == "train" ? hardgnn::RunTrainCommand() : hardgnn::RunEvalCommand();
   }
-  if (command == "prepare") return NotBuiltYet(command.c_str());
   std::fprintf(stderr, "hardgnn: unknown command '%s'\n\n%s\n", command.c_str(), kUsage);
   return 2;
 }

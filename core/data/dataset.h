@@ -28,6 +28,11 @@ struct PreparedDataset {
   int32_t num_users = 0;
   int32_t num_items = 0;
 
+  // The original ids of the raw log, indexed by dense id (empty when the source has none,
+  // e.g. a SelfGNN release). Not part of Fingerprint().
+  std::vector<std::string> user_names;
+  std::vector<std::string> item_names;
+
   // Every user's chronological sequence of all events (repeats kept, val and test events
   // included): user u's events are [seq_ptr[u], seq_ptr[u+1]).
   std::vector<int64_t> seq_ptr = {0};

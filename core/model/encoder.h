@@ -31,6 +31,7 @@ class Encoder : public torch::nn::Module {
   struct Context {
     const data::PreparedDataset* dataset = nullptr;
     uint64_t seed = 0;
+    int64_t max_seq_len = 200;  // width of Batch::seq
   };
 
   // The views Forward publishes.

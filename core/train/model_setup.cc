@@ -40,7 +40,7 @@ absl::StatusOr<Model> CreateModel(const PluginChoice& choice, const data::Prepar
   absl::Status names = ValidatePluginNames(choice);
   if (!names.ok()) return names;
   Model model;
-  auto encoder = CreatePlugin<Encoder>(choice.encoder, {&dataset, seed}, args);
+  auto encoder = CreatePlugin<Encoder>(choice.encoder, {&dataset, seed, choice.max_seq_len}, args);
   if (!encoder.ok()) return encoder.status();
   model.encoder = std::shared_ptr<Encoder>(std::move(*encoder));
   const std::vector<std::string> provided = model.encoder->ProvidedViews();

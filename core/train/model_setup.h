@@ -21,6 +21,7 @@ struct PluginChoice {
   std::string sampler;             // empty: none (allowed only if no loss needs negatives)
   std::vector<LossSpec> losses;
   std::string anchor_view = view::kUserShort;  // what contrastive losses anchor on
+  int64_t max_seq_len = 200;                   // input sequence width the encoder sees
 };
 
 struct WeightedLoss {

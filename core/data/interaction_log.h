@@ -1,0 +1,63 @@
+#ifndef HARDGNN_CORE_DATA_INTERACTION_LOG_H_
+#define HARDGNN_CORE_DATA_INTERACTION_LOG_H_
+
+#include <cstdint>
+#include <initializer_list>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/string_view.h"
+
+namespace hardgnn::data {
+
+// One event: user `user` interacted with item `item` at unix second `time`. The ids index
+// InteractionLog's name tables.
+struct Interaction {
+  int32_t user;
+  int32_t item;
+  int64_t time;
+};
+
+// A (user, item, time) triple with the original ids, for building logs by hand.
+struct Triple {
+  std::string user;
+  std::string item;
+  int64_t time;
+};
+
+// What every reader produces: the raw events in file order, with the original user and
+// item ids interned to 0-based ints in order of first appearance. No filtering, no sorting.
+class InteractionLog {
+ public:
+  InteractionLog() = default;
+  // Builds a log from triples, e.g. InteractionLog::FromTriples({{"u1", "a", 10}, ...}).
+  static InteractionLog FromTriples(const std::vector<Triple>& triples);
+
+  void Add(absl::string_view user, absl::string_view item, int64_t time);
+
+  int32_t num_users() const { return static_cast<int32_t>(user_names_.size()); }
+  int32_t num_items() const { return static_cast<int32_t>(item_names_.size()); }
+  int64_t size() const { return static_cast<int64_t>(events_.size()); }
+  const std::vector<Interaction>& events() const { return events_; }
+  const std::string& user_name(int32_t u) const { return user_names_[u]; }
+  const std::string& item_name(int32_t i) const { return item_names_[i]; }
+
+  // Free text saying where the events came from (reader and path); copied into
+  // PreparedDataset::source.
+  std::string source;
+
+ private:
+  static int32_t Intern(absl::string_view name, absl::flat_hash_map<std::string, int32_t>* ids,
+                        std::vector<std::string>* names);
+
+  absl::flat_hash_map<std::string, int32_t> user_ids_;
+  absl::flat_hash_map<std::string, int32_t> item_ids_;
+  std::vector<std::string> user_names_;
+  std::vector<std::string> item_names_;
+  std::vector<Interaction> events_;
+};
+
+}  // namespace hardgnn::data
+
+#endif  // HARDGNN_CORE_DATA_INTERACTION_LOG_H_

@@ -1,0 +1,216 @@
+// `selfgnn`: the SelfGNN encoder (SPEC §2): short-term graph encoders per time slice,
+// interval fusion, the instance-level sequence encoder, the SAL stability weights.
+#include <memory>
+#include <vector>
+
+#include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+#include <torch/csrc/autograd/grad_mode.h>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "core/graph/residual_gcn.h"
+#include "core/graph/spmm.h"
+#include "core/model/encoder.h"
+#include "plugins/encoders/selfgnn/init.h"
+#include "plugins/encoders/selfgnn/interval_fusion.h"
+#include "plugins/encoders/selfgnn/options.h"
+#include "plugins/encoders/selfgnn/sequence_encoder.h"
+
+namespace hardgnn::selfgnn {
+namespace {
+
+constexpr int64_t kEvalChunk = 8192;  // rows fused at a time when scoring every user and item
+
+class SelfGnn;
+
+class SelfGnnScorer : public EvalScorer {
+ public:
+  SelfGnnScorer(SelfGnn& model, at::Tensor users, at::Tensor items)
+      : model_(model), users_(std::move(users)), items_(std::move(items)) {}
+  at::Tensor Items() override { return items_; }
+  at::Tensor Queries(const Batch& batch) override;
+
+ private:
+  SelfGnn& model_;
+  at::Tensor users_, items_;  // long-term embeddings of every user and item
+};
+
+class SelfGnn : public Encoder {
+ public:
+  SelfGnn(const data::PreparedDataset& d, const Options& o, uint64_t seed)
+      : options_(o), num_users_(d.num_users), num_items_(d.num_items), num_slices_(d.num_slices()) {
+    at::Generator gen = at::detail::createCPUGenerator(seed);
+    const int64_t g = num_slices_, dim = o.dim;
+    user_embed_ = register_parameter("user_embed", GlorotUniform({g, num_users_, dim}, gen));
+    item_embed_ = register_parameter("item_embed", GlorotUniform({g, num_items_, dim}, gen));
+    rnn_ = register_module("rnn", IntervalRnn(o, gen));
+    if (o.separate_rnn) item_rnn_ = register_module("item_rnn", IntervalRnn(o, gen));
+    user_attention_ = register_module("user_attention", IntervalAttention(o, gen));
+    item_attention_ = register_module("item_attention", IntervalAttention(o, gen));
+    sequence_ = register_module("sequence", SequenceEncoder(o, gen));
+    const int64_t sal_in = o.sal_additive ? dim : 3 * dim;
+    sal_w1_ = register_parameter("sal_w1", GlorotUniform({sal_in, o.ssl_dim}, gen));
+    sal_b1_ = register_parameter("sal_b1", at::zeros({o.ssl_dim}));
+    sal_w2_ = register_parameter("sal_w2", GlorotUniform({o.ssl_dim, 1}, gen));
+    sal_b2_ = register_parameter("sal_b2", at::zeros({1}));
+
+    graph_ = graph::CsrGraph::BlockDiagonal(d.slice_user_item);
+    if (o.normalized) edge_norm_ = SymmetricNorm(d);
+    // The slice a user's short-term anchor comes from: the latest one with an edge.
+    latest_slice_ = at::full({num_users_}, g - 1, at::kLong);
+    for (int32_t u = 0; u < num_users_; ++u) {
+      for (int64_t k = g - 1; k >= 0; --k) {
+        if (d.slice_user_item[k].RowSize(u) > 0) {
+          latest_slice_[u] = k;
+          break;
+        }
+      }
+    }
+  }
+
+  std::vector<std::string> ProvidedViews() const override {
+    return {view::kUser,      view::kItem,           view::kUserLong,         view::kUserSeq,
+            view::kUserShort, view::kUserShortSlices, view::kItemShortSlices, view::kSalWeight};
+  }
+
+  Views Forward(const Batch& batch, bool all_items) override {
+    auto [user_short, item_short] = ShortTerm();  // [G,U,d], [G,I,d]
+    const at::Tensor& users = batch.users;
+    at::Tensor user_long, item_table;
+    if (options_.all_rows) {  // the published formulation: fuse everyone, then pick
+      user_long = Fuse(user_short, /*items=*/false).index_select(0, users);
+      item_table = Fuse(item_short, /*items=*/true);
+    } else {
+      user_long = Fuse(user_short.index_select(1, users), false);
+      if (all_items) {
+        item_table = Fuse(item_short, true);
+      } else {
+        const at::Tensor& touched = batch.touched_items;
+        item_table = at::zeros({num_items_, options_.dim}, item_short.options())
+                         .index_copy(0, touched, Fuse(item_short.index_select(1, touched), true));
+      }
+    }
+    at::Tensor seq = sequence_->forward(batch.seq, batch.seq_mask, item_table);
+    at::Tensor batch_short = user_short.index_select(1, users);  // [G,B,d]
+
+    Views v;
+    v.Set(view::kUser, Predict(user_long, seq));
+    v.Set(view::kItem, item_table);
+    v.Set(view::kUserLong, user_long);
+    v.Set(view::kUserSeq, seq);
+    v.Set(view::kUserShortSlices, batch_short);
+    v.Set(view::kItemShortSlices, item_short);
+    const at::Tensor latest = latest_slice_.index_select(0, users);
+    v.Set(view::kUserShort, batch_short.permute({1, 0, 2})
+                                .gather(1, latest.view({-1, 1, 1}).expand({-1, 1, options_.dim}))
+                                .squeeze(1));
+    v.Set(view::kSalWeight, SalWeights(user_long, batch_short));
+    return v;
+  }
+
+  std::vector<at::Tensor> RegularizedParameters() override {
+    return {user_embed_, item_embed_, sequence_->positions(), sal_w1_, sal_w2_};
+  }
+
+  std::unique_ptr<EvalScorer> MakeEvalScorer() override {
+    torch::NoGradGuard no_grad;
+    auto [user_short, item_short] = ShortTerm();
+    return std::make_unique<SelfGnnScorer>(*this, FuseInChunks(user_short, false), FuseInChunks(item_short, true));
+  }
+
+  at::Tensor Predict(const at::Tensor& user_long, const at::Tensor& seq) const {
+    return options_.paper_predict ? user_long + seq : user_long + at::leaky_relu(seq, options_.leaky);
+  }
+  SequenceEncoder& sequence() { return sequence_; }
+
+ private:
+  // Short-term embeddings of every user and item in every slice (SPEC §2.1).
+  std::pair<at::Tensor, at::Tensor> ShortTerm() {
+    at::Tensor values = edge_norm_;
+    if (options_.edge_dropout && is_training()) {
+      at::Tensor keep = at::bernoulli(at::full({graph_.nnz()}, options_.keep_rate)) / options_.keep_rate;
+      values = values.defined() ? values * keep : keep;
+    }
+    graph::ResidualGcnResult r =
+        graph::ResidualGcn(graph_, user_embed_, item_embed_, options_.gnn_layers, options_.leaky, values);
+    return {r.rows, r.cols};
+  }
+
+  // Interval fusion of slices [G, N, d] into long-term embeddings [N, d] (SPEC §2.2).
+  at::Tensor Fuse(const at::Tensor& slices, bool items) {
+    at::Tensor x = slices.permute({1, 0, 2}).contiguous();  // [N, G, d]
+    IntervalRnn& rnn = items && options_.separate_rnn ? item_rnn_ : rnn_;
+    at::Tensor h = at::dropout(rnn->forward(x), 1.0 - options_.keep_rate, is_training());
+    return (items ? item_attention_ : user_attention_)->forward(h);
+  }
+
+  at::Tensor FuseInChunks(const at::Tensor& slices, bool items) {
+    std::vector<at::Tensor> parts;
+    for (int64_t begin = 0; begin < slices.size(1); begin += kEvalChunk) {
+      parts.push_back(Fuse(slices.narrow(1, begin, std::min(kEvalChunk, slices.size(1) - begin)), items));
+    }
+    return at::cat(parts, 0);
+  }
+
+  // SAL stability weights w_k(u) for the batch's users, [G, B] (SPEC §2.5).
+  at::Tensor SalWeights(const at::Tensor& user_long, const at::Tensor& batch_short) {
+    at::Tensor l = user_long.unsqueeze(0).expand_as(batch_short);
+    at::Tensor in = options_.sal_additive ? l + batch_short + l * batch_short
+                                          : at::cat({l * batch_short, l, batch_short}, 2);
+    at::Tensor hidden = at::leaky_relu(at::matmul(in, sal_w1_) + sal_b1_, options_.leaky);
+    return at::sigmoid(at::matmul(hidden, sal_w2_) + sal_b2_).squeeze(-1);
+  }
+
+  // 1/sqrt(|N_k(u)| |N_k(i)|) per edge, in the block graph's forward edge order.
+  at::Tensor SymmetricNorm(const data::PreparedDataset& d) const {
+    std::vector<float> values;
+    values.reserve(graph_.nnz());
+    for (const data::Csr& slice : d.slice_user_item) {
+      std::vector<int64_t> item_degree(num_items_, 0);
+      for (int32_t c : slice.col) ++item_degree[c];
+      for (int64_t u = 0; u < slice.num_rows; ++u) {
+        for (const int32_t* c = slice.RowBegin(u); c != slice.RowEnd(u); ++c) {
+          values.push_back(static_cast<float>(1.0 / std::sqrt(double(slice.RowSize(u)) * item_degree[*c])));
+        }
+      }
+    }
+    return at::tensor(values);
+  }
+
+  Options options_;
+  int64_t num_users_, num_items_, num_slices_;
+  graph::CsrGraph graph_;
+  at::Tensor edge_norm_, latest_slice_;
+  at::Tensor user_embed_, item_embed_, sal_w1_, sal_b1_, sal_w2_, sal_b2_;
+  IntervalRnn rnn_{nullptr}, item_rnn_{nullptr};
+  IntervalAttention user_attention_{nullptr}, item_attention_{nullptr};
+  SequenceEncoder sequence_{nullptr};
+};
+
+at::Tensor SelfGnnScorer::Queries(const Batch& batch) {
+  at::Tensor seq = model_.sequence()->forward(batch.seq, batch.seq_mask, items_);
+  return model_.Predict(users_.index_select(0, batch.users), seq);
+}
+
+const Registration<Encoder> kRegistration(
+    "selfgnn", Options::Describe(),
+    [](const PluginArgs& args, const Encoder::Context& ctx) -> absl::StatusOr<std::unique_ptr<Encoder>> {
+      Options o = Options::FromArgs(args, ctx.max_seq_len);
+      if (o.dim < 1 || o.heads < 1 || o.dim % o.heads != 0) {
+        return absl::InvalidArgumentError(absl::StrCat("selfgnn: dim (", o.dim, ") must be a multiple of heads (", o.heads, ")"));
+      }
+      if (o.gnn_layers < 0 || o.att_layers < 0 || o.ssl_dim < 1) {
+        return absl::InvalidArgumentError("selfgnn: gnn_layers and att_layers must be >= 0, ssl_dim >= 1");
+      }
+      if (!(o.keep_rate > 0 && o.keep_rate <= 1)) {
+        return absl::InvalidArgumentError("selfgnn: keep_rate must be in (0, 1]");
+      }
+      if (ctx.dataset->num_slices() < 1) {
+        return absl::FailedPreconditionError("selfgnn: the dataset has no time slices");
+      }
+      return std::make_unique<SelfGnn>(*ctx.dataset, o, ctx.seed);
+    });
+
+}  // namespace
+}  // namespace hardgnn::selfgnn

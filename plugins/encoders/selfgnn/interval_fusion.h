@@ -1,0 +1,43 @@
+#ifndef HARDGNN_PLUGINS_ENCODERS_SELFGNN_INTERVAL_FUSION_H_
+#define HARDGNN_PLUGINS_ENCODERS_SELFGNN_INTERVAL_FUSION_H_
+
+#include <torch/nn/module.h>
+#include <torch/nn/modules/rnn.h>
+#include <torch/nn/pimpl.h>
+
+#include "plugins/encoders/selfgnn/options.h"
+
+namespace hardgnn::selfgnn {
+
+// The interval RNN over the G slices (SPEC §2.2 step 2): TF's BasicLSTMCell (one kernel
+// [2d,4d] on concat[x, h], one bias, gate order i,j,f,o, forget bias 1) or, as the paper
+// says, a GRU. Input and output [N, G, d]; the output dropout is applied by the caller.
+class IntervalRnnImpl : public torch::nn::Module {
+ public:
+  IntervalRnnImpl(const Options& options, at::Generator& gen);
+  at::Tensor forward(const at::Tensor& x);
+
+ private:
+  Options options_;
+  at::Tensor kernel_, bias_;  // LSTM: [2d, 4d], [4d]
+  torch::nn::GRU gru_{nullptr};
+};
+TORCH_MODULE(IntervalRnn);
+
+// One side (users or items) of the fusion after the RNN (SPEC §2.2 steps 3-5): LayerNorm
+// over the whole (G, d) block, multi-head self-attention across the slices (no output
+// projection, no residual; softmax e^s / (sum e^s + 1e-8)) and the mean over slices.
+class IntervalAttentionImpl : public torch::nn::Module {
+ public:
+  IntervalAttentionImpl(const Options& options, at::Generator& gen);
+  at::Tensor forward(const at::Tensor& h);  // [N, G, d] -> [N, d]
+
+ private:
+  Options options_;
+  at::Tensor ln_gamma_, ln_beta_, w_qkv_, b_qkv_;  // [d], [d], [d, 3d], [3d]
+};
+TORCH_MODULE(IntervalAttention);
+
+}  // namespace hardgnn::selfgnn
+
+#endif  // HARDGNN_PLUGINS_ENCODERS_SELFGNN_INTERVAL_FUSION_H_

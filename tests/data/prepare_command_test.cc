@@ -1,0 +1,115 @@
+// `hardgnn prepare` end to end: flags in, dataset.bin + stats.json out.
+#include <set>
+#include <string>
+
+#include <gflags/gflags.h>
+
+#include "core/cli/prepare_command.h"
+#include "core/data/cache.h"
+#include "core/data/file_io.h"
+#include "gtest/gtest.h"
+#include "tests/data/test_util.h"
+
+namespace hardgnn {
+namespace {
+
+// Runs the command with `flags` set (restoring every flag afterwards); *printed gets stdout.
+int RunPrepare(const std::vector<std::pair<std::string, std::string>>& flags, std::string* printed = nullptr) {
+  gflags::FlagSaver saver;
+  for (const auto& [name, value] : flags) {
+    EXPECT_FALSE(gflags::SetCommandLineOption(name.c_str(), value.c_str()).empty()) << "bad flag --" << name;
+  }
+  ::testing::internal::CaptureStdout();
+  const int rc = RunPrepareCommand();
+  const std::string out = ::testing::internal::GetCapturedStdout();
+  if (printed != nullptr) *printed = out;
+  return rc;
+}
+
+// 3 users with 4, 5 and 6 events over items a..f, times 100, 200, ...
+std::string TinyLog() {
+  const std::string dir = data::testing::TempDir("log");
+  std::string text = "user,item,time\n";
+  const char* items = "abcdef";
+  for (int u = 0; u < 3; ++u) {
+    for (int j = 0; j < 4 + u; ++j) text += "u" + std::to_string(u) + "," + items[(u + j) % 6] + "," + std::to_string(100 * (j + 1)) + "\n";
+  }
+  data::testing::WriteFile(dir + "/log.csv", text);
+  return dir + "/log.csv";
+}
+
+TEST(PrepareCommand, WritesTheCacheAndStatsForARawLog) {
+  const std::string out = data::testing::TempDir("cmd") + "/tiny";
+  std::string printed;
+  ASSERT_EQ(RunPrepare({{"input", TinyLog()}, {"format", "generic"}, {"kcore", "0"}, {"slices", "2"},
+                 {"eval_negatives", "5"}, {"time_begin", "1970-01-01"}, {"out", out}},
+                &printed),
+            0)
+      << printed;
+  absl::StatusOr<data::PreparedDataset> ds = data::LoadPreparedDataset(out + "/dataset.bin");
+  ASSERT_TRUE(ds.ok()) << ds.status();
+  EXPECT_EQ(ds->num_users, 3);
+  EXPECT_EQ(ds->num_items, 6);
+  EXPECT_EQ(ds->seq_item.size(), 15u);
+  EXPECT_EQ(ds->num_slices(), 2);
+  EXPECT_EQ(ds->negatives_per_user, 5);
+  EXPECT_EQ(ds->name, "WritesTheCacheAndStatsForARawLog_log");  // the input file's folder
+  absl::StatusOr<std::string> json = data::ReadFileToString(out + "/stats.json");
+  ASSERT_TRUE(json.ok());
+  EXPECT_NE(json->find("\"interactions\": 15,"), std::string::npos) << *json;
+  EXPECT_NE(json->find("\"fingerprint\": \"" + data::FingerprintHex(*ds) + "\""), std::string::npos) << *json;
+  EXPECT_NE(printed.find("interactions"), std::string::npos) << printed;
+}
+
+TEST(PrepareCommand, AuditsAndConvertsASelfGnnRelease) {
+  const std::string out = data::testing::TempDir("release") + "/mini";
+  std::string printed;
+  ASSERT_EQ(RunPrepare({{"input", "testdata/selfgnn-mini/p4"}, {"audit", "true"}, {"out", out}}, &printed), 0) << printed;
+  EXPECT_NE(printed.find("1. test users with tst_int[u] == sequence[u][-1]"), std::string::npos) << printed;
+  absl::StatusOr<data::PreparedDataset> ds = data::LoadPreparedDataset(out + "/dataset.bin");
+  ASSERT_TRUE(ds.ok()) << ds.status();
+  EXPECT_EQ(ds->name, "p4");
+  EXPECT_EQ(ds->eval_users.size(), 12u);
+  EXPECT_EQ(ds->negatives_per_user, 20);
+  // --audit without --out only prints.
+  ASSERT_EQ(RunPrepare({{"input", "testdata/selfgnn-mini/p2"}, {"audit", "true"}}, &printed), 0);
+  EXPECT_FALSE(data::FileExists("runs/prepared/p2/dataset.bin"));
+}
+
+TEST(PrepareCommand, BadFlagsAndBadInputsFailWithTheirExitCodes) {
+  EXPECT_EQ(RunPrepare({{"input", "testdata/text/ratings.dat"}, {"format", "parquet"}}), 2);
+  EXPECT_EQ(RunPrepare({{"input", "testdata/text/ratings.dat"}, {"audit", "true"}}), 2);
+  EXPECT_EQ(RunPrepare({{"input", "testdata/no/such/file.tsv"}}), 2);
+  EXPECT_EQ(RunPrepare({{"input", "testdata/text/generic_space.txt"}, {"time_end", "yesterday"}}), 2);
+  EXPECT_EQ(RunPrepare({{"input", "testdata/text/generic_space.txt"}, {"filter", "7core"}}), 2);
+  EXPECT_EQ(RunPrepare({{"input", "testdata/text/amazon_ratings.csv"}, {"format", "gowalla"}}), 1);  // malformed lines
+  // Too few events: every user is dropped.
+  EXPECT_EQ(RunPrepare({{"input", "testdata/text/ratings.csv"}, {"kcore", "0"}, {"out", data::testing::TempDir("x")}}), 1);
+}
+
+TEST(PrepareCommand, FlagNamesDoNotClashWithLibtorchOrGlog) {
+  // Every flag libtorch 1.13 and glog define (gflags::GetAllFlags in a program linking
+  // them): defining one of these again aborts the hardgnn binary at start-up.
+  const std::set<std::string> taken = {
+      "pthreadpool_size", "alsologtoemail", "alsologtostderr", "colorlogtostderr", "colorlogtostdout",
+      "drop_log_memory", "log_backtrace_at", "log_dir", "log_link", "log_prefix", "log_utc_time",
+      "log_year_in_prefix", "logbuflevel", "logbufsecs", "logcleansecs", "logemaillevel", "logfile_mode",
+      "logmailer", "logtostderr", "logtostdout", "max_log_size", "minloglevel", "stderrthreshold",
+      "stop_logging_if_full_disk", "timestamp_in_logfile_name", "symbolize_stacktrace", "v", "vmodule",
+      "static_runtime_disable_debug_memory_overlap_check", "static_runtime_enable_fast_math",
+      "enable_clip_ranges_gather_fusions", "ltc_enable_dynamic_shapes", "ltc_enable_symbolic_shapes", "threads"};
+  std::vector<gflags::CommandLineFlagInfo> all;
+  gflags::GetAllFlags(&all);
+  int ours = 0;
+  for (const auto& f : all) {
+    if (f.filename.find("prepare_command.cc") == std::string::npos) continue;
+    ++ours;
+    EXPECT_EQ(taken.count(f.name), 0u) << "--" << f.name << " is already defined by libtorch, glog or main.cc";
+    EXPECT_NE(f.name.rfind("caffe2_", 0), 0u) << f.name;
+    EXPECT_NE(f.name.rfind("torch_", 0), 0u) << f.name;
+  }
+  EXPECT_EQ(ours, 14);
+}
+
+}  // namespace
+}  // namespace hardgnn
