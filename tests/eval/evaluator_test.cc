@@ -1,0 +1,142 @@
+// The evaluator against a brute-force reference: scores computed item by item, the paper
+// protocol's stable sort written out, full ranking by sorting every unseen item.
+#include "core/eval/evaluator.h"
+
+#include <algorithm>
+#include <set>
+
+#include <ATen/ATen.h>
+
+#include "core/data/prepare.h"
+#include "gtest/gtest.h"
+
+namespace hardgnn {
+namespace {
+
+constexpr int64_t kDim = 4;
+
+// Query = user vector + 0.25 * sum of the input sequence's item vectors, so the test also
+// checks that each protocol feeds the right input. Values lie on a grid of halves, so every
+// score is exact in float whatever the summation order, and ties are real.
+class FixedScorer : public EvalScorer {
+ public:
+  FixedScorer(at::Tensor users, at::Tensor items) : users_(users), items_(items) {}
+  at::Tensor Items() override { return items_; }
+  at::Tensor Queries(const Batch& b) override {
+    at::Tensor bag = (items_.index_select(0, b.seq.reshape(-1)).view({b.size(), b.seq.size(1), -1}) *
+                      b.seq_mask.unsqueeze(-1)).sum(1);
+    return users_.index_select(0, b.users) + 0.25 * bag;
+  }
+  at::Tensor users_, items_;
+};
+
+class FixedEncoder : public Encoder {
+ public:
+  FixedEncoder(int64_t num_users, int64_t num_items) {
+    at::manual_seed(9);
+    // Rounded to a coarse grid so that ties really occur.
+    users = at::round(at::randn({num_users, kDim}) * 2) / 2;
+    items = at::round(at::randn({num_items, kDim}) * 2) / 2;
+  }
+  std::vector<std::string> ProvidedViews() const override { return {}; }
+  Views Forward(const Batch&, bool) override { return {}; }
+  std::vector<at::Tensor> RegularizedParameters() override { return {}; }
+  std::unique_ptr<EvalScorer> MakeEvalScorer() override { return std::make_unique<FixedScorer>(users, items); }
+  at::Tensor users, items;
+};
+
+data::PreparedDataset Dataset() {
+  std::vector<data::Triple> triples;
+  for (int u = 0; u < 30; ++u) {
+    const int n = 3 + u % 7;
+    for (int j = 0; j < n; ++j) {
+      // Repeats on purpose: the test item is often also a training item.
+      const int item = (u * 5 + j * 3 + (j % 3 == 0 ? 0 : u)) % 40;
+      triples.push_back({"u" + std::to_string(u), "i" + std::to_string(item), 100 * j + u});
+    }
+  }
+  auto d = data::PrepareTriples(triples, 2, /*eval_negatives=*/25);
+  EXPECT_TRUE(d.ok()) << d.status();
+  return *d;
+}
+
+// Reference: the score of item i for the user with input `input`.
+double Score(const FixedEncoder& e, int32_t u, const std::vector<int32_t>& input, int32_t i) {
+  at::Tensor q = e.users[u].clone();
+  for (int32_t x : input) q += 0.25 * e.items[x];
+  return (q * e.items[i]).sum().item<float>();  // float: the same rounding as the evaluator
+}
+
+struct Expected {
+  MetricAccumulator sampled, full;
+};
+
+Expected Reference(const FixedEncoder& e, const data::PreparedDataset& d, bool validation, bool official) {
+  Expected out;
+  for (size_t r = 0; r < d.eval_users.size(); ++r) {
+    const int32_t u = d.eval_users[r];
+    const int32_t target = validation ? d.val_item[u] : d.test_item[u];
+    const int64_t len = validation ? d.train_len[u] : official ? d.SequenceLength(u) : d.test_input_len[u];
+    std::vector<int32_t> input(d.Sequence(u), d.Sequence(u) + len);
+    // Paper protocol: [negatives..., positive], stable sort by descending score.
+    std::vector<std::pair<double, bool>> list;
+    for (int j = 0; j < d.negatives_per_user; ++j) list.push_back({Score(e, u, input, d.EvalNegatives(r)[j]), false});
+    list.push_back({Score(e, u, input, target), true});
+    std::stable_sort(list.begin(), list.end(), [](auto& a, auto& b) { return a.first > b.first; });
+    for (size_t p = 0; p < list.size(); ++p) if (list[p].second) out.sampled.Add(p);
+    // Full ranking: every item outside the input, plus the target; ties against the target.
+    std::set<int32_t> known(input.begin(), input.end());
+    const double pos = Score(e, u, input, target);
+    int64_t ahead = 0;
+    for (int32_t i = 0; i < d.num_items; ++i) {
+      if (i != target && !known.count(i) && Score(e, u, input, i) >= pos) ++ahead;
+    }
+    out.full.Add(ahead);
+  }
+  return out;
+}
+
+void ExpectSame(const RankingMetrics& a, const RankingMetrics& b) {
+  EXPECT_EQ(a.users, b.users);
+  for (int k : kCutoffs) {
+    EXPECT_NEAR(a.Hr(k), b.Hr(k), 1e-12) << "HR@" << k;
+    EXPECT_NEAR(a.Ndcg(k), b.Ndcg(k), 1e-12) << "NDCG@" << k;
+  }
+  EXPECT_NEAR(a.mrr, b.mrr, 1e-12);
+}
+
+TEST(EvaluatorTest, MatchesBruteForceOnBothProtocolsAndInputs) {
+  const data::PreparedDataset d = Dataset();
+  FixedEncoder encoder(d.num_users, d.num_items);
+  for (bool official : {false, true}) {
+    EvalOptions options;
+    options.batch_size = 7;  // several batches, a partial last one
+    options.max_seq_len = 50;
+    options.test_input = official ? TestInput::kOfficial : TestInput::kClean;
+    EvalResult result = Evaluate(encoder, d, options);
+    Expected val = Reference(encoder, d, true, official), test = Reference(encoder, d, false, official);
+    SCOPED_TRACE(official ? "official" : "clean");
+    ExpectSame(result.validation.sampled, val.sampled.Result());
+    ExpectSame(result.validation.full, val.full.Result());
+    ExpectSame(result.test.sampled, test.sampled.Result());
+    ExpectSame(result.test.full, test.full.Result());
+    EXPECT_EQ(result.test.sampled.users, static_cast<int64_t>(d.eval_users.size()));
+  }
+}
+
+TEST(EvaluatorTest, OfficialInputSeesTheTestItem) {
+  // A model that only looks at its input: it scores an item by how often the input holds it.
+  const data::PreparedDataset d = Dataset();
+  FixedEncoder encoder(d.num_users, d.num_items);
+  encoder.users = at::zeros({d.num_users, d.num_items});
+  encoder.items = at::eye(d.num_items);  // score(i) = 0.25 * count of i in the input
+  EvalOptions clean, official;
+  official.test_input = TestInput::kOfficial;
+  const double leak = Evaluate(encoder, d, official).test.sampled.Hr(5);
+  const double honest = Evaluate(encoder, d, clean).test.sampled.Hr(5);
+  EXPECT_DOUBLE_EQ(leak, 1.0) << "the official input contains the test item itself";
+  EXPECT_LT(honest, leak);
+}
+
+}  // namespace
+}  // namespace hardgnn

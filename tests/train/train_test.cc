@@ -1,0 +1,264 @@
+// Batch building (SPEC §1.5, §2.5, §2.6), the learning-rate schedule (§2.9), checkpoints,
+// and the training loop's determinism and resume.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <set>
+#include <string>
+
+#include <ATen/ATen.h>
+#include <torch/nn/module.h>
+#include <torch/optim/adam.h>
+
+#include "core/data/prepare.h"
+#include "core/train/batch_builder.h"
+#include "core/train/checkpoint.h"
+#include "core/train/trainer.h"
+#include "gtest/gtest.h"
+
+namespace hardgnn {
+namespace {
+
+data::PreparedDataset SmallDataset(int users = 40, int items = 60) {
+  std::vector<data::Triple> triples;
+  for (int u = 0; u < users; ++u) {
+    const int n = 4 + (u * 7) % 23;
+    for (int j = 0; j < n; ++j) {
+      triples.push_back({"u" + std::to_string(u), "i" + std::to_string((u * 13 + j * j) % items), 10 * j + u % 10});
+    }
+  }
+  auto d = data::PrepareTriples(triples, /*num_slices=*/3, /*eval_negatives=*/30);
+  EXPECT_TRUE(d.ok()) << d.status();
+  return *d;
+}
+
+std::vector<int64_t> Row(const at::Tensor& t, int64_t r) {
+  at::Tensor row = t[r].contiguous();
+  return std::vector<int64_t>(row.data_ptr<int64_t>(), row.data_ptr<int64_t>() + row.numel());
+}
+
+TEST(LearningRateTest, StaircaseDecayOfThePublishedCode) {
+  TrainOptions o;  // lr 1e-3, decay 0.96 every 19 steps
+  EXPECT_DOUBLE_EQ(LearningRateAt(o, 0), 1e-3);
+  EXPECT_DOUBLE_EQ(LearningRateAt(o, 18), 1e-3);
+  EXPECT_DOUBLE_EQ(LearningRateAt(o, 19), 1e-3 * 0.96);
+  EXPECT_DOUBLE_EQ(LearningRateAt(o, 57), 1e-3 * 0.96 * 0.96 * 0.96);
+  EXPECT_NEAR(LearningRateAt(o, 3000), 1e-3 * std::pow(0.96, 157), 1e-18);  // ~0.00165 lr
+}
+
+TEST(BatchBuilderTest, TargetsInputsAndRankingNegatives) {
+  const data::PreparedDataset d = SmallDataset();
+  BatchOptions o;
+  o.max_seq_len = 8;
+  o.pred_num = 5;
+  o.rec_negatives = 40;
+  BatchBuilder builder(d, o);
+  std::vector<int32_t> users = {0, 3, 7, 11, 30};
+  Batch b = builder.Build(users, 17);
+  ASSERT_EQ(b.size(), 5);
+  std::set<int64_t> touched;
+  for (int64_t r = 0; r < b.size(); ++r) {
+    const int32_t u = users[r];
+    const int32_t* s = d.Sequence(u);
+    const int64_t p = d.train_len[u];
+    ASSERT_EQ(builder.TrainPrefix(u), p);
+    // The target is s[p - c] for some c in 1..max(1, min(6, p - 3)); the input is s[0, p - c).
+    const int64_t c_max = std::max<int64_t>(1, std::min<int64_t>(6, p - 3));
+    int64_t c = -1;
+    for (int64_t cc = 1; cc <= c_max; ++cc) {
+      const std::vector<int64_t> seq = Row(b.seq, r);
+      const int64_t kept = std::min<int64_t>(p - cc, o.max_seq_len);
+      bool match = b.targets[r].item<int64_t>() == s[p - cc] &&
+                   b.seq_mask[r].sum().item<float>() == kept;
+      for (int64_t j = 0; match && j < kept; ++j) match = seq[o.max_seq_len - kept + j] == s[p - cc - kept + j];
+      if (match) c = cc;
+    }
+    EXPECT_NE(c, -1) << "row " << r << ": target/input do not follow SPEC §1.5";
+    touched.insert(b.targets[r].item<int64_t>());
+  }
+  // min(40, |P|) negatives per user, all outside the user's items.
+  std::vector<int64_t> per_row(b.size(), 0);
+  for (int64_t j = 0; j < b.pair_rows.size(0); ++j) {
+    const int64_t r = b.pair_rows[j].item<int64_t>();
+    ++per_row[r];
+    EXPECT_EQ(b.pair_pos[j].item<int64_t>(), b.targets[r].item<int64_t>());
+    EXPECT_FALSE(d.interacted.Contains(users[r], b.pair_neg[j].item<int32_t>()));
+    touched.insert(b.pair_neg[j].item<int64_t>());
+  }
+  for (int64_t r = 0; r < b.size(); ++r) EXPECT_EQ(per_row[r], std::min<int64_t>(40, d.train_len[users[r]]));
+  for (int64_t j = 0; j < b.seq.numel(); ++j) {
+    if (b.seq_mask.view(-1)[j].item<float>() > 0) touched.insert(b.seq.view(-1)[j].item<int64_t>());
+  }
+  EXPECT_EQ(std::vector<int64_t>(touched.begin(), touched.end()), Row(b.touched_items.unsqueeze(0), 0));
+}
+
+TEST(BatchBuilderTest, OfficialSplitDrawsFromAllButTheLastEvent) {
+  const data::PreparedDataset d = SmallDataset();
+  BatchOptions o;
+  o.split = TrainSplit::kOfficial;
+  o.pred_num = 0;  // c = 1: the target is the last event of the prefix (Amazon's setting)
+  BatchBuilder builder(d, o);
+  Batch b = builder.Build({5}, 1);
+  EXPECT_EQ(builder.TrainPrefix(5), d.SequenceLength(5) - 1);
+  EXPECT_EQ(b.targets[0].item<int64_t>(), d.val_item[5]) << "the published code trains on the validation item";
+}
+
+TEST(BatchBuilderTest, SalEntriesPairFirstHalfWithSecondHalf) {
+  const data::PreparedDataset d = SmallDataset();
+  BatchOptions o;
+  o.sal_samples = 3;
+  BatchBuilder builder(d, o);
+  std::vector<int32_t> users = {1, 2, 4, 9};
+  Batch b = builder.Build(users, 5);
+  ASSERT_EQ(static_cast<int>(b.sal.size()), d.num_slices());
+  for (int k = 0; k < d.num_slices(); ++k) {
+    const SalPairs& p = b.sal[k];
+    int64_t expected = 0;  // 2m entries per user, m = min(3, |P_k(u)| / 2)
+    for (int32_t u : users) expected += 2 * std::min<int64_t>(3, d.slice_user_item[k].RowSize(u) / 2);
+    ASSERT_EQ(p.rows_a.size(0) + p.rows_b.size(0), expected);
+    ASSERT_EQ(p.rows_a.size(0), p.rows_b.size(0));
+    // Entries were appended user by user: the concatenation a ++ b lists rows in batch order,
+    // and every item comes from that user's slice k.
+    at::Tensor rows = at::cat({p.rows_a, p.rows_b}), items = at::cat({p.items_a, p.items_b});
+    for (int64_t j = 0; j < rows.size(0); ++j) {
+      if (j > 0) EXPECT_LE(rows[j - 1].item<int64_t>(), rows[j].item<int64_t>());
+      EXPECT_TRUE(d.slice_user_item[k].Contains(users[rows[j].item<int64_t>()], items[j].item<int32_t>()));
+    }
+  }
+}
+
+TEST(BatchBuilderTest, SamplingDependsOnlyOnSeedAndUser) {
+  const data::PreparedDataset d = SmallDataset();
+  BatchOptions o;
+  o.rec_negatives = 10;
+  BatchBuilder builder(d, o);
+  Batch alone = builder.Build({8}, 99), together = builder.Build({3, 8}, 99), other = builder.Build({8}, 100);
+  EXPECT_EQ(alone.targets[0].item<int64_t>(), together.targets[1].item<int64_t>());
+  EXPECT_TRUE(at::equal(alone.pair_neg, together.pair_neg.slice(0, together.pair_neg.size(0) - alone.pair_neg.size(0))));
+  EXPECT_FALSE(at::equal(alone.pair_neg, other.pair_neg));
+}
+
+struct Tiny : torch::nn::Module {
+  Tiny() {
+    w = register_parameter("w", at::randn({3, 2}));
+    register_buffer("b", at::arange(4.0));
+  }
+  at::Tensor w;
+};
+
+TEST(CheckpointTest, RoundTripsModelAndOptimizerExactly) {
+  const std::string path = ::testing::TempDir() + "/ck.pt";
+  Tiny a;
+  torch::optim::Adam opt(a.parameters(), torch::optim::AdamOptions(0.1));
+  a.w.sum().backward();
+  opt.step();
+  ASSERT_TRUE(SaveCheckpoint(path, a, &opt).ok());
+  Tiny b;
+  torch::optim::Adam opt_b(b.parameters(), torch::optim::AdamOptions(0.1));
+  ASSERT_TRUE(LoadCheckpoint(path, b, &opt_b).ok());
+  EXPECT_TRUE(at::equal(a.w, b.w));
+  // The restored Adam state continues exactly as the original.
+  a.w.grad().zero_();
+  (a.w * a.w).sum().backward();
+  opt.step();
+  b.w.mutable_grad() = at::zeros_like(b.w);
+  (b.w * b.w).sum().backward();
+  opt_b.step();
+  EXPECT_TRUE(at::equal(a.w, b.w));
+  std::ifstream tmp(path + ".tmp." + std::to_string(getpid()));
+  EXPECT_FALSE(tmp.good()) << "temporary file left behind";
+}
+
+TEST(CheckpointTest, RejectsMissingCorruptAndForeignFiles) {
+  Tiny m;
+  const std::string dir = ::testing::TempDir();
+  EXPECT_EQ(LoadCheckpoint(dir + "/none.pt", m, nullptr).code(), absl::StatusCode::kNotFound);
+  {
+    std::ofstream garbage(dir + "/garbage.pt");
+    garbage << "not a checkpoint";
+  }
+  absl::Status s = LoadCheckpoint(dir + "/garbage.pt", m, nullptr);
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(std::string(s.message()).find("garbage.pt"), std::string::npos);
+  ASSERT_TRUE(SaveCheckpoint(dir + "/no_opt.pt", m, nullptr).ok());
+  torch::optim::Adam opt(m.parameters(), torch::optim::AdamOptions(0.1));
+  EXPECT_FALSE(LoadCheckpoint(dir + "/no_opt.pt", m, &opt).ok()) << "resume needs optimizer state";
+}
+
+absl::StatusOr<Model> MakeMf(const data::PreparedDataset& d) {
+  PluginChoice choice;
+  choice.encoder = "mf";
+  choice.losses = {{"bpr", 1.0}, {"l2", 1e-4}};
+  return CreateModel(choice, d, 7, [](const std::string& plugin, const PluginInfo&) {
+    return plugin == "mf" ? ArgMap{{"init_std", "0.1"}} : ArgMap{};
+  });
+}
+
+TrainOptions ShortRun(const std::string& dir, int64_t epochs) {
+  TrainOptions o;
+  o.epochs = epochs;
+  o.batch_size = 16;
+  o.users_per_epoch = 0;
+  o.lr = 0.02;
+  o.eval_every = 2;
+  o.run_dir = dir;
+  o.batch.max_seq_len = 20;
+  o.eval.max_seq_len = 20;
+  return o;
+}
+
+at::Tensor LastParameters(const data::PreparedDataset& d, const std::string& dir) {
+  auto model = MakeMf(d);
+  EXPECT_TRUE(LoadCheckpoint(dir + "/last.pt", *model->encoder, nullptr).ok());
+  std::vector<at::Tensor> flat;
+  for (const at::Tensor& p : model->encoder->parameters()) flat.push_back(p.detach().reshape(-1));
+  return at::cat(flat);
+}
+
+TEST(TrainerTest, LossFallsAndRunsAreDeterministic) {
+  const data::PreparedDataset d = SmallDataset(120, 80);
+  const std::string base = ::testing::TempDir();
+  std::vector<TrainSummary> runs;
+  for (const char* name : {"/det_a", "/det_b"}) {
+    mkdir((base + name).c_str(), 0755);
+    auto model = MakeMf(d);
+    ASSERT_TRUE(model.ok()) << model.status();
+    auto summary = Train(*model, d, ShortRun(base + name, 6));
+    ASSERT_TRUE(summary.ok()) << summary.status();
+    runs.push_back(*summary);
+  }
+  EXPECT_LT(runs[0].epoch_loss.back(), runs[0].epoch_loss.front());
+  EXPECT_EQ(runs[0].epoch_loss, runs[1].epoch_loss);
+  EXPECT_EQ(runs[0].best.ToJson().substr(0, 400), runs[1].best.ToJson().substr(0, 400));
+  EXPECT_TRUE(at::equal(LastParameters(d, base + "/det_a"), LastParameters(d, base + "/det_b")));
+}
+
+TEST(TrainerTest, ResumeContinuesExactlyWhereTheRunStopped) {
+  const data::PreparedDataset d = SmallDataset(120, 80);
+  const std::string straight = ::testing::TempDir() + "/straight", split = ::testing::TempDir() + "/split";
+  mkdir(straight.c_str(), 0755);
+  mkdir(split.c_str(), 0755);
+  {
+    auto model = MakeMf(d);
+    ASSERT_TRUE(Train(*model, d, ShortRun(straight, 5)).ok());
+  }
+  {
+    auto model = MakeMf(d);
+    ASSERT_TRUE(Train(*model, d, ShortRun(split, 3)).ok());  // stops after epoch 2
+  }
+  {
+    auto model = MakeMf(d);
+    TrainOptions o = ShortRun(split, 5);
+    o.resume = true;
+    auto summary = Train(*model, d, o);
+    ASSERT_TRUE(summary.ok()) << summary.status();
+    EXPECT_EQ(summary->epochs_run, 2);
+  }
+  EXPECT_TRUE(at::equal(LastParameters(d, straight), LastParameters(d, split)));
+}
+
+}  // namespace
+}  // namespace hardgnn
