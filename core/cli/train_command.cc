@@ -1,6 +1,7 @@
 #include "core/cli/train_command.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -160,6 +161,11 @@ int RunTrainCommand() {
   }
   options->run_dir = FLAGS_run_dir;
   options->resume = FLAGS_resume;
+  if (!options->resume && access((options->run_dir + "/log.jsonl").c_str(), F_OK) == 0) {
+    return Fail("train", absl::AlreadyExistsError(absl::StrCat(
+                             "run directory ", options->run_dir,
+                             " already holds a run: pass --resume to continue it, or choose another --run_dir")));
+  }
   absl::Status status = MakeDirs(options->run_dir);
   if (status.ok() && !options->resume) {
     status = WriteFileAtomically(options->run_dir + "/flags.txt", FlagsAsFlagfile());

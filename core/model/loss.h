@@ -33,6 +33,7 @@ class Loss {
     const Views& views;
     Encoder& encoder;
     const Sampler::Result* negatives = nullptr;  // set when NeedsNegatives()
+    const data::Csr* history = nullptr;  // users x items interacted; contrastive losses mask these
   };
 
   virtual ~Loss() = default;

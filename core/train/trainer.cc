@@ -181,7 +181,7 @@ absl::StatusOr<TrainSummary> Train(Model& model, const data::PreparedDataset& da
 
       at::Tensor total = at::zeros({});
       for (size_t t = 0; t < model.losses.size(); ++t) {
-        Loss::Input input{batch, views, encoder, model.sampler ? &negatives : nullptr};
+        Loss::Input input{batch, views, encoder, model.sampler ? &negatives : nullptr, &dataset.interacted};
         at::Tensor term = model.losses[t].loss->Compute(input);
         term_sums[t] += term.item<double>();
         total = total + model.losses[t].weight * term;

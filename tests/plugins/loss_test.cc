@@ -7,6 +7,7 @@
 
 #include <ATen/ATen.h>
 
+#include "core/data/csr.h"
 #include "core/model/encoder.h"
 #include "core/model/loss.h"
 #include "gtest/gtest.h"
@@ -79,11 +80,13 @@ TEST_P(LossConformance, FiniteValueAndGradientsMatchFiniteDifferences) {
   }
   inputs.push_back(at::randn({2, kD}, at::kDouble));  // the encoder's regularized parameter
   ParamsOnly encoder;
+  // Row 1's user touched item 4: contrastive losses must mask that negative.
+  const data::Csr history = data::CsrFromPairs(kB, kI, {{0, 0}, {1, 3}, {1, 4}, {2, 5}, {3, 8}});
   auto f = [&](const std::vector<at::Tensor>& x) {
     Views v;
     for (size_t n = 0; n < views.size(); ++n) v.Set(views[n], x[n]);
     encoder.params = {x.back()};
-    return loss.Compute(Loss::Input{batch, v, encoder, &negatives});
+    return loss.Compute(Loss::Input{batch, v, encoder, &negatives, &history});
   };
   at::Tensor value = f(inputs);
   ASSERT_EQ(value.dim(), 0);
@@ -149,6 +152,68 @@ TEST_F(LossValues, SalMatchesTheHandComputedPairs) {
   // Pair 2, a=(u1,i0) b=(u0,i2): long 0.5 and 1.5, gap 0.125 - 0.75 = -0.625;
   //   short 1 and 0.5, gap 0.5: max(0, 1 + 0.3125) = 1.3125.
   EXPECT_NEAR(Compute("sal", v, b), 1.3125, 1e-12);
+}
+
+// One anchor, d = 2, tau = 0.5: anchor (1,0); positive item 0 = (1,1) -> cosine 1/sqrt2;
+// negatives item 1 = (0,2) -> cosine 0, item 2 = (-3,0) -> cosine -1, item 3 = (2,0) -> 1.
+class ContrastiveValues : public ::testing::Test {
+ protected:
+  double Compute(const std::string& name, ArgMap args, const data::Csr* history = nullptr,
+                 at::Tensor weights = at::Tensor()) {
+    args["tau"] = "0.5";
+    auto loss = LossRegistry::Global().Create(name, args, Loss::Context{view::kUserShort});
+    EXPECT_TRUE(loss.ok()) << loss.status();
+    Views v;
+    v.Set(view::kUserShort, at::tensor({1.0, 0.0}).view({1, 2}));
+    v.Set(view::kItem, at::tensor({1.0, 1.0, 0.0, 2.0, -3.0, 0.0, 2.0, 0.0}).view({4, 2}));
+    Batch b;
+    b.users = Longs({0});
+    b.targets = Longs({0});
+    Sampler::Result negatives{Longs({1, 2, 3}).view({1, 3}), weights};
+    return (*loss)->Compute(Loss::Input{b, v, encoder_, &negatives, history}).item<double>();
+  }
+  ParamsOnly encoder_;
+  const double pos_ = std::exp(std::sqrt(0.5) / 0.5);                  // e^{s+}
+  const std::vector<double> neg_ = {1.0, std::exp(-2.0), std::exp(2.0)};  // e^{s_j}
+};
+
+TEST_F(ContrastiveValues, InfoNceIsTheFormula) {
+  const double expected = -std::log(pos_ / (pos_ + neg_[0] + neg_[1] + neg_[2]));
+  EXPECT_NEAR(Compute("infonce", {}), expected, 1e-12);
+}
+
+TEST_F(ContrastiveValues, NegativesFromTheHistoryAreMasked) {
+  const data::Csr history = data::CsrFromPairs(1, 4, {{0, 0}, {0, 3}});  // item 3 was seen
+  EXPECT_NEAR(Compute("infonce", {}, &history), -std::log(pos_ / (pos_ + neg_[0] + neg_[1])), 1e-12);
+}
+
+TEST_F(ContrastiveValues, ImportanceWeightsScaleTheNegatives) {
+  // Weights (1, 2, 3) are rescaled to mean 1: (0.5, 1, 1.5).
+  const double expected = -std::log(pos_ / (pos_ + 0.5 * neg_[0] + neg_[1] + 1.5 * neg_[2]));
+  EXPECT_NEAR(Compute("infonce", {}, nullptr, at::tensor({1.0, 2.0, 3.0}).view({1, 3})), expected, 1e-12);
+}
+
+TEST_F(ContrastiveValues, DclIsTheDebiasedFormulaWithItsClamp) {
+  const double n = 3, tau_plus = 0.1, sum = neg_[0] + neg_[1] + neg_[2];
+  const double ng = std::max((sum - tau_plus * n * pos_) / (1 - tau_plus), n * std::exp(-2.0));
+  EXPECT_NEAR(Compute("dcl", {{"tau_plus", "0.1"}}), -std::log(pos_ / (pos_ + ng)), 1e-12);
+  // A large prior drives the estimate below the clamp N e^{-1/tau}.
+  const double clamped = -std::log(pos_ / (pos_ + n * std::exp(-2.0)));
+  EXPECT_NEAR(Compute("dcl", {{"tau_plus", "0.9"}}), clamped, 1e-12);
+}
+
+TEST_F(ContrastiveValues, HclTiltsTowardsTheAnchorAndReducesToInfoNce) {
+  const double n = 3, beta = 1, tau_plus = 0.1;
+  // Reference: w_j = neg_j^beta, E = sum_j w_j neg_j / mean_j w_j.
+  double w_sum = 0, e = 0;
+  for (double x : neg_) w_sum += std::pow(x, beta);
+  for (double x : neg_) e += std::pow(x, beta) * x;
+  e /= w_sum / n;
+  const double ng = std::max((e - tau_plus * n * pos_) / (1 - tau_plus), n * std::exp(-2.0));
+  EXPECT_NEAR(Compute("hcl", {{"beta", "1"}, {"tau_plus", "0.1"}}), -std::log(pos_ / (pos_ + ng)), 1e-12);
+  const double infonce = Compute("infonce", {});
+  EXPECT_NEAR(Compute("hcl", {{"beta", "0"}, {"tau_plus", "0"}}), infonce, 1e-12);
+  EXPECT_NEAR(Compute("dcl", {{"tau_plus", "0"}}), infonce, 1e-12);
 }
 
 TEST_F(LossValues, L2IsTheSumOfSquaresWithoutAHalf) {
