@@ -1,0 +1,23 @@
+#ifndef HARDGNN_CORE_CPU_BLAS_H_
+#define HARDGNN_CORE_CPU_BLAS_H_
+
+// Row-major GEMM on raw pointers, through the same BLAS LibTorch uses (libblas.so.3, selected
+// by update-alternatives; OpenBLAS OpenMP build on this project's machines). Called on the main
+// thread, OpenBLAS uses at::get_num_threads() threads; called inside at::parallel_for (an
+// OpenMP region), it runs single-threaded on the calling thread. Used where a kernel needs a
+// GEMM on strided sub-blocks or inside its own parallel loop.
+
+#include <cstdint>
+
+namespace hardgnn::cpu {
+
+// C[m,n] = alpha * op(A)[m,k] * op(B)[k,n] + beta * C, all row-major with leading dimensions
+// (row strides) lda, ldb, ldc. op(X) = X, or X^T when trans_x.
+void Gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
+          const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
+void Gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, double alpha, const double* a, int64_t lda,
+          const double* b, int64_t ldb, double beta, double* c, int64_t ldc);
+
+}  // namespace hardgnn::cpu
+
+#endif  // HARDGNN_CORE_CPU_BLAS_H_

@@ -1,0 +1,199 @@
+#ifndef HARDGNN_CORE_CPU_VEC_H_
+#define HARDGNN_CORE_CPU_VEC_H_
+
+// Portable 256-bit SIMD for the CPU kernels, on GCC vector extensions: 8 floats or 4 doubles
+// per vector. Compiled for the default x86-64 target they lower to SSE pairs; inside a function
+// marked HARDGNN_SIMD_CLONES the compiler also emits an AVX2+FMA clone, chosen at load time
+// (ifunc) on CPUs that have it. Kernels are therefore written once, over Vec<T>, and stay
+// correct on any x86-64.
+//
+// Float transcendental functions are polynomial (Cephes) approximations accurate to about
+// 2 ulp; the double versions call std:: per lane (double is for gradient checks, not speed).
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define HARDGNN_SIMD_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define HARDGNN_SIMD_CLONES
+#endif
+#define HARDGNN_INLINE inline __attribute__((always_inline))
+
+namespace hardgnn::cpu {
+
+typedef float f8 __attribute__((vector_size(32)));
+typedef int32_t i8 __attribute__((vector_size(32)));
+typedef double d4 __attribute__((vector_size(32)));
+
+typedef int64_t l4 __attribute__((vector_size(32)));
+
+template <typename T>
+struct VecTraits;
+template <>
+struct VecTraits<float> {
+  using V = f8;
+  static constexpr int kLanes = 8;
+};
+template <>
+struct VecTraits<double> {
+  using V = d4;
+  static constexpr int kLanes = 4;
+};
+template <typename T>
+using Vec = typename VecTraits<T>::V;
+template <typename T>
+inline constexpr int kLanes = VecTraits<T>::kLanes;
+
+// Lane traits of a "vector" type V: f8, d4, or a plain float/double (one lane), so one kernel
+// template also yields a scalar fallback for widths that are not a multiple of the lanes.
+template <typename V>
+struct Lanes;
+template <>
+struct Lanes<f8> {
+  using T = float;
+  using Mask = i8;
+  using MaskLane = int32_t;
+  static constexpr int kN = 8;
+};
+template <>
+struct Lanes<d4> {
+  using T = double;
+  using Mask = l4;
+  using MaskLane = int64_t;
+  static constexpr int kN = 4;
+};
+template <>
+struct Lanes<float> {
+  using T = float;
+  using Mask = bool;
+  static constexpr int kN = 1;
+};
+template <>
+struct Lanes<double> {
+  using T = double;
+  using Mask = bool;
+  static constexpr int kN = 1;
+};
+
+template <typename V>
+HARDGNN_INLINE V LoadV(const typename Lanes<V>::T* p) {
+  V v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+template <typename V>
+HARDGNN_INLINE void StoreV(typename Lanes<V>::T* p, V v) {
+  std::memcpy(p, &v, sizeof v);
+}
+template <typename V>
+HARDGNN_INLINE V SplatV(typename Lanes<V>::T x) {
+  return V{} + x;
+}
+// Lane l of the result is a[l] where bit l of `bits` is set, else b[l].
+template <typename V>
+HARDGNN_INLINE V SelectByBits(uint64_t bits, V a, V b) {
+  if constexpr (Lanes<V>::kN == 1) {
+    return (bits & 1) ? a : b;
+  } else {
+    using M = typename Lanes<V>::Mask;
+    M lane_bit;
+    for (int l = 0; l < Lanes<V>::kN; ++l) lane_bit[l] = 1 << l;
+    const M set = ((M{} + static_cast<typename Lanes<V>::MaskLane>(bits)) & lane_bit) != 0;
+    return set ? a : b;
+  }
+}
+// Bit l of the result is set where v[l] > 0.
+template <typename V>
+HARDGNN_INLINE uint64_t PositiveBits(V v) {
+  if constexpr (Lanes<V>::kN == 1) {
+    return v > 0 ? 1 : 0;
+  } else {
+    uint64_t bits = 0;
+    for (int l = 0; l < Lanes<V>::kN; ++l) bits |= static_cast<uint64_t>(v[l] > 0) << l;
+    return bits;
+  }
+}
+
+template <typename T>
+HARDGNN_INLINE Vec<T> Load(const T* p) {
+  return LoadV<Vec<T>>(p);
+}
+template <typename T>
+HARDGNN_INLINE void Store(T* p, Vec<T> v) {
+  StoreV<Vec<T>>(p, v);
+}
+template <typename T>
+HARDGNN_INLINE Vec<T> Splat(T x) {
+  return Vec<T>{} + x;
+}
+template <typename V>
+HARDGNN_INLINE V Max(V a, V b) {
+  return a > b ? a : b;
+}
+template <typename V>
+HARDGNN_INLINE V Min(V a, V b) {
+  return a < b ? a : b;
+}
+// Sum of the lanes, in a fixed order.
+template <typename V>
+HARDGNN_INLINE auto HorizontalSum(V v) {
+  auto s = v[0];
+  for (int l = 1; l < static_cast<int>(sizeof(V) / sizeof(s)); ++l) s += v[l];
+  return s;
+}
+
+// exp(x), Cephes expf: x = n·ln2 + r, |r| <= ln2/2, degree-6 polynomial. Inputs are clamped
+// to [-87.3, 88.7], so large negative inputs give ~1e-38 (not 0) and large positive ones ~3e38.
+HARDGNN_INLINE f8 Exp(f8 x) {
+  x = Min(Max(x, Splat(-87.3f)), Splat(88.7f));
+  f8 fx = x * 1.44269504088896341f + 0.5f;
+  i8 n = __builtin_convertvector(fx, i8);  // truncation
+  f8 t = __builtin_convertvector(n, f8);
+  i8 too_big = t > fx;  // -1 where truncation rounded up (negative fx)
+  n += too_big;
+  t = __builtin_convertvector(n, f8);
+  x = x - t * 0.693359375f - t * -2.12194440e-4f;
+  f8 z = x * x;
+  f8 y = ((((1.9875691500E-4f * x + 1.3981999507E-3f) * x + 8.3334519073E-3f) * x + 4.1665795894E-2f) * x +
+          1.6666665459E-1f) *
+             x +
+         5.0000001201E-1f;
+  y = y * z + x + 1.0f;
+  i8 bits = (n + 127) << 23;
+  f8 pow2n;
+  std::memcpy(&pow2n, &bits, sizeof pow2n);
+  return y * pow2n;
+}
+HARDGNN_INLINE d4 Exp(d4 x) {
+  for (int l = 0; l < 4; ++l) x[l] = std::exp(x[l]);
+  return x;
+}
+
+HARDGNN_INLINE f8 Sigmoid(f8 x) { return 1.0f / (1.0f + Exp(-x)); }
+HARDGNN_INLINE d4 Sigmoid(d4 x) {
+  for (int l = 0; l < 4; ++l) x[l] = 1.0 / (1.0 + std::exp(-x[l]));
+  return x;
+}
+
+// tanh, Cephes tanhf: an odd polynomial for |x| < 0.625, 1 - 2/(exp(2|x|) + 1) above.
+HARDGNN_INLINE f8 Tanh(f8 x) {
+  f8 z = x * x;
+  f8 small = ((((-5.70498872745E-3f * z + 2.06390887954E-2f) * z - 5.37397155531E-2f) * z + 1.33314422036E-1f) * z -
+              3.33332819422E-1f) *
+                 z * x +
+             x;
+  f8 ax = Max(x, -x);
+  f8 large = 1.0f - 2.0f / (Exp(ax + ax) + 1.0f);
+  large = x < 0.0f ? -large : large;
+  return ax < 0.625f ? small : large;
+}
+HARDGNN_INLINE d4 Tanh(d4 x) {
+  for (int l = 0; l < 4; ++l) x[l] = std::tanh(x[l]);
+  return x;
+}
+
+}  // namespace hardgnn::cpu
+
+#endif  // HARDGNN_CORE_CPU_VEC_H_

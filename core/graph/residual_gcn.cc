@@ -1,0 +1,206 @@
+#include "core/graph/residual_gcn.h"
+
+#include <ATen/ATen.h>
+#include <torch/csrc/autograd/custom_function.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "core/graph/spmm_kernel.h"
+
+namespace hardgnn::graph {
+namespace {
+
+using internal::kMaskBits;
+using internal::MaskWords;
+
+// Forward epilogue: z = LR(sum); e = z + prev; next = e (unless last layer); total += e (on the
+// first layer total = prev + e, prev being layer 0, which saves a copy); and the sign bits of
+// the pre-activation into mask.
+template <typename T>
+struct ResidualLeakyEpilogue {
+  const T* prev;
+  T* next;  // null on the last layer
+  T* total;
+  bool first;
+  uint64_t* mask;  // [rows, MaskWords(d)]
+  int64_t d;
+  T slope;
+  template <typename V, int kNV>
+  HARDGNN_INLINE void Tile(int64_t r, int64_t off, const V (&acc)[kNV]) const {
+    constexpr int L = cpu::Lanes<V>::kN;
+    const V sl = cpu::SplatV<V>(slope);
+    uint64_t bits = 0;
+    for (int v = 0; v < kNV; ++v) {
+      const V a = acc[v];
+      bits |= cpu::PositiveBits(a) << (v * L);
+      const int64_t i = r * d + off + v * L;
+      const V p = cpu::LoadV<V>(prev + i);
+      const V e = (a > V{} ? a : a * sl) + p;
+      if (next != nullptr) cpu::StoreV<V>(next + i, e);
+      cpu::StoreV<V>(total + i, (first ? p : cpu::LoadV<V>(total + i)) + e);
+    }
+    uint64_t& word = mask[r * MaskWords(d) + off / kMaskBits];
+    const int64_t shift = off % kMaskBits;
+    word = shift == 0 ? bits : (word | (bits << shift));
+  }
+};
+
+// Backward epilogue: out = a + b + sum.
+template <typename T>
+struct AddTwoEpilogue {
+  const T* a;
+  const T* b;
+  T* out;
+  int64_t d;
+  template <typename V, int kNV>
+  HARDGNN_INLINE void Tile(int64_t r, int64_t off, const V (&acc)[kNV]) const {
+    constexpr int L = cpu::Lanes<V>::kN;
+    for (int v = 0; v < kNV; ++v) {
+      const int64_t i = r * d + off + v * L;
+      cpu::StoreV<V>(out + i, cpu::LoadV<V>(a + i) + cpu::LoadV<V>(b + i) + acc[v]);
+    }
+  }
+};
+
+uint64_t* Bits(const at::Tensor& masks, int64_t layer) {
+  return reinterpret_cast<uint64_t*>(masks[layer].data_ptr<int64_t>());
+}
+
+template <typename T>
+void Forward(const CsrIndex& a, const CsrIndex& at_, const T* values, const at::Tensor& r0, const at::Tensor& c0,
+             int64_t layers, T slope, T* r_total, T* c_total, at::Tensor& r_masks, at::Tensor& c_masks) {
+  const int64_t d = r0.size(1);
+  if (layers == 0) {
+    std::copy_n(r0.data_ptr<T>(), r0.numel(), r_total);
+    std::copy_n(c0.data_ptr<T>(), c0.numel(), c_total);
+    return;
+  }
+  at::Tensor r_buf[2], c_buf[2];
+  if (layers > 1) {
+    for (int k = 0; k < 2; ++k) {
+      r_buf[k] = at::empty_like(r0);
+      c_buf[k] = at::empty_like(c0);
+    }
+  }
+  const T* r_prev = r0.data_ptr<T>();
+  const T* c_prev = c0.data_ptr<T>();
+  for (int64_t l = 0; l < layers; ++l) {
+    const bool last = l + 1 == layers;
+    T* r_next = last ? nullptr : r_buf[l % 2].data_ptr<T>();
+    T* c_next = last ? nullptr : c_buf[l % 2].data_ptr<T>();
+    internal::RunRows(a, internal::GatherOf<T>(a, values, c_prev, d),
+                      ResidualLeakyEpilogue<T>{r_prev, r_next, r_total, l == 0, Bits(r_masks, l), d, slope});
+    internal::RunRows(at_, internal::GatherOf<T>(at_, values, r_prev, d),
+                      ResidualLeakyEpilogue<T>{c_prev, c_next, c_total, l == 0, Bits(c_masks, l), d, slope});
+    r_prev = r_next;
+    c_prev = c_next;
+  }
+}
+
+// G^L = gS; G^{l-1}_r = gS_r + G^l_r + A·(G^l_c ⊙ LR'_c^l); G^{l-1}_c = gS_c + G^l_c + Aᵀ·(G^l_r ⊙ LR'_r^l).
+template <typename T>
+void Backward(const CsrIndex& a, const CsrIndex& at_, const T* values, const at::Tensor& gr, const at::Tensor& gc,
+              int64_t layers, T slope, const at::Tensor& r_masks, const at::Tensor& c_masks, at::Tensor& r_out,
+              at::Tensor& c_out) {
+  const int64_t d = gr.size(1);
+  if (layers == 0) {
+    r_out = gr.clone();
+    c_out = gc.clone();
+    return;
+  }
+  at::Tensor r_buf[2] = {at::empty_like(gr), layers > 1 ? at::empty_like(gr) : at::Tensor()};
+  at::Tensor c_buf[2] = {at::empty_like(gc), layers > 1 ? at::empty_like(gc) : at::Tensor()};
+  const T* r_cur = gr.data_ptr<T>();
+  const T* c_cur = gc.data_ptr<T>();
+  for (int64_t l = layers - 1, k = 0; l >= 0; --l, k ^= 1) {
+    T* r_next = r_buf[k].data_ptr<T>();
+    T* c_next = c_buf[k].data_ptr<T>();
+    internal::Gather<T> from_c = internal::GatherOf<T>(a, values, c_cur, d);
+    from_c.src_mask = Bits(c_masks, l);
+    from_c.slope = slope;
+    internal::RunRows(a, from_c, AddTwoEpilogue<T>{gr.data_ptr<T>(), r_cur, r_next, d});
+    internal::Gather<T> from_r = internal::GatherOf<T>(at_, values, r_cur, d);
+    from_r.src_mask = Bits(r_masks, l);
+    from_r.slope = slope;
+    internal::RunRows(at_, from_r, AddTwoEpilogue<T>{gc.data_ptr<T>(), c_cur, c_next, d});
+    r_cur = r_next;
+    c_cur = c_next;
+    r_out = r_buf[k];
+    c_out = c_buf[k];
+  }
+}
+
+struct ResidualGcnFunction : public torch::autograd::Function<ResidualGcnFunction> {
+  static torch::autograd::variable_list forward(torch::autograd::AutogradContext* ctx, const at::Tensor& rows0,
+                                                const at::Tensor& cols0, const CsrGraph* g, int64_t layers,
+                                                double slope, const internal::EdgeValues& ev) {
+    const at::Tensor r0 = internal::AsMatrix(rows0, g->rows(), g->num_blocks());
+    const at::Tensor c0 = internal::AsMatrix(cols0, g->cols(), g->num_blocks());
+    internal::Check(r0.size(1) == c0.size(1) && r0.scalar_type() == c0.scalar_type(),
+                    "ResidualGcn: rows0 and cols0 differ in width or dtype");
+    const int64_t d = r0.size(1), words = MaskWords(d);
+    // Outputs allocated in their final shape (not views).
+    at::Tensor r_total = at::empty(rows0.sizes(), r0.options()), c_total = at::empty(cols0.sizes(), c0.options());
+    at::Tensor r_masks = at::empty({std::max<int64_t>(layers, 1), g->rows(), words}, at::kLong);
+    at::Tensor c_masks = at::empty({std::max<int64_t>(layers, 1), g->cols(), words}, at::kLong);
+    if (r0.scalar_type() == at::kFloat) {
+      Forward<float>(g->forward(), g->transposed(), ev.values.defined() ? ev.values.data_ptr<float>() : nullptr, r0, c0,
+                     layers, static_cast<float>(slope), r_total.data_ptr<float>(), c_total.data_ptr<float>(), r_masks,
+                     c_masks);
+    } else {
+      Forward<double>(g->forward(), g->transposed(), ev.values.defined() ? ev.values.data_ptr<double>() : nullptr, r0,
+                      c0, layers, slope, r_total.data_ptr<double>(), c_total.data_ptr<double>(), r_masks, c_masks);
+    }
+    internal::SaveIndex(ctx, "a", g->forward());
+    internal::SaveIndex(ctx, "at", g->transposed());
+    ctx->saved_data["values"] = ev.values;
+    ctx->saved_data["r_masks"] = r_masks;
+    ctx->saved_data["c_masks"] = c_masks;
+    ctx->saved_data["layers"] = layers;
+    ctx->saved_data["slope"] = slope;
+    ctx->saved_data["r_sizes"] = rows0.sizes().vec();
+    ctx->saved_data["c_sizes"] = cols0.sizes().vec();
+    return {r_total, c_total};
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    const CsrIndex a = internal::LoadIndex(ctx, "a");
+    const CsrIndex at_ = internal::LoadIndex(ctx, "at");
+    const at::Tensor values = ctx->saved_data["values"].toTensor();
+    const at::Tensor r_masks = ctx->saved_data["r_masks"].toTensor();
+    const at::Tensor c_masks = ctx->saved_data["c_masks"].toTensor();
+    const int64_t layers = ctx->saved_data["layers"].toInt();
+    const double slope = ctx->saved_data["slope"].toDouble();
+    const int64_t d = grads[0].size(-1);
+    const at::Tensor gr = grads[0].reshape({a.rows, d}).contiguous();
+    const at::Tensor gc = grads[1].reshape({a.cols, d}).contiguous();
+    at::Tensor r_out, c_out;
+    if (gr.scalar_type() == at::kFloat) {
+      Backward<float>(a, at_, values.defined() ? values.data_ptr<float>() : nullptr, gr, gc, layers,
+                      static_cast<float>(slope), r_masks, c_masks, r_out, c_out);
+    } else {
+      Backward<double>(a, at_, values.defined() ? values.data_ptr<double>() : nullptr, gr, gc, layers, slope, r_masks,
+                       c_masks, r_out, c_out);
+    }
+    return {r_out.view(ctx->saved_data["r_sizes"].toIntVector()),
+            c_out.view(ctx->saved_data["c_sizes"].toIntVector()),
+            at::Tensor(),
+            at::Tensor(),
+            at::Tensor(),
+            at::Tensor()};
+  }
+};
+
+}  // namespace
+
+ResidualGcnResult ResidualGcn(const CsrGraph& g, const at::Tensor& rows0, const at::Tensor& cols0, int64_t layers,
+                              double slope, const at::Tensor& edge_values) {
+  internal::Check(layers >= 0, "ResidualGcn: layers must be >= 0");
+  const internal::EdgeValues ev = internal::CheckedEdgeValues(g, edge_values, rows0);
+  const auto out = ResidualGcnFunction::apply(rows0, cols0, &g, layers, slope, ev);
+  return {out[0], out[1]};
+}
+
+}  // namespace hardgnn::graph
