@@ -19,8 +19,9 @@ class Sampler {
   struct Context {};
 
   struct Request {
+    // Defined when NeedsItemTable(); a sampler that needs no table runs before the encoder.
     at::Tensor anchors;    // [B,d] float, no grad
-    at::Tensor items;      // [I,d] float, no grad; defined when NeedsItemTable()
+    at::Tensor items;      // [I,d] float, no grad
     at::Tensor users;      // [B] int64 global user ids (rows of `history`)
     at::Tensor positives;  // [B] int64
     const data::Csr* history = nullptr;  // users x items: never returned as a negative

@@ -162,21 +162,35 @@ absl::StatusOr<TrainSummary> Train(Model& model, const data::PreparedDataset& da
       const uint64_t batch_seed = step_rng.Next();
       at::manual_seed(step_rng.Next());  // dropout: a function of the seed and the step
       Batch batch = builder.Build(chunk, batch_seed);
-      Views views = encoder.Forward(batch, all_items);
-
+      const uint64_t sampler_seed = step_rng.Next();
       Sampler::Result negatives;
-      if (model.sampler != nullptr) {
+      auto sample = [&](const Views* views) -> absl::Status {
         Sampler::Request request;
-        request.anchors = views.Get(anchor_view).detach();
-        if (model.sampler->NeedsItemTable()) request.items = views.Get(view::kItem).detach();
+        if (views != nullptr) {
+          request.anchors = views->Get(anchor_view).detach();
+          request.items = views->Get(view::kItem).detach();
+        }
         request.users = batch.users;
         request.positives = batch.targets;
         request.history = &dataset.interacted;
         request.num_items = dataset.num_items;
-        request.seed = step_rng.Next();
+        request.seed = sampler_seed;
         absl::StatusOr<Sampler::Result> sampled = model.sampler->Sample(request);
         if (!sampled.ok()) return sampled.status();
         negatives = std::move(*sampled);
+        return absl::OkStatus();
+      };
+      // A sampler that needs no embeddings runs first, so the encoder computes its
+      // negatives' item rows along with the batch's other touched items.
+      if (model.sampler != nullptr && !all_items) {
+        absl::Status status = sample(nullptr);
+        if (!status.ok()) return status;
+        batch.touched_items = std::get<0>(at::_unique(at::cat({batch.touched_items, negatives.ids.reshape(-1)})));
+      }
+      Views views = encoder.Forward(batch, all_items);
+      if (model.sampler != nullptr && all_items) {
+        absl::Status status = sample(&views);
+        if (!status.ok()) return status;
       }
 
       at::Tensor total = at::zeros({});

@@ -1,0 +1,147 @@
+// Every registered sampler at B anchors x N items x d dims, K negatives, with user histories
+// excluded; beside each shape, the bare dense product A·Xᵀ writing the full B x N score
+// matrix, and the straightforward hard-negative miner (normalize, that product, mask the
+// history, topk). Counter x_matmul = time / the bare product's time of the same shape.
+//   bazel run //benchmarks:sampler_bench -- --benchmark_filter=...
+#include <chrono>
+#include <map>
+#include <string>
+#include <tuple>
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <benchmark/benchmark.h>
+
+#include "benchmarks/common.h"
+#include "core/data/csr.h"
+#include "core/model/rng.h"
+#include "core/model/sampler.h"
+
+namespace hardgnn::bench {
+namespace {
+
+constexpr int64_t kHistory = 50;  // items per user excluded
+
+struct Shape {
+  int64_t b, n, d, k;
+  auto key() const { return std::make_tuple(b, n, d); }
+};
+
+std::map<std::tuple<int64_t, int64_t, int64_t>, double>& DenseSeconds() {
+  static auto* m = new std::map<std::tuple<int64_t, int64_t, int64_t>, double>();
+  return *m;
+}
+
+struct Inputs {
+  at::Tensor anchors, items;
+  data::Csr history;
+  Sampler::Request request;
+};
+
+Inputs MakeInputs(const Shape& s) {
+  Inputs in;
+  at::manual_seed(1);
+  in.anchors = at::randn({s.b, s.d});
+  in.items = at::randn({s.n, s.d});
+  Rng rng(2);
+  std::vector<std::pair<int32_t, int32_t>> pairs;
+  for (int32_t u = 0; u < s.b; ++u) {
+    for (int64_t j = 0; j < kHistory; ++j) pairs.push_back({u, static_cast<int32_t>(rng.Below(s.n))});
+  }
+  in.history = data::CsrFromPairs(s.b, s.n, pairs);
+  in.request.anchors = in.anchors;
+  in.request.items = in.items;
+  in.request.users = at::arange(s.b, at::kLong);
+  in.request.positives = at::zeros({s.b}, at::kLong);
+  in.request.num_items = s.n;
+  return in;
+}
+
+template <typename F>
+void Timed(benchmark::State& state, const Shape& s, F&& body, bool is_dense) {
+  double total = 0;
+  int64_t runs = 0;
+  for (auto _ : state) {
+    const auto t0 = std::chrono::steady_clock::now();
+    body();
+    total += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    ++runs;
+  }
+  const double per = total / runs;
+  if (is_dense) DenseSeconds()[s.key()] = per;
+  auto dense = DenseSeconds().find(s.key());
+  if (dense != DenseSeconds().end()) state.counters["x_matmul"] = per / dense->second;
+  state.counters["negatives/s"] = benchmark::Counter(static_cast<double>(s.b * s.k) * runs, benchmark::Counter::kIsRate);
+}
+
+void Dense(benchmark::State& state, Shape s) {
+  Inputs in = MakeInputs(s);
+  at::Tensor out = at::empty({s.b, s.n});
+  Timed(state, s, [&] { at::mm_out(out, in.anchors, in.items.t()); benchmark::DoNotOptimize(out.data_ptr()); }, true);
+}
+
+void Straightforward(benchmark::State& state, Shape s) {
+  Inputs in = MakeInputs(s);
+  std::vector<int64_t> rows, cols;
+  for (int64_t u = 0; u < s.b; ++u) {
+    for (const int32_t* c = in.history.RowBegin(u); c != in.history.RowEnd(u); ++c) {
+      rows.push_back(u);
+      cols.push_back(*c);
+    }
+  }
+  const at::Tensor r = at::tensor(rows), c = at::tensor(cols);
+  Timed(state, s, [&] {
+    at::Tensor a = in.anchors / in.anchors.norm(2, {1}, true);
+    at::Tensor x = in.items / in.items.norm(2, {1}, true);
+    at::Tensor scores = at::mm(a, x.t());
+    scores.index_put_({r, c}, -std::numeric_limits<float>::infinity());
+    auto top = at::topk(scores, s.k, 1);
+    benchmark::DoNotOptimize(std::get<1>(top).data_ptr());
+  }, false);
+}
+
+void RunSampler(benchmark::State& state, std::string name, Shape s) {
+  auto sampler = SamplerRegistry::Global().Create(name, {{"k", std::to_string(s.k)}}, {});
+  if (!sampler.ok()) {
+    state.SkipWithError(std::string(sampler.status().message()).c_str());
+    return;
+  }
+  Inputs in = MakeInputs(s);
+  in.request.history = &in.history;
+  uint64_t seed = 0;
+  Timed(state, s, [&] {
+    in.request.seed = ++seed;
+    auto result = (*sampler)->Sample(in.request);
+    benchmark::DoNotOptimize(result->ids.data_ptr());
+  }, false);
+}
+
+}  // namespace
+}  // namespace hardgnn::bench
+
+int main(int argc, char** argv) {
+  using namespace hardgnn::bench;
+  at::set_num_threads(2);
+  for (int64_t b : {512, 2048}) {
+    for (int64_t n : {10000, 50000, 200000}) {
+      for (int64_t d : {64, 128}) {
+        const std::string shape = "/B" + std::to_string(b) + "/N" + std::to_string(n) + "/d" + std::to_string(d);
+        benchmark::RegisterBenchmark(("dense_product" + shape).c_str(), Dense, Shape{b, n, d, 0})
+            ->Unit(benchmark::kMillisecond)->UseRealTime();
+        for (int64_t k : {5, 50}) {
+          const Shape s{b, n, d, k};
+          const std::string suffix = shape + "/K" + std::to_string(k);
+          benchmark::RegisterBenchmark(("straightforward_hard" + suffix).c_str(), Straightforward, s)
+              ->Unit(benchmark::kMillisecond)->UseRealTime();
+          for (const std::string& name : hardgnn::SamplerRegistry::Global().Names()) {
+            benchmark::RegisterBenchmark((name + suffix).c_str(), RunSampler, name, s)
+                ->Unit(benchmark::kMillisecond)->UseRealTime();
+          }
+        }
+      }
+    }
+  }
+  benchmark::Initialize(&argc, argv);
+  benchmark::RunSpecifiedBenchmarks();
+  return 0;
+}

@@ -1,0 +1,186 @@
+// Known answers for the individual samplers: hard_cosine against a brute-force full sort
+// (ties and excluded items included), the debiased weights against their formula, random's
+// bounded time when a user has a single item left.
+#include <algorithm>
+#include <cmath>
+#include <set>
+#include <vector>
+
+#include <ATen/ATen.h>
+
+#include "core/data/csr.h"
+#include "core/model/rng.h"
+#include "core/model/sampler.h"
+#include "gtest/gtest.h"
+
+namespace hardgnn {
+namespace {
+
+std::unique_ptr<Sampler> Make(const std::string& name, ArgMap args) {
+  auto s = SamplerRegistry::Global().Create(name, args, {});
+  EXPECT_TRUE(s.ok()) << s.status();
+  return std::move(*s);
+}
+
+data::Csr RandomHistory(int64_t users, int64_t items, int64_t per_user, uint64_t seed) {
+  Rng rng(seed);
+  std::vector<std::pair<int32_t, int32_t>> pairs;
+  for (int32_t u = 0; u < users; ++u) {
+    for (int64_t j = 0; j < per_user; ++j) pairs.push_back({u, static_cast<int32_t>(rng.Below(items))});
+  }
+  return data::CsrFromPairs(users, items, pairs);
+}
+
+// Brute force: cosine in double for every allowed item, stable sort (ties: lower id first).
+std::vector<int64_t> BruteTopK(const at::Tensor& anchors, const at::Tensor& items, const data::Csr& history,
+                               int64_t row, int64_t k, std::vector<double>* all_scores = nullptr) {
+  at::Tensor a = anchors[row].to(at::kDouble);
+  a = a / a.norm();
+  at::Tensor x = items.to(at::kDouble);
+  at::Tensor cos = at::mv(x / x.norm(2, {1}, true), a);
+  std::vector<std::pair<double, int64_t>> list;
+  for (int64_t i = 0; i < items.size(0); ++i) {
+    if (!history.Contains(row, static_cast<int32_t>(i))) list.push_back({cos[i].item<double>(), i});
+  }
+  std::stable_sort(list.begin(), list.end(), [](auto& l, auto& r) { return l.first > r.first; });
+  if (all_scores != nullptr) {
+    all_scores->assign(items.size(0), 0);
+    for (int64_t i = 0; i < items.size(0); ++i) (*all_scores)[i] = cos[i].item<double>();
+  }
+  std::vector<int64_t> top;
+  for (int64_t j = 0; j < k; ++j) top.push_back(list[j].second);
+  return top;
+}
+
+Sampler::Request MakeRequest(const at::Tensor& anchors, const at::Tensor& items, const data::Csr& history) {
+  Sampler::Request r;
+  r.anchors = anchors;
+  r.items = items;
+  r.users = at::arange(anchors.size(0), at::kLong);
+  r.positives = at::zeros({anchors.size(0)}, at::kLong);
+  r.history = &history;
+  r.num_items = items.size(0);
+  r.seed = 5;
+  return r;
+}
+
+TEST(HardCosineTest, EqualsAFullSortWithExactTiesAndExclusions) {
+  // Items are multiples of axis vectors: normalized, each is exactly a unit axis, so every
+  // score is exactly a normalized anchor coordinate and many items tie.
+  const int64_t d = 8, n = 2000, batch = 150, k = 7;
+  at::Tensor items = at::zeros({n, d});
+  for (int64_t i = 0; i < n; ++i) items[i][(i * 5) % d] = static_cast<float>(1 + i % 3);
+  at::manual_seed(2);
+  at::Tensor anchors = at::randint(-3, 4, {batch, d}).to(at::kFloat);
+  anchors.select(1, 0).add_(0.5);  // no all-zero anchor
+  const data::Csr history = RandomHistory(batch, n, 300, 4);
+  auto result = Make("hard_cosine", {{"k", std::to_string(k)}})->Sample(MakeRequest(anchors, items, history));
+  ASSERT_TRUE(result.ok()) << result.status();
+  for (int64_t b = 0; b < batch; ++b) {
+    std::vector<int64_t> got(result->ids[b].data_ptr<int64_t>(), result->ids[b].data_ptr<int64_t>() + k);
+    ASSERT_EQ(got, BruteTopK(anchors, items, history, b, k)) << "row " << b;
+  }
+}
+
+TEST(HardCosineTest, RandomDataMatchesUpToFloatRounding) {
+  const int64_t d = 64, n = 5000, batch = 200, k = 50;
+  at::manual_seed(3);
+  at::Tensor items = at::randn({n, d}), anchors = at::randn({batch, d});
+  const data::Csr history = RandomHistory(batch, n, 80, 6);
+  auto result = Make("hard_cosine", {{"k", std::to_string(k)}})->Sample(MakeRequest(anchors, items, history));
+  ASSERT_TRUE(result.ok()) << result.status();
+  int64_t exact_rows = 0;
+  for (int64_t b = 0; b < batch; ++b) {
+    std::vector<double> cos;
+    std::vector<int64_t> expected = BruteTopK(anchors, items, history, b, k, &cos);
+    std::vector<int64_t> got(result->ids[b].data_ptr<int64_t>(), result->ids[b].data_ptr<int64_t>() + k);
+    exact_rows += got == expected;
+    // Whatever float rounding does, the chosen K are allowed, distinct, and no allowed item
+    // left out beats the weakest chosen one by more than rounding.
+    std::set<int64_t> chosen(got.begin(), got.end());
+    ASSERT_EQ(chosen.size(), static_cast<size_t>(k));
+    double weakest = 1e9;
+    for (int64_t id : got) {
+      ASSERT_FALSE(history.Contains(b, static_cast<int32_t>(id)));
+      weakest = std::min(weakest, cos[id]);
+    }
+    for (int64_t i = 0; i < n; ++i) {
+      if (!chosen.count(i) && !history.Contains(b, static_cast<int32_t>(i))) ASSERT_LE(cos[i], weakest + 1e-5);
+    }
+  }
+  EXPECT_GE(exact_rows, batch - 2);
+}
+
+TEST(HardCosineTest, CandidatePoolAndRandomMix) {
+  const int64_t d = 16, n = 3000, batch = 40;
+  at::manual_seed(4);
+  at::Tensor items = at::randn({n, d}), anchors = at::randn({batch, d});
+  const data::Csr history = RandomHistory(batch, n, 30, 8);
+  auto full = Make("hard_cosine", {{"k", "5"}})->Sample(MakeRequest(anchors, items, history));
+  auto all_pool = Make("hard_cosine", {{"k", "5"}, {"candidates", "3000"}})->Sample(MakeRequest(anchors, items, history));
+  ASSERT_TRUE(full.ok() && all_pool.ok());
+  EXPECT_TRUE(at::equal(full->ids, all_pool->ids)) << "a pool of every item is the full scan";
+  auto pool = Make("hard_cosine", {{"k", "5"}, {"candidates", "200"}})->Sample(MakeRequest(anchors, items, history));
+  ASSERT_TRUE(pool.ok());
+  // Mined from 200 items, the hard negatives are less similar than the full scan's.
+  at::Tensor a = anchors / anchors.norm(2, {1}, true), x = items / items.norm(2, {1}, true);
+  auto mean_cos = [&](const at::Tensor& ids) {
+    return (x.index_select(0, ids.reshape(-1)).view({batch, -1, d}) * a.unsqueeze(1)).sum(2).mean().item<double>();
+  };
+  EXPECT_LT(mean_cos(pool->ids), mean_cos(full->ids));
+  auto mixed = Make("hard_cosine", {{"k", "5"}, {"random", "3"}})->Sample(MakeRequest(anchors, items, history));
+  ASSERT_TRUE(mixed.ok());
+  ASSERT_EQ(mixed->ids.size(1), 8);
+  EXPECT_TRUE(at::equal(mixed->ids.narrow(1, 0, 5), full->ids));
+  EXPECT_LT(mean_cos(mixed->ids.narrow(1, 5, 3).contiguous()), mean_cos(full->ids));
+}
+
+TEST(RandomSamplerTest, UserWithOneItemLeftGetsItAtOnce) {
+  const int64_t n = 100000;
+  std::vector<std::pair<int32_t, int32_t>> pairs;
+  for (int32_t i = 0; i < n; ++i) {
+    if (i != 76543) pairs.push_back({0, i});
+  }
+  const data::Csr history = data::CsrFromPairs(1, n, pairs);
+  at::Tensor anchors = at::zeros({1, 4});
+  auto result = Make("random", {{"k", "50"}})->Sample(MakeRequest(anchors, at::zeros({n, 4}), history));
+  ASSERT_TRUE(result.ok());
+  EXPECT_TRUE((result->ids == 76543).all().item<bool>());
+}
+
+TEST(RandomSamplerTest, UniformOverTheAllowedItems) {
+  const int64_t n = 10;
+  const data::Csr history = data::CsrFromPairs(1, n, {{0, 2}, {0, 3}, {0, 7}});
+  auto result = Make("random", {{"k", "70000"}})->Sample(MakeRequest(at::zeros({1, 2}), at::zeros({n, 2}), history));
+  ASSERT_TRUE(result.ok());
+  at::Tensor counts = at::bincount(result->ids.view(-1), {}, n);
+  for (int64_t i : {2, 3, 7}) EXPECT_EQ(counts[i].item<int64_t>(), 0);
+  for (int64_t i : {0, 1, 4, 5, 6, 8, 9}) EXPECT_NEAR(counts[i].item<int64_t>(), 10000, 400);  // ~4 sigma
+}
+
+TEST(DebiasedSamplerTest, WeightsFollowTheTiltFormula) {
+  const int64_t n = 50, d = 3, batch = 4, k = 6;
+  at::manual_seed(5);
+  at::Tensor items = at::randn({n, d}), anchors = at::randn({batch, d});
+  const data::Csr history = RandomHistory(batch, n, 5, 9);
+  auto result = Make("debiased", {{"k", "6"}, {"beta", "0.5"}, {"tau", "0.2"}})->Sample(MakeRequest(anchors, items, history));
+  ASSERT_TRUE(result.ok());
+  for (int64_t b = 0; b < batch; ++b) {
+    std::vector<double> w;
+    double mean = 0;
+    for (int64_t j = 0; j < k; ++j) {
+      const int64_t id = result->ids[b][j].item<int64_t>();
+      EXPECT_FALSE(history.Contains(b, static_cast<int32_t>(id)));
+      at::Tensor x = items[id].to(at::kDouble), a = anchors[b].to(at::kDouble);
+      w.push_back(std::exp(0.5 * ((x * a).sum() / (x.norm() * a.norm())).item<double>() / 0.2));
+      mean += w.back() / k;
+    }
+    for (int64_t j = 0; j < k; ++j) EXPECT_NEAR(result->weights[b][j].item<float>(), w[j] / mean, 1e-5);
+  }
+  auto flat = Make("debiased", {{"beta", "0"}})->Sample(MakeRequest(anchors, items, history));
+  ASSERT_TRUE(flat.ok());
+  EXPECT_TRUE((flat->weights == 1).all().item<bool>());
+}
+
+}  // namespace
+}  // namespace hardgnn
