@@ -15,6 +15,8 @@ using pickle::Document;
 using pickle::Kind;
 using pickle::Value;
 
+constexpr size_t kMaxSlices = 1024;
+
 absl::Status Inconsistent(const std::string& file, absl::string_view problem) {
   return absl::InvalidArgumentError(absl::StrCat(file, ": ", problem));
 }
@@ -70,8 +72,8 @@ absl::StatusOr<int32_t> IdIn(const Document& doc, const Value& v, int64_t lo, in
   return static_cast<int32_t>(*id);
 }
 
-absl::Status ReadTrnMatTime(const std::string& path, SelfGnnRelease* r) {
-  absl::StatusOr<std::unique_ptr<Document>> doc = pickle::ReadPickleFile(path);
+absl::Status ReadTrnMatTime(std::string bytes, const std::string& path, SelfGnnRelease* r) {
+  absl::StatusOr<std::unique_ptr<Document>> doc = pickle::ParsePickle(std::move(bytes), path);
   if (!doc.ok()) return doc.status();
   const Document& d = **doc;
   absl::StatusOr<const std::vector<Value>*> top = pickle::AsSequence(d, d.root, "top level");
@@ -89,6 +91,9 @@ absl::Status ReadTrnMatTime(const std::string& path, SelfGnnRelease* r) {
   absl::StatusOr<const std::vector<Value>*> slices = pickle::AsSequence(d, (**top)[1], "slice list");
   if (!slices.ok()) return slices.status();
   if ((*slices)->empty()) return Inconsistent(path, "no time slices");
+  if ((*slices)->size() > kMaxSlices) {
+    return Inconsistent(path, absl::StrCat((*slices)->size(), " time slices, more than the ", kMaxSlices, " supported"));
+  }
   std::vector<pickle::SparseMatrix> raw;
   for (size_t k = 0; k < (*slices)->size(); ++k) {
     const std::string what = absl::StrCat("slice ", k);
@@ -113,8 +118,8 @@ absl::Status ReadTrnMatTime(const std::string& path, SelfGnnRelease* r) {
   return absl::OkStatus();
 }
 
-absl::Status ReadSequence(const std::string& path, SelfGnnRelease* r) {
-  absl::StatusOr<std::unique_ptr<Document>> doc = pickle::ReadPickleFile(path);
+absl::Status ReadSequence(std::string bytes, const std::string& path, SelfGnnRelease* r) {
+  absl::StatusOr<std::unique_ptr<Document>> doc = pickle::ParsePickle(std::move(bytes), path);
   if (!doc.ok()) return doc.status();
   const Document& d = **doc;
   absl::StatusOr<const std::vector<Value>*> users = pickle::AsSequence(d, d.root, "top level");
@@ -138,8 +143,8 @@ absl::Status ReadSequence(const std::string& path, SelfGnnRelease* r) {
   return absl::OkStatus();
 }
 
-absl::Status ReadTestDict(const std::string& path, SelfGnnRelease* r) {
-  absl::StatusOr<std::unique_ptr<Document>> doc = pickle::ReadPickleFile(path);
+absl::Status ReadTestDict(std::string bytes, const std::string& path, SelfGnnRelease* r) {
+  absl::StatusOr<std::unique_ptr<Document>> doc = pickle::ParsePickle(std::move(bytes), path);
   if (!doc.ok()) return doc.status();
   const Document& d = **doc;
   if (d.root.kind != Kind::kDict) {
@@ -203,19 +208,34 @@ absl::StatusOr<std::vector<int32_t>> ReadTstInt(const std::string& path, int64_t
 }
 
 absl::StatusOr<SelfGnnRelease> ReadSelfGnnRelease(const std::string& dir) {
-  SelfGnnRelease r;
-  r.dir = dir;
   if (!IsDirectory(dir)) return absl::NotFoundError(absl::StrCat(dir, ": not a directory (a SelfGNN release folder)"));
   const std::string base = dir.empty() || dir.back() == '/' ? dir : dir + "/";
-  if (absl::Status s = ReadTrnMatTime(base + "trn_mat_time", &r); !s.ok()) return s;
-  if (absl::Status s = ReadSequence(base + "sequence", &r); !s.ok()) return s;
-  absl::StatusOr<std::vector<int32_t>> tst = ReadTstInt(base + "tst_int", r.num_items);
+  ReleaseFiles files;
+  for (auto [name, bytes] : {std::make_pair("trn_mat_time", &files.trn_mat_time),
+                             std::make_pair("sequence", &files.sequence), std::make_pair("test_dict", &files.test_dict),
+                             std::make_pair("tst_int", &files.tst_int)}) {
+    absl::StatusOr<std::string> content = ReadFileToString(base + name);
+    if (!content.ok()) return content.status();
+    *bytes = std::move(*content);
+  }
+  return ParseSelfGnnRelease(std::move(files), dir);
+}
+
+absl::StatusOr<SelfGnnRelease> ParseSelfGnnRelease(ReleaseFiles files, const std::string& dir) {
+  SelfGnnRelease r;
+  r.dir = dir;
+  const std::string base = dir.empty() || dir.back() == '/' ? dir : dir + "/";
+  if (absl::Status s = ReadTrnMatTime(std::move(files.trn_mat_time), base + "trn_mat_time", &r); !s.ok()) return s;
+  if (absl::Status s = ReadSequence(std::move(files.sequence), base + "sequence", &r); !s.ok()) return s;
+  absl::StatusOr<std::unique_ptr<Document>> tst_doc = pickle::ParsePickle(std::move(files.tst_int), base + "tst_int");
+  if (!tst_doc.ok()) return tst_doc.status();
+  absl::StatusOr<std::vector<int32_t>> tst = TstIntFrom(**tst_doc, r.num_items);
   if (!tst.ok()) return tst.status();
   r.tst_int = std::move(*tst);
   if (static_cast<int64_t>(r.tst_int.size()) != r.num_users) {
     return Inconsistent(base + "tst_int", absl::StrCat("has ", r.tst_int.size(), " users, trn_mat_time has ", r.num_users));
   }
-  if (absl::Status s = ReadTestDict(base + "test_dict", &r); !s.ok()) return s;
+  if (absl::Status s = ReadTestDict(std::move(files.test_dict), base + "test_dict", &r); !s.ok()) return s;
   std::vector<int32_t> with_test;
   for (int32_t u = 0; u < r.num_users; ++u) {
     if (r.tst_int[u] >= 0) with_test.push_back(u);
