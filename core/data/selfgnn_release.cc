@@ -72,7 +72,17 @@ absl::StatusOr<int32_t> IdIn(const Document& doc, const Value& v, int64_t lo, in
   return static_cast<int32_t>(*id);
 }
 
+// A pickle can reference one list or array many times (2 bytes per reference); a release
+// never does, so every value read must take at least one byte of its file. Refusing more
+// keeps a small malicious file from expanding into gigabytes.
+absl::Status CheckExpansion(const std::string& path, uint64_t values, uint64_t file_size) {
+  if (values <= file_size) return absl::OkStatus();
+  return Inconsistent(path, absl::StrCat("holds ", values, " values in ", file_size,
+                                         " bytes: lists or arrays are shared, which a SelfGNN release never does"));
+}
+
 absl::Status ReadTrnMatTime(std::string bytes, const std::string& path, SelfGnnRelease* r) {
+  const uint64_t file_size = bytes.size();
   absl::StatusOr<std::unique_ptr<Document>> doc = pickle::ParsePickle(std::move(bytes), path);
   if (!doc.ok()) return doc.status();
   const Document& d = **doc;
@@ -95,10 +105,13 @@ absl::Status ReadTrnMatTime(std::string bytes, const std::string& path, SelfGnnR
     return Inconsistent(path, absl::StrCat((*slices)->size(), " time slices, more than the ", kMaxSlices, " supported"));
   }
   std::vector<pickle::SparseMatrix> raw;
+  uint64_t values = r->m_all.row_ptr.size() + r->m_all.col.size();
   for (size_t k = 0; k < (*slices)->size(); ++k) {
     const std::string what = absl::StrCat("slice ", k);
     absl::StatusOr<pickle::SparseMatrix> s = pickle::AsCsrMatrix(d, (**slices)[k], what);
     if (!s.ok()) return s.status();
+    values += s->indptr.size() + s->indices.size();
+    if (absl::Status e = CheckExpansion(path, values, file_size); !e.ok()) return e;
     if (s->rows != r->num_users || s->cols != r->num_items) {
       return Inconsistent(path, absl::StrCat(what, " is ", s->rows, " x ", s->cols, ", M_all is ", r->num_users,
                                              " x ", r->num_items));
@@ -119,6 +132,7 @@ absl::Status ReadTrnMatTime(std::string bytes, const std::string& path, SelfGnnR
 }
 
 absl::Status ReadSequence(std::string bytes, const std::string& path, SelfGnnRelease* r) {
+  const uint64_t file_size = bytes.size();
   absl::StatusOr<std::unique_ptr<Document>> doc = pickle::ParsePickle(std::move(bytes), path);
   if (!doc.ok()) return doc.status();
   const Document& d = **doc;
@@ -133,6 +147,7 @@ absl::Status ReadSequence(std::string bytes, const std::string& path, SelfGnnRel
     const std::string what = absl::StrCat("sequence[", u, "]");
     absl::StatusOr<const std::vector<Value>*> items = pickle::AsSequence(d, (**users)[u], what);
     if (!items.ok()) return items.status();
+    if (absl::Status e = CheckExpansion(path, r->seq_item.size() + (*items)->size(), file_size); !e.ok()) return e;
     for (const Value& v : **items) {
       absl::StatusOr<int32_t> i = IdIn(d, v, 0, r->num_items, what);
       if (!i.ok()) return i.status();
@@ -144,6 +159,7 @@ absl::Status ReadSequence(std::string bytes, const std::string& path, SelfGnnRel
 }
 
 absl::Status ReadTestDict(std::string bytes, const std::string& path, SelfGnnRelease* r) {
+  const uint64_t file_size = bytes.size();
   absl::StatusOr<std::unique_ptr<Document>> doc = pickle::ParsePickle(std::move(bytes), path);
   if (!doc.ok()) return doc.status();
   const Document& d = **doc;
@@ -165,6 +181,9 @@ absl::Status ReadTestDict(std::string bytes, const std::string& path, SelfGnnRel
     const std::string what = absl::StrCat("test_dict[", u + 1, "]");
     absl::StatusOr<const std::vector<Value>*> negs = pickle::AsSequence(d, *entries[j].second, what);
     if (!negs.ok()) return negs.status();
+    if (absl::Status e = CheckExpansion(path, r->test_negatives.size() + (*negs)->size(), file_size); !e.ok()) {
+      return e;
+    }
     if (j == 0) r->negatives_per_user = static_cast<int32_t>((*negs)->size());
     if (static_cast<int64_t>((*negs)->size()) != r->negatives_per_user) {
       return Inconsistent(path, absl::StrCat(what, " has ", (*negs)->size(), " negatives, user ", entries[0].first + 1,
