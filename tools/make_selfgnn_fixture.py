@@ -146,6 +146,8 @@ def bad_files(files):
     bad_seq[3] = bad_seq[3] + [np.int64(NUM_ITEMS)]
     out["sequence.item_out_of_range"] = bad_seq
     out["sequence.too_short"] = seq[:-1]
+    shared = [np.int64(i % NUM_ITEMS) for i in range(30)]
+    out["sequence.shared_lists"] = [shared] * NUM_USERS  # one list pickled once, referenced 40 times
     td = dict(files["test_dict"])
     del td[np.int64(first_test + 1)]
     out["test_dict.missing_user"] = td

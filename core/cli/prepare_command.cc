@@ -122,12 +122,17 @@ int WriteOutputs(const hd::PreparedDataset& ds, const std::string& out,
 int PrepareRelease(const std::string& dir, const std::string& name, const std::string& out) {
   absl::StatusOr<hd::SelfGnnRelease> release = hd::ReadSelfGnnRelease(dir);
   if (!release.ok()) return Fail(release.status());
-  if (FLAGS_audit) std::printf("%s\n", hd::FormatAudit(hd::AuditRelease(*release)).c_str());
+  const std::string audit = FLAGS_audit ? hd::FormatAudit(hd::AuditRelease(*release)) : "";
+  if (FLAGS_audit) std::printf("%s\n", audit.c_str());
   if (FLAGS_audit && FLAGS_out.empty()) return 0;
   hd::ReleaseReport report;
   absl::StatusOr<hd::PreparedDataset> ds = hd::ReleaseToPrepared(*release, name, &report);
   if (!ds.ok()) return Fail(ds.status());
-  return WriteOutputs(*ds, out, report.ToKeyValues());
+  const int rc = WriteOutputs(*ds, out, report.ToKeyValues());
+  if (rc == 0 && FLAGS_audit) {
+    if (absl::Status s = hd::WriteFileAtomically(out + "/audit.txt", audit); !s.ok()) return Fail(s);
+  }
+  return rc;
 }
 
 }  // namespace

@@ -242,7 +242,6 @@ std::vector<std::pair<std::string, std::string>> PrepareReport::ToKeyValues() co
   pass("output", output);
   kv.emplace_back("noise_replaced_training_events", absl::StrCat(noise_replaced));
   kv.emplace_back("users_not_evaluated_no_possible_negative", absl::StrCat(users_without_negatives));
-  kv.emplace_back("eval_users", absl::StrCat(eval_users));
   return kv;
 }
 

@@ -15,6 +15,8 @@ using pickle::Document;
 using pickle::Kind;
 using pickle::Value;
 
+constexpr size_t kMaxSlices = 1024;
+
 absl::Status Inconsistent(const std::string& file, absl::string_view problem) {
   return absl::InvalidArgumentError(absl::StrCat(file, ": ", problem));
 }
@@ -70,8 +72,18 @@ absl::StatusOr<int32_t> IdIn(const Document& doc, const Value& v, int64_t lo, in
   return static_cast<int32_t>(*id);
 }
 
-absl::Status ReadTrnMatTime(const std::string& path, SelfGnnRelease* r) {
-  absl::StatusOr<std::unique_ptr<Document>> doc = pickle::ReadPickleFile(path);
+// A pickle can reference one list or array many times (2 bytes per reference); a release
+// never does, so every value read must take at least one byte of its file. Refusing more
+// keeps a small malicious file from expanding into gigabytes.
+absl::Status CheckExpansion(const std::string& path, uint64_t values, uint64_t file_size) {
+  if (values <= file_size) return absl::OkStatus();
+  return Inconsistent(path, absl::StrCat("holds ", values, " values in ", file_size,
+                                         " bytes: lists or arrays are shared, which a SelfGNN release never does"));
+}
+
+absl::Status ReadTrnMatTime(std::string bytes, const std::string& path, SelfGnnRelease* r) {
+  const uint64_t file_size = bytes.size();
+  absl::StatusOr<std::unique_ptr<Document>> doc = pickle::ParsePickle(std::move(bytes), path);
   if (!doc.ok()) return doc.status();
   const Document& d = **doc;
   absl::StatusOr<const std::vector<Value>*> top = pickle::AsSequence(d, d.root, "top level");
@@ -89,11 +101,17 @@ absl::Status ReadTrnMatTime(const std::string& path, SelfGnnRelease* r) {
   absl::StatusOr<const std::vector<Value>*> slices = pickle::AsSequence(d, (**top)[1], "slice list");
   if (!slices.ok()) return slices.status();
   if ((*slices)->empty()) return Inconsistent(path, "no time slices");
+  if ((*slices)->size() > kMaxSlices) {
+    return Inconsistent(path, absl::StrCat((*slices)->size(), " time slices, more than the ", kMaxSlices, " supported"));
+  }
   std::vector<pickle::SparseMatrix> raw;
+  uint64_t values = r->m_all.row_ptr.size() + r->m_all.col.size();
   for (size_t k = 0; k < (*slices)->size(); ++k) {
     const std::string what = absl::StrCat("slice ", k);
     absl::StatusOr<pickle::SparseMatrix> s = pickle::AsCsrMatrix(d, (**slices)[k], what);
     if (!s.ok()) return s.status();
+    values += s->indptr.size() + s->indices.size();
+    if (absl::Status e = CheckExpansion(path, values, file_size); !e.ok()) return e;
     if (s->rows != r->num_users || s->cols != r->num_items) {
       return Inconsistent(path, absl::StrCat(what, " is ", s->rows, " x ", s->cols, ", M_all is ", r->num_users,
                                              " x ", r->num_items));
@@ -113,8 +131,9 @@ absl::Status ReadTrnMatTime(const std::string& path, SelfGnnRelease* r) {
   return absl::OkStatus();
 }
 
-absl::Status ReadSequence(const std::string& path, SelfGnnRelease* r) {
-  absl::StatusOr<std::unique_ptr<Document>> doc = pickle::ReadPickleFile(path);
+absl::Status ReadSequence(std::string bytes, const std::string& path, SelfGnnRelease* r) {
+  const uint64_t file_size = bytes.size();
+  absl::StatusOr<std::unique_ptr<Document>> doc = pickle::ParsePickle(std::move(bytes), path);
   if (!doc.ok()) return doc.status();
   const Document& d = **doc;
   absl::StatusOr<const std::vector<Value>*> users = pickle::AsSequence(d, d.root, "top level");
@@ -128,6 +147,7 @@ absl::Status ReadSequence(const std::string& path, SelfGnnRelease* r) {
     const std::string what = absl::StrCat("sequence[", u, "]");
     absl::StatusOr<const std::vector<Value>*> items = pickle::AsSequence(d, (**users)[u], what);
     if (!items.ok()) return items.status();
+    if (absl::Status e = CheckExpansion(path, r->seq_item.size() + (*items)->size(), file_size); !e.ok()) return e;
     for (const Value& v : **items) {
       absl::StatusOr<int32_t> i = IdIn(d, v, 0, r->num_items, what);
       if (!i.ok()) return i.status();
@@ -138,8 +158,9 @@ absl::Status ReadSequence(const std::string& path, SelfGnnRelease* r) {
   return absl::OkStatus();
 }
 
-absl::Status ReadTestDict(const std::string& path, SelfGnnRelease* r) {
-  absl::StatusOr<std::unique_ptr<Document>> doc = pickle::ReadPickleFile(path);
+absl::Status ReadTestDict(std::string bytes, const std::string& path, SelfGnnRelease* r) {
+  const uint64_t file_size = bytes.size();
+  absl::StatusOr<std::unique_ptr<Document>> doc = pickle::ParsePickle(std::move(bytes), path);
   if (!doc.ok()) return doc.status();
   const Document& d = **doc;
   if (d.root.kind != Kind::kDict) {
@@ -160,6 +181,9 @@ absl::Status ReadTestDict(const std::string& path, SelfGnnRelease* r) {
     const std::string what = absl::StrCat("test_dict[", u + 1, "]");
     absl::StatusOr<const std::vector<Value>*> negs = pickle::AsSequence(d, *entries[j].second, what);
     if (!negs.ok()) return negs.status();
+    if (absl::Status e = CheckExpansion(path, r->test_negatives.size() + (*negs)->size(), file_size); !e.ok()) {
+      return e;
+    }
     if (j == 0) r->negatives_per_user = static_cast<int32_t>((*negs)->size());
     if (static_cast<int64_t>((*negs)->size()) != r->negatives_per_user) {
       return Inconsistent(path, absl::StrCat(what, " has ", (*negs)->size(), " negatives, user ", entries[0].first + 1,
@@ -203,19 +227,34 @@ absl::StatusOr<std::vector<int32_t>> ReadTstInt(const std::string& path, int64_t
 }
 
 absl::StatusOr<SelfGnnRelease> ReadSelfGnnRelease(const std::string& dir) {
-  SelfGnnRelease r;
-  r.dir = dir;
   if (!IsDirectory(dir)) return absl::NotFoundError(absl::StrCat(dir, ": not a directory (a SelfGNN release folder)"));
   const std::string base = dir.empty() || dir.back() == '/' ? dir : dir + "/";
-  if (absl::Status s = ReadTrnMatTime(base + "trn_mat_time", &r); !s.ok()) return s;
-  if (absl::Status s = ReadSequence(base + "sequence", &r); !s.ok()) return s;
-  absl::StatusOr<std::vector<int32_t>> tst = ReadTstInt(base + "tst_int", r.num_items);
+  ReleaseFiles files;
+  for (auto [name, bytes] : {std::make_pair("trn_mat_time", &files.trn_mat_time),
+                             std::make_pair("sequence", &files.sequence), std::make_pair("test_dict", &files.test_dict),
+                             std::make_pair("tst_int", &files.tst_int)}) {
+    absl::StatusOr<std::string> content = ReadFileToString(base + name);
+    if (!content.ok()) return content.status();
+    *bytes = std::move(*content);
+  }
+  return ParseSelfGnnRelease(std::move(files), dir);
+}
+
+absl::StatusOr<SelfGnnRelease> ParseSelfGnnRelease(ReleaseFiles files, const std::string& dir) {
+  SelfGnnRelease r;
+  r.dir = dir;
+  const std::string base = dir.empty() || dir.back() == '/' ? dir : dir + "/";
+  if (absl::Status s = ReadTrnMatTime(std::move(files.trn_mat_time), base + "trn_mat_time", &r); !s.ok()) return s;
+  if (absl::Status s = ReadSequence(std::move(files.sequence), base + "sequence", &r); !s.ok()) return s;
+  absl::StatusOr<std::unique_ptr<Document>> tst_doc = pickle::ParsePickle(std::move(files.tst_int), base + "tst_int");
+  if (!tst_doc.ok()) return tst_doc.status();
+  absl::StatusOr<std::vector<int32_t>> tst = TstIntFrom(**tst_doc, r.num_items);
   if (!tst.ok()) return tst.status();
   r.tst_int = std::move(*tst);
   if (static_cast<int64_t>(r.tst_int.size()) != r.num_users) {
     return Inconsistent(base + "tst_int", absl::StrCat("has ", r.tst_int.size(), " users, trn_mat_time has ", r.num_users));
   }
-  if (absl::Status s = ReadTestDict(base + "test_dict", &r); !s.ok()) return s;
+  if (absl::Status s = ReadTestDict(std::move(files.test_dict), base + "test_dict", &r); !s.ok()) return s;
   std::vector<int32_t> with_test;
   for (int32_t u = 0; u < r.num_users; ++u) {
     if (r.tst_int[u] >= 0) with_test.push_back(u);

@@ -59,6 +59,15 @@ struct SelfGnnRelease {
 // Reads and cross-checks the four files of a release folder.
 absl::StatusOr<SelfGnnRelease> ReadSelfGnnRelease(const std::string& dir);
 
+// The same from the files' bytes (errors name dir/<file>); what the fuzzer calls.
+struct ReleaseFiles {
+  std::string trn_mat_time;
+  std::string sequence;
+  std::string test_dict;
+  std::string tst_int;
+};
+absl::StatusOr<SelfGnnRelease> ParseSelfGnnRelease(ReleaseFiles files, const std::string& dir);
+
 // A tst_int file alone: U entries, -1 for None. With num_items >= 0, ids must be below it.
 absl::StatusOr<std::vector<int32_t>> ReadTstInt(const std::string& path, int64_t num_items = -1);
 

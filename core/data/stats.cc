@@ -15,6 +15,8 @@ using Rows = std::vector<std::pair<std::string, std::string>>;
 
 // (key, JSON literal) rows of the statistics, in print order.
 Rows StatRows(const DatasetStats& s) {
+  // In double: a damaged cache may hold times whose difference overflows int64.
+  const double days = (static_cast<double>(s.time_max) - static_cast<double>(s.time_min)) / 86400.0;
   Rows rows = {
       {"name", JsonString(s.name)},
       {"users", absl::StrCat(s.users)},
@@ -26,7 +28,7 @@ Rows StatRows(const DatasetStats& s) {
       {"time_min", absl::StrCat(s.time_min)},
       {"time_max", absl::StrCat(s.time_max)},
       {"time_span", JsonString(absl::StrCat(FormatUtc(s.time_min), " .. ", FormatUtc(s.time_max), " UTC (",
-                                            absl::StrFormat("%.1f", (s.time_max - s.time_min) / 86400.0), " days)"))},
+                                            absl::StrFormat("%.1f", days), " days)"))},
       {"training_events", absl::StrCat(s.training_events)},
       {"slice_edges", absl::StrCat("[", absl::StrJoin(s.slice_edges, ", "), "]")},
       {"slice_bounds", absl::StrCat("[", absl::StrJoin(s.slice_bounds, ", "), "]")},

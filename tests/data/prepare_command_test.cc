@@ -71,6 +71,9 @@ TEST(PrepareCommand, AuditsAndConvertsASelfGnnRelease) {
   EXPECT_EQ(ds->name, "p4");
   EXPECT_EQ(ds->eval_users.size(), 12u);
   EXPECT_EQ(ds->negatives_per_user, 20);
+  absl::StatusOr<std::string> audit = data::ReadFileToString(out + "/audit.txt");
+  ASSERT_TRUE(audit.ok()) << audit.status();
+  EXPECT_NE(audit->find("12 / 12"), std::string::npos) << *audit;
   // --audit without --out only prints.
   ASSERT_EQ(RunPrepare({{"input", "testdata/selfgnn-mini/p2"}, {"audit", "true"}}, &printed), 0);
   EXPECT_FALSE(data::FileExists("runs/prepared/p2/dataset.bin"));

@@ -169,6 +169,7 @@ TEST(SelfGnnRelease, InconsistentFilesAreClearErrors) {
       {"tst_int", "tst_int.item_out_of_range", {"tst_int", "tst_int[0]", "id 35 out of range [0, 30)"}},
       {"sequence", "sequence.item_out_of_range", {"sequence", "sequence[3]", "id 30 out of range [0, 30)"}},
       {"sequence", "sequence.too_short", {"sequence", "has 39 users, trn_mat_time has 40"}},
+      {"sequence", "sequence.shared_lists", {"sequence", "values in", "shared"}},
       {"test_dict", "test_dict.missing_user", {"test_dict", "user 0 has a tst_int entry but no test_dict entry"}},
       {"test_dict", "test_dict.ragged", {"test_dict", "test_dict[5] has 20 negatives, user 1 has 19"}},
       {"trn_mat_time", "trn_mat_time.slice_shape", {"trn_mat_time", "slice 1 is 40 x 31, M_all is 40 x 30"}},
