@@ -2,10 +2,12 @@
 // among M random candidates) that its user never interacted with, mined from the current
 // embeddings at every step. Optionally mixed with uniform random negatives.
 //
-// Exact top-K without the anchors x items score matrix: items are scored in cache-sized
-// blocks (one small GEMM per block of anchors x block of items), and each anchor keeps a
-// running threshold, its K-th best score so far, so almost every score is rejected by one
-// vector comparison. Ties go to the lower item id (the lower candidate index with M).
+// Exact top-K without ever writing the anchors x items score matrix: items are normalized
+// into panels of 16 (dimension-major), a register-blocked kernel computes the scores of 4
+// anchors x 16 items at a time with FMAs, and compares them, still in registers, with each
+// anchor's running threshold (its K-th best score so far); only the rare score above it
+// leaves the registers. Item blocks of 256 stay in L2 while every anchor of a task passes over
+// them. Ties go to the lower item id (the lower candidate index with M).
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -16,7 +18,6 @@
 #include <ATen/Parallel.h>
 
 #include "absl/status/status.h"
-#include "core/cpu/blas.h"
 #include "core/cpu/vec.h"
 #include "core/model/rng.h"
 #include "core/model/sampler.h"
@@ -25,8 +26,10 @@
 namespace hardgnn {
 namespace {
 
-constexpr int64_t kRowChunk = 64;    // anchors per task
-constexpr int64_t kItemBlock = 512;  // items per GEMM block: scores and items stay in L2
+constexpr int kRows = 4;             // anchors per register tile
+constexpr int kPanel = 16;           // items per register tile (two 8-float vectors)
+constexpr int64_t kRowChunk = 128;   // anchors per task
+constexpr int64_t kBlockPanels = 16; // panels per item block (256 items, 64 KB at d = 64)
 
 // The K best (score, id) of one anchor, best first; ties keep the earlier id.
 class TopK {
@@ -56,26 +59,66 @@ HARDGNN_INLINE bool AnyLane(cpu::i8 m) {
   return (x[0] | x[1] | x[2] | x[3]) != 0;
 }
 
-// Scans one anchor's scores for a block; `ids` maps block columns to item ids.
-HARDGNN_SIMD_CLONES void ScanBlock(const float* scores, int64_t n, const int64_t* ids, int64_t user,
-                                   const data::Csr& history, TopK& top) {
-  float thr = top.threshold();
-  cpu::f8 thr8 = cpu::f8{} + thr;
-  int64_t j = 0;
-  auto consider = [&](int64_t c) {
-    const float s = scores[c];
-    if (!(s > thr) || history.Contains(user, static_cast<int32_t>(ids[c]))) return;
-    top.Offer(s, ids[c]);
-    thr = top.threshold();
-    thr8 = cpu::f8{} + thr;
-  };
-  for (; j + 8 <= n; j += 8) {
-    const cpu::f8 v = cpu::Load<float>(scores + j);
-    if (__builtin_expect(AnyLane(v > thr8), 0)) {
-      for (int64_t c = j; c < j + 8; ++c) consider(c);
+struct AnchorState {
+  TopK top;
+  int64_t user;
+  float threshold;
+};
+
+// Scores kRows anchors (a: kRows x d, row-major) against the panels [p0, p1) and offers every
+// score above an anchor's threshold, outside its user's history, to its top-K. Panel p holds
+// items p*16 .. p*16+15 of `pool` (n of them are real), as x[p][dim][16].
+HARDGNN_SIMD_CLONES void MinePanels(const float* a, int64_t d, const float* panels, int64_t p0, int64_t p1,
+                                    const int64_t* pool, int64_t n, const data::Csr& history, AnchorState* rows) {
+  for (int64_t p = p0; p < p1; ++p) {
+    const float* x = panels + p * d * kPanel;
+    cpu::f8 acc[kRows][2] = {};
+    for (int64_t k = 0; k < d; ++k) {
+      const cpu::f8 x0 = cpu::Load<float>(x + k * kPanel), x1 = cpu::Load<float>(x + k * kPanel + 8);
+#pragma GCC unroll 4
+      for (int i = 0; i < kRows; ++i) {
+        const cpu::f8 ai = cpu::f8{} + a[i * d + k];
+        acc[i][0] += ai * x0;
+        acc[i][1] += ai * x1;
+      }
+    }
+#pragma GCC unroll 4
+    for (int i = 0; i < kRows; ++i) {
+      const cpu::f8 t = cpu::f8{} + rows[i].threshold;
+      if (__builtin_expect(!AnyLane((acc[i][0] > t) | (acc[i][1] > t)), 1)) continue;
+      float s[kPanel];
+      cpu::Store<float>(s, acc[i][0]);
+      cpu::Store<float>(s + 8, acc[i][1]);
+      for (int l = 0; l < kPanel; ++l) {
+        const int64_t j = p * kPanel + l;
+        if (j < n && s[l] > rows[i].threshold && !history.Contains(rows[i].user, static_cast<int32_t>(pool[j]))) {
+          rows[i].top.Offer(s[l], pool[j]);
+          rows[i].threshold = rows[i].top.threshold();
+        }
+      }
     }
   }
-  for (; j < n; ++j) consider(j);
+}
+
+// Normalizes rows[pool[j]] of `items` into dimension-major panels of 16 (zero-padded).
+at::Tensor NormalizedPanels(const at::Tensor& items, const std::vector<int64_t>& pool) {
+  const at::Tensor x = items.to(at::kFloat).contiguous();
+  const int64_t d = x.size(1), n = static_cast<int64_t>(pool.size()), num_panels = (n + kPanel - 1) / kPanel;
+  at::Tensor panels = at::zeros({num_panels, d, kPanel});
+  const float* src = x.data_ptr<float>();
+  float* dst = panels.data_ptr<float>();
+  at::parallel_for(0, num_panels, 64, [&](int64_t begin, int64_t end) {
+    for (int64_t p = begin; p < end; ++p) {
+      for (int l = 0; l < kPanel && p * kPanel + l < n; ++l) {
+        const float* row = src + pool[p * kPanel + l] * d;
+        double norm = 0;
+        for (int64_t k = 0; k < d; ++k) norm += double(row[k]) * row[k];
+        const float scale = static_cast<float>(1.0 / std::max(std::sqrt(norm), 1e-12));
+        for (int64_t k = 0; k < d; ++k) dst[(p * d + k) * kPanel + l] = row[k] * scale;
+      }
+    }
+  });
+  return panels;
 }
 
 at::Tensor NormalizedRows(const at::Tensor& x) {
@@ -101,39 +144,45 @@ class HardCosineSampler : public Sampler {
     }
     // The items mined: all of them, or M distinct ones drawn for this step.
     std::vector<int64_t> pool;
-    at::Tensor items;
     if (candidates_ > 0 && candidates_ < request.num_items) {
       pool = DistinctUniform(request.num_items, candidates_, request.seed);
-      items = NormalizedRows(request.items.index_select(0, at::tensor(at::ArrayRef<int64_t>(pool))));
     } else {
       pool.resize(request.num_items);
       for (int64_t i = 0; i < request.num_items; ++i) pool[i] = i;
-      items = NormalizedRows(request.items);
     }
+    const at::Tensor panels = NormalizedPanels(request.items, pool);
     const at::Tensor anchors = NormalizedRows(request.anchors);
-    const int64_t n = items.size(0), d = items.size(1);
+    const int64_t n = static_cast<int64_t>(pool.size()), d = anchors.size(1), num_panels = panels.size(0);
     const float* a = anchors.data_ptr<float>();
-    const float* x = items.data_ptr<float>();
+    const float* x = panels.data_ptr<float>();
 
     at::Tensor ids = at::empty({batch, total}, at::kLong);
     int64_t* out = ids.data_ptr<int64_t>();
     at::parallel_for(0, (batch + kRowChunk - 1) / kRowChunk, 1, [&](int64_t c0, int64_t c1) {
-      std::vector<float> scores(kRowChunk * kItemBlock);
+      std::vector<float> tile(kRows * d);
       for (int64_t chunk = c0; chunk < c1; ++chunk) {
         const int64_t r0 = chunk * kRowChunk, rows = std::min(kRowChunk, batch - r0);
-        std::vector<TopK> tops(rows, TopK(k_));
-        for (int64_t i0 = 0; i0 < n; i0 += kItemBlock) {
-          const int64_t cols = std::min(kItemBlock, n - i0);
-          cpu::Gemm(false, true, rows, cols, d, 1.0f, a + r0 * d, d, x + i0 * d, d, 0.0f, scores.data(), cols);
-          for (int64_t r = 0; r < rows; ++r) {
-            ScanBlock(scores.data() + r * cols, cols, pool.data() + i0, users[r0 + r], history, tops[r]);
+        const int64_t groups = (rows + kRows - 1) / kRows;
+        std::vector<AnchorState> state;
+        for (int64_t r = 0; r < groups * kRows; ++r) {
+          state.push_back({TopK(k_), r < rows ? users[r0 + r] : 0, -std::numeric_limits<float>::infinity()});
+        }
+        // Padding anchors (past the batch) must never take candidates.
+        for (int64_t r = rows; r < groups * kRows; ++r) state[r].threshold = std::numeric_limits<float>::infinity();
+        for (int64_t p0 = 0; p0 < num_panels; p0 += kBlockPanels) {
+          const int64_t p1 = std::min(num_panels, p0 + kBlockPanels);
+          for (int64_t g = 0; g < groups; ++g) {
+            const int64_t live = std::min<int64_t>(kRows, rows - g * kRows);
+            std::fill(tile.begin(), tile.end(), 0.0f);
+            std::copy(a + (r0 + g * kRows) * d, a + (r0 + g * kRows + live) * d, tile.begin());
+            MinePanels(tile.data(), d, x, p0, p1, pool.data(), n, history, state.data() + g * kRows);
           }
         }
         for (int64_t r = 0; r < rows; ++r) {
           const int64_t b = r0 + r, user = users[b];
           Rng rng(request.seed, static_cast<uint64_t>(b));
           int64_t j = 0;
-          for (const auto& [score, id] : tops[r].entries()) out[b * total + j++] = id;
+          for (const auto& [score, id] : state[r].top.entries()) out[b * total + j++] = id;
           // Too few allowed items mined (tiny M, NaN scores) and the random mix: uniform.
           for (; j < total; ++j) {
             out[b * total + j] =

@@ -37,16 +37,14 @@ std::vector<int64_t> BruteTopK(const at::Tensor& anchors, const at::Tensor& item
   at::Tensor a = anchors[row].to(at::kDouble);
   a = a / a.norm();
   at::Tensor x = items.to(at::kDouble);
-  at::Tensor cos = at::mv(x / x.norm(2, {1}, true), a);
+  at::Tensor cos_t = at::mv(x / x.norm(2, {1}, true), a).contiguous();
+  const double* cos = cos_t.data_ptr<double>();
   std::vector<std::pair<double, int64_t>> list;
   for (int64_t i = 0; i < items.size(0); ++i) {
-    if (!history.Contains(row, static_cast<int32_t>(i))) list.push_back({cos[i].item<double>(), i});
+    if (!history.Contains(row, static_cast<int32_t>(i))) list.push_back({cos[i], i});
   }
   std::stable_sort(list.begin(), list.end(), [](auto& l, auto& r) { return l.first > r.first; });
-  if (all_scores != nullptr) {
-    all_scores->assign(items.size(0), 0);
-    for (int64_t i = 0; i < items.size(0); ++i) (*all_scores)[i] = cos[i].item<double>();
-  }
+  if (all_scores != nullptr) all_scores->assign(cos, cos + items.size(0));
   std::vector<int64_t> top;
   for (int64_t j = 0; j < k; ++j) top.push_back(list[j].second);
   return top;
