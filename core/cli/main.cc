@@ -24,6 +24,8 @@ constexpr char kUsage[] =
     "  prepare   read a raw log or a SelfGNN release folder, write a prepared dataset\n"
     "  train     train a model on a prepared dataset, evaluating as it goes\n"
     "  eval      evaluate a trained checkpoint\n"
+    "  study     train and measure, every epoch, how close mined and random negatives are\n"
+    "            to the anchors (the sampler study; writes study.csv)\n"
     "  list      list every plugin (encoders, samplers, losses) and its parameters\n"
     "\n"
     "Presets: --flagfile=experiments/configs/<name>.flags. All flags: --helpfull.";
@@ -42,8 +44,9 @@ int main(int argc, char** argv) {
   const std::string command = argv[1];
   if (command == "list") return hardgnn::RunListCommand();
   if (command == "prepare") return hardgnn::RunPrepareCommand();
-  if (command == "train" || command == "eval") {
+  if (command == "train" || command == "eval" || command == "study") {
     hardgnn::ConfigureRuntime(FLAGS_threads);
+    if (command == "study") return hardgnn::RunStudyCommand();
     return command == "train" ? hardgnn::RunTrainCommand() : hardgnn::RunEvalCommand();
   }
   std::fprintf(stderr, "hardgnn: unknown command '%s'\n\n%s\n", command.c_str(), kUsage);

@@ -7,7 +7,9 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <cmath>
 #include <fstream>
+#include <optional>
 
 #include <gflags/gflags.h>
 
@@ -18,6 +20,7 @@
 #include "core/data/cache.h"
 #include "core/train/checkpoint.h"
 #include "core/train/progress.h"
+#include "core/train/sampler_study.h"
 #include "core/train/trainer.h"
 
 DEFINE_string(data, "", "prepared dataset: a folder written by `hardgnn prepare` (or its dataset.bin)");
@@ -43,6 +46,9 @@ DEFINE_string(run_dir, "", "run directory (default runs/<dataset>-<encoder>-<tim
 DEFINE_bool(resume, false, "continue the run in --run_dir from its last checkpoint");
 DEFINE_string(progress, "auto", "progress bar: auto (on a terminal), always, never");
 DEFINE_string(checkpoint, "", "eval: the checkpoint to evaluate (a run's best.pt)");
+DEFINE_int64(study_probe_users, 1024, "study: users whose anchors are measured after every epoch");
+DEFINE_int64(study_k, 5, "study: hard and random negatives per probe anchor");
+DEFINE_double(study_tau, 0.1, "study: temperature of the InfoNCE values reported");
 
 namespace hardgnn {
 namespace {
@@ -141,7 +147,13 @@ std::string ResultTable(const std::string& model, const EvalResult& r, bool offi
 
 }  // namespace
 
-int RunTrainCommand() {
+// Shared by `train` and `study`.
+static int RunTraining(bool study);
+
+int RunTrainCommand() { return RunTraining(/*study=*/false); }
+int RunStudyCommand() { return RunTraining(/*study=*/true); }
+
+static int RunTraining(bool study) {
   absl::StatusOr<PluginChoice> choice = PluginChoiceFromFlags();
   if (!choice.ok()) return Fail("train", choice.status());
   absl::StatusOr<TrainOptions> options = OptionsFromFlags();
@@ -186,6 +198,29 @@ int RunTrainCommand() {
                           "item and the epoch is selected on test; these numbers are optimistic"
                         : "");
 
+  std::ofstream study_csv;
+  std::optional<SamplerStudy> sampler_study;
+  if (study) {
+    absl::StatusOr<SamplerStudy> created = SamplerStudy::Create(
+        *dataset, BatchOptionsFor(*model, options->batch),
+        {FLAGS_study_probe_users, FLAGS_study_k, FLAGS_study_tau, choice->anchor_view, options->seed});
+    if (!created.ok()) return Fail("study", created.status());
+    sampler_study.emplace(std::move(*created));
+    study_csv.open(options->run_dir + "/study.csv", std::ios::app);
+    study_csv << StudyRow::CsvHeader() << "\n";
+    auto measure = [&](int64_t epoch, double loss) -> absl::Status {
+      absl::StatusOr<StudyRow> row = sampler_study->Measure(*model->encoder, epoch, loss);
+      if (!row.ok()) return row.status();
+      study_csv << row->ToCsv() << "\n" << std::flush;
+      std::fprintf(stderr, "study: epoch %lld cos(anchor, positive) %.4f hard %.4f random %.4f | InfoNCE hard %.4f random %.4f\n",
+                   static_cast<long long>(epoch), row->cos_positive, row->cos_hard, row->cos_random,
+                   row->infonce_hard, row->infonce_random);
+      return absl::OkStatus();
+    };
+    absl::Status first = measure(-1, std::nan(""));
+    if (!first.ok()) return Fail("study", first);
+    options->after_epoch = measure;
+  }
   absl::StatusOr<TrainSummary> summary = Train(*model, *dataset, *options);
   if (!summary.ok()) return Fail("train", summary.status());
   const std::string table = ResultTable(choice->encoder, summary->best, official);

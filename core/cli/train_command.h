@@ -7,6 +7,11 @@ namespace hardgnn {
 // and prints validation and test metrics of the selected model.
 int RunTrainCommand();
 
+// `hardgnn study`: trains like `train` and, before training and after every epoch, measures
+// on fixed probe users the mean cosine of anchors with their positive, their hard negatives
+// and random negatives, and the InfoNCE values; rows go to <run_dir>/study.csv.
+int RunStudyCommand();
+
 // `hardgnn eval`: evaluates a checkpoint (or an untrained model such as popularity).
 int RunEvalCommand();
 

@@ -231,6 +231,10 @@ absl::StatusOr<TrainSummary> Train(Model& model, const data::PreparedDataset& da
         epoch, state.step, loss_sum / epoch_steps, terms, LearningRateAt(options, state.step), epoch_seconds));
     std::string line = absl::StrFormat("epoch %d: loss %.4f (%s) %.1fs", epoch, loss_sum / epoch_steps,
                                        terms, epoch_seconds);
+    if (options.after_epoch) {
+      absl::Status status = options.after_epoch(epoch, loss_sum / epoch_steps);
+      if (!status.ok()) return status;
+    }
 
     const bool last = epoch + 1 == options.epochs || stop;
     if (epoch % std::max<int64_t>(1, options.eval_every) == 0 || last) {

@@ -2,6 +2,7 @@
 #define HARDGNN_CORE_TRAIN_TRAINER_H_
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,9 @@ struct TrainOptions {
   std::string run_dir;              // where logs and checkpoints go ("" = nowhere)
   bool resume = false;              // continue from run_dir's last checkpoint
   bool progress_bar = false;
+  // Called after each epoch with its mean loss (the sampler study measures here); an error
+  // stops training.
+  std::function<absl::Status(int64_t epoch, double mean_loss)> after_epoch;
 };
 
 struct TrainSummary {
