@@ -16,10 +16,12 @@ do for [fmt in "png svg"] {
   set multiplot layout 1,2 title title
   set xlabel "epoch (-1: before training)"
   set ylabel "mean cosine with the anchor"
+  set key center right
   plot csv using 1:3 with linespoints lw 2 title "positive (next item)", \
        csv using 1:4 with linespoints lw 2 title "hard negatives (top-K cosine)", \
        csv using 1:5 with linespoints lw 2 title "random negatives"
   set ylabel "InfoNCE"
+  set key top right
   plot csv using 1:2 with linespoints lw 2 title "training loss", \
        csv using 1:6 with linespoints lw 2 title "probe InfoNCE, hard", \
        csv using 1:7 with linespoints lw 2 title "probe InfoNCE, random"
