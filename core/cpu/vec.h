@@ -194,6 +194,14 @@ HARDGNN_INLINE d4 Tanh(d4 x) {
   return x;
 }
 
+// Scalar versions, for the one-lane fallback paths.
+HARDGNN_INLINE float Exp(float x) { return std::exp(x); }
+HARDGNN_INLINE double Exp(double x) { return std::exp(x); }
+HARDGNN_INLINE float Sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
+HARDGNN_INLINE double Sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
+HARDGNN_INLINE float Tanh(float x) { return std::tanh(x); }
+HARDGNN_INLINE double Tanh(double x) { return std::tanh(x); }
+
 }  // namespace hardgnn::cpu
 
 #endif  // HARDGNN_CORE_CPU_VEC_H_

@@ -5,6 +5,7 @@
 // tensor comparisons with readable failure messages.
 
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 #include <torch/csrc/autograd/autograd.h>
 
 #include <cmath>
@@ -38,12 +39,50 @@ inline ::testing::AssertionResult AllClose(const at::Tensor& a, const at::Tensor
                                        << std::abs(xv - yv) << ", rtol " << rtol << ", atol " << atol << ")";
 }
 
+// AllClose with atol = rtol · max|b|: for reductions over many terms (weight gradients summed
+// over thousands of rows), whose float rounding error scales with the summands, not with each
+// (possibly cancelling) result.
+inline ::testing::AssertionResult AllCloseToScale(const at::Tensor& a, const at::Tensor& b, double rtol) {
+  return AllClose(a, b, rtol, rtol * b.detach().abs().max().item<double>());
+}
+
 inline ::testing::AssertionResult BitEqual(const at::Tensor& a, const at::Tensor& b) {
   if (a.sizes() != b.sizes() || a.scalar_type() != b.scalar_type())
     return ::testing::AssertionFailure() << "shape/dtype";
   const at::Tensor x = a.contiguous(), y = b.contiguous();
   if (std::memcmp(x.data_ptr(), y.data_ptr(), x.numel() * x.element_size()) != 0) {
     return ::testing::AssertionFailure() << "not bit-identical; max |diff| " << (x - y).abs().max().item<double>();
+  }
+  return ::testing::AssertionSuccess();
+}
+
+using TensorFn = std::function<at::Tensor(const std::vector<at::Tensor>&)>;
+
+// f on fresh leaf copies of `inputs` (all requiring grad), then the backward of Σ f ⊙ gy.
+// Returns the output followed by each input's gradient.
+inline std::vector<at::Tensor> OutputAndGrads(const TensorFn& f, const std::vector<at::Tensor>& inputs,
+                                              const at::Tensor& gy) {
+  std::vector<at::Tensor> leaves;
+  for (const auto& t : inputs) leaves.push_back(t.detach().clone().requires_grad_());
+  const at::Tensor y = f(leaves);
+  (y * gy).sum().backward();
+  std::vector<at::Tensor> out = {y.detach()};
+  for (const auto& t : leaves) out.push_back(t.grad());
+  return out;
+}
+
+// OutputAndGrads with 1 and with 2 threads give bit-identical output and gradients.
+inline ::testing::AssertionResult BitIdenticalAcrossThreads(const TensorFn& f, const std::vector<at::Tensor>& inputs,
+                                                            const at::Tensor& gy) {
+  at::set_num_threads(1);
+  const auto one = OutputAndGrads(f, inputs, gy);
+  at::set_num_threads(2);
+  const auto two = OutputAndGrads(f, inputs, gy);
+  for (size_t k = 0; k < one.size(); ++k) {
+    const auto same = BitEqual(one[k], two[k]);
+    if (!same)
+      return ::testing::AssertionFailure()
+             << (k == 0 ? "output" : "gradient of input " + std::to_string(k - 1)) << ": " << same.message();
   }
   return ::testing::AssertionSuccess();
 }

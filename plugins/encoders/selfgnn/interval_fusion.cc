@@ -2,9 +2,11 @@
 
 #include <ATen/ATen.h>
 
+#include "plugins/encoders/selfgnn/fused_lstm.h"
 #include "plugins/encoders/selfgnn/init.h"
 #include "plugins/encoders/selfgnn/interval_attention.h"
-#include "plugins/encoders/selfgnn/lstm.h"
+#include "plugins/encoders/selfgnn/layer_norm.h"
+#include "plugins/encoders/selfgnn/reference.h"
 
 namespace hardgnn::selfgnn {
 
@@ -38,15 +40,16 @@ IntervalAttentionImpl::IntervalAttentionImpl(const Options& options, at::Generat
 }
 
 at::Tensor IntervalAttentionImpl::forward(const at::Tensor& h) {
-  const int64_t n = h.size(0), g = h.size(1), d = options_.dim;
   // TF's layer_norm(begin_norm_axis=1): statistics over (G, d) jointly, scale and shift per d.
-  at::Tensor x = options_.ln_lastdim
-                     ? at::layer_norm(h, {d}, ln_gamma_, ln_beta_, kLayerNormEps)
-                     : at::layer_norm(h, {g, d}, {}, {}, kLayerNormEps) * ln_gamma_ + ln_beta_;
-  at::Tensor qkv = at::addmm(b_qkv_, x.reshape({n * g, d}), w_qkv_).view({n, g, 3 * d});
-  at::Tensor q = qkv.narrow(2, 0, d), k = qkv.narrow(2, d, d), v = qkv.narrow(2, 2 * d, d);
-  return options_.fused ? FusedAttentionMeanPool(q, k, v, options_.heads)
-                        : StockAttentionMeanPool(q, k, v, options_.heads);
+  at::Tensor x;
+  if (options_.ln_lastdim) {
+    x = at::layer_norm(h, {options_.dim}, ln_gamma_, ln_beta_, kLayerNormEps);
+  } else {
+    x = options_.fused ? BlockLayerNorm(h, ln_gamma_, ln_beta_, kLayerNormEps)
+                       : ReferenceBlockLayerNorm(h, ln_gamma_, ln_beta_, kLayerNormEps);
+  }
+  return options_.fused ? IntervalAttention(x, w_qkv_, b_qkv_, options_.heads)
+                        : StockIntervalAttention(x, w_qkv_, b_qkv_, options_.heads);
 }
 
 }  // namespace hardgnn::selfgnn

@@ -1,0 +1,252 @@
+#include "plugins/encoders/selfgnn/fused_lstm.h"
+
+#include <ATen/ATen.h>
+#include <torch/csrc/autograd/custom_function.h>
+
+#include <algorithm>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "core/cpu/blas.h"
+#include "core/cpu/parallel.h"
+#include "core/cpu/vec.h"
+
+namespace hardgnn::selfgnn {
+namespace {
+
+using cpu::LoadV;
+using cpu::SplatV;
+using cpu::StoreV;
+
+// Rows per block of the blocked recurrence: the block's gates (kRowBlock x 4h) and the weights
+// stay in L2 across the per-step GEMM and the fused pass. Fixed (not derived from the thread
+// count), so results do not depend on it.
+constexpr int64_t kRowBlock = 128;
+
+// Shapes and strides of one call.
+struct Dims {
+  int64_t n, g, din, h;
+  int64_t sxn, sxg;  // x strides (elements) over rows and steps
+};
+
+// One step of the cell for `rows` rows, in place on the gate pre-activations `a` (row stride
+// a_stride, [i | j | f | o] without the bias), which become the activations σ(i), tanh(j),
+// σ(f + forget_bias), σ(o). c_prev may be null (zero state).
+template <typename V>
+HARDGNN_INLINE void CellForwardWith(int64_t rows, int64_t h, typename cpu::Lanes<V>::T* a, int64_t a_stride,
+                                    const typename cpu::Lanes<V>::T* c_prev, typename cpu::Lanes<V>::T* c,
+                                    typename cpu::Lanes<V>::T* out, int64_t ch_stride,
+                                    const typename cpu::Lanes<V>::T* bias, typename cpu::Lanes<V>::T forget_bias) {
+  constexpr int L = cpu::Lanes<V>::kN;
+  const V fb = SplatV<V>(forget_bias);
+  for (int64_t r = 0; r < rows; ++r) {
+    auto* ar = a + r * a_stride;
+    for (int64_t k = 0; k < h; k += L) {
+      const V i = cpu::Sigmoid(LoadV<V>(ar + k) + LoadV<V>(bias + k));
+      const V j = cpu::Tanh(LoadV<V>(ar + h + k) + LoadV<V>(bias + h + k));
+      const V f = cpu::Sigmoid(LoadV<V>(ar + 2 * h + k) + LoadV<V>(bias + 2 * h + k) + fb);
+      const V o = cpu::Sigmoid(LoadV<V>(ar + 3 * h + k) + LoadV<V>(bias + 3 * h + k));
+      const V cp = c_prev != nullptr ? LoadV<V>(c_prev + r * ch_stride + k) : V{};
+      const V cn = cp * f + i * j;
+      StoreV<V>(ar + k, i);
+      StoreV<V>(ar + h + k, j);
+      StoreV<V>(ar + 2 * h + k, f);
+      StoreV<V>(ar + 3 * h + k, o);
+      StoreV<V>(c + r * ch_stride + k, cn);
+      StoreV<V>(out + r * ch_stride + k, cpu::Tanh(cn) * o);
+    }
+  }
+}
+
+template <typename T>
+HARDGNN_SIMD_CLONES void CellForward(int64_t rows, int64_t h, T* a, int64_t a_stride, const T* c_prev, T* c, T* out,
+                                     int64_t ch_stride, const T* bias, T forget_bias) {
+  if (h % cpu::kLanes<T> == 0) {
+    CellForwardWith<cpu::Vec<T>>(rows, h, a, a_stride, c_prev, c, out, ch_stride, bias, forget_bias);
+  } else {
+    CellForwardWith<T>(rows, h, a, a_stride, c_prev, c, out, ch_stride, bias, forget_bias);
+  }
+}
+
+// One step backwards for `rows` rows. Inputs: activations a (as left by CellForward), cells c_t
+// and c_{t-1} (null at t = 0), the output gradient gh of h_t, the recurrent gradient dh_rec of
+// h_t (null at the last step), the cell gradient carried from step t+1 (dc, [rows, h]; updated
+// in place to the gradient of c_{t-1}). Output: gradients of the pre-activations into dg.
+template <typename V>
+HARDGNN_INLINE void CellBackwardWith(int64_t rows, int64_t h, const typename cpu::Lanes<V>::T* a, int64_t a_stride,
+                                     const typename cpu::Lanes<V>::T* c, const typename cpu::Lanes<V>::T* c_prev,
+                                     const typename cpu::Lanes<V>::T* gh, int64_t ch_stride,
+                                     const typename cpu::Lanes<V>::T* dh_rec, int64_t dh_stride,
+                                     typename cpu::Lanes<V>::T* dc, typename cpu::Lanes<V>::T* dg, int64_t dg_stride) {
+  constexpr int L = cpu::Lanes<V>::kN;
+  const V one = SplatV<V>(1);
+  for (int64_t r = 0; r < rows; ++r) {
+    const auto* ar = a + r * a_stride;
+    auto* dgr = dg + r * dg_stride;
+    for (int64_t k = 0; k < h; k += L) {
+      const V i = LoadV<V>(ar + k), j = LoadV<V>(ar + h + k), f = LoadV<V>(ar + 2 * h + k),
+              o = LoadV<V>(ar + 3 * h + k);
+      const V tc = cpu::Tanh(LoadV<V>(c + r * ch_stride + k));
+      V dh = LoadV<V>(gh + r * ch_stride + k);
+      if (dh_rec != nullptr) dh += LoadV<V>(dh_rec + r * dh_stride + k);
+      const V dcell = LoadV<V>(dc + r * h + k) + dh * o * (one - tc * tc);
+      const V cp = c_prev != nullptr ? LoadV<V>(c_prev + r * ch_stride + k) : V{};
+      StoreV<V>(dgr + k, dcell * j * i * (one - i));
+      StoreV<V>(dgr + h + k, dcell * i * (one - j * j));
+      StoreV<V>(dgr + 2 * h + k, dcell * cp * f * (one - f));
+      StoreV<V>(dgr + 3 * h + k, dh * tc * o * (one - o));
+      StoreV<V>(dc + r * h + k, dcell * f);
+    }
+  }
+}
+
+template <typename T>
+HARDGNN_SIMD_CLONES void CellBackward(int64_t rows, int64_t h, const T* a, int64_t a_stride, const T* c,
+                                      const T* c_prev, const T* gh, int64_t ch_stride, const T* dh_rec,
+                                      int64_t dh_stride, T* dc, T* dg, int64_t dg_stride) {
+  if (h % cpu::kLanes<T> == 0) {
+    CellBackwardWith<cpu::Vec<T>>(rows, h, a, a_stride, c, c_prev, gh, ch_stride, dh_rec, dh_stride, dc, dg, dg_stride);
+  } else {
+    CellBackwardWith<T>(rows, h, a, a_stride, c, c_prev, gh, ch_stride, dh_rec, dh_stride, dc, dg, dg_stride);
+  }
+}
+
+// Copies rows of [x_t | h_{t-1}] into xh [rows, d_in + h] (h part only when h_prev is set).
+template <typename T>
+void GatherInputs(int64_t rows, const T* x, int64_t sxn, int64_t din, const T* h_prev, int64_t h_stride, int64_t h,
+                  T* xh) {
+  const int64_t k = din + h;
+  for (int64_t r = 0; r < rows; ++r) {
+    std::copy_n(x + r * sxn, din, xh + r * k);
+    if (h_prev != nullptr) std::copy_n(h_prev + r * h_stride, h, xh + r * k + din);
+  }
+}
+
+// Forward over blocks of rows; acts [N, G, 4h], cells [N, G, h], out [N, G, h], contiguous.
+// Per block and step: gates = [x_t | h_{t-1}] · kernel (one GEMM, K = d_in + h; d_in at t = 0),
+// then the fused cell pass. All GEMMs run single-threaded inside the parallel loop, on blocks
+// fixed independently of the thread count, so results are too.
+template <typename T>
+void Forward(const Dims& s, const T* x, const T* w, const T* bias, T forget_bias, T* acts, T* cells, T* out) {
+  const int64_t h4 = 4 * s.h, k = s.din + s.h, a_stride = s.g * h4, ch_stride = s.g * s.h;
+  cpu::ForEachChunk(s.n, kRowBlock, [&](int64_t n0, int64_t n1, int64_t) {
+    const int64_t rows = n1 - n0;
+    std::vector<T> xh(rows * k);
+    for (int64_t t = 0; t < s.g; ++t) {
+      const int64_t a_off = (n0 * s.g + t) * h4, c_off = (n0 * s.g + t) * s.h;
+      GatherInputs(rows, x + n0 * s.sxn + t * s.sxg, s.sxn, s.din, t > 0 ? out + c_off - s.h : nullptr, ch_stride, s.h,
+                   xh.data());
+      cpu::Gemm(false, false, rows, h4, t > 0 ? k : s.din, T(1), xh.data(), k, w, h4, T(0), acts + a_off, a_stride);
+      CellForward<T>(rows, s.h, acts + a_off, a_stride, t > 0 ? cells + c_off - s.h : nullptr, cells + c_off,
+                     out + c_off, ch_stride, bias, forget_bias);
+    }
+  });
+}
+
+// Rows per group of the backward: a group's blocks run in order on one thread and accumulate
+// one partial weight gradient; partials are summed in group order (thread-count independent).
+constexpr int64_t kGroupRows = 4 * kRowBlock;
+
+// Backward over blocks of rows, everything for a block and step while its gate gradients dg_t
+// are in cache: the cell pass, [dx_t | dh_{t-1}] = dg_t · kernelᵀ (one GEMM),
+// dkernel += [x_t | h_{t-1}]ᵀ · dg_t (one GEMM) and dbias += colsum(dg_t).
+template <typename T>
+void Backward(const Dims& s, const T* x, const T* w, const T* acts, const T* cells, const T* out, const T* gout, T* dx,
+              T* dw, T* db) {
+  const int64_t h4 = 4 * s.h, k = s.din + s.h, a_stride = s.g * h4, ch_stride = s.g * s.h;
+  const int64_t width = k * h4 + h4;  // one partial: dkernel then dbias
+  cpu::ChunkPartials<T> partial(cpu::DivUp(s.n, kGroupRows), width);
+  cpu::ForEachChunk(s.n, kGroupRows, [&](int64_t g0, int64_t g1, int64_t group) {
+    T* dw_part = partial.Chunk(group);
+    T* db_part = dw_part + k * h4;
+    std::vector<T> dc(kRowBlock * s.h), dgt(kRowBlock * h4), xh(kRowBlock * k), back(kRowBlock * k);
+    for (int64_t n0 = g0; n0 < g1; n0 += kRowBlock) {
+      const int64_t rows = std::min(kRowBlock, g1 - n0);
+      std::fill(dc.begin(), dc.end(), T(0));
+      for (int64_t t = s.g - 1; t >= 0; --t) {
+        const int64_t a_off = (n0 * s.g + t) * h4, c_off = (n0 * s.g + t) * s.h;
+        const bool has_prev = t > 0, has_next = t + 1 < s.g;
+        // back[:, d_in:] holds dh_t from step t+1.
+        CellBackward<T>(rows, s.h, acts + a_off, a_stride, cells + c_off, has_prev ? cells + c_off - s.h : nullptr,
+                        gout + c_off, ch_stride, has_next ? back.data() + s.din : nullptr, k, dc.data(), dgt.data(),
+                        h4);
+        cpu::Gemm(false, true, rows, has_prev ? k : s.din, h4, T(1), dgt.data(), h4, w, h4, T(0), back.data(), k);
+        for (int64_t r = 0; r < rows; ++r) {
+          std::copy_n(back.data() + r * k, s.din, dx + ((n0 + r) * s.g + t) * s.din);
+        }
+        GatherInputs(rows, x + n0 * s.sxn + t * s.sxg, s.sxn, s.din, has_prev ? out + c_off - s.h : nullptr, ch_stride,
+                     s.h, xh.data());
+        cpu::Gemm(true, false, has_prev ? k : s.din, h4, rows, T(1), xh.data(), k, dgt.data(), h4, T(1), dw_part, h4);
+        for (int64_t r = 0; r < rows; ++r) {
+          for (int64_t j = 0; j < h4; ++j) db_part[j] += dgt[r * h4 + j];
+        }
+      }
+    }
+  });
+  std::vector<T> sum(width);
+  partial.SumInto(sum.data(), /*accumulate=*/false);
+  std::copy_n(sum.data(), k * h4, dw);
+  std::copy_n(sum.data() + k * h4, h4, db);
+}
+
+void Check(bool ok, const std::string& what) {
+  if (!ok) throw std::invalid_argument("FusedLstm: " + what);
+}
+
+struct FusedLstmFunction : public torch::autograd::Function<FusedLstmFunction> {
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x, const at::Tensor& kernel,
+                            const at::Tensor& bias, double forget_bias) {
+    const at::Tensor w = kernel.contiguous(), b = bias.contiguous();
+    at::Tensor xs = x.stride(2) == 1 ? x : x.contiguous();
+    const Dims s{xs.size(0), xs.size(1), xs.size(2), w.size(1) / 4, xs.stride(0), xs.stride(1)};
+    const auto opt = xs.options();
+    at::Tensor acts = at::empty({s.n, s.g, 4 * s.h}, opt);
+    at::Tensor cells = at::empty({s.n, s.g, s.h}, opt);
+    at::Tensor out = at::empty({s.n, s.g, s.h}, opt);
+    if (xs.scalar_type() == at::kFloat) {
+      Forward<float>(s, xs.data_ptr<float>(), w.data_ptr<float>(), b.data_ptr<float>(), static_cast<float>(forget_bias),
+                     acts.data_ptr<float>(), cells.data_ptr<float>(), out.data_ptr<float>());
+    } else {
+      Forward<double>(s, xs.data_ptr<double>(), w.data_ptr<double>(), b.data_ptr<double>(), forget_bias,
+                      acts.data_ptr<double>(), cells.data_ptr<double>(), out.data_ptr<double>());
+    }
+    ctx->save_for_backward({xs, w, acts, cells, out});
+    return out;
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const at::Tensor &xs = saved[0], &w = saved[1], &acts = saved[2], &cells = saved[3], &out = saved[4];
+    const at::Tensor gout = grads[0].contiguous();
+    const Dims s{xs.size(0), xs.size(1), xs.size(2), w.size(1) / 4, xs.stride(0), xs.stride(1)};
+    at::Tensor dx = at::empty({s.n, s.g, s.din}, xs.options());
+    at::Tensor dw = at::empty_like(w);
+    at::Tensor db = at::empty({4 * s.h}, w.options());
+    if (xs.scalar_type() == at::kFloat) {
+      Backward<float>(s, xs.data_ptr<float>(), w.data_ptr<float>(), acts.data_ptr<float>(), cells.data_ptr<float>(),
+                      out.data_ptr<float>(), gout.data_ptr<float>(), dx.data_ptr<float>(), dw.data_ptr<float>(),
+                      db.data_ptr<float>());
+    } else {
+      Backward<double>(s, xs.data_ptr<double>(), w.data_ptr<double>(), acts.data_ptr<double>(),
+                       cells.data_ptr<double>(), out.data_ptr<double>(), gout.data_ptr<double>(), dx.data_ptr<double>(),
+                       dw.data_ptr<double>(), db.data_ptr<double>());
+    }
+    return {dx, dw, db, at::Tensor()};
+  }
+};
+
+}  // namespace
+
+at::Tensor FusedLstm(const at::Tensor& x, const at::Tensor& kernel, const at::Tensor& bias, double forget_bias) {
+  Check(x.dim() == 3, "x must be [N, G, d_in]");
+  Check(x.scalar_type() == at::kFloat || x.scalar_type() == at::kDouble, "x must be float or double");
+  Check(kernel.dim() == 2 && kernel.size(1) % 4 == 0 && kernel.size(0) == x.size(2) + kernel.size(1) / 4,
+        "kernel must be [d_in + h, 4h]");
+  Check(bias.dim() == 1 && bias.size(0) == kernel.size(1), "bias must be [4h]");
+  Check(kernel.scalar_type() == x.scalar_type() && bias.scalar_type() == x.scalar_type(), "dtypes differ");
+  return FusedLstmFunction::apply(x, kernel, bias, forget_bias);
+}
+
+}  // namespace hardgnn::selfgnn

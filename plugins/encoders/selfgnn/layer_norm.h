@@ -1,0 +1,26 @@
+#ifndef HARDGNN_PLUGINS_ENCODERS_SELFGNN_LAYER_NORM_H_
+#define HARDGNN_PLUGINS_ENCODERS_SELFGNN_LAYER_NORM_H_
+
+// The LayerNorm of SelfGNN's interval fusion (SPEC §2.2 step 3): TF contrib layer_norm with
+// begin_norm_axis = 1 on [N, G, d], i.e. per row n the mean and (population) variance over all
+// G·d values jointly, ε = 1e-12, then a per-d scale and shift:
+//
+//   y[n, t, k] = (x[n, t, k] - μ_n) / sqrt(σ²_n + ε) · γ[k] + β[k]
+//
+// BlockLayerNorm is one fused custom autograd function: one pass per row forward (statistics
+// and output while the row is in cache; mean and 1/σ saved), one pass per row backward, and γ/β
+// gradients as per-chunk partials summed in a fixed order: bit-identical for any number of
+// threads. (at::layer_norm over {G, d} followed by ·γ + β computes the same; the benchmark
+// compares the two.)
+
+#include <ATen/core/Tensor.h>
+
+namespace hardgnn::selfgnn {
+
+// x: [N, G, d] (any strides; made contiguous), gamma, beta: [d]. float or double.
+// Returns [N, G, d]. Differentiable with respect to x, gamma and beta.
+at::Tensor BlockLayerNorm(const at::Tensor& x, const at::Tensor& gamma, const at::Tensor& beta, double eps = 1e-12);
+
+}  // namespace hardgnn::selfgnn
+
+#endif  // HARDGNN_PLUGINS_ENCODERS_SELFGNN_LAYER_NORM_H_

@@ -1,0 +1,105 @@
+#include "plugins/encoders/selfgnn/linear.h"
+
+#include <ATen/ATen.h>
+#include <torch/csrc/autograd/custom_function.h>
+
+#include <algorithm>
+#include <stdexcept>
+#include <vector>
+
+#include "core/cpu/blas.h"
+#include "core/cpu/parallel.h"
+
+namespace hardgnn::selfgnn {
+namespace {
+
+constexpr int64_t kRowBlock = 512;    // rows per forward / input-gradient GEMM
+constexpr int64_t kGroupRows = 8192;  // rows per weight-gradient partial
+
+template <typename T>
+void Forward(int64_t m, int64_t in, int64_t out, const T* x, const T* w, const T* b, T* y) {
+  cpu::ForEachChunk(m, kRowBlock, [&](int64_t r0, int64_t r1, int64_t) {
+    T* yb = y + r0 * out;
+    for (int64_t r = r0; r < r1; ++r) std::copy_n(b, out, y + r * out);
+    cpu::Gemm(false, false, r1 - r0, out, in, T(1), x + r0 * in, in, w, out, T(1), yb, out);
+  });
+}
+
+template <typename T>
+void Backward(int64_t m, int64_t in, int64_t out, const T* x, const T* w, const T* gy, T* dx, T* dw, T* db) {
+  cpu::ForEachChunk(m, kRowBlock, [&](int64_t r0, int64_t r1, int64_t) {
+    cpu::Gemm(false, true, r1 - r0, in, out, T(1), gy + r0 * out, out, w, out, T(0), dx + r0 * in, in);
+  });
+  const int64_t width = in * out + out;
+  cpu::ChunkPartials<T> partial(cpu::DivUp(m, kGroupRows), width);
+  cpu::ForEachChunk(m, kGroupRows, [&](int64_t r0, int64_t r1, int64_t group) {
+    T* part = partial.Chunk(group);
+    cpu::Gemm(true, false, in, out, r1 - r0, T(1), x + r0 * in, in, gy + r0 * out, out, T(0), part, out);
+    T* dbp = part + in * out;
+    for (int64_t r = r0; r < r1; ++r) {
+      for (int64_t j = 0; j < out; ++j) dbp[j] += gy[r * out + j];
+    }
+  });
+  std::vector<T> sum(width);
+  partial.SumInto(sum.data(), /*accumulate=*/false);
+  std::copy_n(sum.data(), in * out, dw);
+  std::copy_n(sum.data() + in * out, out, db);
+}
+
+struct LinearFunction : public torch::autograd::Function<LinearFunction> {
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x, const at::Tensor& w,
+                            const at::Tensor& b) {
+    const int64_t in = w.size(0), out = w.size(1);
+    const at::Tensor x2 = x.reshape({-1, in}).contiguous(), wc = w.contiguous();
+    const at::Tensor bc = b.contiguous();
+    std::vector<int64_t> sizes = x.sizes().vec();
+    sizes.back() = out;
+    at::Tensor y = at::empty(sizes, x.options());
+    if (x.scalar_type() == at::kFloat) {
+      Forward<float>(x2.size(0), in, out, x2.data_ptr<float>(), wc.data_ptr<float>(), bc.data_ptr<float>(),
+                     y.data_ptr<float>());
+    } else {
+      Forward<double>(x2.size(0), in, out, x2.data_ptr<double>(), wc.data_ptr<double>(), bc.data_ptr<double>(),
+                      y.data_ptr<double>());
+    }
+    ctx->save_for_backward({x2, wc});
+    ctx->saved_data["x_sizes"] = x.sizes().vec();
+    return y;
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const at::Tensor &x2 = saved[0], &w = saved[1];
+    const int64_t in = w.size(0), out = w.size(1), m = x2.size(0);
+    const at::Tensor gy = grads[0].reshape({m, out}).contiguous();
+    at::Tensor dx = at::empty(ctx->saved_data["x_sizes"].toIntVector(), x2.options());
+    at::Tensor dw = at::empty_like(w);
+    at::Tensor db = at::empty({out}, w.options());
+    if (x2.scalar_type() == at::kFloat) {
+      Backward<float>(m, in, out, x2.data_ptr<float>(), w.data_ptr<float>(), gy.data_ptr<float>(), dx.data_ptr<float>(),
+                      dw.data_ptr<float>(), db.data_ptr<float>());
+    } else {
+      Backward<double>(m, in, out, x2.data_ptr<double>(), w.data_ptr<double>(), gy.data_ptr<double>(),
+                       dx.data_ptr<double>(), dw.data_ptr<double>(), db.data_ptr<double>());
+    }
+    return {dx, dw, db};
+  }
+};
+
+}  // namespace
+
+at::Tensor Linear(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b) {
+  if (w.dim() != 2 || x.dim() < 1 || x.size(-1) != w.size(0) ||
+      (b.defined() && (b.dim() != 1 || b.size(0) != w.size(1)))) {
+    throw std::invalid_argument("Linear: need x [..., in], w [in, out], b [out]");
+  }
+  if ((x.scalar_type() != at::kFloat && x.scalar_type() != at::kDouble) || w.scalar_type() != x.scalar_type() ||
+      (b.defined() && b.scalar_type() != x.scalar_type())) {
+    throw std::invalid_argument("Linear: x, w, b must all be float or all double");
+  }
+  // No bias: a constant zero one (an undefined tensor cannot be an autograd input).
+  return LinearFunction::apply(x, w, b.defined() ? b : at::zeros({w.size(1)}, w.options()));
+}
+
+}  // namespace hardgnn::selfgnn

@@ -1,0 +1,159 @@
+#include "plugins/encoders/selfgnn/fused_lstm.h"
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <torch/nn/modules/rnn.h>
+
+#include <cmath>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "plugins/encoders/selfgnn/reference.h"
+#include "tests/kernels/gradcheck.h"
+
+namespace hardgnn::selfgnn {
+namespace {
+
+using hardgnn::testing::AllClose;
+using hardgnn::testing::AllCloseToScale;
+using hardgnn::testing::BitIdenticalAcrossThreads;
+using hardgnn::testing::GradCheck;
+using hardgnn::testing::OutputAndGrads;
+
+// d_in = h = 1, N = 1, G = 2, x = (1, 0). kernel row 0 (multiplies x_t) = (0, ln 2, -1, ln 3) for
+// (i, j, f, o); row 1 (multiplies h_{t-1}) = 0; bias = 0; forget_bias = 1.
+// Step 1: z = (0, ln 2, -1, ln 3): σ(i) = 0.5, tanh(j) = tanh(ln 2) = 0.6, σ(o) = 0.75 (c_0 = 0,
+//   so f does not matter): c_1 = 0.5·0.6 = 0.3, h_1 = tanh(0.3)·0.75 = 0.2913126124515909·0.75
+//   = 0.21848445933869318.
+// Step 2: z = 0: σ(i) = 0.5, tanh(j) = 0, σ(f + 1) = σ(1) = 0.7310585786300049, σ(o) = 0.5:
+//   c_2 = 0.3·0.7310585786300049 = 0.21931757358900147, h_2 = tanh(c_2)·0.5 = 0.10793376563038445.
+//   (Without the forget bias h_2 would be tanh(0.15)·0.5 = 0.0744; with TF's order read as
+//   LibTorch's (i, f, g, o), step 1 alone would already differ.)
+TEST(FusedLstmTest, HandComputedTwoSteps) {
+  const at::Tensor kernel =
+      at::tensor({0.0, std::log(2.0), -1.0, std::log(3.0), 0.0, 0.0, 0.0, 0.0}, at::kDouble).view({2, 4});
+  const at::Tensor bias = at::zeros({4}, at::kDouble);
+  const at::Tensor x = at::tensor({1.0, 0.0}, at::kDouble).view({1, 2, 1});
+  const at::Tensor expected = at::tensor({0.21848445933869318, 0.10793376563038445}, at::kDouble).view({1, 2, 1});
+  EXPECT_TRUE(AllClose(FusedLstm(x, kernel, bias), expected, 1e-15, 1e-15));
+  EXPECT_TRUE(AllClose(ReferenceLstm(x, kernel, bias), expected, 1e-15, 1e-15));
+  EXPECT_TRUE(AllClose(StockLstm(x, kernel, bias), expected, 1e-15, 1e-15));
+  // The float kernel (polynomial exp/tanh) on the same example.
+  EXPECT_TRUE(AllClose(FusedLstm(x.to(at::kFloat), kernel.to(at::kFloat), bias.to(at::kFloat)), expected.to(at::kFloat),
+                       1e-6, 1e-7));
+}
+
+struct Shape {
+  int64_t n, g, din, h;
+  at::ScalarType dtype;
+  bool time_major;  // x passed as a transposed view of a [G, N, d_in] tensor
+};
+
+class FusedLstmMatchTest : public ::testing::TestWithParam<Shape> {};
+
+// Fused == reference == stock at::lstm, outputs and all gradients.
+TEST_P(FusedLstmMatchTest, MatchesReferenceAndStock) {
+  const Shape p = GetParam();
+  const auto opt = at::TensorOptions().dtype(p.dtype);
+  at::manual_seed(11);
+  const at::Tensor x0 =
+      p.time_major ? at::randn({p.g, p.n, p.din}, opt).transpose(0, 1) : at::randn({p.n, p.g, p.din}, opt);
+  const at::Tensor k0 = at::rand({p.din + p.h, 4 * p.h}, opt) * 0.5 - 0.25;
+  const at::Tensor b0 = at::randn({4 * p.h}, opt) * 0.1;
+  const at::Tensor gy = at::randn({p.n, p.g, p.h}, opt);
+  std::vector<std::vector<at::Tensor>> results;
+  for (auto* fn : {&FusedLstm, &ReferenceLstm, &StockLstm}) {
+    const auto f = [fn](const std::vector<at::Tensor>& in) { return (*fn)(in[0], in[1], in[2], 1.0); };
+    const auto r = OutputAndGrads(f, {x0, k0, b0}, gy);
+    results.push_back({r[0], r[2], r[3]});  // output, dkernel, dbias (dx: next test)
+  }
+  const double tol = p.dtype == at::kFloat ? 1e-5 : 1e-12;
+  for (int r = 1; r < 3; ++r) {
+    EXPECT_TRUE(AllClose(results[0][0], results[r][0], tol, tol)) << "output vs " << r;
+    // Weight gradients sum over N·G rows: tolerance relative to their scale.
+    EXPECT_TRUE(AllCloseToScale(results[0][1], results[r][1], tol)) << "dkernel vs " << r;
+    EXPECT_TRUE(AllCloseToScale(results[0][2], results[r][2], tol)) << "dbias vs " << r;
+  }
+}
+
+// The input gradient, with x as a leaf (time-major: the view's base gets it).
+TEST_P(FusedLstmMatchTest, InputGradientMatchesReference) {
+  const Shape p = GetParam();
+  const auto opt = at::TensorOptions().dtype(p.dtype);
+  at::manual_seed(12);
+  const at::Tensor base = p.time_major ? at::randn({p.g, p.n, p.din}, opt) : at::randn({p.n, p.g, p.din}, opt);
+  const at::Tensor k = at::rand({p.din + p.h, 4 * p.h}, opt) * 0.5 - 0.25;
+  const at::Tensor b = at::randn({4 * p.h}, opt) * 0.1;
+  const at::Tensor gy = at::randn({p.n, p.g, p.h}, opt);
+  at::Tensor grads[2];
+  for (int r = 0; r < 2; ++r) {
+    const at::Tensor leaf = base.clone().requires_grad_();
+    const at::Tensor x = p.time_major ? leaf.transpose(0, 1) : leaf;
+    const at::Tensor y = r == 0 ? FusedLstm(x, k, b) : ReferenceLstm(x, k, b);
+    (y * gy).sum().backward();
+    grads[r] = leaf.grad();
+  }
+  const double tol = p.dtype == at::kFloat ? 1e-5 : 1e-12;
+  EXPECT_TRUE(AllClose(grads[0], grads[1], tol, tol));
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, FusedLstmMatchTest,
+                         ::testing::Values(Shape{300, 5, 64, 64, at::kFloat, false},
+                                           Shape{300, 5, 64, 64, at::kFloat, true},
+                                           Shape{257, 3, 24, 16, at::kFloat, false},
+                                           Shape{130, 4, 5, 6, at::kFloat, true},  // h not a multiple of 8
+                                           Shape{140, 1, 8, 8, at::kFloat, false},
+                                           Shape{150, 4, 12, 8, at::kDouble, false},
+                                           Shape{131, 3, 3, 5, at::kDouble, true}));
+
+// torch::nn::LSTM (the module itself) loaded with ToTorchLstmParams gives the same outputs.
+TEST(FusedLstmTest, StockModuleAgrees) {
+  const int64_t n = 200, g = 6, d = 64;
+  at::manual_seed(4);
+  const at::Tensor x = at::randn({n, g, d});
+  const at::Tensor k = at::rand({2 * d, 4 * d}) * 0.25 - 0.125;
+  const at::Tensor b = at::randn({4 * d}) * 0.1;
+  torch::nn::LSTM lstm(torch::nn::LSTMOptions(d, d).batch_first(true));
+  {
+    at::NoGradGuard no_grad;
+    const TorchLstmParams p = ToTorchLstmParams(k, b);
+    lstm->named_parameters()["weight_ih_l0"].copy_(p.weight_ih);
+    lstm->named_parameters()["weight_hh_l0"].copy_(p.weight_hh);
+    lstm->named_parameters()["bias_ih_l0"].copy_(p.bias_ih);
+    lstm->named_parameters()["bias_hh_l0"].copy_(p.bias_hh);
+  }
+  const at::Tensor y_module = std::get<0>(lstm->forward(x));
+  EXPECT_TRUE(AllClose(FusedLstm(x, k, b), y_module, 1e-5, 1e-6));
+}
+
+TEST(FusedLstmTest, FiniteDifferenceGradients) {
+  at::manual_seed(8);
+  const auto f = [](const std::vector<at::Tensor>& in) { return FusedLstm(in[0], in[1], in[2]); };
+  // h = 4: the double vector path; h = 3: the scalar path.
+  for (const int64_t h : {4, 3}) {
+    const int64_t din = 2;
+    EXPECT_TRUE(GradCheck(f,
+                          {at::randn({3, 4, din}, at::kDouble), at::randn({din + h, 4 * h}, at::kDouble) * 0.5,
+                           at::randn({4 * h}, at::kDouble) * 0.3},
+                          {true, true, true}))
+        << "h = " << h;
+  }
+}
+
+TEST(FusedLstmTest, BitIdenticalAcrossThreadCounts) {
+  const int64_t n = 1000, g = 6, d = 64;
+  at::manual_seed(6);
+  const auto f = [](const std::vector<at::Tensor>& in) { return FusedLstm(in[0], in[1], in[2]); };
+  EXPECT_TRUE(BitIdenticalAcrossThreads(
+      f, {at::randn({n, g, d}), at::rand({2 * d, 4 * d}) * 0.25 - 0.125, at::randn({4 * d}) * 0.1},
+      at::randn({n, g, d})));
+}
+
+TEST(FusedLstmTest, RejectsBadShapes) {
+  EXPECT_THROW(FusedLstm(at::zeros({2, 3}), at::zeros({8, 16}), at::zeros({16})), std::invalid_argument);
+  EXPECT_THROW(FusedLstm(at::zeros({2, 3, 4}), at::zeros({7, 16}), at::zeros({16})), std::invalid_argument);
+  EXPECT_THROW(FusedLstm(at::zeros({2, 3, 4}), at::zeros({8, 16}), at::zeros({12})), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace hardgnn::selfgnn

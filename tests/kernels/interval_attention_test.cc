@@ -1,0 +1,164 @@
+#include "plugins/encoders/selfgnn/interval_attention.h"
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <torch/nn/modules/activation.h>
+
+#include <cmath>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "plugins/encoders/selfgnn/reference.h"
+#include "tests/kernels/gradcheck.h"
+
+namespace hardgnn::selfgnn {
+namespace {
+
+using hardgnn::testing::AllClose;
+using hardgnn::testing::AllCloseToScale;
+using hardgnn::testing::BitIdenticalAcrossThreads;
+using hardgnn::testing::GradCheck;
+using hardgnn::testing::OutputAndGrads;
+
+struct Shape {
+  int64_t n, g, d, heads;
+  at::ScalarType dtype;
+};
+
+class AttentionMatchTest : public ::testing::TestWithParam<Shape> {};
+
+// Fused == plain-ops reference: output and gradients for x, w_qkv, b_qkv.
+TEST_P(AttentionMatchTest, MatchesReference) {
+  const Shape p = GetParam();
+  const auto opt = at::TensorOptions().dtype(p.dtype);
+  at::manual_seed(21);
+  const at::Tensor x0 = at::randn({p.n, p.g, p.d}, opt);
+  const double lim = std::sqrt(6.0 / (2 * p.d));                            // glorot-like, as in SelfGNN
+  const at::Tensor w0 = (at::rand({p.d, 3 * p.d}, opt) * 2 - 1) * lim * 3;  // larger, to spread the weights
+  const at::Tensor b0 = at::randn({3 * p.d}, opt) * 0.1;
+  const at::Tensor gy = at::randn({p.n, p.d}, opt);
+  const int64_t heads = p.heads;
+  std::vector<at::Tensor> r[2];
+  r[0] = OutputAndGrads([heads](const auto& in) { return IntervalAttention(in[0], in[1], in[2], heads); }, {x0, w0, b0},
+                        gy);
+  r[1] = OutputAndGrads([heads](const auto& in) { return ReferenceIntervalAttention(in[0], in[1], in[2], heads); },
+                        {x0, w0, b0}, gy);
+  const double tol = p.dtype == at::kFloat ? 1e-5 : 1e-12;
+  EXPECT_TRUE(AllClose(r[0][0], r[1][0], tol, tol)) << "output";
+  EXPECT_TRUE(AllClose(r[0][1], r[1][1], tol, tol)) << "dx";
+  EXPECT_TRUE(AllCloseToScale(r[0][2], r[1][2], tol)) << "dw";
+  EXPECT_TRUE(AllCloseToScale(r[0][3], r[1][3], tol)) << "db";
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, AttentionMatchTest,
+                         ::testing::Values(Shape{300, 12, 64, 16, at::kFloat},   // SelfGNN: 2 vectors of heads
+                                           Shape{130, 5, 64, 8, at::kFloat},     // 1 vector
+                                           Shape{70, 3, 64, 32, at::kFloat},     // 4 vectors, d_h = 2
+                                           Shape{90, 4, 48, 24, at::kFloat},     // 3 vectors (runtime count)
+                                           Shape{80, 6, 24, 6, at::kFloat},      // scalar path
+                                           Shape{65, 1, 64, 16, at::kFloat},     // G = 1
+                                           Shape{100, 12, 64, 16, at::kDouble},  // double: 4 vectors
+                                           Shape{50, 4, 12, 3, at::kDouble}));   // double scalar path
+
+// G = 1: the pooled output is ω·v per head with ω = e^s / (e^s + 1e-8), s = <q, k>/sqrt(d_h).
+// Head 0 gets s = -20, where the 1e-8 matters (ω = 2.0612e-9 / (2.0612e-9 + 1e-8) = 0.170892);
+// head 1 gets s = 3 (ω = 1 - 5e-10).
+TEST(AttentionTest, LengthOneIsWeightedValue) {
+  const int64_t d = 8, heads = 2;  // d_h = 4: sqrt(d_h) = 2
+  at::Tensor qkv = at::zeros({1, 1, 3 * d}, at::kDouble);
+  auto a = qkv.accessor<double, 3>();
+  // q = (q_h0 | q_h1), k = (k_h0 | k_h1), v.
+  const double q0[] = {2, 0, 0, 0}, k0[] = {-20, 0, 0, 0};  // <q,k>/2 = -20
+  const double q1[] = {1, 1, 0, 0}, k1[] = {3, 3, 0, 0};    // <q,k>/2 = 3
+  for (int e = 0; e < 4; ++e) {
+    a[0][0][e] = q0[e];
+    a[0][0][4 + e] = q1[e];
+    a[0][0][d + e] = k0[e];
+    a[0][0][d + 4 + e] = k1[e];
+  }
+  for (int c = 0; c < d; ++c) a[0][0][2 * d + c] = c + 1;  // v = 1..8
+  const at::Tensor out = PooledAttention(qkv, heads);
+  const double w0 = std::exp(-20.0) / (std::exp(-20.0) + 1e-8), w1 = std::exp(3.0) / (std::exp(3.0) + 1e-8);
+  EXPECT_NEAR(w0, 0.170892, 1e-6);
+  at::Tensor expected = at::empty({1, d}, at::kDouble);
+  for (int c = 0; c < d; ++c) expected[0][c] = (c < 4 ? w0 : w1) * (c + 1);
+  EXPECT_TRUE(AllClose(out, expected, 1e-14, 0));
+  EXPECT_TRUE(AllClose(PooledAttention(qkv.to(at::kFloat), heads), expected.to(at::kFloat), 1e-6, 0));
+}
+
+// Scores of magnitude ~100 (Q = K = V = x, x ~ N(0, 10²), d_h = 4): the published form would
+// overflow exp in float; the stable form stays finite and equals the reference.
+TEST(AttentionTest, LargeScoresStayFiniteAndExact) {
+  at::manual_seed(3);
+  const int64_t d = 32;
+  const at::Tensor x = at::randn({40, 6, d}) * 10;
+  const at::Tensor w = at::eye(d).repeat({1, 3});  // x·w = (x | x | x)
+  const at::Tensor b = at::zeros({3 * d});
+  const at::Tensor out = IntervalAttention(x, w, b, 8);
+  EXPECT_TRUE(at::isfinite(out).all().item<bool>());
+  EXPECT_TRUE(AllClose(out, ReferenceIntervalAttention(x.to(at::kDouble), w.to(at::kDouble), b.to(at::kDouble), 8),
+                       1e-4, 1e-4));
+}
+
+// torch::nn::MultiheadAttention itself (in_proj from w_qkv, out_proj = I, zero bias), and the
+// functional stock version, agree within float tolerance (their softmax lacks the +1e-8).
+TEST(AttentionTest, StockMultiheadAttentionAgrees) {
+  const int64_t n = 200, g = 12, d = 64, heads = 16;
+  at::manual_seed(5);
+  const at::Tensor x = at::randn({n, g, d});
+  const at::Tensor w = (at::rand({d, 3 * d}) * 2 - 1) * 0.2165;
+  const at::Tensor b = at::randn({3 * d}) * 0.1;
+  const at::Tensor fused = IntervalAttention(x, w, b, heads);
+  torch::nn::MultiheadAttention mha(torch::nn::MultiheadAttentionOptions(d, heads));
+  {
+    at::NoGradGuard no_grad;
+    mha->in_proj_weight.copy_(w.t());
+    mha->in_proj_bias.copy_(b);
+    mha->out_proj->weight.copy_(at::eye(d));
+    mha->out_proj->bias.zero_();
+  }
+  const at::Tensor seq = x.transpose(0, 1);
+  const at::Tensor module_out = std::get<0>(mha->forward(seq, seq, seq)).mean(0);
+  EXPECT_TRUE(AllClose(fused, module_out, 1e-5, 1e-6));
+  // Functional stock version, with gradients.
+  const at::Tensor x1 = x.clone().requires_grad_(), x2 = x.clone().requires_grad_();
+  const at::Tensor gy = at::randn({n, d});
+  (IntervalAttention(x1, w, b, heads) * gy).sum().backward();
+  const at::Tensor stock = StockIntervalAttention(x2, w, b, heads);
+  (stock * gy).sum().backward();
+  EXPECT_TRUE(AllClose(fused, stock, 1e-5, 1e-6));
+  EXPECT_TRUE(AllClose(x1.grad(), x2.grad(), 1e-4, 1e-6));
+}
+
+TEST(AttentionTest, FiniteDifferenceGradients) {
+  at::manual_seed(9);
+  for (const int64_t heads : {2, 4}) {  // double: 2 heads -> scalar path, 4 -> one vector
+    const auto core = [heads](const std::vector<at::Tensor>& in) { return PooledAttention(in[0], heads); };
+    EXPECT_TRUE(GradCheck(core, {at::randn({2, 3, 24}, at::kDouble)}, {true})) << heads;
+    const auto full = [heads](const std::vector<at::Tensor>& in) {
+      return IntervalAttention(in[0], in[1], in[2], heads);
+    };
+    EXPECT_TRUE(GradCheck(
+        full,
+        {at::randn({2, 3, 8}, at::kDouble), at::randn({8, 24}, at::kDouble) * 0.5, at::randn({24}, at::kDouble) * 0.1},
+        {true, true, true}))
+        << heads;
+  }
+}
+
+TEST(AttentionTest, BitIdenticalAcrossThreadCounts) {
+  const int64_t n = 3000, g = 12, d = 64, heads = 16;
+  at::manual_seed(2);
+  const auto f = [](const std::vector<at::Tensor>& in) { return IntervalAttention(in[0], in[1], in[2], heads); };
+  EXPECT_TRUE(BitIdenticalAcrossThreads(
+      f, {at::randn({n, g, d}), (at::rand({d, 3 * d}) * 2 - 1) * 0.2165, at::randn({3 * d}) * 0.1}, at::randn({n, d})));
+}
+
+TEST(AttentionTest, RejectsBadShapes) {
+  EXPECT_THROW(PooledAttention(at::zeros({2, 3, 10}), 2), std::invalid_argument);  // 10 % 3
+  EXPECT_THROW(PooledAttention(at::zeros({2, 3, 24}), 3), std::invalid_argument);  // 8 % 3
+  EXPECT_THROW(IntervalAttention(at::zeros({2, 3, 8}), at::zeros({8, 16}), at::zeros({24}), 2), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace hardgnn::selfgnn
