@@ -19,6 +19,7 @@
 #include "core/cli/plugin_flags.h"
 #include "core/data/cache.h"
 #include "core/train/checkpoint.h"
+#include "core/model/profile.h"
 #include "core/train/progress.h"
 #include "core/train/sampler_study.h"
 #include "core/train/trainer.h"
@@ -46,6 +47,7 @@ DEFINE_string(run_dir, "", "run directory (default runs/<dataset>-<encoder>-<tim
 DEFINE_bool(resume, false, "continue the run in --run_dir from its last checkpoint");
 DEFINE_string(progress, "auto", "progress bar: auto (on a terminal), always, never");
 DEFINE_string(checkpoint, "", "eval: the checkpoint to evaluate (a run's best.pt)");
+DEFINE_bool(profile, false, "report the mean wall time per training step of each phase");
 DEFINE_int64(study_probe_users, 1024, "study: users whose anchors are measured after every epoch");
 DEFINE_int64(study_k, 5, "study: hard and random negatives per probe anchor");
 DEFINE_double(study_tau, 0.1, "study: temperature of the InfoNCE values reported");
@@ -123,6 +125,7 @@ absl::StatusOr<TrainOptions> OptionsFromFlags() {
         "--epochs, --users_per_epoch and --pred_num must be >= 0; --batch_size, --max_seq_len, "
         "--eval_batch_size and --eval_every >= 1");
   }
+  PhaseProfile::Enable(FLAGS_profile);
   if (FLAGS_progress == "auto") o.progress_bar = Progress::StderrIsTerminal();
   else if (FLAGS_progress == "always") o.progress_bar = true;
   else if (FLAGS_progress == "never") o.progress_bar = false;
@@ -156,13 +159,14 @@ int RunStudyCommand() { return RunTraining(/*study=*/true); }
 static int RunTraining(bool study) {
   absl::StatusOr<PluginChoice> choice = PluginChoiceFromFlags();
   if (!choice.ok()) return Fail("train", choice.status());
+  choice->max_seq_len = FLAGS_max_seq_len;
   absl::StatusOr<TrainOptions> options = OptionsFromFlags();
   if (!options.ok()) return Fail("train", options.status());
   if (FLAGS_data.empty()) return Fail("train", absl::InvalidArgumentError("--data is required (see `hardgnn prepare`)"));
   absl::StatusOr<data::PreparedDataset> dataset = data::LoadPreparedDataset(DatasetFile(FLAGS_data));
   if (!dataset.ok()) return Fail("train", dataset.status());
 
-  absl::StatusOr<Model> model = CreateModel(*choice, *dataset, options->seed, PluginArgsFromFlags);
+  absl::StatusOr<Model> model = CreateModel(*choice, *dataset, options->seed, ArgSourceFromFlags(*choice));
   if (!model.ok()) return Fail("train", model.status());
 
   if (FLAGS_run_dir.empty()) {
@@ -240,12 +244,13 @@ static int RunTraining(bool study) {
 int RunEvalCommand() {
   absl::StatusOr<PluginChoice> choice = PluginChoiceFromFlags();
   if (!choice.ok()) return Fail("eval", choice.status());
+  choice->max_seq_len = FLAGS_max_seq_len;
   absl::StatusOr<TrainOptions> options = OptionsFromFlags();
   if (!options.ok()) return Fail("eval", options.status());
   if (FLAGS_data.empty()) return Fail("eval", absl::InvalidArgumentError("--data is required"));
   absl::StatusOr<data::PreparedDataset> dataset = data::LoadPreparedDataset(DatasetFile(FLAGS_data));
   if (!dataset.ok()) return Fail("eval", dataset.status());
-  absl::StatusOr<Model> model = CreateModel(*choice, *dataset, options->seed, PluginArgsFromFlags);
+  absl::StatusOr<Model> model = CreateModel(*choice, *dataset, options->seed, ArgSourceFromFlags(*choice));
   if (!model.ok()) return Fail("eval", model.status());
   if (!FLAGS_checkpoint.empty()) {
     absl::Status loaded = LoadCheckpoint(FLAGS_checkpoint, *model->encoder, nullptr);

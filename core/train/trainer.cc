@@ -6,6 +6,7 @@
 #include <cmath>
 #include <fstream>
 #include <memory>
+#include <optional>
 
 #include <ATen/ATen.h>
 #include <torch/optim/adam.h>
@@ -15,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "core/model/profile.h"
 #include "core/model/rng.h"
 #include "core/train/checkpoint.h"
 #include "core/train/progress.h"
@@ -139,6 +141,7 @@ absl::StatusOr<TrainSummary> Train(Model& model, const data::PreparedDataset& da
   int64_t total_steps = steps_per_epoch * options.epochs;
   if (options.max_steps > 0) total_steps = std::min(total_steps, options.max_steps);
   Progress progress(total_steps, state.step, options.progress_bar);
+  const int64_t first_step = state.step;
   const bool all_items = model.sampler != nullptr && model.sampler->NeedsItemTable();
   std::string anchor_view;
   for (const WeightedLoss& l : model.losses) {
@@ -161,10 +164,16 @@ absl::StatusOr<TrainSummary> Train(Model& model, const data::PreparedDataset& da
       Rng step_rng(options.seed, static_cast<uint64_t>(state.step));
       const uint64_t batch_seed = step_rng.Next();
       at::manual_seed(step_rng.Next());  // dropout: a function of the seed and the step
-      Batch batch = builder.Build(chunk, batch_seed);
+      ScopedPhase step_phase("step (total)");
+      Batch batch;
+      {
+        ScopedPhase phase("batch building");
+        batch = builder.Build(chunk, batch_seed);
+      }
       const uint64_t sampler_seed = step_rng.Next();
       Sampler::Result negatives;
       auto sample = [&](const Views* views) -> absl::Status {
+        ScopedPhase phase("sampler");
         Sampler::Request request;
         if (views != nullptr) {
           request.anchors = views->Get(anchor_view).detach();
@@ -194,6 +203,7 @@ absl::StatusOr<TrainSummary> Train(Model& model, const data::PreparedDataset& da
       }
 
       at::Tensor total = at::zeros({});
+      std::optional<ScopedPhase> loss_phase(std::in_place, "losses");
       for (size_t t = 0; t < model.losses.size(); ++t) {
         Loss::Input input{batch, views, encoder, model.sampler ? &negatives : nullptr, &dataset.interacted};
         at::Tensor term = model.losses[t].loss->Compute(input);
@@ -201,6 +211,7 @@ absl::StatusOr<TrainSummary> Train(Model& model, const data::PreparedDataset& da
         total = total + model.losses[t].weight * term;
       }
       const double loss_value = total.item<double>();
+      loss_phase.reset();
       if (!std::isfinite(loss_value)) {
         return absl::InternalError(absl::StrCat("loss is ", loss_value, " at step ", state.step,
                                                 " (epoch ", epoch, "): lower --lr or check the data"));
@@ -208,9 +219,15 @@ absl::StatusOr<TrainSummary> Train(Model& model, const data::PreparedDataset& da
       for (auto& group : optimizer.param_groups()) {
         static_cast<torch::optim::AdamOptions&>(group.options()).lr(LearningRateAt(options, state.step));
       }
-      optimizer.zero_grad();
-      total.backward();
-      optimizer.step();
+      {
+        ScopedPhase phase("backward");
+        optimizer.zero_grad();
+        total.backward();
+      }
+      {
+        ScopedPhase phase("optimizer");
+        optimizer.step();
+      }
       loss_sum += loss_value;
       ++epoch_steps;
       progress.Step(state.step, epoch, loss_value);
@@ -268,6 +285,17 @@ absl::StatusOr<TrainSummary> Train(Model& model, const data::PreparedDataset& da
     }
   }
   progress.Finish();
+  if (PhaseProfile::Enabled() && state.step > first_step) {
+    std::string json, table = "per-step wall time by phase (mean over this run's steps):\n";
+    for (const auto& [phase, seconds] : PhaseProfile::Totals()) {
+      const double per_step = seconds / (state.step - first_step);
+      absl::StrAppendFormat(&table, "  %-34s %9.1f ms\n", phase, 1e3 * per_step);
+      absl::StrAppendFormat(&json, "%s\"%s\":%.6f", json.empty() ? "" : ",", phase, per_step);
+    }
+    progress.Message(table);
+    log.Write(absl::StrCat("{\"event\":\"profile\",\"steps\":", state.step - first_step,
+                           ",\"seconds_per_step\":{", json, "}}"));
+  }
 
   summary.steps = state.step;
   summary.best_epoch = state.best_epoch;

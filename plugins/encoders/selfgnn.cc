@@ -12,6 +12,7 @@
 #include "core/graph/residual_gcn.h"
 #include "core/graph/spmm.h"
 #include "core/model/encoder.h"
+#include "core/model/profile.h"
 #include "plugins/encoders/selfgnn/init.h"
 #include "plugins/encoders/selfgnn/interval_fusion.h"
 #include "plugins/encoders/selfgnn/options.h"
@@ -75,25 +76,24 @@ class SelfGnn : public Encoder {
   }
 
   Views Forward(const Batch& batch, bool all_items) override {
-    auto [user_short, item_short] = ShortTerm();  // [G,U,d], [G,I,d]
+    at::Tensor user_short, item_short;  // [G,U,d], [G,I,d]
+    {
+      ScopedPhase phase("forward: graph encoder");
+      std::tie(user_short, item_short) = ShortTerm();
+    }
     const at::Tensor& users = batch.users;
     at::Tensor user_long, item_table;
-    if (options_.all_rows) {  // the published formulation: fuse everyone, then pick
-      user_long = Fuse(user_short, /*items=*/false).index_select(0, users);
-      item_table = Fuse(item_short, /*items=*/true);
-    } else {
-      user_long = Fuse(user_short.index_select(1, users), false);
-      if (all_items) {
-        item_table = Fuse(item_short, true);
-      } else {
-        const at::Tensor& touched = batch.touched_items;
-        item_table = at::zeros({num_items_, options_.dim}, item_short.options())
-                         .index_copy(0, touched, Fuse(item_short.index_select(1, touched), true));
-      }
+    {
+      ScopedPhase phase("forward: interval fusion");
+      std::tie(user_long, item_table) = FuseForStep(user_short, item_short, batch, all_items);
     }
-    at::Tensor seq = sequence_->forward(batch.seq, batch.seq_mask, item_table);
+    at::Tensor seq;
+    {
+      ScopedPhase phase("forward: sequence encoder");
+      seq = sequence_->forward(batch.seq, batch.seq_mask, item_table);
+    }
+    ScopedPhase phase("forward: views and SAL weights");
     at::Tensor batch_short = user_short.index_select(1, users);  // [G,B,d]
-
     Views v;
     v.Set(view::kUser, Predict(user_long, seq));
     v.Set(view::kItem, item_table);
@@ -135,6 +135,20 @@ class SelfGnn : public Encoder {
     graph::ResidualGcnResult r =
         graph::ResidualGcn(graph_, user_embed_, item_embed_, options_.gnn_layers, options_.leaky, values);
     return {r.rows, r.cols};
+  }
+
+  // Long-term embeddings of the batch's users [B, d] and the item table [I, d]: every item
+  // when all_items, else only the touched rows are computed (the others are zero).
+  std::pair<at::Tensor, at::Tensor> FuseForStep(const at::Tensor& user_short, const at::Tensor& item_short,
+                                                const Batch& batch, bool all_items) {
+    if (options_.all_rows) {  // the published formulation: fuse everyone, then pick
+      return {Fuse(user_short, /*items=*/false).index_select(0, batch.users), Fuse(item_short, /*items=*/true)};
+    }
+    at::Tensor user_long = Fuse(user_short.index_select(1, batch.users), false);
+    if (all_items) return {user_long, Fuse(item_short, true)};
+    const at::Tensor& touched = batch.touched_items;
+    return {user_long, at::zeros({num_items_, options_.dim}, item_short.options())
+                           .index_copy(0, touched, Fuse(item_short.index_select(1, touched), true))};
   }
 
   // Interval fusion of slices [G, N, d] into long-term embeddings [N, d] (SPEC §2.2).

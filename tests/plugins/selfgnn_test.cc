@@ -1,0 +1,129 @@
+// The SelfGNN encoder: the fast path (fused kernels, only the rows a step reads) computes
+// what the straightforward published formulation (stock LSTM and attention over every user
+// and item) computes, for everything the losses read, values and gradients; the published
+// length-1 "self-attention" of the sequence encoder equals w * (W_V y + b_V).
+#include <cmath>
+#include <string>
+
+#include <ATen/ATen.h>
+#include <torch/csrc/autograd/grad_mode.h>
+
+#include "core/data/prepare.h"
+#include "core/model/encoder.h"
+#include "core/model/loss.h"
+#include "core/train/batch_builder.h"
+#include "gtest/gtest.h"
+#include "plugins/encoders/selfgnn/options.h"
+#include "plugins/encoders/selfgnn/sequence_encoder.h"
+
+namespace hardgnn {
+namespace {
+
+constexpr int64_t kSeqLen = 16;
+
+data::PreparedDataset Dataset() {
+  std::vector<data::Triple> triples;
+  for (int u = 0; u < 40; ++u) {
+    for (int j = 0; j < 6 + u % 11; ++j) {
+      triples.push_back({"u" + std::to_string(u), "i" + std::to_string((u * 7 + j * j) % 45), 10 * j + u % 7});
+    }
+  }
+  auto d = data::PrepareTriples(triples, /*num_slices=*/4, /*eval_negatives=*/20);
+  EXPECT_TRUE(d.ok()) << d.status();
+  return *d;
+}
+
+std::unique_ptr<Encoder> MakeSelfGnn(const data::PreparedDataset& d, bool fast) {
+  ArgMap args = {{"gnn_layers", "2"}, {"att_layers", "2"}, {"dim", "32"}, {"heads", "8"}};
+  args["fused"] = fast ? "true" : "false";
+  args["all_rows"] = fast ? "false" : "true";
+  auto e = EncoderRegistry::Global().Create("selfgnn", args, {&d, 5, kSeqLen});
+  EXPECT_TRUE(e.ok()) << e.status();
+  return std::move(*e);
+}
+
+TEST(SelfGnnTest, FastPathEqualsThePublishedFormulationInValuesAndGradients) {
+  const data::PreparedDataset d = Dataset();
+  BatchOptions o;
+  o.max_seq_len = kSeqLen;
+  o.rec_negatives = 5;
+  o.sal_samples = 3;
+  const Batch batch = BatchBuilder(d, o).Build({1, 5, 8, 13, 21, 34}, 9);
+  std::unique_ptr<Encoder> fast = MakeSelfGnn(d, true), slow = MakeSelfGnn(d, false);
+  std::vector<std::unique_ptr<Loss>> losses;
+  for (const char* name : {"hinge", "sal", "l2"}) losses.push_back(std::move(*LossRegistry::Global().Create(name, {}, {})));
+  std::vector<at::Tensor> totals;
+  for (Encoder* e : {fast.get(), slow.get()}) {
+    e->eval();  // no dropout: both paths see identical inputs
+    Views v = e->Forward(batch, false);
+    at::Tensor total = at::zeros({});
+    for (auto& l : losses) total = total + l->Compute(Loss::Input{batch, v, *e, nullptr, &d.interacted});
+    total.backward();
+    totals.push_back(total.detach());
+    if (e == fast.get()) continue;
+    Views fv = fast->Forward(batch, false);
+    for (const char* name : {view::kUser, view::kUserLong, view::kUserSeq, view::kUserShort, view::kSalWeight}) {
+      EXPECT_TRUE(at::allclose(fv.Get(name), v.Get(name), 1e-4, 1e-5)) << name;
+    }
+    at::Tensor touched = batch.touched_items;
+    EXPECT_TRUE(at::allclose(fv.Get(view::kItem).index_select(0, touched), v.Get(view::kItem).index_select(0, touched),
+                             1e-4, 1e-5));
+  }
+  EXPECT_NEAR(totals[0].item<double>(), totals[1].item<double>(), 1e-4 * std::abs(totals[1].item<double>()));
+  auto fast_params = fast->named_parameters(), slow_params = slow->named_parameters();
+  ASSERT_EQ(fast_params.size(), slow_params.size());
+  for (const auto& p : slow_params) {
+    const at::Tensor& g_slow = p.value().grad();
+    const at::Tensor& g_fast = fast_params[p.key()].grad();
+    ASSERT_EQ(g_slow.defined(), g_fast.defined()) << p.key();
+    if (!g_slow.defined()) continue;
+    const double scale = g_slow.abs().max().item<double>() + 1e-12;
+    EXPECT_LT((g_fast - g_slow).abs().max().item<double>() / scale, 1e-3) << p.key();
+  }
+}
+
+TEST(SelfGnnTest, PublishedSequenceAttentionIsAResidualLinearBlock) {
+  selfgnn::Options o;
+  o.dim = 8;
+  o.heads = 2;
+  o.att_layers = 1;
+  o.max_seq_len = 5;
+  at::Generator gen = at::detail::createCPUGenerator(3);
+  selfgnn::SequenceEncoder encoder(o, gen);
+  at::Tensor items = at::randn({6, 8}, at::kDouble);
+  for (auto& p : encoder->parameters()) p.set_data(p.detach().to(at::kDouble) + 0.1 * at::randn(p.sizes(), at::kDouble));
+  at::Tensor seq = at::tensor({0, 0, 3, 1, 5, 0, 2, 2, 4, 1}, at::kLong).view({2, 5});
+  at::Tensor mask = at::tensor({0, 0, 1, 1, 1, 0, 1, 1, 1, 1}, at::kDouble).view({2, 5});
+  torch::NoGradGuard no_grad;
+  at::Tensor got = encoder->forward(seq, mask, items);
+
+  auto params = encoder->named_parameters();
+  auto ln = [](const at::Tensor& x, const at::Tensor& g, const at::Tensor& b) {
+    at::Tensor mu = x.mean(-1, true), var = (x - mu).pow(2).mean(-1, true);
+    return (x - mu) / at::sqrt(var + 1e-12) * g + b;
+  };
+  for (int64_t b = 0; b < 2; ++b) {
+    at::Tensor bag = at::zeros({8}, at::kDouble), pos = at::zeros({8}, at::kDouble);
+    for (int64_t m = 0; m < 5; ++m) {
+      if (mask[b][m].item<double>() == 0) continue;
+      bag += items[seq[b][m].item<int64_t>()];
+      pos += params["positions"][m];
+    }
+    at::Tensor h = ln(bag, params["ln_items_gamma"], params["ln_items_beta"]) +
+                   ln(pos, params["ln_positions_gamma"], params["ln_positions_beta"]);
+    at::Tensor y = ln(h, params["layer0_ln_gamma"], params["layer0_ln_beta"]);
+    at::Tensor qkv = at::matmul(y, params["layer0_w_qkv"]) + params["layer0_b_qkv"];
+    at::Tensor out = at::zeros({8}, at::kDouble);
+    for (int64_t head = 0; head < 2; ++head) {
+      at::Tensor q = qkv.narrow(0, head * 4, 4), k = qkv.narrow(0, 8 + head * 4, 4), v = qkv.narrow(0, 16 + head * 4, 4);
+      const double s = (q * k).sum().item<double>() / 2.0;            // one position: a single score
+      const double w = std::exp(s) / (std::exp(s) + 1e-8);            // the published softmax
+      out.narrow(0, head * 4, 4).copy_(w * v);
+    }
+    at::Tensor expected = at::leaky_relu(out, 0.5) + h;
+    EXPECT_TRUE(at::allclose(got[b], expected, 1e-10, 1e-12)) << got[b] << expected;
+  }
+}
+
+}  // namespace
+}  // namespace hardgnn
