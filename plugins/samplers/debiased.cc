@@ -7,12 +7,10 @@
 #include <memory>
 
 #include <ATen/ATen.h>
-#include <ATen/Parallel.h>
 
 #include "absl/status/status.h"
-#include "core/model/rng.h"
 #include "core/model/sampler.h"
-#include "core/model/sampling.h"
+#include "plugins/samplers/uniform.h"
 
 namespace hardgnn {
 namespace {
@@ -24,25 +22,10 @@ class DebiasedSampler : public Sampler {
   bool NeedsItemTable() const override { return beta_ != 0; }
 
   absl::StatusOr<Result> Sample(const Request& request) override {
+    absl::Status status = CheckNegativesExist(request, "debiased");
+    if (!status.ok()) return status;
     const int64_t batch = request.users.size(0);
-    at::Tensor users_t = request.users.contiguous();
-    const int64_t* users = users_t.data_ptr<int64_t>();
-    const data::Csr& history = *request.history;
-    for (int64_t b = 0; b < batch; ++b) {
-      if (history.RowSize(users[b]) >= request.num_items) {
-        return absl::FailedPreconditionError("debiased sampler: a user interacted with every item");
-      }
-    }
-    at::Tensor ids = at::empty({batch, k_}, at::kLong);
-    int64_t* out = ids.data_ptr<int64_t>();
-    at::parallel_for(0, batch, 64, [&](int64_t begin, int64_t end) {
-      for (int64_t b = begin; b < end; ++b) {
-        Rng rng(request.seed, static_cast<uint64_t>(b));
-        for (int64_t j = 0; j < k_; ++j) {
-          out[b * k_ + j] = UniformOutside(rng, request.num_items, history.RowBegin(users[b]), history.RowSize(users[b]));
-        }
-      }
-    });
+    at::Tensor ids = UniformNegatives(request, k_);
     if (beta_ == 0) return Result{ids, at::ones({batch, k_})};
     // cos(a, n_j) / tau, tilted by beta; the row max is subtracted before exp (the rescale
     // to mean 1 cancels it).

@@ -22,6 +22,7 @@
 #include "core/model/rng.h"
 #include "core/model/sampler.h"
 #include "core/model/sampling.h"
+#include "plugins/samplers/uniform.h"
 
 namespace hardgnn {
 namespace {
@@ -137,11 +138,8 @@ class HardCosineSampler : public Sampler {
     const data::Csr& history = *request.history;
     at::Tensor users_t = request.users.contiguous();
     const int64_t* users = users_t.data_ptr<int64_t>();
-    for (int64_t b = 0; b < batch; ++b) {
-      if (history.RowSize(users[b]) >= request.num_items) {
-        return absl::FailedPreconditionError("hard_cosine sampler: a user interacted with every item");
-      }
-    }
+    absl::Status status = CheckNegativesExist(request, "hard_cosine");
+    if (!status.ok()) return status;
     // The items mined: all of them, or M distinct ones drawn for this step.
     std::vector<int64_t> pool;
     if (candidates_ > 0 && candidates_ < request.num_items) {

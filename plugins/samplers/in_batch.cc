@@ -10,6 +10,7 @@
 #include "core/model/rng.h"
 #include "core/model/sampler.h"
 #include "core/model/sampling.h"
+#include "plugins/samplers/uniform.h"
 
 namespace hardgnn {
 namespace {
@@ -21,16 +22,13 @@ class InBatchSampler : public Sampler {
   bool NeedsItemTable() const override { return false; }
 
   absl::StatusOr<Result> Sample(const Request& request) override {
+    absl::Status status = CheckNegativesExist(request, "in_batch");
+    if (!status.ok()) return status;
     const int64_t batch = request.users.size(0);
     at::Tensor users = request.users.contiguous(), positives = request.positives.contiguous();
     const int64_t* user = users.data_ptr<int64_t>();
     const int64_t* positive = positives.data_ptr<int64_t>();
     const data::Csr& history = *request.history;
-    for (int64_t b = 0; b < batch; ++b) {
-      if (history.RowSize(user[b]) >= request.num_items) {
-        return absl::FailedPreconditionError("in_batch sampler: a user interacted with every item");
-      }
-    }
     at::Tensor ids = at::empty({batch, k_}, at::kLong);
     int64_t* out = ids.data_ptr<int64_t>();
     at::parallel_for(0, batch, 64, [&](int64_t begin, int64_t end) {
