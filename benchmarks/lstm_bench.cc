@@ -42,12 +42,14 @@ void Lstm(benchmark::State& state, LstmFn fn, bool backward) {
       ->Arg(58000)                                           \
       ->Arg(30000)                                           \
       ->Unit(benchmark::kMillisecond)                        \
-      ->UseRealTime();                                       \
+      ->UseRealTime()                                        \
+      ->MeasureProcessCPUTime();                             \
   BENCHMARK_CAPTURE(Lstm, name##_forward_backward, fn, true) \
       ->Arg(58000)                                           \
       ->Arg(30000)                                           \
       ->Unit(benchmark::kMillisecond)                        \
-      ->UseRealTime()
+      ->UseRealTime()                                        \
+      ->MeasureProcessCPUTime()
 
 LSTM_BENCH(fused, &selfgnn::FusedLstm);
 LSTM_BENCH(reference, &selfgnn::ReferenceLstm);
@@ -64,7 +66,7 @@ void MatmulCeiling(benchmark::State& state) {
   state.counters["GFLOP/s"] =
       benchmark::Counter(LstmFlops(n, false) * state.iterations() / 1e9, benchmark::Counter::kIsRate);
 }
-BENCHMARK(MatmulCeiling)->Arg(58000)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(MatmulCeiling)->Arg(58000)->Unit(benchmark::kMillisecond)->UseRealTime()->MeasureProcessCPUTime();
 
 }  // namespace
 }  // namespace hardgnn::bench

@@ -7,6 +7,10 @@
 // (ifunc) on CPUs that have it. Kernels are therefore written once, over Vec<T>, and stay
 // correct on any x86-64.
 //
+// Memory access goes through LoadV/StoreV (unaligned). Do not dereference f8*/d4* into memory
+// allocated by ordinary code: alignof(f8) is 16 for the default target but 32 inside the AVX2
+// clone, which then emits aligned moves (align such buffers by hand, as interval_attention.cc).
+//
 // Float transcendental functions are polynomial (Cephes) approximations accurate to about
 // 2 ulp; the double versions call std:: per lane (double is for gradient checks, not speed).
 
