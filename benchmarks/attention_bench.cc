@@ -22,7 +22,7 @@ at::Tensor Fused(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b, 
 
 // Projection + attention + mean pooling, forward or forward + backward (x, W, b all need grads).
 void Attention(benchmark::State& state, AttentionFn fn, bool backward) {
-  at::set_num_threads(2);
+  at::set_num_threads(BenchThreads());
   const int64_t n = state.range(0), d = S::kDim;
   at::manual_seed(0);
   const at::Tensor x = at::randn({n, S::kSlices, d}).requires_grad_(backward);
@@ -35,19 +35,9 @@ void Attention(benchmark::State& state, AttentionFn fn, bool backward) {
   }
 }
 
-#define ATTENTION_BENCH(name, fn)                                 \
-  BENCHMARK_CAPTURE(Attention, name##_forward, fn, false)         \
-      ->Arg(58000)                                                \
-      ->Arg(30000)                                                \
-      ->Unit(benchmark::kMillisecond)                             \
-      ->UseRealTime()                                             \
-      ->MeasureProcessCPUTime();                                  \
-  BENCHMARK_CAPTURE(Attention, name##_forward_backward, fn, true) \
-      ->Arg(58000)                                                \
-      ->Arg(30000)                                                \
-      ->Unit(benchmark::kMillisecond)                             \
-      ->UseRealTime()                                             \
-      ->MeasureProcessCPUTime()
+#define ATTENTION_BENCH(name, fn)                                            \
+  BENCHMARK_CAPTURE(Attention, name##_forward, fn, false)->Apply(TimedRows); \
+  BENCHMARK_CAPTURE(Attention, name##_forward_backward, fn, true)->Apply(TimedRows)
 
 ATTENTION_BENCH(fused, &Fused);
 ATTENTION_BENCH(reference, &selfgnn::ReferenceIntervalAttention);
@@ -55,7 +45,7 @@ ATTENTION_BENCH(stock_mha, &selfgnn::StockIntervalAttention);
 
 // The fused core alone (QKV given), forward or forward + backward.
 void PooledCore(benchmark::State& state, bool backward) {
-  at::set_num_threads(2);
+  at::set_num_threads(BenchThreads());
   const int64_t n = state.range(0);
   const at::Tensor qkv = at::randn({n, S::kSlices, 3 * S::kDim}).requires_grad_(backward);
   for (auto _ : state) {
@@ -64,23 +54,13 @@ void PooledCore(benchmark::State& state, bool backward) {
     benchmark::DoNotOptimize(y.data_ptr());
   }
 }
-BENCHMARK_CAPTURE(PooledCore, forward, false)
-    ->Arg(58000)
-    ->Arg(30000)
-    ->Unit(benchmark::kMillisecond)
-    ->UseRealTime()
-    ->MeasureProcessCPUTime();
-BENCHMARK_CAPTURE(PooledCore, forward_backward, true)
-    ->Arg(58000)
-    ->Arg(30000)
-    ->Unit(benchmark::kMillisecond)
-    ->UseRealTime()
-    ->MeasureProcessCPUTime();
+BENCHMARK_CAPTURE(PooledCore, forward, false)->Apply(TimedRows);
+BENCHMARK_CAPTURE(PooledCore, forward_backward, true)->Apply(TimedRows);
 
 using LayerNormFn = at::Tensor (*)(const at::Tensor&, const at::Tensor&, const at::Tensor&, double);
 
 void LayerNorm(benchmark::State& state, LayerNormFn fn, bool backward) {
-  at::set_num_threads(2);
+  at::set_num_threads(BenchThreads());
   const int64_t n = state.range(0);
   const at::Tensor x = at::randn({n, S::kSlices, S::kDim}).requires_grad_(backward);
   const at::Tensor g = at::ones({S::kDim}).requires_grad_(backward);
@@ -91,26 +71,11 @@ void LayerNorm(benchmark::State& state, LayerNormFn fn, bool backward) {
     benchmark::DoNotOptimize(y.data_ptr());
   }
 }
-BENCHMARK_CAPTURE(LayerNorm, fused_forward, &selfgnn::BlockLayerNorm, false)
-    ->Arg(58000)
-    ->Unit(benchmark::kMillisecond)
-    ->UseRealTime()
-    ->MeasureProcessCPUTime();
-BENCHMARK_CAPTURE(LayerNorm, fused_forward_backward, &selfgnn::BlockLayerNorm, true)
-    ->Arg(58000)
-    ->Unit(benchmark::kMillisecond)
-    ->UseRealTime()
-    ->MeasureProcessCPUTime();
-BENCHMARK_CAPTURE(LayerNorm, at_layer_norm_forward, &selfgnn::ReferenceBlockLayerNorm, false)
-    ->Arg(58000)
-    ->Unit(benchmark::kMillisecond)
-    ->UseRealTime()
-    ->MeasureProcessCPUTime();
-BENCHMARK_CAPTURE(LayerNorm, at_layer_norm_forward_backward, &selfgnn::ReferenceBlockLayerNorm, true)
-    ->Arg(58000)
-    ->Unit(benchmark::kMillisecond)
-    ->UseRealTime()
-    ->MeasureProcessCPUTime();
+BENCHMARK_CAPTURE(LayerNorm, fused_forward, &selfgnn::BlockLayerNorm, false)->Apply(TimedRows);
+BENCHMARK_CAPTURE(LayerNorm, fused_forward_backward, &selfgnn::BlockLayerNorm, true)->Apply(TimedRows);
+BENCHMARK_CAPTURE(LayerNorm, at_layer_norm_forward, &selfgnn::ReferenceBlockLayerNorm, false)->Apply(TimedRows);
+BENCHMARK_CAPTURE(LayerNorm, at_layer_norm_forward_backward, &selfgnn::ReferenceBlockLayerNorm, true)->Apply(TimedRows);
+BENCHMARK(Calibration)->Apply(Timed);
 
 }  // namespace
 }  // namespace hardgnn::bench

@@ -148,39 +148,50 @@ void Forward(const Dims& s, const T* x, const T* w, const T* bias, T forget_bias
 // one partial weight gradient; partials are summed in group order (thread-count independent).
 constexpr int64_t kGroupRows = 4 * kRowBlock;
 
-// Backward over blocks of rows, everything for a block and step while its gate gradients dg_t
-// are in cache: the cell pass, [dx_t | dh_{t-1}] = dg_t · kernelᵀ (one GEMM),
-// dkernel += [x_t | h_{t-1}]ᵀ · dg_t (one GEMM) and dbias += colsum(dg_t).
+// Backward over blocks of rows. Per block, the recurrence runs backwards over the steps with
+// one fused cell pass and one GEMM dh_{t-1} = dg_t · W_hᵀ per step, keeping the block's gate
+// gradients dg for all steps ([rows][G][4h], ~1.5 MB). Then, per block, one GEMM each:
+// dx = dg · W_xᵀ (written in place: the block's rows of dx are contiguous in the same order),
+// dkernel += [x | h_prev]ᵀ · dg (K = rows·G), and dbias += colsum(dg).
 template <typename T>
-void Backward(const Dims& s, const T* x, const T* w, const T* acts, const T* cells, const T* out, const T* gout, T* dx,
-              T* dw, T* db) {
+void Backward(const Dims& s, const T* x, const T* w, const T* acts, const T* cells, const T* out, const T* gout,
+              T* dx, T* dw, T* db) {
   const int64_t h4 = 4 * s.h, k = s.din + s.h, a_stride = s.g * h4, ch_stride = s.g * s.h;
   const int64_t width = k * h4 + h4;  // one partial: dkernel then dbias
+  const T* w_h = w + s.din * h4;
   cpu::ChunkPartials<T> partial(cpu::DivUp(s.n, kGroupRows), width);
   cpu::ForEachChunk(s.n, kGroupRows, [&](int64_t g0, int64_t g1, int64_t group) {
     T* dw_part = partial.Chunk(group);
     T* db_part = dw_part + k * h4;
-    std::vector<T> dc(kRowBlock * s.h), dgt(kRowBlock * h4), xh(kRowBlock * k), back(kRowBlock * k);
+    std::vector<T> dc(kRowBlock * s.h), dh(kRowBlock * s.h), dg(kRowBlock * a_stride), xh(kRowBlock * s.g * k);
     for (int64_t n0 = g0; n0 < g1; n0 += kRowBlock) {
       const int64_t rows = std::min(kRowBlock, g1 - n0);
       std::fill(dc.begin(), dc.end(), T(0));
       for (int64_t t = s.g - 1; t >= 0; --t) {
         const int64_t a_off = (n0 * s.g + t) * h4, c_off = (n0 * s.g + t) * s.h;
-        const bool has_prev = t > 0, has_next = t + 1 < s.g;
-        // back[:, d_in:] holds dh_t from step t+1.
-        CellBackward<T>(rows, s.h, acts + a_off, a_stride, cells + c_off, has_prev ? cells + c_off - s.h : nullptr,
-                        gout + c_off, ch_stride, has_next ? back.data() + s.din : nullptr, k, dc.data(), dgt.data(),
-                        h4);
-        cpu::Gemm(false, true, rows, has_prev ? k : s.din, h4, T(1), dgt.data(), h4, w, h4, T(0), back.data(), k);
-        for (int64_t r = 0; r < rows; ++r) {
-          std::copy_n(back.data() + r * k, s.din, dx + ((n0 + r) * s.g + t) * s.din);
+        CellBackward<T>(rows, s.h, acts + a_off, a_stride, cells + c_off, t > 0 ? cells + c_off - s.h : nullptr,
+                        gout + c_off, ch_stride, t + 1 < s.g ? dh.data() : nullptr, s.h, dc.data(), dg.data() + t * h4,
+                        a_stride);
+        if (t > 0) {
+          cpu::Gemm(false, true, rows, s.h, h4, T(1), dg.data() + t * h4, a_stride, w_h, h4, T(0), dh.data(), s.h);
         }
-        GatherInputs(rows, x + n0 * s.sxn + t * s.sxg, s.sxn, s.din, has_prev ? out + c_off - s.h : nullptr, ch_stride,
-                     s.h, xh.data());
-        cpu::Gemm(true, false, has_prev ? k : s.din, h4, rows, T(1), xh.data(), k, dgt.data(), h4, T(1), dw_part, h4);
-        for (int64_t r = 0; r < rows; ++r) {
-          for (int64_t j = 0; j < h4; ++j) db_part[j] += dgt[r * h4 + j];
+      }
+      const int64_t m = rows * s.g;  // the block's (row, step) pairs, row-major like x, out, dx
+      cpu::Gemm(false, true, m, s.din, h4, T(1), dg.data(), h4, w, h4, T(0), dx + n0 * s.g * s.din, s.din);
+      for (int64_t r = 0; r < rows; ++r) {
+        for (int64_t t = 0; t < s.g; ++t) {
+          T* dst = xh.data() + (r * s.g + t) * k;
+          std::copy_n(x + (n0 + r) * s.sxn + t * s.sxg, s.din, dst);
+          if (t > 0) {
+            std::copy_n(out + ((n0 + r) * s.g + t - 1) * s.h, s.h, dst + s.din);
+          } else {
+            std::fill_n(dst + s.din, s.h, T(0));
+          }
         }
+      }
+      cpu::Gemm(true, false, k, h4, m, T(1), xh.data(), k, dg.data(), h4, T(1), dw_part, h4);
+      for (int64_t i = 0; i < m; ++i) {
+        for (int64_t j = 0; j < h4; ++j) db_part[j] += dg[i * h4 + j];
       }
     }
   });
