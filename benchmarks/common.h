@@ -6,7 +6,12 @@
 // without it, first-touch page faults of fresh 100 MB tensors dominate memory-bound kernels
 // on this project's VMs).
 
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <benchmark/benchmark.h>
+
 #include <cstdint>
+#include <cstdlib>
 #include <random>
 #include <utility>
 #include <vector>
@@ -17,6 +22,12 @@
 namespace hardgnn::bench {
 
 inline const bool kMallocKeepsFreedMemory = cpu::KeepFreedMemory();
+
+// Threads for the kernels: 2 (the machine's cores) unless BENCH_THREADS says otherwise.
+inline int BenchThreads() {
+  const char* env = std::getenv("BENCH_THREADS");
+  return env != nullptr ? std::atoi(env) : 2;
+}
 
 struct YelpShape {
   static constexpr int64_t kUsers = 20000;
@@ -45,6 +56,31 @@ inline std::vector<data::Csr> SyntheticSlices(int64_t users, int64_t items, int6
   std::vector<data::Csr> out;
   for (auto& p : pairs) out.push_back(data::CsrFromPairs(users, items, std::move(p)));
   return out;
+}
+
+// Settings every benchmark here uses: milliseconds, wall time as the measure, process CPU time
+// (all threads) as the second column (under contention from other processes wall time inflates;
+// CPU time much less), and at least one warm-up iteration: the first iteration of a large
+// kernel pays first-touch page faults for its fresh buffers (seconds for the LSTM at 58k rows on
+// this VM), later ones reuse them (KeepFreedMemory), as a training loop does.
+inline void Timed(benchmark::internal::Benchmark* b) {
+  b->Unit(benchmark::kMillisecond)->UseRealTime()->MeasureProcessCPUTime()->MinWarmUpTime(0.5);
+}
+// The same over the two row counts of the interval-fusion benchmarks: users + items, and 30k.
+inline void TimedRows(benchmark::internal::Benchmark* b) {
+  Timed(b);
+  b->Arg(58000)->Arg(30000);
+}
+
+// A 2048^3 float matmul (with 2 threads ≈ 139-165 GFLOP/s on this machine when it is idle): run
+// next to the kernels to tell how loaded the machine was.
+inline void Calibration(benchmark::State& state) {
+  at::set_num_threads(BenchThreads());
+  const at::Tensor a = at::randn({2048, 2048}), b = at::randn({2048, 2048});
+  at::Tensor c = at::empty({2048, 2048});
+  for (auto _ : state) at::mm_out(c, a, b);
+  state.counters["GFLOP/s"] =
+      benchmark::Counter(2.0 * 2048 * 2048 * 2048 * state.iterations() / 1e9, benchmark::Counter::kIsRate);
 }
 
 }  // namespace hardgnn::bench

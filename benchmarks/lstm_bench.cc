@@ -22,7 +22,7 @@ double LstmFlops(int64_t n, bool backward) {
 }
 
 void Lstm(benchmark::State& state, LstmFn fn, bool backward) {
-  at::set_num_threads(2);
+  at::set_num_threads(BenchThreads());
   const int64_t n = state.range(0);
   at::manual_seed(0);
   const at::Tensor x = at::randn({n, S::kSlices, S::kDim}).requires_grad_(backward);
@@ -37,17 +37,9 @@ void Lstm(benchmark::State& state, LstmFn fn, bool backward) {
       benchmark::Counter(LstmFlops(n, backward) * state.iterations() / 1e9, benchmark::Counter::kIsRate);
 }
 
-#define LSTM_BENCH(name, fn)                                 \
-  BENCHMARK_CAPTURE(Lstm, name##_forward, fn, false)         \
-      ->Arg(58000)                                           \
-      ->Arg(30000)                                           \
-      ->Unit(benchmark::kMillisecond)                        \
-      ->UseRealTime();                                       \
-  BENCHMARK_CAPTURE(Lstm, name##_forward_backward, fn, true) \
-      ->Arg(58000)                                           \
-      ->Arg(30000)                                           \
-      ->Unit(benchmark::kMillisecond)                        \
-      ->UseRealTime()
+#define LSTM_BENCH(name, fn)                                            \
+  BENCHMARK_CAPTURE(Lstm, name##_forward, fn, false)->Apply(TimedRows); \
+  BENCHMARK_CAPTURE(Lstm, name##_forward_backward, fn, true)->Apply(TimedRows)
 
 LSTM_BENCH(fused, &selfgnn::FusedLstm);
 LSTM_BENCH(reference, &selfgnn::ReferenceLstm);
@@ -55,7 +47,7 @@ LSTM_BENCH(stock, &selfgnn::StockLstm);
 
 // The matmul ceiling: the same FLOPs as the LSTM forward in one [N·G, 128] x [128, 256] GEMM.
 void MatmulCeiling(benchmark::State& state) {
-  at::set_num_threads(2);
+  at::set_num_threads(BenchThreads());
   const int64_t n = state.range(0);
   const at::Tensor a = at::randn({n * S::kSlices, 2 * S::kDim});
   const at::Tensor w = at::randn({2 * S::kDim, 4 * S::kDim});
@@ -64,7 +56,8 @@ void MatmulCeiling(benchmark::State& state) {
   state.counters["GFLOP/s"] =
       benchmark::Counter(LstmFlops(n, false) * state.iterations() / 1e9, benchmark::Counter::kIsRate);
 }
-BENCHMARK(MatmulCeiling)->Arg(58000)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(MatmulCeiling)->Apply(Timed)->Arg(58000);
+BENCHMARK(Calibration)->Apply(Timed);
 
 }  // namespace
 }  // namespace hardgnn::bench

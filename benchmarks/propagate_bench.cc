@@ -34,7 +34,7 @@ struct Graphs {
 //   z_u = LR(A e_i), z_i = LR(Aᵀ e_u), e' = z + e, output = Σ_l e^l.
 // `batched`: one block-diagonal call per layer and direction; otherwise one call per slice.
 void Encoder(benchmark::State& state, bool batched, bool backward) {
-  at::set_num_threads(2);
+  at::set_num_threads(BenchThreads());
   const Graphs& g = Graphs::Get();
   state.counters["nnz"] = static_cast<double>(g.all.nnz());
   const at::Tensor u0 = (at::randn({S::kSlices, S::kUsers, S::kDim}) * 0.01).requires_grad_(backward);
@@ -69,7 +69,7 @@ void Encoder(benchmark::State& state, bool batched, bool backward) {
 
 // The same computation through the fused op (graph::ResidualGcn).
 void Fused(benchmark::State& state, bool backward) {
-  at::set_num_threads(2);
+  at::set_num_threads(BenchThreads());
   const Graphs& g = Graphs::Get();
   const at::Tensor u0 = (at::randn({S::kSlices, S::kUsers, S::kDim}) * 0.01).requires_grad_(backward);
   const at::Tensor i0 = (at::randn({S::kSlices, S::kItems, S::kDim}) * 0.01).requires_grad_(backward);
@@ -98,7 +98,7 @@ void SpmmOnly(benchmark::State& state) {
 
 // Baseline: LibTorch's sparse COO matmul for the same A·e_i and Aᵀ·e_u over all slices.
 void TorchSparseCoo(benchmark::State& state) {
-  at::set_num_threads(2);
+  at::set_num_threads(BenchThreads());
   const Graphs& g = Graphs::Get();
   const auto& f = g.all.forward();
   const at::Tensor rows = at::repeat_interleave(at::arange(f.rows, at::kLong), f.row_ptr.diff());
@@ -113,14 +113,15 @@ void TorchSparseCoo(benchmark::State& state) {
   }
 }
 
-BENCHMARK_CAPTURE(Fused, forward, false)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK_CAPTURE(Fused, forward_backward, true)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK_CAPTURE(Encoder, batched_forward, true, false)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK_CAPTURE(Encoder, batched_forward_backward, true, true)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK_CAPTURE(Encoder, per_slice_forward, false, false)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK_CAPTURE(Encoder, per_slice_forward_backward, false, true)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(SpmmOnly)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(TorchSparseCoo)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(Fused, forward, false)->Apply(Timed);
+BENCHMARK_CAPTURE(Fused, forward_backward, true)->Apply(Timed);
+BENCHMARK_CAPTURE(Encoder, batched_forward, true, false)->Apply(Timed);
+BENCHMARK_CAPTURE(Encoder, batched_forward_backward, true, true)->Apply(Timed);
+BENCHMARK_CAPTURE(Encoder, per_slice_forward, false, false)->Apply(Timed);
+BENCHMARK_CAPTURE(Encoder, per_slice_forward_backward, false, true)->Apply(Timed);
+BENCHMARK(SpmmOnly)->Arg(1)->Arg(2)->Apply(Timed);
+BENCHMARK(TorchSparseCoo)->Apply(Timed);
+BENCHMARK(Calibration)->Apply(Timed);
 
 }  // namespace
 }  // namespace hardgnn::bench

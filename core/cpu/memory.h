@@ -5,7 +5,7 @@ namespace hardgnn::cpu {
 
 // Makes glibc malloc keep freed memory in the process instead of returning it to the kernel:
 // large blocks come from the heap rather than from a fresh mmap each time (M_MMAP_MAX = 0), and
-// the heap is never trimmed (M_TRIM_THRESHOLD). Call once at start-up, before large tensors
+// the heap is never trimmed (M_TRIM_THRESHOLD = -1). Call once at start-up, before large tensors
 // exist.
 //
 // Why: every tensor above glibc's mmap threshold (<= 32 MiB) is otherwise a fresh mapping whose

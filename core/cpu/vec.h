@@ -7,6 +7,10 @@
 // (ifunc) on CPUs that have it. Kernels are therefore written once, over Vec<T>, and stay
 // correct on any x86-64.
 //
+// Memory access goes through LoadV/StoreV (unaligned, typed). Do not dereference f8*/d4* into memory
+// allocated by ordinary code: alignof(f8) is 16 for the default target but 32 inside the AVX2
+// clone, which then emits aligned moves (align such buffers by hand, as interval_attention.cc).
+//
 // Float transcendental functions are polynomial (Cephes) approximations accurate to about
 // 2 ulp; the double versions call std:: per lane (double is for gradient checks, not speed).
 
@@ -28,6 +32,11 @@ typedef int32_t i8 __attribute__((vector_size(32)));
 typedef double d4 __attribute__((vector_size(32)));
 
 typedef int64_t l4 __attribute__((vector_size(32)));
+// The same with only the element's alignment, for unaligned loads and stores. Accesses through
+// them are float (double) accesses for aliasing purposes, unlike memcpy, which may alias
+// anything and makes the compiler reload every pointer around each store.
+typedef float f8u __attribute__((vector_size(32), aligned(4)));
+typedef double d4u __attribute__((vector_size(32), aligned(8)));
 
 template <typename T>
 struct VecTraits;
@@ -52,6 +61,7 @@ template <typename V>
 struct Lanes;
 template <>
 struct Lanes<f8> {
+  using Unaligned = f8u;
   using T = float;
   using Mask = i8;
   using MaskLane = int32_t;
@@ -59,6 +69,7 @@ struct Lanes<f8> {
 };
 template <>
 struct Lanes<d4> {
+  using Unaligned = d4u;
   using T = double;
   using Mask = l4;
   using MaskLane = int64_t;
@@ -66,12 +77,14 @@ struct Lanes<d4> {
 };
 template <>
 struct Lanes<float> {
+  using Unaligned = float;
   using T = float;
   using Mask = bool;
   static constexpr int kN = 1;
 };
 template <>
 struct Lanes<double> {
+  using Unaligned = double;
   using T = double;
   using Mask = bool;
   static constexpr int kN = 1;
@@ -79,13 +92,11 @@ struct Lanes<double> {
 
 template <typename V>
 HARDGNN_INLINE V LoadV(const typename Lanes<V>::T* p) {
-  V v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
+  return *reinterpret_cast<const typename Lanes<V>::Unaligned*>(p);
 }
 template <typename V>
 HARDGNN_INLINE void StoreV(typename Lanes<V>::T* p, V v) {
-  std::memcpy(p, &v, sizeof v);
+  *reinterpret_cast<typename Lanes<V>::Unaligned*>(p) = v;
 }
 template <typename V>
 HARDGNN_INLINE V SplatV(typename Lanes<V>::T x) {
@@ -104,15 +115,22 @@ HARDGNN_INLINE V SelectByBits(uint64_t bits, V a, V b) {
     return set ? a : b;
   }
 }
-// Bit l of the result is set where v[l] > 0.
+// Bit l of the result is set where v[l] > 0 (vector compare, then an OR-reduction by shuffles).
 template <typename V>
 HARDGNN_INLINE uint64_t PositiveBits(V v) {
   if constexpr (Lanes<V>::kN == 1) {
     return v > 0 ? 1 : 0;
+  } else if constexpr (Lanes<V>::kN == 8) {
+    i8 m = (v > V{}) & i8{1, 2, 4, 8, 16, 32, 64, 128};
+    m |= __builtin_shuffle(m, i8{4, 5, 6, 7, 0, 1, 2, 3});
+    m |= __builtin_shuffle(m, i8{2, 3, 0, 1, 6, 7, 4, 5});
+    m |= __builtin_shuffle(m, i8{1, 0, 3, 2, 5, 4, 7, 6});
+    return static_cast<uint64_t>(m[0]);
   } else {
-    uint64_t bits = 0;
-    for (int l = 0; l < Lanes<V>::kN; ++l) bits |= static_cast<uint64_t>(v[l] > 0) << l;
-    return bits;
+    l4 m = (v > V{}) & l4{1, 2, 4, 8};
+    m |= __builtin_shuffle(m, l4{2, 3, 0, 1});
+    m |= __builtin_shuffle(m, l4{1, 0, 3, 2});
+    return static_cast<uint64_t>(m[0]);
   }
 }
 

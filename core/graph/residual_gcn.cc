@@ -14,11 +14,17 @@ namespace {
 using internal::kMaskBits;
 using internal::MaskWords;
 
+// A row without entries gets no message and is never gathered by the other side, so all its
+// layers equal layer 0: its total is (L + 1)·e^0, written on the first layer; later layers skip
+// it (its next, total and mask are never read). Likewise its input gradient is (L + 1)·gS,
+// written on the last backward step. On sparse time slices most rows are empty.
+//
 // Forward epilogue: z = LR(sum); e = z + prev; next = e (unless last layer); total += e (on the
 // first layer total = prev + e, prev being layer 0, which saves a copy); and the sign bits of
 // the pre-activation into mask.
 template <typename T>
 struct ResidualLeakyEpilogue {
+  static constexpr bool kSkipsEmptyRows = true;
   const T* prev;
   T* next;  // null on the last layer
   T* total;
@@ -26,6 +32,12 @@ struct ResidualLeakyEpilogue {
   uint64_t* mask;  // [rows, MaskWords(d)]
   int64_t d;
   T slope;
+  T layers_plus_one;
+  HARDGNN_INLINE void EmptyRow(int64_t r) const {
+    if (first) {
+      for (int64_t j = 0; j < d; ++j) total[r * d + j] = layers_plus_one * prev[r * d + j];
+    }
+  }
   template <typename V, int kNV>
   HARDGNN_INLINE void Tile(int64_t r, int64_t off, const V (&acc)[kNV]) const {
     constexpr int L = cpu::Lanes<V>::kN;
@@ -46,13 +58,21 @@ struct ResidualLeakyEpilogue {
   }
 };
 
-// Backward epilogue: out = a + b + sum.
+// Backward epilogue: out = a + b + sum; empty rows: out = (L + 1)·a on the last step, else skipped.
 template <typename T>
 struct AddTwoEpilogue {
+  static constexpr bool kSkipsEmptyRows = true;
   const T* a;
   const T* b;
   T* out;
   int64_t d;
+  bool last;
+  T layers_plus_one;
+  HARDGNN_INLINE void EmptyRow(int64_t r) const {
+    if (last) {
+      for (int64_t j = 0; j < d; ++j) out[r * d + j] = layers_plus_one * a[r * d + j];
+    }
+  }
   template <typename V, int kNV>
   HARDGNN_INLINE void Tile(int64_t r, int64_t off, const V (&acc)[kNV]) const {
     constexpr int L = cpu::Lanes<V>::kN;
@@ -89,10 +109,12 @@ void Forward(const CsrIndex& a, const CsrIndex& at_, const T* values, const at::
     const bool last = l + 1 == layers;
     T* r_next = last ? nullptr : r_buf[l % 2].data_ptr<T>();
     T* c_next = last ? nullptr : c_buf[l % 2].data_ptr<T>();
-    internal::RunRows(a, internal::GatherOf<T>(a, values, c_prev, d),
-                      ResidualLeakyEpilogue<T>{r_prev, r_next, r_total, l == 0, Bits(r_masks, l), d, slope});
-    internal::RunRows(at_, internal::GatherOf<T>(at_, values, r_prev, d),
-                      ResidualLeakyEpilogue<T>{c_prev, c_next, c_total, l == 0, Bits(c_masks, l), d, slope});
+    internal::RunRows(
+        a, internal::GatherOf<T>(a, values, c_prev, d),
+        ResidualLeakyEpilogue<T>{r_prev, r_next, r_total, l == 0, Bits(r_masks, l), d, slope, T(layers + 1)});
+    internal::RunRows(
+        at_, internal::GatherOf<T>(at_, values, r_prev, d),
+        ResidualLeakyEpilogue<T>{c_prev, c_next, c_total, l == 0, Bits(c_masks, l), d, slope, T(layers + 1)});
     r_prev = r_next;
     c_prev = c_next;
   }
@@ -119,11 +141,11 @@ void Backward(const CsrIndex& a, const CsrIndex& at_, const T* values, const at:
     internal::Gather<T> from_c = internal::GatherOf<T>(a, values, c_cur, d);
     from_c.src_mask = Bits(c_masks, l);
     from_c.slope = slope;
-    internal::RunRows(a, from_c, AddTwoEpilogue<T>{gr.data_ptr<T>(), r_cur, r_next, d});
+    internal::RunRows(a, from_c, AddTwoEpilogue<T>{gr.data_ptr<T>(), r_cur, r_next, d, l == 0, T(layers + 1)});
     internal::Gather<T> from_r = internal::GatherOf<T>(at_, values, r_cur, d);
     from_r.src_mask = Bits(r_masks, l);
     from_r.slope = slope;
-    internal::RunRows(at_, from_r, AddTwoEpilogue<T>{gc.data_ptr<T>(), c_cur, c_next, d});
+    internal::RunRows(at_, from_r, AddTwoEpilogue<T>{gc.data_ptr<T>(), c_cur, c_next, d, l == 0, T(layers + 1)});
     r_cur = r_next;
     c_cur = c_next;
     r_out = r_buf[k];

@@ -48,7 +48,7 @@ CsrIndex MakeIndex(int64_t rows, int64_t cols, const std::vector<int64_t>& row_p
   return m;
 }
 
-// out[r, off : off + kNV·L] = Σ_e w_e · dense[col[e], off : off + kNV·L] over the entries of row r.
+// out[r] = Σ_e w_e · dense[col[e]] over the entries e of row r (w_e = 1 without values).
 template <typename T>
 void SpmmTyped(const CsrIndex& m, const at::Tensor& values, const at::Tensor& dense, at::Tensor& out) {
   const T* vals = values.defined() ? values.data_ptr<T>() : nullptr;

@@ -101,6 +101,12 @@ HARDGNN_INLINE void RowsWith(const Gather<T>& g, int64_t row_begin, int64_t row_
   const int64_t nnz_end = g.row_ptr[row_end];
   for (int64_t r = row_begin; r < row_end; ++r) {
     const int64_t b = g.row_ptr[r], e = g.row_ptr[r + 1];
+    if constexpr (Epilogue::kSkipsEmptyRows) {
+      if (b == e) {
+        epi.EmptyRow(r);
+        continue;
+      }
+    }
     int64_t off = 0;
     for (; off + kMaskBits <= g.d; off += kMaskBits) {
       V acc[kTile];
@@ -159,9 +165,13 @@ Gather<T> GatherOf(const CsrIndex& m, const T* values, const T* src, int64_t d) 
   return g;
 }
 
+// An epilogue receives each finished tile (Tile); one with kSkipsEmptyRows = true gets rows
+// without entries through EmptyRow(r) instead.
+//
 // Epilogue: out[r] = the sum.
 template <typename T>
 struct StoreEpilogue {
+  static constexpr bool kSkipsEmptyRows = false;
   T* out;
   int64_t d;
   template <typename V, int kNV>

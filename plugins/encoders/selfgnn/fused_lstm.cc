@@ -36,7 +36,7 @@ struct Dims {
 template <typename V>
 HARDGNN_INLINE void CellForwardWith(int64_t rows, int64_t h, typename cpu::Lanes<V>::T* a, int64_t a_stride,
                                     const typename cpu::Lanes<V>::T* c_prev, typename cpu::Lanes<V>::T* c,
-                                    typename cpu::Lanes<V>::T* out, int64_t ch_stride,
+                                    int64_t c_stride, typename cpu::Lanes<V>::T* out, int64_t out_stride,
                                     const typename cpu::Lanes<V>::T* bias, typename cpu::Lanes<V>::T forget_bias) {
   constexpr int L = cpu::Lanes<V>::kN;
   const V fb = SplatV<V>(forget_bias);
@@ -47,25 +47,25 @@ HARDGNN_INLINE void CellForwardWith(int64_t rows, int64_t h, typename cpu::Lanes
       const V j = cpu::Tanh(LoadV<V>(ar + h + k) + LoadV<V>(bias + h + k));
       const V f = cpu::Sigmoid(LoadV<V>(ar + 2 * h + k) + LoadV<V>(bias + 2 * h + k) + fb);
       const V o = cpu::Sigmoid(LoadV<V>(ar + 3 * h + k) + LoadV<V>(bias + 3 * h + k));
-      const V cp = c_prev != nullptr ? LoadV<V>(c_prev + r * ch_stride + k) : V{};
+      const V cp = c_prev != nullptr ? LoadV<V>(c_prev + r * c_stride + k) : V{};
       const V cn = cp * f + i * j;
       StoreV<V>(ar + k, i);
       StoreV<V>(ar + h + k, j);
       StoreV<V>(ar + 2 * h + k, f);
       StoreV<V>(ar + 3 * h + k, o);
-      StoreV<V>(c + r * ch_stride + k, cn);
-      StoreV<V>(out + r * ch_stride + k, cpu::Tanh(cn) * o);
+      StoreV<V>(c + r * c_stride + k, cn);
+      StoreV<V>(out + r * out_stride + k, cpu::Tanh(cn) * o);
     }
   }
 }
 
 template <typename T>
-HARDGNN_SIMD_CLONES void CellForward(int64_t rows, int64_t h, T* a, int64_t a_stride, const T* c_prev, T* c, T* out,
-                                     int64_t ch_stride, const T* bias, T forget_bias) {
+HARDGNN_SIMD_CLONES void CellForward(int64_t rows, int64_t h, T* a, int64_t a_stride, const T* c_prev, T* c,
+                                     int64_t c_stride, T* out, int64_t out_stride, const T* bias, T forget_bias) {
   if (h % cpu::kLanes<T> == 0) {
-    CellForwardWith<cpu::Vec<T>>(rows, h, a, a_stride, c_prev, c, out, ch_stride, bias, forget_bias);
+    CellForwardWith<cpu::Vec<T>>(rows, h, a, a_stride, c_prev, c, c_stride, out, out_stride, bias, forget_bias);
   } else {
-    CellForwardWith<T>(rows, h, a, a_stride, c_prev, c, out, ch_stride, bias, forget_bias);
+    CellForwardWith<T>(rows, h, a, a_stride, c_prev, c, c_stride, out, out_stride, bias, forget_bias);
   }
 }
 
@@ -76,7 +76,7 @@ HARDGNN_SIMD_CLONES void CellForward(int64_t rows, int64_t h, T* a, int64_t a_st
 template <typename V>
 HARDGNN_INLINE void CellBackwardWith(int64_t rows, int64_t h, const typename cpu::Lanes<V>::T* a, int64_t a_stride,
                                      const typename cpu::Lanes<V>::T* c, const typename cpu::Lanes<V>::T* c_prev,
-                                     const typename cpu::Lanes<V>::T* gh, int64_t ch_stride,
+                                     int64_t c_stride, const typename cpu::Lanes<V>::T* gh, int64_t gh_stride,
                                      const typename cpu::Lanes<V>::T* dh_rec, int64_t dh_stride,
                                      typename cpu::Lanes<V>::T* dc, typename cpu::Lanes<V>::T* dg, int64_t dg_stride) {
   constexpr int L = cpu::Lanes<V>::kN;
@@ -87,11 +87,11 @@ HARDGNN_INLINE void CellBackwardWith(int64_t rows, int64_t h, const typename cpu
     for (int64_t k = 0; k < h; k += L) {
       const V i = LoadV<V>(ar + k), j = LoadV<V>(ar + h + k), f = LoadV<V>(ar + 2 * h + k),
               o = LoadV<V>(ar + 3 * h + k);
-      const V tc = cpu::Tanh(LoadV<V>(c + r * ch_stride + k));
-      V dh = LoadV<V>(gh + r * ch_stride + k);
+      const V tc = cpu::Tanh(LoadV<V>(c + r * c_stride + k));
+      V dh = LoadV<V>(gh + r * gh_stride + k);
       if (dh_rec != nullptr) dh += LoadV<V>(dh_rec + r * dh_stride + k);
       const V dcell = LoadV<V>(dc + r * h + k) + dh * o * (one - tc * tc);
-      const V cp = c_prev != nullptr ? LoadV<V>(c_prev + r * ch_stride + k) : V{};
+      const V cp = c_prev != nullptr ? LoadV<V>(c_prev + r * c_stride + k) : V{};
       StoreV<V>(dgr + k, dcell * j * i * (one - i));
       StoreV<V>(dgr + h + k, dcell * i * (one - j * j));
       StoreV<V>(dgr + 2 * h + k, dcell * cp * f * (one - f));
@@ -103,12 +103,13 @@ HARDGNN_INLINE void CellBackwardWith(int64_t rows, int64_t h, const typename cpu
 
 template <typename T>
 HARDGNN_SIMD_CLONES void CellBackward(int64_t rows, int64_t h, const T* a, int64_t a_stride, const T* c,
-                                      const T* c_prev, const T* gh, int64_t ch_stride, const T* dh_rec,
-                                      int64_t dh_stride, T* dc, T* dg, int64_t dg_stride) {
+                                      const T* c_prev, int64_t c_stride, const T* gh, int64_t gh_stride,
+                                      const T* dh_rec, int64_t dh_stride, T* dc, T* dg, int64_t dg_stride) {
   if (h % cpu::kLanes<T> == 0) {
-    CellBackwardWith<cpu::Vec<T>>(rows, h, a, a_stride, c, c_prev, gh, ch_stride, dh_rec, dh_stride, dc, dg, dg_stride);
+    CellBackwardWith<cpu::Vec<T>>(rows, h, a, a_stride, c, c_prev, c_stride, gh, gh_stride, dh_rec, dh_stride, dc, dg,
+                                  dg_stride);
   } else {
-    CellBackwardWith<T>(rows, h, a, a_stride, c, c_prev, gh, ch_stride, dh_rec, dh_stride, dc, dg, dg_stride);
+    CellBackwardWith<T>(rows, h, a, a_stride, c, c_prev, c_stride, gh, gh_stride, dh_rec, dh_stride, dc, dg, dg_stride);
   }
 }
 
@@ -123,23 +124,31 @@ void GatherInputs(int64_t rows, const T* x, int64_t sxn, int64_t din, const T* h
   }
 }
 
-// Forward over blocks of rows; acts [N, G, 4h], cells [N, G, h], out [N, G, h], contiguous.
-// Per block and step: gates = [x_t | h_{t-1}] · kernel (one GEMM, K = d_in + h; d_in at t = 0),
-// then the fused cell pass. All GEMMs run single-threaded inside the parallel loop, on blocks
-// fixed independently of the thread count, so results are too.
+// The saved gate activations and cells are internal, stored block-major so that every
+// per-step access is contiguous: acts [num_blocks][G][kRowBlock][4h], cells
+// [num_blocks][G][kRowBlock][h] (the last block padded).
+int64_t NumBlocks(int64_t n) { return cpu::DivUp(n, kRowBlock); }
+int64_t BlockOffset(int64_t n0, int64_t g, int64_t t, int64_t width) {
+  return ((n0 / kRowBlock * g + t) * kRowBlock) * width;
+}
+
+// Forward over blocks of rows. Per block and step: gates = [x_t | h_{t-1}] · kernel (one GEMM,
+// K = d_in + h; d_in at t = 0), then the fused cell pass. All GEMMs run single-threaded inside
+// the parallel loop, on blocks fixed independently of the thread count, so results are too.
 template <typename T>
 void Forward(const Dims& s, const T* x, const T* w, const T* bias, T forget_bias, T* acts, T* cells, T* out) {
-  const int64_t h4 = 4 * s.h, k = s.din + s.h, a_stride = s.g * h4, ch_stride = s.g * s.h;
+  const int64_t h4 = 4 * s.h, k = s.din + s.h, out_stride = s.g * s.h;
   cpu::ForEachChunk(s.n, kRowBlock, [&](int64_t n0, int64_t n1, int64_t) {
     const int64_t rows = n1 - n0;
     std::vector<T> xh(rows * k);
     for (int64_t t = 0; t < s.g; ++t) {
-      const int64_t a_off = (n0 * s.g + t) * h4, c_off = (n0 * s.g + t) * s.h;
-      GatherInputs(rows, x + n0 * s.sxn + t * s.sxg, s.sxn, s.din, t > 0 ? out + c_off - s.h : nullptr, ch_stride, s.h,
+      T* a = acts + BlockOffset(n0, s.g, t, h4);
+      T* c = cells + BlockOffset(n0, s.g, t, s.h);
+      T* o = out + (n0 * s.g + t) * s.h;
+      GatherInputs(rows, x + n0 * s.sxn + t * s.sxg, s.sxn, s.din, t > 0 ? o - s.h : nullptr, out_stride, s.h,
                    xh.data());
-      cpu::Gemm(false, false, rows, h4, t > 0 ? k : s.din, T(1), xh.data(), k, w, h4, T(0), acts + a_off, a_stride);
-      CellForward<T>(rows, s.h, acts + a_off, a_stride, t > 0 ? cells + c_off - s.h : nullptr, cells + c_off,
-                     out + c_off, ch_stride, bias, forget_bias);
+      cpu::Gemm(false, false, rows, h4, t > 0 ? k : s.din, T(1), xh.data(), k, w, h4, T(0), a, h4);
+      CellForward<T>(rows, s.h, a, h4, t > 0 ? c - kRowBlock * s.h : nullptr, c, s.h, o, out_stride, bias, forget_bias);
     }
   });
 }
@@ -148,39 +157,50 @@ void Forward(const Dims& s, const T* x, const T* w, const T* bias, T forget_bias
 // one partial weight gradient; partials are summed in group order (thread-count independent).
 constexpr int64_t kGroupRows = 4 * kRowBlock;
 
-// Backward over blocks of rows, everything for a block and step while its gate gradients dg_t
-// are in cache: the cell pass, [dx_t | dh_{t-1}] = dg_t · kernelᵀ (one GEMM),
-// dkernel += [x_t | h_{t-1}]ᵀ · dg_t (one GEMM) and dbias += colsum(dg_t).
+// Backward over blocks of rows. Per block, the recurrence runs backwards over the steps with
+// one fused cell pass and one GEMM dh_{t-1} = dg_t · W_hᵀ per step, keeping the block's gate
+// gradients dg for all steps ([rows][G][4h], ~1.5 MB). Then, per block, one GEMM each:
+// dx = dg · W_xᵀ (written in place: the block's rows of dx are contiguous in the same order),
+// dkernel += [x | h_prev]ᵀ · dg (K = rows·G), and dbias += colsum(dg).
 template <typename T>
 void Backward(const Dims& s, const T* x, const T* w, const T* acts, const T* cells, const T* out, const T* gout, T* dx,
               T* dw, T* db) {
-  const int64_t h4 = 4 * s.h, k = s.din + s.h, a_stride = s.g * h4, ch_stride = s.g * s.h;
+  const int64_t h4 = 4 * s.h, k = s.din + s.h, dg_stride = s.g * h4, out_stride = s.g * s.h;
   const int64_t width = k * h4 + h4;  // one partial: dkernel then dbias
+  const T* w_h = w + s.din * h4;
   cpu::ChunkPartials<T> partial(cpu::DivUp(s.n, kGroupRows), width);
   cpu::ForEachChunk(s.n, kGroupRows, [&](int64_t g0, int64_t g1, int64_t group) {
     T* dw_part = partial.Chunk(group);
     T* db_part = dw_part + k * h4;
-    std::vector<T> dc(kRowBlock * s.h), dgt(kRowBlock * h4), xh(kRowBlock * k), back(kRowBlock * k);
+    std::vector<T> dc(kRowBlock * s.h), dh(kRowBlock * s.h), dg(kRowBlock * dg_stride), xh(kRowBlock * s.g * k);
     for (int64_t n0 = g0; n0 < g1; n0 += kRowBlock) {
       const int64_t rows = std::min(kRowBlock, g1 - n0);
       std::fill(dc.begin(), dc.end(), T(0));
       for (int64_t t = s.g - 1; t >= 0; --t) {
-        const int64_t a_off = (n0 * s.g + t) * h4, c_off = (n0 * s.g + t) * s.h;
-        const bool has_prev = t > 0, has_next = t + 1 < s.g;
-        // back[:, d_in:] holds dh_t from step t+1.
-        CellBackward<T>(rows, s.h, acts + a_off, a_stride, cells + c_off, has_prev ? cells + c_off - s.h : nullptr,
-                        gout + c_off, ch_stride, has_next ? back.data() + s.din : nullptr, k, dc.data(), dgt.data(),
-                        h4);
-        cpu::Gemm(false, true, rows, has_prev ? k : s.din, h4, T(1), dgt.data(), h4, w, h4, T(0), back.data(), k);
-        for (int64_t r = 0; r < rows; ++r) {
-          std::copy_n(back.data() + r * k, s.din, dx + ((n0 + r) * s.g + t) * s.din);
+        const T* c = cells + BlockOffset(n0, s.g, t, s.h);
+        CellBackward<T>(rows, s.h, acts + BlockOffset(n0, s.g, t, h4), h4, c, t > 0 ? c - kRowBlock * s.h : nullptr,
+                        s.h, gout + (n0 * s.g + t) * s.h, out_stride, t + 1 < s.g ? dh.data() : nullptr, s.h, dc.data(),
+                        dg.data() + t * h4, dg_stride);
+        if (t > 0) {
+          cpu::Gemm(false, true, rows, s.h, h4, T(1), dg.data() + t * h4, dg_stride, w_h, h4, T(0), dh.data(), s.h);
         }
-        GatherInputs(rows, x + n0 * s.sxn + t * s.sxg, s.sxn, s.din, has_prev ? out + c_off - s.h : nullptr, ch_stride,
-                     s.h, xh.data());
-        cpu::Gemm(true, false, has_prev ? k : s.din, h4, rows, T(1), xh.data(), k, dgt.data(), h4, T(1), dw_part, h4);
-        for (int64_t r = 0; r < rows; ++r) {
-          for (int64_t j = 0; j < h4; ++j) db_part[j] += dgt[r * h4 + j];
+      }
+      const int64_t m = rows * s.g;  // the block's (row, step) pairs, row-major like x, out, dx
+      cpu::Gemm(false, true, m, s.din, h4, T(1), dg.data(), h4, w, h4, T(0), dx + n0 * s.g * s.din, s.din);
+      for (int64_t r = 0; r < rows; ++r) {
+        for (int64_t t = 0; t < s.g; ++t) {
+          T* dst = xh.data() + (r * s.g + t) * k;
+          std::copy_n(x + (n0 + r) * s.sxn + t * s.sxg, s.din, dst);
+          if (t > 0) {
+            std::copy_n(out + ((n0 + r) * s.g + t - 1) * s.h, s.h, dst + s.din);
+          } else {
+            std::fill_n(dst + s.din, s.h, T(0));
+          }
         }
+      }
+      cpu::Gemm(true, false, k, h4, m, T(1), xh.data(), k, dg.data(), h4, T(1), dw_part, h4);
+      for (int64_t i = 0; i < m; ++i) {
+        for (int64_t j = 0; j < h4; ++j) db_part[j] += dg[i * h4 + j];
       }
     }
   });
@@ -201,8 +221,9 @@ struct FusedLstmFunction : public torch::autograd::Function<FusedLstmFunction> {
     at::Tensor xs = x.stride(2) == 1 ? x : x.contiguous();
     const Dims s{xs.size(0), xs.size(1), xs.size(2), w.size(1) / 4, xs.stride(0), xs.stride(1)};
     const auto opt = xs.options();
-    at::Tensor acts = at::empty({s.n, s.g, 4 * s.h}, opt);
-    at::Tensor cells = at::empty({s.n, s.g, s.h}, opt);
+    const int64_t padded = NumBlocks(s.n) * kRowBlock;
+    at::Tensor acts = at::empty({padded, s.g, 4 * s.h}, opt);  // block-major inside, see BlockOffset
+    at::Tensor cells = at::empty({padded, s.g, s.h}, opt);
     at::Tensor out = at::empty({s.n, s.g, s.h}, opt);
     if (xs.scalar_type() == at::kFloat) {
       Forward<float>(s, xs.data_ptr<float>(), w.data_ptr<float>(), b.data_ptr<float>(), static_cast<float>(forget_bias),

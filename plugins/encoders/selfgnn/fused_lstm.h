@@ -18,10 +18,11 @@
 // in blocks of 128 that run all G steps while their gates stay in cache. Forward, per block and
 // step: one GEMM [x_t | h_{t-1}] · kernel (BLAS, single-threaded on the block) and one fused
 // pass for bias, gate nonlinearities, cell and output. Saved for backward: the gate activations
-// [N, G, 4h] and cells [N, G, h] (plus x, kernel and the output). Backward, per block and step
-// in reverse: one fused cell pass giving the gate gradients dg_t (kept in cache, never stored),
-// one GEMM dg_t · kernelᵀ = [dx_t | dh_{t-1}], one GEMM dkernel += [x_t | h_{t-1}]ᵀ · dg_t, and
-// dbias += colsum(dg_t).
+// (N·G·4h values) and cells (N·G·h), stored block-major so every per-step access is contiguous,
+// plus x, kernel and the output. Backward, per block: the
+// recurrence in reverse (one fused cell pass and one GEMM dh_{t-1} = dg_t · W_hᵀ per step), the
+// block's gate gradients dg for all steps kept in a per-thread buffer (never a [N, G, 4h]
+// tensor), then one GEMM for dx, one for dkernel (K = 128·G) and a column sum for dbias.
 //
 // Determinism: blocks and the groups that accumulate partial weight gradients are fixed sizes,
 // every GEMM runs single-threaded inside the kernel's own parallel loop, and partials are summed

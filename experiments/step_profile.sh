@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Per-phase time of one SelfGNN training step on a synthetic dataset shaped like the published
+# Yelp (20k users, 38k items, 700k interactions, 12 slices; published Yelp hyperparameters: 3
+# GNN layers, 2 attention layers, 16 heads), for hardgnn's formulation (fused kernels, interval
+# fusion only for the rows the step reads) and the straightforward one of the published code
+# (every user and item through the stock LibTorch LSTM and attention at every step), with the
+# peak resident memory of each. Needs GNU time (/usr/bin/time). Run from the repository root.
+#   experiments/step_profile.sh [steps (default 6)] [extra train flags...]
+set -euo pipefail
+steps=${1:-6}; shift || true
+out=runs/step_profile
+mkdir -p "$out"
+bazel build //:hardgnn
+bin=bazel-bin/hardgnn
+[[ -f $out/yelp-shape.tsv ]] || python3 tools/make_synthetic_log.py --out="$out/yelp-shape.tsv"
+[[ -f $out/yelp-shape/dataset.bin ]] || "$bin" prepare --input="$out/yelp-shape.tsv" --format=generic \
+  --name=yelp-shape --kcore=0 --slices=12 --num_eval_users=10000 --out="$out/yelp-shape"
+for variant in fused straightforward; do
+  flags=()
+  [[ $variant == straightforward ]] && flags=(--selfgnn_fused=false --selfgnn_all_rows=true)
+  rm -rf "$out/run-$variant"
+  echo "== $variant"
+  /usr/bin/time -f "peak resident memory: %M KB, wall %e s" "$bin" train --data="$out/yelp-shape" \
+    --flagfile=experiments/configs/published/yelp.flags --epochs=1 --max_steps="$steps" --profile \
+    --progress=never --run_dir="$out/run-$variant" "${flags[@]}" "$@" 2>&1 \
+    | grep -E "per-step|  [a-z].* ms$|peak resident"
+done
