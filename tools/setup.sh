@@ -15,6 +15,7 @@ packages=(
   libabsl-dev libgflags-dev libgoogle-glog-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libopenblas0-openmp                # without it, matmul runs on the reference BLAS: ~30x slower
+  libtcmalloc-minimal4               # the binary's allocator (see third_party/BUILD)
   gnuplot-nox                        # sampler-study plots
 )
 if [[ "${1:-}" == "--dev" ]]; then

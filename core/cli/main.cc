@@ -7,7 +7,6 @@
 #include <glog/logging.h>
 
 #include "core/cli/list_command.h"
-#include "core/cpu/memory.h"
 #include "core/cli/model_flags.h"
 #include "core/cli/plugin_flags.h"
 #include "core/cli/prepare_command.h"
@@ -34,9 +33,6 @@ constexpr char kUsage[] =
 }  // namespace
 
 int main(int argc, char** argv) {
-  // Freed tensors stay in the process: re-faulting fresh pages every step costs more than the
-  // kernels that fill them (see core/cpu/memory.h).
-  hardgnn::cpu::KeepFreedMemory();
   google::InitGoogleLogging(argv[0]);
   hardgnn::RegisterAllPluginFlags();
   gflags::SetUsageMessage(kUsage);

@@ -212,6 +212,9 @@ absl::StatusOr<TrainSummary> Train(Model& model, const data::PreparedDataset& da
       }
       const double loss_value = total.item<double>();
       loss_phase.reset();
+      // What autograd needs is saved in the graph; the views themselves (full-graph
+      // embeddings among them) can go before the backward pass builds its gradients.
+      views = Views();
       if (!std::isfinite(loss_value)) {
         return absl::InternalError(absl::StrCat("loss is ", loss_value, " at step ", state.step,
                                                 " (epoch ", epoch, "): lower --lr or check the data"));
@@ -221,7 +224,9 @@ absl::StatusOr<TrainSummary> Train(Model& model, const data::PreparedDataset& da
       }
       {
         ScopedPhase phase("backward");
-        optimizer.zero_grad();
+        // Gradients set to none, not zero: no buffer held through the forward pass, and the
+        // backward's first gradient for a parameter becomes its .grad without a copy.
+        for (at::Tensor& p : encoder.parameters()) p.mutable_grad() = at::Tensor();
         total.backward();
       }
       {

@@ -13,6 +13,7 @@
 #include "core/graph/spmm.h"
 #include "core/model/encoder.h"
 #include "core/model/profile.h"
+#include "plugins/encoders/selfgnn/dropout.h"
 #include "plugins/encoders/selfgnn/init.h"
 #include "plugins/encoders/selfgnn/interval_fusion.h"
 #include "plugins/encoders/selfgnn/options.h"
@@ -153,9 +154,9 @@ class SelfGnn : public Encoder {
 
   // Interval fusion of slices [G, N, d] into long-term embeddings [N, d] (SPEC §2.2).
   at::Tensor Fuse(const at::Tensor& slices, bool items) {
-    at::Tensor x = slices.permute({1, 0, 2}).contiguous();  // [N, G, d]
+    at::Tensor x = slices.permute({1, 0, 2});  // [N, G, d], a strided view: the RNN reads it in place
     IntervalRnn& rnn = items && options_.separate_rnn ? item_rnn_ : rnn_;
-    at::Tensor h = at::dropout(rnn->forward(x), 1.0 - options_.keep_rate, is_training());
+    at::Tensor h = Dropout(rnn->forward(x), 1.0 - options_.keep_rate, is_training());
     return (items ? item_attention_ : user_attention_)->forward(h);
   }
 

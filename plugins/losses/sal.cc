@@ -26,27 +26,38 @@ class Sal : public Loss {
     const Views& v = input.views;
     const at::Tensor user_long = v.Get(view::kUserLong).detach();
     const at::Tensor item_long = v.Get(view::kItem).detach();
-    const at::Tensor& user_short = v.Get(view::kUserShortSlices);
-    const at::Tensor& item_short = v.Get(view::kItemShortSlices);
-    const at::Tensor& weight = v.Get(view::kSalWeight);
-    at::Tensor total = at::zeros({}, user_short.options());
+    const at::Tensor& user_short = v.Get(view::kUserShortSlices);  // [G,B,d]
+    const at::Tensor& item_short = v.Get(view::kItemShortSlices);  // [G,I,d]
+    const int64_t batch = user_short.size(1), items = item_short.size(1), d = user_short.size(2);
+    // All slices at once, through flat [G*N, d] views: one gather (and one scatter in the
+    // backward) per tensor instead of one full-size gradient buffer per slice.
+    std::vector<at::Tensor> rows_a, items_a, rows_b, items_b, flat_rows_a, flat_items_a, flat_rows_b, flat_items_b;
     for (size_t k = 0; k < input.batch.sal.size(); ++k) {
       const SalPairs& p = input.batch.sal[k];
-      if (p.rows_a.numel() == 0) continue;
-      auto long_score = [&](const at::Tensor& rows, const at::Tensor& items) {
-        return at::leaky_relu(user_long.index_select(0, rows) * item_long.index_select(0, items), slope_).sum(1);
-      };
-      auto short_score = [&](const at::Tensor& rows, const at::Tensor& items) {
-        return at::leaky_relu(user_short[k].index_select(0, rows) * item_short[k].index_select(0, items), slope_)
-            .sum(1);
-      };
-      at::Tensor w = weight[k];
-      at::Tensor long_gap = w.index_select(0, p.rows_a) * long_score(p.rows_a, p.items_a) -
-                            w.index_select(0, p.rows_b) * long_score(p.rows_b, p.items_b);
-      at::Tensor short_gap = short_score(p.rows_a, p.items_a) - short_score(p.rows_b, p.items_b);
-      total = total + at::clamp_min(1.0 - long_gap * short_gap, 0.0).sum();
+      rows_a.push_back(p.rows_a);
+      items_a.push_back(p.items_a);
+      rows_b.push_back(p.rows_b);
+      items_b.push_back(p.items_b);
+      flat_rows_a.push_back(p.rows_a + static_cast<int64_t>(k) * batch);
+      flat_items_a.push_back(p.items_a + static_cast<int64_t>(k) * items);
+      flat_rows_b.push_back(p.rows_b + static_cast<int64_t>(k) * batch);
+      flat_items_b.push_back(p.items_b + static_cast<int64_t>(k) * items);
     }
-    return total;
+    if (rows_a.empty() || at::cat(rows_a).numel() == 0) return at::zeros({}, user_short.options());
+    const at::Tensor us = user_short.reshape({-1, d}), is = item_short.reshape({-1, d});
+    const at::Tensor w = v.Get(view::kSalWeight).reshape({-1});
+    auto long_score = [&](const std::vector<at::Tensor>& r, const std::vector<at::Tensor>& i) {
+      return at::leaky_relu(user_long.index_select(0, at::cat(r)) * item_long.index_select(0, at::cat(i)), slope_)
+          .sum(1);
+    };
+    auto short_score = [&](const at::Tensor& r, const at::Tensor& i) {
+      return at::leaky_relu(us.index_select(0, r) * is.index_select(0, i), slope_).sum(1);
+    };
+    const at::Tensor fra = at::cat(flat_rows_a), frb = at::cat(flat_rows_b);
+    at::Tensor long_gap = w.index_select(0, fra) * long_score(rows_a, items_a) -
+                          w.index_select(0, frb) * long_score(rows_b, items_b);
+    at::Tensor short_gap = short_score(fra, at::cat(flat_items_a)) - short_score(frb, at::cat(flat_items_b));
+    return at::clamp_min(1.0 - long_gap * short_gap, 0.0).sum();
   }
 
  private:
