@@ -100,7 +100,15 @@ HARDGNN_INLINE void StoreV(typename Lanes<V>::T* p, V v) {
 }
 template <typename V>
 HARDGNN_INLINE V SplatV(typename Lanes<V>::T x) {
-  return V{} + x;
+  // A pure broadcast (vbroadcastss from memory): `V{} + x` would cost an add, since x + 0 is
+  // not x for x = -0.
+  if constexpr (Lanes<V>::kN == 1) {
+    return x;
+  } else {
+    V v;
+    for (int l = 0; l < Lanes<V>::kN; ++l) v[l] = x;
+    return v;
+  }
 }
 // Lane l of the result is a[l] where bit l of `bits` is set, else b[l].
 template <typename V>

@@ -27,7 +27,7 @@
 namespace hardgnn {
 namespace {
 
-constexpr int kRows = 4;             // anchors per register tile
+constexpr int kRows = 6;             // anchors per register tile (12 accumulators hide the FMA latency)
 constexpr int kPanel = 16;           // items per register tile (two 8-float vectors)
 constexpr int64_t kRowChunk = 128;   // anchors per task
 constexpr int64_t kBlockPanels = 16; // panels per item block (256 items, 64 KB at d = 64)
@@ -66,7 +66,7 @@ struct AnchorState {
   float threshold;
 };
 
-// Scores kRows anchors (a: kRows x d, row-major) against the panels [p0, p1) and offers every
+// Scores kRows anchors (a: d x kRows, dimension-major) against the panels [p0, p1) and offers every
 // score above an anchor's threshold, outside its user's history, to its top-K. Panel p holds
 // items p*16 .. p*16+15 of `pool` (n of them are real), as x[p][dim][16].
 HARDGNN_SIMD_CLONES void MinePanels(const float* a, int64_t d, const float* panels, int64_t p0, int64_t p1,
@@ -76,16 +76,16 @@ HARDGNN_SIMD_CLONES void MinePanels(const float* a, int64_t d, const float* pane
     cpu::f8 acc[kRows][2] = {};
     for (int64_t k = 0; k < d; ++k) {
       const cpu::f8 x0 = cpu::Load<float>(x + k * kPanel), x1 = cpu::Load<float>(x + k * kPanel + 8);
-#pragma GCC unroll 4
+#pragma GCC unroll 6
       for (int i = 0; i < kRows; ++i) {
-        const cpu::f8 ai = cpu::f8{} + a[i * d + k];
+        const cpu::f8 ai = cpu::SplatV<cpu::f8>(a[k * kRows + i]);
         acc[i][0] += ai * x0;
         acc[i][1] += ai * x1;
       }
     }
-#pragma GCC unroll 4
+#pragma GCC unroll 6
     for (int i = 0; i < kRows; ++i) {
-      const cpu::f8 t = cpu::f8{} + rows[i].threshold;
+      const cpu::f8 t = cpu::SplatV<cpu::f8>(rows[i].threshold);
       if (__builtin_expect(!AnyLane((acc[i][0] > t) | (acc[i][1] > t)), 1)) continue;
       float s[kPanel];
       cpu::Store<float>(s, acc[i][0]);
@@ -101,30 +101,22 @@ HARDGNN_SIMD_CLONES void MinePanels(const float* a, int64_t d, const float* pane
   }
 }
 
-// Normalizes rows[pool[j]] of `items` into dimension-major panels of 16 (zero-padded).
-at::Tensor NormalizedPanels(const at::Tensor& items, const std::vector<int64_t>& pool) {
-  const at::Tensor x = items.to(at::kFloat).contiguous();
-  const int64_t d = x.size(1), n = static_cast<int64_t>(pool.size()), num_panels = (n + kPanel - 1) / kPanel;
-  at::Tensor panels = at::zeros({num_panels, d, kPanel});
-  const float* src = x.data_ptr<float>();
-  float* dst = panels.data_ptr<float>();
-  at::parallel_for(0, num_panels, 64, [&](int64_t begin, int64_t end) {
-    for (int64_t p = begin; p < end; ++p) {
-      for (int l = 0; l < kPanel && p * kPanel + l < n; ++l) {
-        const float* row = src + pool[p * kPanel + l] * d;
-        double norm = 0;
-        for (int64_t k = 0; k < d; ++k) norm += double(row[k]) * row[k];
-        const float scale = static_cast<float>(1.0 / std::max(std::sqrt(norm), 1e-12));
-        for (int64_t k = 0; k < d; ++k) dst[(p * d + k) * kPanel + l] = row[k] * scale;
-      }
-    }
-  });
-  return panels;
-}
-
 at::Tensor NormalizedRows(const at::Tensor& x) {
   at::Tensor f = x.to(at::kFloat).contiguous();
   return (f / at::linalg_vector_norm(f, 2, {1}, true).clamp_min(1e-12)).contiguous();
+}
+
+// Normalizes rows[pool[j]] of `items` into dimension-major panels of 16 (zero-padded):
+// x[p][dim][16]. Whole-tensor ATen ops, so the per-step packing stays vectorized.
+at::Tensor NormalizedPanels(const at::Tensor& items, const std::vector<int64_t>& pool, bool all_items) {
+  at::Tensor rows = items;
+  if (!all_items) {
+    rows = items.index_select(0, at::from_blob(const_cast<int64_t*>(pool.data()),
+                                               {static_cast<int64_t>(pool.size())}, at::kLong));
+  }
+  const int64_t n = rows.size(0), d = rows.size(1), num_panels = (n + kPanel - 1) / kPanel;
+  const at::Tensor padded = at::constant_pad_nd(NormalizedRows(rows), {0, 0, 0, num_panels * kPanel - n});
+  return padded.view({num_panels, kPanel, d}).transpose(1, 2).contiguous();
 }
 
 class HardCosineSampler : public Sampler {
@@ -148,7 +140,7 @@ class HardCosineSampler : public Sampler {
       pool.resize(request.num_items);
       for (int64_t i = 0; i < request.num_items; ++i) pool[i] = i;
     }
-    const at::Tensor panels = NormalizedPanels(request.items, pool);
+    const at::Tensor panels = NormalizedPanels(request.items, pool, static_cast<int64_t>(pool.size()) == request.num_items);
     const at::Tensor anchors = NormalizedRows(request.anchors);
     const int64_t n = static_cast<int64_t>(pool.size()), d = anchors.size(1), num_panels = panels.size(0);
     const float* a = anchors.data_ptr<float>();
@@ -157,7 +149,6 @@ class HardCosineSampler : public Sampler {
     at::Tensor ids = at::empty({batch, total}, at::kLong);
     int64_t* out = ids.data_ptr<int64_t>();
     at::parallel_for(0, (batch + kRowChunk - 1) / kRowChunk, 1, [&](int64_t c0, int64_t c1) {
-      std::vector<float> tile(kRows * d);
       for (int64_t chunk = c0; chunk < c1; ++chunk) {
         const int64_t r0 = chunk * kRowChunk, rows = std::min(kRowChunk, batch - r0);
         const int64_t groups = (rows + kRows - 1) / kRows;
@@ -167,13 +158,15 @@ class HardCosineSampler : public Sampler {
         }
         // Padding anchors (past the batch) must never take candidates.
         for (int64_t r = rows; r < groups * kRows; ++r) state[r].threshold = std::numeric_limits<float>::infinity();
+        // The chunk's anchors packed once as [group][dim][kRows], so each broadcast is one load.
+        std::vector<float> tiles(groups * kRows * d, 0.0f);
+        for (int64_t r = 0; r < rows; ++r) {
+          for (int64_t k = 0; k < d; ++k) tiles[((r / kRows) * d + k) * kRows + r % kRows] = a[(r0 + r) * d + k];
+        }
         for (int64_t p0 = 0; p0 < num_panels; p0 += kBlockPanels) {
           const int64_t p1 = std::min(num_panels, p0 + kBlockPanels);
           for (int64_t g = 0; g < groups; ++g) {
-            const int64_t live = std::min<int64_t>(kRows, rows - g * kRows);
-            std::fill(tile.begin(), tile.end(), 0.0f);
-            std::copy(a + (r0 + g * kRows) * d, a + (r0 + g * kRows + live) * d, tile.begin());
-            MinePanels(tile.data(), d, x, p0, p1, pool.data(), n, history, state.data() + g * kRows);
+            MinePanels(tiles.data() + g * d * kRows, d, x, p0, p1, pool.data(), n, history, state.data() + g * kRows);
           }
         }
         for (int64_t r = 0; r < rows; ++r) {
