@@ -6,6 +6,10 @@
 # (every user and item through the stock LibTorch LSTM and attention at every step), with the
 # peak resident memory of each. Needs GNU time (/usr/bin/time). Run from the repository root.
 #   experiments/step_profile.sh [steps (default 6)] [extra train flags...]
+#   env FORMS: the formulations to run (default "fused straightforward"); TAG: run-dir suffix.
+# HardGNN's step against SelfGNN's:
+#   FORMS=fused TAG=selfgnn experiments/step_profile.sh 10
+#   FORMS=fused TAG=hardgnn experiments/step_profile.sh 10 --flagfile=experiments/configs/variants/hardgnn.flags
 set -euo pipefail
 steps=${1:-6}; shift || true
 out=runs/step_profile
@@ -15,13 +19,14 @@ bin=bazel-bin/hardgnn
 [[ -f $out/yelp-shape.tsv ]] || python3 tools/make_synthetic_log.py --out="$out/yelp-shape.tsv"
 [[ -f $out/yelp-shape/dataset.bin ]] || "$bin" prepare --input="$out/yelp-shape.tsv" --format=generic \
   --name=yelp-shape --kcore=0 --slices=12 --num_eval_users=10000 --out="$out/yelp-shape"
-for variant in fused straightforward; do
+for variant in ${FORMS:-fused straightforward}; do
   flags=()
   [[ $variant == straightforward ]] && flags=(--selfgnn_fused=false --selfgnn_all_rows=true)
-  rm -rf "$out/run-$variant"
+  run="$out/run-$variant${TAG:+-$TAG}"
+  rm -rf "$run"
   echo "== $variant"
   /usr/bin/time -f "peak resident memory: %M KB, wall %e s" "$bin" train --data="$out/yelp-shape" \
     --flagfile=experiments/configs/published/yelp.flags --epochs=1 --max_steps="$steps" --profile \
-    --progress=never --run_dir="$out/run-$variant" "${flags[@]}" "$@" 2>&1 \
+    --progress=never --run_dir="$run" "${flags[@]}" "$@" 2>&1 \
     | grep -E "per-step|  [a-z].* ms$|peak resident"
 done
