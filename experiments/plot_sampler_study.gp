@@ -12,6 +12,7 @@ set key inside top right box opaque font ",9"
 
 do for [fmt in "png svg"] {
   if (fmt eq "png") { set terminal pngcairo size 1100,460 font ",10" } else { set terminal svg size 1100,460 dynamic font ",10" }
+  set termoption noenhanced  # plugin names keep their underscores
   set output out.".".fmt
   set multiplot layout 1,2 title title
   set xlabel "epoch (-1: before training)"

@@ -100,14 +100,12 @@ HARDGNN_INLINE void StoreV(typename Lanes<V>::T* p, V v) {
 }
 template <typename V>
 HARDGNN_INLINE V SplatV(typename Lanes<V>::T x) {
-  // A pure broadcast (vbroadcastss from memory): `V{} + x` would cost an add, since x + 0 is
-  // not x for x = -0.
   if constexpr (Lanes<V>::kN == 1) {
     return x;
   } else {
-    V v;
-    for (int l = 0; l < Lanes<V>::kN; ++l) v[l] = x;
-    return v;
+    // Lane 0 broadcast by a constant shuffle: one vbroadcastss. (`V{} + x` costs an add, since
+    // x + 0 is not x for x = -0; other spellings can compile to chains of vinsertps.)
+    return __builtin_shuffle(V{x}, typename Lanes<V>::Mask{});
   }
 }
 // Lane l of the result is a[l] where bit l of `bits` is set, else b[l].
@@ -152,7 +150,7 @@ HARDGNN_INLINE void Store(T* p, Vec<T> v) {
 }
 template <typename T>
 HARDGNN_INLINE Vec<T> Splat(T x) {
-  return Vec<T>{} + x;
+  return SplatV<Vec<T>>(x);
 }
 template <typename V>
 HARDGNN_INLINE V Max(V a, V b) {
