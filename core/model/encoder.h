@@ -39,7 +39,13 @@ class Encoder : public torch::nn::Module {
 
   // A training forward pass (dropout on). With all_items, item views must be valid for
   // every item (a sampler scans them); otherwise only the batch's touched_items rows need be.
+  // Rows outside touched_items may then be constants (no gradient): a sampler's picks among
+  // them get differentiable rows from AddItemRows before the losses run.
   virtual Views Forward(const Batch& batch, bool all_items) = 0;
+
+  // Makes the item view's rows `ids` differentiable (a sampler chose them after Forward). The
+  // default does nothing: right for encoders whose all_items rows already carry gradients.
+  virtual void AddItemRows(Views& views, const at::Tensor& ids) {}
 
   // Parameters under the L2 penalty.
   virtual std::vector<at::Tensor> RegularizedParameters() = 0;

@@ -200,6 +200,8 @@ absl::StatusOr<TrainSummary> Train(Model& model, const data::PreparedDataset& da
       if (model.sampler != nullptr && all_items) {
         absl::Status status = sample(&views);
         if (!status.ok()) return status;
+        ScopedPhase phase("forward: sampled item rows");
+        encoder.AddItemRows(views, std::get<0>(at::_unique(negatives.ids.reshape(-1))));
       }
 
       at::Tensor total = at::zeros({});

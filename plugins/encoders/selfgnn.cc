@@ -146,11 +146,27 @@ class SelfGnn : public Encoder {
       return {Fuse(user_short, /*items=*/false).index_select(0, batch.users), Fuse(item_short, /*items=*/true)};
     }
     at::Tensor user_long = Fuse(user_short.index_select(1, batch.users), false);
-    if (all_items) return {user_long, Fuse(item_short, true)};
     const at::Tensor& touched = batch.touched_items;
-    return {user_long, at::zeros({num_items_, options_.dim}, item_short.options())
-                           .index_copy(0, touched, Fuse(item_short.index_select(1, touched), true))};
+    at::Tensor table = at::zeros({num_items_, options_.dim}, item_short.options());
+    if (all_items) {
+      // A sampler scans every row, but the losses read only the touched ones (and, after
+      // AddItemRows, the sampler's picks): the rest are computed without autograd, so the
+      // backward pass never runs over the whole catalog.
+      at::Tensor untouched = at::ones({num_items_}, at::kBool).index_fill_(0, touched, false).nonzero().view(-1);
+      torch::NoGradGuard no_grad;
+      table.index_copy_(0, untouched, Fuse(item_short.index_select(1, untouched), true));
+    }
+    return {user_long, table.index_copy(0, touched, Fuse(item_short.index_select(1, touched), true))};
   }
+
+ public:
+  void AddItemRows(Views& views, const at::Tensor& ids) override {
+    if (options_.all_rows) return;  // every row already carries its gradient
+    const at::Tensor rows = Fuse(views.Get(view::kItemShortSlices).index_select(1, ids), true);
+    views.Set(view::kItem, views.Get(view::kItem).index_copy(0, ids, rows));
+  }
+
+ private:
 
   // Interval fusion of slices [G, N, d] into long-term embeddings [N, d] (SPEC §2.2).
   at::Tensor Fuse(const at::Tensor& slices, bool items) {

@@ -82,6 +82,44 @@ TEST(SelfGnnTest, FastPathEqualsThePublishedFormulationInValuesAndGradients) {
   }
 }
 
+// A table sampler sees every item row; rows outside touched_items carry no gradient until
+// AddItemRows makes the sampler's picks differentiable. Values and gradients of the picked
+// rows must equal the published formulation's, where every row is differentiable.
+TEST(SelfGnnTest, ItemRowsAddedAfterSamplingMatchTheAllRowsFormulation) {
+  const data::PreparedDataset d = Dataset();
+  BatchOptions o;
+  o.max_seq_len = kSeqLen;
+  o.rec_negatives = 2;
+  o.sal_samples = 2;
+  const Batch batch = BatchBuilder(d, o).Build({2, 3, 7}, 11);
+  std::unique_ptr<Encoder> fast = MakeSelfGnn(d, true), slow = MakeSelfGnn(d, false);
+  at::Tensor untouched = at::ones({d.num_items}, at::kBool).index_fill_(0, batch.touched_items, false).nonzero().view(-1);
+  ASSERT_GE(untouched.size(0), 3);
+  const at::Tensor picks = untouched.narrow(0, 0, 3);
+  const at::Tensor weights = at::randn({3, 32});
+  std::vector<at::Tensor> tables;
+  for (Encoder* e : {fast.get(), slow.get()}) {
+    e->eval();
+    Views v = e->Forward(batch, /*all_items=*/true);
+    tables.push_back(v.Get(view::kItem).detach().clone());
+    e->AddItemRows(v, picks);
+    (v.Get(view::kItem).index_select(0, picks) * weights).sum().backward();
+  }
+  EXPECT_TRUE(at::allclose(tables[0], tables[1], 1e-4, 1e-5)) << "every row of the mining table";
+  auto fast_params = fast->named_parameters(), slow_params = slow->named_parameters();
+  int compared = 0;
+  for (const auto& p : slow_params) {
+    const at::Tensor& g_slow = p.value().grad();
+    const at::Tensor& g_fast = fast_params[p.key()].grad();
+    if (!g_slow.defined()) continue;
+    ASSERT_TRUE(g_fast.defined()) << p.key() << ": the picked rows lost their gradient";
+    const double scale = g_slow.abs().max().item<double>() + 1e-12;
+    EXPECT_LT((g_fast - g_slow).abs().max().item<double>() / scale, 1e-3) << p.key();
+    ++compared;
+  }
+  EXPECT_GT(compared, 0);
+}
+
 TEST(SelfGnnTest, PublishedSequenceAttentionIsAResidualLinearBlock) {
   selfgnn::Options o;
   o.dim = 8;
