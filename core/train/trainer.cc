@@ -201,7 +201,9 @@ absl::StatusOr<TrainSummary> Train(Model& model, const data::PreparedDataset& da
         absl::Status status = sample(&views);
         if (!status.ok()) return status;
         ScopedPhase phase("forward: sampled item rows");
-        encoder.AddItemRows(views, std::get<0>(at::_unique(negatives.ids.reshape(-1))));
+        // Rows of touched items already carry their gradient; only the other picks need one.
+        const at::Tensor picked = std::get<0>(at::_unique(negatives.ids.reshape(-1)));
+        encoder.AddItemRows(views, picked.masked_select(at::isin(picked, batch.touched_items).logical_not()));
       }
 
       at::Tensor total = at::zeros({});

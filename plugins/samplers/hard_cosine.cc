@@ -3,7 +3,7 @@
 // embeddings at every step. Optionally mixed with uniform random negatives.
 //
 // Exact top-K without ever writing the anchors x items score matrix: items are normalized
-// into panels of 16 (dimension-major), a register-blocked kernel computes the scores of 4
+// into panels of 16 (dimension-major), a register-blocked kernel computes the scores of 6
 // anchors x 16 items at a time with FMAs, and compares them, still in registers, with each
 // anchor's running threshold (its K-th best score so far); only the rare score above it
 // leaves the registers. Item blocks of 256 stay in L2 while every anchor of a task passes over
@@ -108,9 +108,9 @@ at::Tensor NormalizedRows(const at::Tensor& x) {
 
 // Normalizes rows[pool[j]] of `items` into dimension-major panels of 16 (zero-padded):
 // x[p][dim][16]. Whole-tensor ATen ops, so the per-step packing stays vectorized.
-at::Tensor NormalizedPanels(const at::Tensor& items, const std::vector<int64_t>& pool, bool all_items) {
+at::Tensor NormalizedPanels(const at::Tensor& items, const std::vector<int64_t>& pool) {
   at::Tensor rows = items;
-  if (!all_items) {
+  if (static_cast<int64_t>(pool.size()) != items.size(0)) {  // a candidate subset
     rows = items.index_select(0, at::from_blob(const_cast<int64_t*>(pool.data()),
                                                {static_cast<int64_t>(pool.size())}, at::kLong));
   }
@@ -140,7 +140,7 @@ class HardCosineSampler : public Sampler {
       pool.resize(request.num_items);
       for (int64_t i = 0; i < request.num_items; ++i) pool[i] = i;
     }
-    const at::Tensor panels = NormalizedPanels(request.items, pool, static_cast<int64_t>(pool.size()) == request.num_items);
+    const at::Tensor panels = NormalizedPanels(request.items, pool);
     const at::Tensor anchors = NormalizedRows(request.anchors);
     const int64_t n = static_cast<int64_t>(pool.size()), d = anchors.size(1), num_panels = panels.size(0);
     const float* a = anchors.data_ptr<float>();

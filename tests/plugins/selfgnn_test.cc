@@ -42,13 +42,19 @@ std::unique_ptr<Encoder> MakeSelfGnn(const data::PreparedDataset& d, bool fast) 
   return std::move(*e);
 }
 
-TEST(SelfGnnTest, FastPathEqualsThePublishedFormulationInValuesAndGradients) {
-  const data::PreparedDataset d = Dataset();
+// A training batch of `users` with `negatives` hinge and `sal` SAL samples per user.
+Batch MakeBatch(const data::PreparedDataset& d, const std::vector<int32_t>& users, uint64_t seed,
+                int64_t negatives, int64_t sal) {
   BatchOptions o;
   o.max_seq_len = kSeqLen;
-  o.rec_negatives = 5;
-  o.sal_samples = 3;
-  const Batch batch = BatchBuilder(d, o).Build({1, 5, 8, 13, 21, 34}, 9);
+  o.rec_negatives = negatives;
+  o.sal_samples = sal;
+  return BatchBuilder(d, o).Build(users, seed);
+}
+
+TEST(SelfGnnTest, FastPathEqualsThePublishedFormulationInValuesAndGradients) {
+  const data::PreparedDataset d = Dataset();
+  const Batch batch = MakeBatch(d, {1, 5, 8, 13, 21, 34}, 9, /*negatives=*/5, /*sal=*/3);
   std::unique_ptr<Encoder> fast = MakeSelfGnn(d, true), slow = MakeSelfGnn(d, false);
   std::vector<std::unique_ptr<Loss>> losses;
   for (const char* name : {"hinge", "sal", "l2"}) losses.push_back(std::move(*LossRegistry::Global().Create(name, {}, {})));
@@ -87,11 +93,7 @@ TEST(SelfGnnTest, FastPathEqualsThePublishedFormulationInValuesAndGradients) {
 // rows must equal the published formulation's, where every row is differentiable.
 TEST(SelfGnnTest, ItemRowsAddedAfterSamplingMatchTheAllRowsFormulation) {
   const data::PreparedDataset d = Dataset();
-  BatchOptions o;
-  o.max_seq_len = kSeqLen;
-  o.rec_negatives = 2;
-  o.sal_samples = 2;
-  const Batch batch = BatchBuilder(d, o).Build({2, 3, 7}, 11);
+  const Batch batch = MakeBatch(d, {2, 3, 7}, 11, /*negatives=*/2, /*sal=*/2);
   std::unique_ptr<Encoder> fast = MakeSelfGnn(d, true), slow = MakeSelfGnn(d, false);
   at::Tensor untouched = at::ones({d.num_items}, at::kBool).index_fill_(0, batch.touched_items, false).nonzero().view(-1);
   ASSERT_GE(untouched.size(0), 3);
