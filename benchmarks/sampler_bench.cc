@@ -1,7 +1,8 @@
 // Every registered sampler at B anchors x N items x d dims, K negatives, with user histories
 // excluded; beside each shape, the bare dense product A·Xᵀ writing the full B x N score
 // matrix, and the straightforward hard-negative miner (normalize, that product, mask the
-// history, topk). Counter x_matmul = time / the bare product's time of the same shape.
+// history, topk); hard_cosine_float_screen is hard_cosine with its int16 screen off. Counter
+// x_matmul = time / the bare product's time of the same shape.
 //   bazel run //benchmarks:sampler_bench -- --benchmark_filter=...
 #include <chrono>
 #include <map>
@@ -100,8 +101,9 @@ void Straightforward(benchmark::State& state, Shape s) {
   }, false);
 }
 
-void RunSampler(benchmark::State& state, std::string name, Shape s) {
-  auto sampler = SamplerRegistry::Global().Create(name, {{"k", std::to_string(s.k)}}, {});
+void RunSampler(benchmark::State& state, std::string name, ArgMap args, Shape s) {
+  args["k"] = std::to_string(s.k);
+  auto sampler = SamplerRegistry::Global().Create(name, args, {});
   if (!sampler.ok()) {
     state.SkipWithError(std::string(sampler.status().message()).c_str());
     return;
@@ -134,9 +136,13 @@ int main(int argc, char** argv) {
           benchmark::RegisterBenchmark(("straightforward_hard" + suffix).c_str(), Straightforward, s)
               ->Unit(benchmark::kMillisecond)->UseRealTime();
           for (const std::string& name : hardgnn::SamplerRegistry::Global().Names()) {
-            benchmark::RegisterBenchmark((name + suffix).c_str(), RunSampler, name, s)
+            benchmark::RegisterBenchmark((name + suffix).c_str(), RunSampler, name, hardgnn::ArgMap{}, s)
                 ->Unit(benchmark::kMillisecond)->UseRealTime();
           }
+          // hard_cosine with every score in float (its int16 screen off), for the screen's gain.
+          benchmark::RegisterBenchmark(("hard_cosine_float_screen" + suffix).c_str(), RunSampler, "hard_cosine",
+                                       hardgnn::ArgMap{{"int16_screen", "false"}}, s)
+              ->Unit(benchmark::kMillisecond)->UseRealTime();
         }
       }
     }

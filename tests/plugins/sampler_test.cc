@@ -1,6 +1,7 @@
 // Known answers for the individual samplers: hard_cosine against a brute-force full sort
-// (ties and excluded items included), the debiased weights against their formula, random's
-// bounded time when a user has a single item left.
+// (ties and excluded items included) with either screen, and its int16 screen against its
+// float one on near-ties; the debiased weights against their formula, random's bounded time
+// when a user has a single item left.
 #include <algorithm>
 #include <cmath>
 #include <set>
@@ -12,6 +13,7 @@
 #include "core/model/rng.h"
 #include "core/model/sampler.h"
 #include "gtest/gtest.h"
+#include "plugins/samplers/cosine_top_k.h"
 
 namespace hardgnn {
 namespace {
@@ -72,11 +74,44 @@ TEST(HardCosineTest, EqualsAFullSortWithExactTiesAndExclusions) {
   at::Tensor anchors = at::randint(-3, 4, {batch, d}).to(at::kFloat);
   anchors.select(1, 0).add_(0.5);  // no all-zero anchor
   const data::Csr history = RandomHistory(batch, n, 300, 4);
-  auto result = Make("hard_cosine", {{"k", std::to_string(k)}})->Sample(MakeRequest(anchors, items, history));
-  ASSERT_TRUE(result.ok()) << result.status();
-  for (int64_t b = 0; b < batch; ++b) {
-    std::vector<int64_t> got(result->ids[b].data_ptr<int64_t>(), result->ids[b].data_ptr<int64_t>() + k);
-    ASSERT_EQ(got, BruteTopK(anchors, items, history, b, k)) << "row " << b;
+  for (const char* int16 : {"true", "false"}) {
+    auto result = Make("hard_cosine", {{"k", std::to_string(k)}, {"int16_screen", int16}})
+                      ->Sample(MakeRequest(anchors, items, history));
+    ASSERT_TRUE(result.ok()) << result.status();
+    for (int64_t b = 0; b < batch; ++b) {
+      std::vector<int64_t> got(result->ids[b].data_ptr<int64_t>(), result->ids[b].data_ptr<int64_t>() + k);
+      ASSERT_EQ(got, BruteTopK(anchors, items, history, b, k)) << "row " << b << ", int16_screen " << int16;
+    }
+  }
+}
+
+// The int16 screen only discards items its error bound proves cannot enter, and scores the rest
+// as the float tiles do: the two screens choose the same ids, in the same order. Near-duplicate
+// items (copies perturbed below the 2^-14 fixed-point step) have equal integer products but
+// different float scores, so the float rescoring alone decides among them.
+TEST(HardCosineTest, Int16ScreenChoosesWhatTheFloatScoresChoose) {
+  if (!Int16ScreenAvailable()) GTEST_SKIP() << "no AVX2+FMA: the int16 screen falls back to float";
+  for (const int64_t d : {64, 7}) {
+    const int64_t n = 4000, batch = 130;
+    at::manual_seed(11 + d);
+    const at::Tensor base = at::randn({n / 8, d});
+    at::Tensor items = base.repeat({8, 1}) * (1 + 1e-6 * at::randn({n, 1})) + 1e-7 * at::randn({n, d});
+    items.narrow(0, 0, 50).fill_(std::nanf(""));  // never chosen by either screen
+    items.narrow(0, 50, 3).fill_(INFINITY);
+    at::Tensor anchors = at::randn({batch, d});
+    anchors[1].fill_(std::nanf(""));  // no hard negative: both fill the row with uniform ones
+    const data::Csr history = RandomHistory(batch, n, 200, 12);
+    for (const std::string k : {"1", "5", "50"}) {
+      for (const std::string candidates : {"0", "1500"}) {
+        ArgMap args{{"k", k}, {"candidates", candidates}};
+        args["int16_screen"] = "true";
+        auto screened = Make("hard_cosine", args)->Sample(MakeRequest(anchors, items, history));
+        args["int16_screen"] = "false";
+        auto exact = Make("hard_cosine", args)->Sample(MakeRequest(anchors, items, history));
+        ASSERT_TRUE(screened.ok() && exact.ok());
+        EXPECT_TRUE(at::equal(screened->ids, exact->ids)) << "d " << d << ", k " << k << ", candidates " << candidates;
+      }
+    }
   }
 }
 
@@ -103,7 +138,9 @@ TEST(HardCosineTest, RandomDataMatchesUpToFloatRounding) {
       weakest = std::min(weakest, cos[id]);
     }
     for (int64_t i = 0; i < n; ++i) {
-      if (!chosen.count(i) && !history.Contains(b, static_cast<int32_t>(i))) ASSERT_LE(cos[i], weakest + 1e-5);
+      if (!chosen.count(i) && !history.Contains(b, static_cast<int32_t>(i))) {
+        ASSERT_LE(cos[i], weakest + 1e-5);
+      }
     }
   }
   EXPECT_GE(exact_rows, batch - 2);

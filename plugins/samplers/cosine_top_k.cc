@@ -1,0 +1,342 @@
+#include "plugins/samplers/cosine_top_k.h"
+
+// Both screens share one layout: items are normalized (x / |x|, in float) while they are packed
+// into dimension-major panels of 16, a register tile scores 6 anchors x 16 items, and the tile's
+// scores are compared, still in registers, with each anchor's running cut; only the rare score
+// above it leaves the registers. Item blocks of 32-64 KB stay in L2 while every anchor of a task
+// passes over them.
+//
+// The int16 screen's bound. With S = 2^14, q = round(S v) for the normalized vectors a and x
+// (|v_i| <= 1, so q fits int16), a.x = (q_a.q_x + q_a.e_x + e_a.q_x + e_a.e_x) / S^2 with
+// |e_i| <= 1/2, hence |a.x - q_a.q_x / S^2| <= b = (|q_a|_1 + |q_x|_1 + d/2) / (2 S^2), plus
+// the float rounding of the score itself (d u |a||x|). q_a.q_x is exact in int32: it and every
+// partial sum are at most |q_a|_2 |q_x|_2 < 2^29. If P is the K-th best integer product among an
+// anchor's allowed items so far, K items score at least P/S^2 - b in float, so an item whose
+// product is below P - 2 b S^2 scores strictly below the final K-th best float score: it is
+// dropped. The rest are scored in float at the end, as the float tiles score them.
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <vector>
+
+#include <ATen/ATen.h>
+
+#include "core/cpu/parallel.h"
+#include "core/cpu/vec.h"
+
+namespace hardgnn {
+namespace {
+
+constexpr int kRows = 6;             // anchors per register tile (12 accumulators hide the latency)
+constexpr int kPanel = 16;           // items per register tile (two 8-lane vectors)
+constexpr int64_t kRowChunk = 128;   // anchors per task
+constexpr int64_t kInt16BlockBytes = 32 << 10, kFloatBlockBytes = 64 << 10;  // measured best
+constexpr float kScale = 16384.0f;   // S = 2^14
+constexpr double kScale2 = static_cast<double>(kScale) * kScale;
+constexpr float kInf = std::numeric_limits<float>::infinity();
+constexpr int32_t kNone = std::numeric_limits<int32_t>::max();  // an int16 cut that admits nothing
+
+// The items searched: rows ids[j] of `raw` (n of them), and their norms, so that the normalized
+// value of (j, k) is always computed as raw / norm, by every path.
+struct Pool {
+  const float* raw;
+  const int64_t* ids;
+  int64_t n, d;
+  std::vector<float> norm;  // max(|x_j|, 1e-12); NaN for rows with a NaN or infinite value
+  const data::Csr* history;
+  const float* Row(int64_t j) const { return raw + ids[j] * d; }
+  bool Allowed(int64_t user, int64_t j) const { return !history->Contains(user, static_cast<int32_t>(ids[j])); }
+};
+
+// max(|x|, 1e-12), the sum of squares in double, in four lanes; NaN if it is not finite.
+HARDGNN_SIMD_CLONES float NormOf(const float* x, int64_t d) {
+  cpu::d4 lanes = {};
+  int64_t k = 0;
+  for (; k + 4 <= d; k += 4) {
+    const cpu::d4 v = {x[k], x[k + 1], x[k + 2], x[k + 3]};
+    lanes += v * v;
+  }
+  double sum = (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
+  for (; k < d; ++k) sum += static_cast<double>(x[k]) * x[k];
+  return std::isfinite(sum) ? std::max(static_cast<float>(std::sqrt(sum)), 1e-12f) : std::nanf("");
+}
+
+// round(S v) by the float rounding of the addition of 1.5 * 2^23 (|S v| <= 2^14 + 1); NaN -> 0.
+HARDGNN_INLINE int16_t Fixed(float v) {
+  const float r = (v * kScale + 12582912.0f) - 12582912.0f;
+  return v == v ? static_cast<int16_t>(r) : 0;
+}
+
+// ---- float screen ----
+
+// The K best (score, id) of one anchor, best first; ties keep the earlier id.
+struct FloatAnchor {
+  int64_t k, user;
+  float threshold;  // the K-th best score so far: -inf until K are held, +inf for padding rows
+  std::vector<std::pair<float, int64_t>> top;
+  void Offer(float score, int64_t id) {  // caller ensures score > threshold
+    auto pos = std::upper_bound(top.begin(), top.end(), score,
+                                [](float s, const std::pair<float, int64_t>& e) { return s > e.first; });
+    top.insert(pos, {score, id});
+    if (static_cast<int64_t>(top.size()) > k) top.pop_back();
+    if (static_cast<int64_t>(top.size()) == k) threshold = top.back().first;
+  }
+};
+
+HARDGNN_INLINE bool AnyLane(cpu::i8 m) {
+  const cpu::l4 x = (cpu::l4)m;  // a bit cast
+  return (x[0] | x[1] | x[2] | x[3]) != 0;
+}
+
+// Scores kRows anchors (a: d x kRows) against panels [p0, p1) of x[p][dim][16].
+HARDGNN_SIMD_CLONES void FloatPanels(const float* a, const float* panels, int64_t p0, int64_t p1, const Pool& pool,
+                                     FloatAnchor* rows) {
+  const int64_t d = pool.d;
+  for (int64_t p = p0; p < p1; ++p) {
+    const float* x = panels + p * d * kPanel;
+    cpu::f8 acc[kRows][2] = {};
+    for (int64_t k = 0; k < d; ++k) {
+      const cpu::f8 x0 = cpu::Load<float>(x + k * kPanel), x1 = cpu::Load<float>(x + k * kPanel + 8);
+#pragma GCC unroll 6
+      for (int i = 0; i < kRows; ++i) {
+        const cpu::f8 ai = cpu::SplatV<cpu::f8>(a[k * kRows + i]);
+        acc[i][0] += ai * x0;
+        acc[i][1] += ai * x1;
+      }
+    }
+#pragma GCC unroll 6
+    for (int i = 0; i < kRows; ++i) {
+      const cpu::f8 t = cpu::SplatV<cpu::f8>(rows[i].threshold);
+      if (__builtin_expect(!AnyLane((acc[i][0] > t) | (acc[i][1] > t)), 1)) continue;
+      float s[kPanel];
+      cpu::Store<float>(s, acc[i][0]);
+      cpu::Store<float>(s + 8, acc[i][1]);
+      for (int l = 0; l < kPanel; ++l) {
+        const int64_t j = p * kPanel + l;
+        if (j < pool.n && s[l] > rows[i].threshold && pool.Allowed(rows[i].user, j)) rows[i].Offer(s[l], pool.ids[j]);
+      }
+    }
+  }
+}
+
+// Float panels x[p][dim][16] (zero-padded); fills pool.norm.
+std::vector<float> FloatPanelsOf(Pool& pool) {
+  const int64_t n = pool.n, d = pool.d, num_panels = cpu::DivUp(n, kPanel);
+  std::vector<float> out(num_panels * d * kPanel);
+  cpu::ForEachChunk(num_panels, 64, [&](int64_t p0, int64_t p1, int64_t) {
+    for (int64_t p = p0; p < p1; ++p) {
+      float* panel = out.data() + p * d * kPanel;
+      for (int64_t l = 0; l < kPanel; ++l) {
+        const int64_t j = p * kPanel + l;
+        if (j < n) pool.norm[j] = NormOf(pool.Row(j), d);
+        for (int64_t k = 0; k < d; ++k) panel[k * kPanel + l] = j < n ? pool.Row(j)[k] / pool.norm[j] : 0.0f;
+      }
+    }
+  });
+  return out;
+}
+
+// ---- int16 screen ----
+
+// The allowed items of one anchor that its int16 cut has not ruled out.
+struct Int16Anchor {
+  int64_t k, user;
+  int64_t band;  // 2 b S^2, rounded up, with a margin
+  int32_t cut;   // products at or below it are ruled out; a lower bound of P - band
+  std::vector<std::pair<int32_t, int32_t>> held;  // (product, pool position)
+
+  void Add(int32_t product, int32_t j) {
+    held.emplace_back(product, j);
+    if (static_cast<int64_t>(held.size()) >= 2 * k + 32) Prune();
+  }
+  // Drops every held item below P - band, P the K-th best held product.
+  void Prune() {
+    if (static_cast<int64_t>(held.size()) < k) return;
+    const auto by_product = [](const auto& x, const auto& y) { return x.first > y.first; };
+    std::nth_element(held.begin(), held.begin() + (k - 1), held.end(), by_product);
+    const int64_t keep_from = static_cast<int64_t>(held[k - 1].first) - band;
+    held.erase(std::remove_if(held.begin(), held.end(), [&](const auto& h) { return h.first < keep_from; }), held.end());
+    cut = static_cast<int32_t>(std::max<int64_t>(keep_from - 1, std::numeric_limits<int32_t>::min()));
+  }
+  // The K best of the items still held, by their float scores (ties: earlier pool position).
+  std::vector<int64_t> Finish(const float* anchor, const Pool& pool);
+};
+
+// The float score as the float tiles compute it: one FMA chain from dimension 0 over raw / norm.
+__attribute__((target("avx2,fma"))) float ChainDot(const float* a, const float* x, float norm, int64_t d) {
+  float s = 0.0f;
+  for (int64_t k = 0; k < d; ++k) s = __builtin_fmaf(a[k], x[k] / norm, s);
+  return s;
+}
+
+std::vector<int64_t> Int16Anchor::Finish(const float* anchor, const Pool& pool) {
+  Prune();
+  std::vector<std::pair<float, int32_t>> scored;
+  for (const auto& [product, j] : held) {
+    const float score = ChainDot(anchor, pool.Row(j), pool.norm[j], pool.d);
+    if (!std::isnan(score)) scored.emplace_back(score, j);
+  }
+  std::sort(scored.begin(), scored.end(), [](const auto& x, const auto& y) {
+    return x.first != y.first ? x.first > y.first : x.second < y.second;
+  });
+  std::vector<int64_t> ids;
+  for (int64_t i = 0; i < std::min<int64_t>(k, scored.size()); ++i) ids.push_back(pool.ids[scored[i].second]);
+  return ids;
+}
+
+// Integer products of kRows anchors (a: [dim pair][kRows] int16 pairs) with panels [p0, p1) of
+// x[p][dim pair][16][2]; the products above an anchor's cut are held.
+__attribute__((target("avx2,fma"))) void Int16Panels(const int32_t* a, int64_t pairs, const int16_t* panels,
+                                                      int64_t p0, int64_t p1, const Pool& pool, Int16Anchor* rows) {
+  for (int64_t p = p0; p < p1; ++p) {
+    const __m256i* x = reinterpret_cast<const __m256i*>(panels + p * pairs * 2 * kPanel);
+    cpu::i8 acc[kRows][2] = {};
+#pragma GCC unroll 4
+    for (int64_t k = 0; k < pairs; ++k) {
+      const __m256i x0 = _mm256_loadu_si256(x + 2 * k), x1 = _mm256_loadu_si256(x + 2 * k + 1);
+#pragma GCC unroll 6
+      for (int i = 0; i < kRows; ++i) {
+        const __m256i ai = _mm256_set1_epi32(a[k * kRows + i]);
+        acc[i][0] += (cpu::i8)_mm256_madd_epi16(ai, x0);
+        acc[i][1] += (cpu::i8)_mm256_madd_epi16(ai, x1);
+      }
+    }
+#pragma GCC unroll 6
+    for (int i = 0; i < kRows; ++i) {
+      const cpu::i8 t = (cpu::i8)_mm256_set1_epi32(rows[i].cut);
+      if (__builtin_expect(!AnyLane((acc[i][0] > t) | (acc[i][1] > t)), 1)) continue;
+      alignas(32) int32_t s[kPanel];
+      _mm256_store_si256(reinterpret_cast<__m256i*>(s), (__m256i)acc[i][0]);
+      _mm256_store_si256(reinterpret_cast<__m256i*>(s + 8), (__m256i)acc[i][1]);
+      for (int l = 0; l < kPanel; ++l) {
+        const int64_t j = p * kPanel + l;
+        if (j < pool.n && s[l] > rows[i].cut && !std::isnan(pool.norm[j]) && pool.Allowed(rows[i].user, j)) {
+          rows[i].Add(s[l], static_cast<int32_t>(j));
+        }
+      }
+    }
+  }
+}
+
+// q[k] = round(S x[k] / norm) (as Fixed, for a row with no NaN), vectorized; returns |q|_1.
+HARDGNN_SIMD_CLONES int64_t FixedRow(const float* x, float norm, int64_t d, int32_t* q) {
+  int32_t l1 = 0;
+  for (int64_t k = 0; k < d; ++k) {
+    q[k] = static_cast<int32_t>((x[k] / norm * kScale + 12582912.0f) - 12582912.0f);
+    l1 += q[k] < 0 ? -q[k] : q[k];
+  }
+  return l1;
+}
+
+// Int16 panels x[p][dim pair][16][2] (zero-padded; rows with a NaN are zero); fills pool.norm;
+// *max_l1 = the largest |q_x|_1.
+std::unique_ptr<int16_t[]> Int16PanelsOf(Pool& pool, int64_t* max_l1) {
+  const int64_t n = pool.n, d = pool.d, num_panels = cpu::DivUp(n, kPanel), pairs = cpu::DivUp(d, 2);
+  std::unique_ptr<int16_t[]> out(new int16_t[num_panels * pairs * 2 * kPanel]);  // every entry is written
+  const int64_t chunk = 64;
+  std::vector<int64_t> chunk_max(cpu::DivUp(num_panels, chunk), 0);
+  cpu::ForEachChunk(num_panels, chunk, [&](int64_t p0, int64_t p1, int64_t c) {
+    std::vector<int32_t> q(2 * pairs);
+    for (int64_t p = p0; p < p1; ++p) {
+      uint32_t* panel = reinterpret_cast<uint32_t*>(out.get() + p * pairs * 2 * kPanel);
+      for (int64_t l = 0; l < kPanel; ++l) {
+        const int64_t j = p * kPanel + l;
+        std::fill(q.begin(), q.end(), 0);
+        if (j < n) pool.norm[j] = NormOf(pool.Row(j), d);
+        if (j < n && !std::isnan(pool.norm[j])) chunk_max[c] = std::max(chunk_max[c], FixedRow(pool.Row(j), pool.norm[j], d, q.data()));
+        for (int64_t k = 0; k < pairs; ++k) {
+          panel[k * kPanel + l] = static_cast<uint16_t>(q[2 * k]) | static_cast<uint32_t>(static_cast<uint16_t>(q[2 * k + 1])) << 16;
+        }
+      }
+    }
+  });
+  *max_l1 = chunk_max.empty() ? 0 : *std::max_element(chunk_max.begin(), chunk_max.end());
+  return out;
+}
+
+// ---- search ----
+
+// Runs `tile(g, p0, p1)` over every (anchor group, item block), blocks outermost.
+template <typename Tile>
+void ForEachTile(int64_t groups, int64_t num_panels, int64_t block_bytes, int64_t panel_bytes, const Tile& tile) {
+  const int64_t block = std::max<int64_t>(1, block_bytes / panel_bytes);
+  for (int64_t p0 = 0; p0 < num_panels; p0 += block) {
+    for (int64_t g = 0; g < groups; ++g) tile(g, p0, std::min(num_panels, p0 + block));
+  }
+}
+
+}  // namespace
+
+bool Int16ScreenAvailable() { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
+
+std::vector<std::vector<int64_t>> CosineTopK(const at::Tensor& anchors, const at::Tensor& items,
+                                             const std::vector<int64_t>& pool_ids, const int64_t* users,
+                                             const data::Csr& history, int64_t k, CosineScreen screen) {
+  const bool int16 = screen == CosineScreen::kInt16 && Int16ScreenAvailable();
+  const at::Tensor af = anchors.to(at::kFloat).contiguous(), xf = items.to(at::kFloat).contiguous();
+  const int64_t batch = af.size(0), d = af.size(1), n = static_cast<int64_t>(pool_ids.size());
+  const int64_t pairs = cpu::DivUp(d, 2), num_panels = cpu::DivUp(n, kPanel);
+  Pool pool{xf.data_ptr<float>(), pool_ids.data(), n, d, std::vector<float>(n), &history};
+  int64_t max_item_l1 = 0;
+  const std::unique_ptr<int16_t[]> int16_panels = int16 ? Int16PanelsOf(pool, &max_item_l1) : nullptr;
+  const std::vector<float> float_panels = int16 ? std::vector<float>() : FloatPanelsOf(pool);
+
+  std::vector<std::vector<int64_t>> out(batch);
+  cpu::ForEachChunk(batch, kRowChunk, [&](int64_t r0, int64_t r1, int64_t) {
+    const int64_t rows = r1 - r0, groups = cpu::DivUp(rows, kRows);
+    // The chunk's normalized anchors, as a[r] and packed as [group][dim (pair)][kRows] so that each
+    // broadcast is one load. Padding rows (past the chunk) are zero and admit nothing.
+    std::vector<float> a(groups * kRows * d, 0.0f), float_tiles(int16 ? 0 : groups * d * kRows, 0.0f);
+    std::vector<int32_t> int16_tiles(int16 ? groups * pairs * kRows : 0, 0);
+    std::vector<int64_t> l1(groups * kRows, 0);
+    std::vector<bool> admits(groups * kRows, false);
+    for (int64_t r = 0; r < rows; ++r) {
+      const float* raw = af.data_ptr<float>() + (r0 + r) * d;
+      const float norm = NormOf(raw, d);
+      admits[r] = !std::isnan(norm);
+      for (int64_t dim = 0; dim < d; ++dim) {
+        const float v = raw[dim] / norm;
+        a[r * d + dim] = v;
+        if (int16) {
+          const int16_t q = Fixed(v);
+          reinterpret_cast<int16_t*>(&int16_tiles[((r / kRows) * pairs + dim / 2) * kRows + r % kRows])[dim % 2] = q;
+          l1[r] += std::abs(q);
+        } else {
+          float_tiles[((r / kRows) * d + dim) * kRows + r % kRows] = v;
+        }
+      }
+    }
+    if (int16) {
+      std::vector<Int16Anchor> state;
+      for (int64_t r = 0; r < groups * kRows; ++r) {
+        const double bound = (static_cast<double>(l1[r]) + max_item_l1 + 0.5 * d) / (2 * kScale2) + 1.2e-7 * d + 1e-7;
+        state.push_back({k, r < rows ? users[r0 + r] : 0, static_cast<int64_t>(std::ceil(2 * bound * kScale2)) + 2,
+                         admits[r] ? std::numeric_limits<int32_t>::min() : kNone, {}});
+      }
+      ForEachTile(groups, num_panels, kInt16BlockBytes, pairs * 2 * kPanel * 2, [&](int64_t g, int64_t p0, int64_t p1) {
+        Int16Panels(int16_tiles.data() + g * pairs * kRows, pairs, int16_panels.get(), p0, p1, pool,
+                    state.data() + g * kRows);
+      });
+      for (int64_t r = 0; r < rows; ++r) out[r0 + r] = state[r].Finish(a.data() + r * d, pool);
+    } else {
+      std::vector<FloatAnchor> state;
+      for (int64_t r = 0; r < groups * kRows; ++r) {
+        state.push_back({k, r < rows ? users[r0 + r] : 0, r < rows ? -kInf : kInf, {}});
+      }
+      ForEachTile(groups, num_panels, kFloatBlockBytes, d * kPanel * 4, [&](int64_t g, int64_t p0, int64_t p1) {
+        FloatPanels(float_tiles.data() + g * d * kRows, float_panels.data(), p0, p1, pool, state.data() + g * kRows);
+      });
+      for (int64_t r = 0; r < rows; ++r) {
+        for (const auto& [score, id] : state[r].top) out[r0 + r].push_back(id);
+      }
+    }
+  });
+  return out;
+}
+
+}  // namespace hardgnn
