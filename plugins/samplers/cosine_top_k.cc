@@ -152,7 +152,7 @@ struct Int16Anchor {
 
   void Add(int32_t product, int32_t j) {
     held.emplace_back(product, j);
-    if (static_cast<int64_t>(held.size()) >= 2 * k + 32) Prune();
+    if (static_cast<int64_t>(held.size()) >= 2 * k + 8) Prune();
   }
   // Drops every held item below P - band, P the K-th best held product.
   void Prune() {
@@ -208,8 +208,9 @@ __attribute__((target("avx2,fma"))) void Int16Panels(const int32_t* a, int64_t p
     }
 #pragma GCC unroll 6
     for (int i = 0; i < kRows; ++i) {
-      const cpu::i8 t = (cpu::i8)_mm256_set1_epi32(rows[i].cut);
-      if (__builtin_expect(!AnyLane((acc[i][0] > t) | (acc[i][1] > t)), 1)) continue;
+      const __m256i t = _mm256_set1_epi32(rows[i].cut);
+      const __m256i above = _mm256_or_si256(_mm256_cmpgt_epi32((__m256i)acc[i][0], t), _mm256_cmpgt_epi32((__m256i)acc[i][1], t));
+      if (__builtin_expect(_mm256_testz_si256(above, above), 1)) continue;
       alignas(32) int32_t s[kPanel];
       _mm256_store_si256(reinterpret_cast<__m256i*>(s), (__m256i)acc[i][0]);
       _mm256_store_si256(reinterpret_cast<__m256i*>(s + 8), (__m256i)acc[i][1]);
@@ -224,11 +225,12 @@ __attribute__((target("avx2,fma"))) void Int16Panels(const int32_t* a, int64_t p
 }
 
 // q[k] = round(S x[k] / norm) (as Fixed, for a row with no NaN), vectorized; returns |q|_1.
-HARDGNN_SIMD_CLONES int64_t FixedRow(const float* x, float norm, int64_t d, int32_t* q) {
+HARDGNN_SIMD_CLONES int64_t FixedRow(const float* x, float norm, int64_t d, int16_t* q) {
   int32_t l1 = 0;
   for (int64_t k = 0; k < d; ++k) {
-    q[k] = static_cast<int32_t>((x[k] / norm * kScale + 12582912.0f) - 12582912.0f);
-    l1 += q[k] < 0 ? -q[k] : q[k];
+    const int32_t v = static_cast<int32_t>((x[k] / norm * kScale + 12582912.0f) - 12582912.0f);
+    q[k] = static_cast<int16_t>(v);
+    l1 += v < 0 ? -v : v;
   }
   return l1;
 }
@@ -241,17 +243,20 @@ std::unique_ptr<int16_t[]> Int16PanelsOf(Pool& pool, int64_t* max_l1) {
   const int64_t chunk = 64;
   std::vector<int64_t> chunk_max(cpu::DivUp(num_panels, chunk), 0);
   cpu::ForEachChunk(num_panels, chunk, [&](int64_t p0, int64_t p1, int64_t c) {
-    std::vector<int32_t> q(2 * pairs);
+    std::vector<uint32_t> q(pairs);  // one row's pairs of int16
     for (int64_t p = p0; p < p1; ++p) {
       uint32_t* panel = reinterpret_cast<uint32_t*>(out.get() + p * pairs * 2 * kPanel);
       for (int64_t l = 0; l < kPanel; ++l) {
         const int64_t j = p * kPanel + l;
-        std::fill(q.begin(), q.end(), 0);
+        q.back() = 0;  // the odd d's padding dimension
         if (j < n) pool.norm[j] = NormOf(pool.Row(j), d);
-        if (j < n && !std::isnan(pool.norm[j])) chunk_max[c] = std::max(chunk_max[c], FixedRow(pool.Row(j), pool.norm[j], d, q.data()));
-        for (int64_t k = 0; k < pairs; ++k) {
-          panel[k * kPanel + l] = static_cast<uint16_t>(q[2 * k]) | static_cast<uint32_t>(static_cast<uint16_t>(q[2 * k + 1])) << 16;
+        if (j < n && !std::isnan(pool.norm[j])) {
+          const int64_t l1 = FixedRow(pool.Row(j), pool.norm[j], d, reinterpret_cast<int16_t*>(q.data()));
+          chunk_max[c] = std::max(chunk_max[c], l1);
+        } else {
+          std::fill(q.begin(), q.end(), 0);
         }
+        for (int64_t k = 0; k < pairs; ++k) panel[k * kPanel + l] = q[k];
       }
     }
   });
