@@ -42,6 +42,9 @@ DEFINE_string(eval_protocol, "clean",
               "the test item; official: the published code (trains on the validation item, "
               "test input is the whole sequence including the test item, selects on test)");
 DEFINE_bool(full_ranking, true, "also rank each positive against every item the user has not seen");
+DEFINE_string(select_metric, "paper:ndcg@10",
+              "what model selection and --patience maximize on validation: paper:ndcg@10, full:ndcg@10, "
+              "paper:hr@20, full:mrr, ... (PROTOCOL:METRIC, METRIC ndcg@K, hr@K with K 5, 10, 20, or mrr)");
 DEFINE_int64(eval_batch_size, 512, "users per evaluation batch");
 DEFINE_string(run_dir, "", "run directory (default runs/<dataset>-<encoder>-<time>)");
 DEFINE_bool(resume, false, "continue the run in --run_dir from its last checkpoint");
@@ -114,11 +117,17 @@ absl::StatusOr<TrainOptions> OptionsFromFlags() {
   } else if (FLAGS_eval_protocol == "official") {
     o.batch.split = TrainSplit::kOfficial;
     o.eval.test_input = TestInput::kOfficial;
-    o.select_on_test = true;
   } else {
     return absl::InvalidArgumentError(
         absl::StrCat("--eval_protocol must be clean or official, not '", FLAGS_eval_protocol, "'"));
   }
+  absl::StatusOr<Selection> selection = ParseSelection(FLAGS_select_metric);
+  if (!selection.ok()) return absl::InvalidArgumentError(absl::StrCat("--select_metric: ", selection.status().message()));
+  if (selection->full_ranking && !o.eval.full_ranking) {
+    return absl::InvalidArgumentError("--select_metric on full ranking needs --full_ranking");
+  }
+  o.selection = *selection;
+  o.selection.on_test = FLAGS_eval_protocol == "official";
   if (o.epochs < 0 || o.batch_size < 1 || o.users_per_epoch < 0 || o.batch.max_seq_len < 1 ||
       o.batch.pred_num < 0 || o.eval.batch_size < 1 || o.eval_every < 1) {
     return absl::InvalidArgumentError(
@@ -228,14 +237,15 @@ static int RunTraining(bool study) {
   absl::StatusOr<TrainSummary> summary = Train(*model, *dataset, *options);
   if (!summary.ok()) return Fail("train", summary.status());
   const std::string table = ResultTable(choice->encoder, summary->best, official);
-  std::printf("%s selected at epoch %lld on %s NDCG@10; %lld steps, %s\n%s", choice->encoder.c_str(),
-              static_cast<long long>(summary->best_epoch), official ? "TEST" : "validation",
+  std::printf("%s selected at epoch %lld on %s; %lld steps, %s\n%s", choice->encoder.c_str(),
+              static_cast<long long>(summary->best_epoch), options->selection.Name().c_str(),
               static_cast<long long>(summary->steps), FormatDuration(summary->seconds).c_str(), table.c_str());
   status = WriteFileAtomically(options->run_dir + "/summary.json",
                                absl::StrCat("{\"encoder\":\"", choice->encoder, "\",\"best_epoch\":",
                                             summary->best_epoch, ",\"steps\":", summary->steps,
                                             ",\"seconds\":", summary->seconds, ",\"protocol\":\"",
-                                            FLAGS_eval_protocol, "\",\"best\":", summary->best.ToJson(), "}\n"));
+                                            FLAGS_eval_protocol, "\",\"selected_on\":\"", options->selection.Name(),
+                                            "\",\"best\":", summary->best.ToJson(), "}\n"));
   if (status.ok()) status = WriteFileAtomically(options->run_dir + "/summary.txt", table);
   if (!status.ok()) return Fail("train", status);
   return 0;

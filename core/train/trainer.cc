@@ -69,10 +69,6 @@ std::vector<int32_t> EpochUsers(const std::vector<int32_t>& trainable, int64_t l
   return users;
 }
 
-double SelectionMetric(const EvalResult& r, bool on_test) {
-  return (on_test ? r.test : r.validation).sampled.Ndcg(10);
-}
-
 class RunLog {
  public:
   explicit RunLog(const std::string& dir) {
@@ -266,7 +262,7 @@ absl::StatusOr<TrainSummary> Train(Model& model, const data::PreparedDataset& da
     if (epoch % std::max<int64_t>(1, options.eval_every) == 0 || last) {
       EvalResult result = Evaluate(encoder, dataset, options.eval);
       log.Write(absl::StrCat("{\"event\":\"eval\",\"epoch\":", epoch, ",\"result\":", result.ToJson(), "}"));
-      const double metric = SelectionMetric(result, options.select_on_test);
+      const double metric = options.selection.Of(result);
       absl::StrAppendFormat(&line, " | val NDCG@10 %.4f HR@10 %.4f | test NDCG@10 %.4f HR@10 %.4f (%.1fs)",
                             result.validation.sampled.Ndcg(10), result.validation.sampled.Hr(10),
                             result.test.sampled.Ndcg(10), result.test.sampled.Hr(10), result.seconds);

@@ -11,6 +11,7 @@
 #include "core/eval/evaluator.h"
 #include "core/train/batch_builder.h"
 #include "core/train/model_setup.h"
+#include "core/train/selection.h"
 
 namespace hardgnn {
 
@@ -23,7 +24,7 @@ struct TrainOptions {
   int64_t lr_decay_steps = 19;
   int64_t eval_every = 3;           // evaluate after epochs 0, k, 2k, ... and the last
   int64_t patience = 0;             // stop after this many evaluations without improvement (0: never)
-  bool select_on_test = false;      // the published code's selection (on test NDCG@10)
+  Selection selection;              // what model selection maximizes (validation paper NDCG@10)
   uint64_t seed = 100;
   int64_t max_steps = 0;            // stop after this many steps (0: no limit), for smoke runs
   BatchOptions batch;
@@ -46,8 +47,8 @@ struct TrainSummary {
 };
 
 // The training loop of SPEC §3: epochs of shuffled users, Adam with a staircase learning
-// rate, evaluation every eval_every epochs, model selection on validation NDCG@10 (or on
-// test, with select_on_test). With a run_dir: a JSON-lines log, the best checkpoint and the
+// rate, evaluation every eval_every epochs, model selection by options.selection (validation
+// paper-protocol NDCG@10 by default; on test for the published code's selection). With a run_dir: a JSON-lines log, the best checkpoint and the
 // last one (written atomically), and --resume continues from the last.
 absl::StatusOr<TrainSummary> Train(Model& model, const data::PreparedDataset& dataset,
                                    const TrainOptions& options);

@@ -1,5 +1,5 @@
 // Batch building (SPEC §1.5, §2.5, §2.6), the learning-rate schedule (§2.9), checkpoints,
-// and the training loop's determinism and resume.
+// the selection metric, and the training loop's determinism and resume.
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -16,6 +16,7 @@
 #include "core/data/prepare.h"
 #include "core/train/batch_builder.h"
 #include "core/train/checkpoint.h"
+#include "core/train/selection.h"
 #include "core/train/trainer.h"
 #include "gtest/gtest.h"
 
@@ -47,6 +48,35 @@ TEST(LearningRateTest, StaircaseDecayOfThePublishedCode) {
   EXPECT_DOUBLE_EQ(LearningRateAt(o, 19), 1e-3 * 0.96);
   EXPECT_DOUBLE_EQ(LearningRateAt(o, 57), 1e-3 * 0.96 * 0.96 * 0.96);
   EXPECT_NEAR(LearningRateAt(o, 3000), 1e-3 * std::pow(0.96, 157), 1e-18);  // ~0.00165 lr
+}
+
+TEST(SelectionTest, ParsesEachProtocolAndMetricAndReadsThatField) {
+  EvalResult r;
+  r.validation.sampled.ndcg = {0.11, 0.12, 0.13};
+  r.validation.sampled.hr = {0.21, 0.22, 0.23};
+  r.validation.full.ndcg = {0.31, 0.32, 0.33};
+  r.validation.full.hr = {0.41, 0.42, 0.43};
+  r.validation.full.mrr = 0.5;
+  r.test.sampled.ndcg = {0.61, 0.62, 0.63};
+  const std::vector<std::pair<std::string, double>> cases = {
+      {"paper:ndcg@10", 0.12}, {"paper:ndcg@5", 0.11}, {"paper:hr@20", 0.23},
+      {"full:ndcg@10", 0.32},  {"full:hr@5", 0.41},    {"full:mrr", 0.5}};
+  for (const auto& [text, value] : cases) {
+    absl::StatusOr<Selection> s = ParseSelection(text);
+    ASSERT_TRUE(s.ok()) << text << ": " << s.status();
+    EXPECT_EQ(s->Of(r), value) << text;
+  }
+  Selection on_test = *ParseSelection("paper:ndcg@20");
+  on_test.on_test = true;
+  EXPECT_EQ(on_test.Of(r), 0.63);
+  EXPECT_EQ(ParseSelection("full:ndcg@10")->Name(), "validation full-ranking NDCG@10");
+  EXPECT_EQ(Selection().Name(), "validation paper NDCG@10");
+  for (const char* bad : {"", "ndcg@10", "paper:", "paper:ndcg", "paper:ndcg@7", "sampled:hr@10", "full:auc@10",
+                          "full:ndcg@10x", "paper:mrr:1"}) {
+    absl::StatusOr<Selection> s = ParseSelection(bad);
+    ASSERT_FALSE(s.ok()) << bad;
+    EXPECT_NE(std::string(s.status().message()).find("paper:ndcg@10"), std::string::npos) << s.status();
+  }
 }
 
 TEST(BatchBuilderTest, TargetsInputsAndRankingNegatives) {
@@ -124,7 +154,9 @@ TEST(BatchBuilderTest, SalEntriesPairFirstHalfWithSecondHalf) {
     // and every item comes from that user's slice k.
     at::Tensor rows = at::cat({p.rows_a, p.rows_b}), items = at::cat({p.items_a, p.items_b});
     for (int64_t j = 0; j < rows.size(0); ++j) {
-      if (j > 0) EXPECT_LE(rows[j - 1].item<int64_t>(), rows[j].item<int64_t>());
+      if (j > 0) {
+        EXPECT_LE(rows[j - 1].item<int64_t>(), rows[j].item<int64_t>());
+      }
       EXPECT_TRUE(d.slice_user_item[k].Contains(users[rows[j].item<int64_t>()], items[j].item<int32_t>()));
     }
   }
