@@ -48,8 +48,9 @@ struct TrainSummary {
 
 // The training loop of SPEC §3: epochs of shuffled users, Adam with a staircase learning
 // rate, evaluation every eval_every epochs, model selection by options.selection (validation
-// paper-protocol NDCG@10 by default; on test for the published code's selection). With a run_dir: a JSON-lines log, the best checkpoint and the
-// last one (written atomically), and --resume continues from the last.
+// paper-protocol NDCG@10 by default; on test for the published code's selection). With a
+// run_dir: a JSON-lines log, the best checkpoint and the last one (written atomically), and
+// --resume continues from the last.
 absl::StatusOr<TrainSummary> Train(Model& model, const data::PreparedDataset& dataset,
                                    const TrainOptions& options);
 

@@ -110,6 +110,12 @@ class SelfGnn : public Encoder {
     return v;
   }
 
+  void AddItemRows(Views& views, const at::Tensor& ids) override {
+    if (options_.all_rows) return;  // every row already carries its gradient
+    const at::Tensor rows = Fuse(views.Get(view::kItemShortSlices).index_select(1, ids), true);
+    views.Set(view::kItem, views.Get(view::kItem).index_copy(0, ids, rows));
+  }
+
   std::vector<at::Tensor> RegularizedParameters() override {
     return {user_embed_, item_embed_, sequence_->positions(), sal_w1_, sal_w2_};
   }
@@ -158,15 +164,6 @@ class SelfGnn : public Encoder {
     }
     return {user_long, table.index_copy(0, touched, Fuse(item_short.index_select(1, touched), true))};
   }
-
- public:
-  void AddItemRows(Views& views, const at::Tensor& ids) override {
-    if (options_.all_rows) return;  // every row already carries its gradient
-    const at::Tensor rows = Fuse(views.Get(view::kItemShortSlices).index_select(1, ids), true);
-    views.Set(view::kItem, views.Get(view::kItem).index_copy(0, ids, rows));
-  }
-
- private:
 
   // Interval fusion of slices [G, N, d] into long-term embeddings [N, d] (SPEC §2.2).
   at::Tensor Fuse(const at::Tensor& slices, bool items) {

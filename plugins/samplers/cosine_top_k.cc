@@ -66,12 +66,6 @@ HARDGNN_SIMD_CLONES float NormOf(const float* x, int64_t d) {
   return std::isfinite(sum) ? std::max(static_cast<float>(std::sqrt(sum)), 1e-12f) : std::nanf("");
 }
 
-// round(S v) by the float rounding of the addition of 1.5 * 2^23 (|S v| <= 2^14 + 1); NaN -> 0.
-HARDGNN_INLINE int16_t Fixed(float v) {
-  const float r = (v * kScale + 12582912.0f) - 12582912.0f;
-  return v == v ? static_cast<int16_t>(r) : 0;
-}
-
 // ---- float screen ----
 
 // The K best (score, id) of one anchor, best first; ties keep the earlier id.
@@ -224,7 +218,8 @@ __attribute__((target("avx2,fma"))) void Int16Panels(const int32_t* a, int64_t p
   }
 }
 
-// q[k] = round(S x[k] / norm) (as Fixed, for a row with no NaN), vectorized; returns |q|_1.
+// q[k] = round(S x[k] / norm), by the float rounding of the addition of 1.5 * 2^23 (|S v| <=
+// 2^14 + 1), vectorized; returns |q|_1. For a row with no NaN.
 HARDGNN_SIMD_CLONES int64_t FixedRow(const float* x, float norm, int64_t d, int16_t* q) {
   int32_t l1 = 0;
   for (int64_t k = 0; k < d; ++k) {
@@ -233,6 +228,13 @@ HARDGNN_SIMD_CLONES int64_t FixedRow(const float* x, float norm, int64_t d, int1
     l1 += v < 0 ? -v : v;
   }
   return l1;
+}
+
+// The fixed-point row of x / norm as int16 pairs (dimensions 2i, 2i+1 in pair i; an odd d's
+// last pair padded with 0; all zero when norm is NaN), as the int16 tiles read it. Returns |q|_1.
+int64_t FixedPairs(const float* x, float norm, int64_t d, std::vector<uint32_t>* pairs) {
+  std::fill(pairs->begin(), pairs->end(), 0);
+  return std::isnan(norm) ? 0 : FixedRow(x, norm, d, reinterpret_cast<int16_t*>(pairs->data()));
 }
 
 // Int16 panels x[p][dim pair][16][2] (zero-padded; rows with a NaN are zero); fills pool.norm;
@@ -248,11 +250,9 @@ std::unique_ptr<int16_t[]> Int16PanelsOf(Pool& pool, int64_t* max_l1) {
       uint32_t* panel = reinterpret_cast<uint32_t*>(out.get() + p * pairs * 2 * kPanel);
       for (int64_t l = 0; l < kPanel; ++l) {
         const int64_t j = p * kPanel + l;
-        q.back() = 0;  // the odd d's padding dimension
-        if (j < n) pool.norm[j] = NormOf(pool.Row(j), d);
-        if (j < n && !std::isnan(pool.norm[j])) {
-          const int64_t l1 = FixedRow(pool.Row(j), pool.norm[j], d, reinterpret_cast<int16_t*>(q.data()));
-          chunk_max[c] = std::max(chunk_max[c], l1);
+        if (j < n) {
+          pool.norm[j] = NormOf(pool.Row(j), d);
+          chunk_max[c] = std::max(chunk_max[c], FixedPairs(pool.Row(j), pool.norm[j], d, &q));
         } else {
           std::fill(q.begin(), q.end(), 0);
         }
@@ -297,23 +297,20 @@ std::vector<std::vector<int64_t>> CosineTopK(const at::Tensor& anchors, const at
     // The chunk's normalized anchors, as a[r] and packed as [group][dim (pair)][kRows] so that each
     // broadcast is one load. Padding rows (past the chunk) are zero and admit nothing.
     std::vector<float> a(groups * kRows * d, 0.0f), float_tiles(int16 ? 0 : groups * d * kRows, 0.0f);
-    std::vector<int32_t> int16_tiles(int16 ? groups * pairs * kRows : 0, 0);
+    std::vector<uint32_t> int16_tiles(int16 ? groups * pairs * kRows : 0, 0), q(pairs);
     std::vector<int64_t> l1(groups * kRows, 0);
     std::vector<bool> admits(groups * kRows, false);
     for (int64_t r = 0; r < rows; ++r) {
       const float* raw = af.data_ptr<float>() + (r0 + r) * d;
       const float norm = NormOf(raw, d);
       admits[r] = !std::isnan(norm);
-      for (int64_t dim = 0; dim < d; ++dim) {
-        const float v = raw[dim] / norm;
-        a[r * d + dim] = v;
-        if (int16) {
-          const int16_t q = Fixed(v);
-          reinterpret_cast<int16_t*>(&int16_tiles[((r / kRows) * pairs + dim / 2) * kRows + r % kRows])[dim % 2] = q;
-          l1[r] += std::abs(q);
-        } else {
-          float_tiles[((r / kRows) * d + dim) * kRows + r % kRows] = v;
-        }
+      const int64_t g = r / kRows, i = r % kRows;
+      for (int64_t dim = 0; dim < d; ++dim) a[r * d + dim] = raw[dim] / norm;
+      if (int16) {
+        l1[r] = FixedPairs(raw, norm, d, &q);
+        for (int64_t k = 0; k < pairs; ++k) int16_tiles[(g * pairs + k) * kRows + i] = q[k];
+      } else {
+        for (int64_t dim = 0; dim < d; ++dim) float_tiles[(g * d + dim) * kRows + i] = a[r * d + dim];
       }
     }
     if (int16) {
@@ -324,7 +321,7 @@ std::vector<std::vector<int64_t>> CosineTopK(const at::Tensor& anchors, const at
                          admits[r] ? std::numeric_limits<int32_t>::min() : kNone, {}});
       }
       ForEachTile(groups, num_panels, kInt16BlockBytes, pairs * 2 * kPanel * 2, [&](int64_t g, int64_t p0, int64_t p1) {
-        Int16Panels(int16_tiles.data() + g * pairs * kRows, pairs, int16_panels.get(), p0, p1, pool,
+        Int16Panels(reinterpret_cast<const int32_t*>(int16_tiles.data()) + g * pairs * kRows, pairs, int16_panels.get(), p0, p1, pool,
                     state.data() + g * kRows);
       });
       for (int64_t r = 0; r < rows; ++r) out[r0 + r] = state[r].Finish(a.data() + r * d, pool);
