@@ -6,10 +6,12 @@
 // above it leaves the registers. Item blocks of 32-64 KB stay in L2 while every anchor of a task
 // passes over them.
 //
-// The int16 screen's bound. With S = 2^14, q = round(S v) for the normalized vectors a and x
-// (|v_i| <= 1, so q fits int16), a.x = (q_a.q_x + q_a.e_x + e_a.q_x + e_a.e_x) / S^2 with
-// |e_i| <= 1/2, hence |a.x - q_a.q_x / S^2| <= b = (|q_a|_1 + |q_x|_1 + d/2) / (2 S^2), plus
-// the float rounding of the score itself (d u |a||x|). q_a.q_x is exact in int32: it and every
+// The int16 screen's bound. With S = 2^14, q = round(S x r), r = 1/|x| in float, for the
+// normalized vectors a and x (v = x / |x| in float; |v_i| <= 1, so q fits int16): S x r differs
+// from S v by at most S 3u < 2^-8 (u = 2^-24), so v = (q + e) / S with |e_i| <= E = 1/2 + 2^-8,
+// a.x = (q_a.q_x + q_a.e_x + e_a.q_x + e_a.e_x) / S^2, hence
+// |a.x - q_a.q_x / S^2| <= b = (E (|q_a|_1 + |q_x|_1) + d E^2) / S^2, plus the float rounding
+// of the score itself (d u |a||x|). q_a.q_x is exact in int32: it and every
 // partial sum are at most |q_a|_2 |q_x|_2 < 2^29. If P is the K-th best integer product among an
 // anchor's allowed items so far, K items score at least P/S^2 - b in float, so an item whose
 // product is below P - 2 b S^2 scores strictly below the final K-th best float score: it is
@@ -20,6 +22,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <vector>
@@ -38,32 +41,52 @@ constexpr int64_t kRowChunk = 128;   // anchors per task
 constexpr int64_t kInt16BlockBytes = 32 << 10, kFloatBlockBytes = 64 << 10;  // measured best
 constexpr float kScale = 16384.0f;   // S = 2^14
 constexpr double kScale2 = static_cast<double>(kScale) * kScale;
+constexpr double kFixedError = 0.5 + 1.0 / 256;  // E above
 constexpr float kInf = std::numeric_limits<float>::infinity();
 constexpr int32_t kNone = std::numeric_limits<int32_t>::max();  // an int16 cut that admits nothing
 
-// The items searched: rows ids[j] of `raw` (n of them), and their norms, so that the normalized
-// value of (j, k) is always computed as raw / norm, by every path.
+// The items searched: rows ids[j] of `raw` (n of them; every row when ids is null), and their
+// norms, so that the normalized value of (j, k) is always computed as raw / norm, by every path.
 struct Pool {
   const float* raw;
   const int64_t* ids;
   int64_t n, d;
   std::vector<float> norm;  // max(|x_j|, 1e-12); NaN for rows with a NaN or infinite value
   const data::Csr* history;
-  const float* Row(int64_t j) const { return raw + ids[j] * d; }
-  bool Allowed(int64_t user, int64_t j) const { return !history->Contains(user, static_cast<int32_t>(ids[j])); }
+  int64_t Id(int64_t j) const { return ids == nullptr ? j : ids[j]; }
+  const float* Row(int64_t j) const { return raw + Id(j) * d; }
+  bool Allowed(int64_t user, int64_t j) const { return !history->Contains(user, static_cast<int32_t>(Id(j))); }
 };
 
-// max(|x|, 1e-12), the sum of squares in double, in four lanes; NaN if it is not finite.
-HARDGNN_SIMD_CLONES float NormOf(const float* x, int64_t d) {
-  cpu::d4 lanes = {};
-  int64_t k = 0;
-  for (; k + 4 <= d; k += 4) {
-    const cpu::d4 v = {x[k], x[k + 1], x[k + 2], x[k + 3]};
-    lanes += v * v;
+// out[r] = max(|x[r]|, 1e-12) for `count` rows: the sum of squares in double, in four lanes;
+// NaN if it is not finite. Four rows at a time, so that their addition chains overlap; every
+// row's arithmetic is the same wherever it is computed.
+HARDGNN_SIMD_CLONES void NormsOf(const float* const* x, int64_t count, int64_t d, float* out) {
+  for (int64_t r0 = 0; r0 < count; r0 += 4) {
+    const float* rows[4];
+    for (int r = 0; r < 4; ++r) rows[r] = x[std::min(r0 + r, count - 1)];
+    cpu::d4 lanes[4] = {};
+    int64_t k = 0;
+    for (; k + 4 <= d; k += 4) {
+      for (int r = 0; r < 4; ++r) {
+        const cpu::d4 v = {rows[r][k], rows[r][k + 1], rows[r][k + 2], rows[r][k + 3]};
+        lanes[r] += v * v;
+      }
+    }
+    for (int r = 0; r < 4 && r0 + r < count; ++r) {
+      double sum = (lanes[r][0] + lanes[r][1]) + (lanes[r][2] + lanes[r][3]);
+      for (int64_t t = k; t < d; ++t) sum += static_cast<double>(rows[r][t]) * rows[r][t];
+      out[r0 + r] = std::isfinite(sum) ? std::max(static_cast<float>(std::sqrt(sum)), 1e-12f) : std::nanf("");
+    }
   }
-  double sum = (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
-  for (; k < d; ++k) sum += static_cast<double>(x[k]) * x[k];
-  return std::isfinite(sum) ? std::max(static_cast<float>(std::sqrt(sum)), 1e-12f) : std::nanf("");
+}
+
+// The norms of panel p's rows into pool.norm.
+void PanelNorms(Pool& pool, int64_t p) {
+  const int64_t j0 = p * kPanel, count = std::min<int64_t>(kPanel, pool.n - j0);
+  const float* rows[kPanel];
+  for (int64_t l = 0; l < count; ++l) rows[l] = pool.Row(j0 + l);
+  if (count > 0) NormsOf(rows, count, pool.d, pool.norm.data() + j0);
 }
 
 // ---- float screen ----
@@ -112,7 +135,7 @@ HARDGNN_SIMD_CLONES void FloatPanels(const float* a, const float* panels, int64_
       cpu::Store<float>(s + 8, acc[i][1]);
       for (int l = 0; l < kPanel; ++l) {
         const int64_t j = p * kPanel + l;
-        if (j < pool.n && s[l] > rows[i].threshold && pool.Allowed(rows[i].user, j)) rows[i].Offer(s[l], pool.ids[j]);
+        if (j < pool.n && s[l] > rows[i].threshold && pool.Allowed(rows[i].user, j)) rows[i].Offer(s[l], pool.Id(j));
       }
     }
   }
@@ -125,9 +148,9 @@ std::vector<float> FloatPanelsOf(Pool& pool) {
   cpu::ForEachChunk(num_panels, 64, [&](int64_t p0, int64_t p1, int64_t) {
     for (int64_t p = p0; p < p1; ++p) {
       float* panel = out.data() + p * d * kPanel;
+      PanelNorms(pool, p);
       for (int64_t l = 0; l < kPanel; ++l) {
         const int64_t j = p * kPanel + l;
-        if (j < n) pool.norm[j] = NormOf(pool.Row(j), d);
         for (int64_t k = 0; k < d; ++k) panel[k * kPanel + l] = j < n ? pool.Row(j)[k] / pool.norm[j] : 0.0f;
       }
     }
@@ -141,45 +164,77 @@ std::vector<float> FloatPanelsOf(Pool& pool) {
 struct Int16Anchor {
   int64_t k, user;
   int64_t band;  // 2 b S^2, rounded up, with a margin
-  int32_t cut;   // products at or below it are ruled out; a lower bound of P - band
-  std::vector<std::pair<int32_t, int32_t>> held;  // (product, pool position)
+  int32_t cut;   // products at or below it are ruled out: P - band - 1, P the K-th best product
+  std::vector<int32_t> best;                      // the K best products added, a min-heap
+  std::vector<std::pair<int32_t, int32_t>> held;  // (product, pool position), products above cut when added
 
   void Add(int32_t product, int32_t j) {
     held.emplace_back(product, j);
-    if (static_cast<int64_t>(held.size()) >= 2 * k + 8) Prune();
+    const auto greater = std::greater<int32_t>();
+    if (static_cast<int64_t>(best.size()) < k) {
+      best.push_back(product);
+      std::push_heap(best.begin(), best.end(), greater);
+    } else if (product > best.front()) {
+      std::pop_heap(best.begin(), best.end(), greater);
+      best.back() = product;
+      std::push_heap(best.begin(), best.end(), greater);
+    } else {
+      return;
+    }
+    if (static_cast<int64_t>(best.size()) == k) {
+      cut = static_cast<int32_t>(std::max<int64_t>(best.front() - band - 1, std::numeric_limits<int32_t>::min()));
+    }
+    if (static_cast<int64_t>(held.size()) >= 4 * k + 16) Prune();
   }
-  // Drops every held item below P - band, P the K-th best held product.
+  // Drops the held items that the cut has since ruled out (never one of the K best).
   void Prune() {
-    if (static_cast<int64_t>(held.size()) < k) return;
-    const auto by_product = [](const auto& x, const auto& y) { return x.first > y.first; };
-    std::nth_element(held.begin(), held.begin() + (k - 1), held.end(), by_product);
-    const int64_t keep_from = static_cast<int64_t>(held[k - 1].first) - band;
-    held.erase(std::remove_if(held.begin(), held.end(), [&](const auto& h) { return h.first < keep_from; }), held.end());
-    cut = static_cast<int32_t>(std::max<int64_t>(keep_from - 1, std::numeric_limits<int32_t>::min()));
+    held.erase(std::remove_if(held.begin(), held.end(), [&](const auto& h) { return h.first <= cut; }), held.end());
   }
   // The K best of the items still held, by their float scores (ties: earlier pool position).
   std::vector<int64_t> Finish(const float* anchor, const Pool& pool);
 };
 
-// The float score as the float tiles compute it: one FMA chain from dimension 0 over raw / norm.
-__attribute__((target("avx2,fma"))) float ChainDot(const float* a, const float* x, float norm, int64_t d) {
-  float s = 0.0f;
-  for (int64_t k = 0; k < d; ++k) s = __builtin_fmaf(a[k], x[k] / norm, s);
-  return s;
+// The float scores of up to eight rows (count), as the float tiles compute them: per lane one
+// FMA chain from dimension 0 over raw / norm, each row in its own lane.
+__attribute__((target("avx2,fma"))) void ChainDots(const float* a, const float* const* x, const float* norm,
+                                                   int count, int64_t d, float* out) {
+  const float* rows[8];
+  alignas(32) float norms[8], scores[8];
+  for (int l = 0; l < 8; ++l) {
+    rows[l] = x[std::min(l, count - 1)];
+    norms[l] = norm[std::min(l, count - 1)];
+  }
+  const __m256 n = _mm256_load_ps(norms);
+  __m256 s = _mm256_setzero_ps();
+  for (int64_t k = 0; k < d; ++k) {
+    const __m256 v = _mm256_setr_ps(rows[0][k], rows[1][k], rows[2][k], rows[3][k], rows[4][k], rows[5][k], rows[6][k], rows[7][k]);
+    s = _mm256_fmadd_ps(_mm256_set1_ps(a[k]), _mm256_div_ps(v, n), s);
+  }
+  _mm256_store_ps(scores, s);
+  std::copy(scores, scores + count, out);
 }
 
 std::vector<int64_t> Int16Anchor::Finish(const float* anchor, const Pool& pool) {
   Prune();
   std::vector<std::pair<float, int32_t>> scored;
-  for (const auto& [product, j] : held) {
-    const float score = ChainDot(anchor, pool.Row(j), pool.norm[j], pool.d);
-    if (!std::isnan(score)) scored.emplace_back(score, j);
+  for (size_t h0 = 0; h0 < held.size(); h0 += 8) {
+    const int count = static_cast<int>(std::min<size_t>(8, held.size() - h0));
+    const float* rows[8];
+    float norms[8], scores[8];
+    for (int l = 0; l < count; ++l) {
+      rows[l] = pool.Row(held[h0 + l].second);
+      norms[l] = pool.norm[held[h0 + l].second];
+    }
+    ChainDots(anchor, rows, norms, count, pool.d, scores);
+    for (int l = 0; l < count; ++l) {
+      if (!std::isnan(scores[l])) scored.emplace_back(scores[l], held[h0 + l].second);
+    }
   }
   std::sort(scored.begin(), scored.end(), [](const auto& x, const auto& y) {
     return x.first != y.first ? x.first > y.first : x.second < y.second;
   });
   std::vector<int64_t> ids;
-  for (int64_t i = 0; i < std::min<int64_t>(k, scored.size()); ++i) ids.push_back(pool.ids[scored[i].second]);
+  for (int64_t i = 0; i < std::min<int64_t>(k, scored.size()); ++i) ids.push_back(pool.Id(scored[i].second));
   return ids;
 }
 
@@ -208,7 +263,10 @@ __attribute__((target("avx2,fma"))) void Int16Panels(const int32_t* a, int64_t p
       alignas(32) int32_t s[kPanel];
       _mm256_store_si256(reinterpret_cast<__m256i*>(s), (__m256i)acc[i][0]);
       _mm256_store_si256(reinterpret_cast<__m256i*>(s + 8), (__m256i)acc[i][1]);
-      for (int l = 0; l < kPanel; ++l) {
+      const uint32_t lanes = static_cast<uint32_t>(_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32((__m256i)acc[i][0], t)))) |
+                             static_cast<uint32_t>(_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32((__m256i)acc[i][1], t)))) << 8;
+      for (uint32_t m = lanes; m != 0; m &= m - 1) {  // the lanes above the cut as the tile ended
+        const int l = __builtin_ctz(m);
         const int64_t j = p * kPanel + l;
         if (j < pool.n && s[l] > rows[i].cut && !std::isnan(pool.norm[j]) && pool.Allowed(rows[i].user, j)) {
           rows[i].Add(s[l], static_cast<int32_t>(j));
@@ -218,12 +276,13 @@ __attribute__((target("avx2,fma"))) void Int16Panels(const int32_t* a, int64_t p
   }
 }
 
-// q[k] = round(S x[k] / norm), by the float rounding of the addition of 1.5 * 2^23 (|S v| <=
-// 2^14 + 1), vectorized; returns |q|_1. For a row with no NaN.
+// q[k] = round(S x[k] r), r = 1 / norm, by the float rounding of the addition of 1.5 * 2^23
+// (|S x r| <= 2^14 + 1), vectorized; returns |q|_1. For a row with no NaN.
 HARDGNN_SIMD_CLONES int64_t FixedRow(const float* x, float norm, int64_t d, int16_t* q) {
+  const float r = 1.0f / norm;
   int32_t l1 = 0;
   for (int64_t k = 0; k < d; ++k) {
-    const int32_t v = static_cast<int32_t>((x[k] / norm * kScale + 12582912.0f) - 12582912.0f);
+    const int32_t v = static_cast<int32_t>((x[k] * r * kScale + 12582912.0f) - 12582912.0f);
     q[k] = static_cast<int16_t>(v);
     l1 += v < 0 ? -v : v;
   }
@@ -232,9 +291,9 @@ HARDGNN_SIMD_CLONES int64_t FixedRow(const float* x, float norm, int64_t d, int1
 
 // The fixed-point row of x / norm as int16 pairs (dimensions 2i, 2i+1 in pair i; an odd d's
 // last pair padded with 0; all zero when norm is NaN), as the int16 tiles read it. Returns |q|_1.
-int64_t FixedPairs(const float* x, float norm, int64_t d, std::vector<uint32_t>* pairs) {
-  std::fill(pairs->begin(), pairs->end(), 0);
-  return std::isnan(norm) ? 0 : FixedRow(x, norm, d, reinterpret_cast<int16_t*>(pairs->data()));
+int64_t FixedPairs(const float* x, float norm, int64_t d, uint32_t* pairs) {
+  std::fill(pairs, pairs + cpu::DivUp(d, 2), 0);
+  return std::isnan(norm) ? 0 : FixedRow(x, norm, d, reinterpret_cast<int16_t*>(pairs));
 }
 
 // Int16 panels x[p][dim pair][16][2] (zero-padded; rows with a NaN are zero); fills pool.norm;
@@ -245,18 +304,17 @@ std::unique_ptr<int16_t[]> Int16PanelsOf(Pool& pool, int64_t* max_l1) {
   const int64_t chunk = 64;
   std::vector<int64_t> chunk_max(cpu::DivUp(num_panels, chunk), 0);
   cpu::ForEachChunk(num_panels, chunk, [&](int64_t p0, int64_t p1, int64_t c) {
-    std::vector<uint32_t> q(pairs);  // one row's pairs of int16
+    std::vector<uint32_t> q(kPanel * pairs, 0);  // the panel's rows as pairs of int16, row by row
     for (int64_t p = p0; p < p1; ++p) {
       uint32_t* panel = reinterpret_cast<uint32_t*>(out.get() + p * pairs * 2 * kPanel);
+      PanelNorms(pool, p);
       for (int64_t l = 0; l < kPanel; ++l) {
         const int64_t j = p * kPanel + l;
-        if (j < n) {
-          pool.norm[j] = NormOf(pool.Row(j), d);
-          chunk_max[c] = std::max(chunk_max[c], FixedPairs(pool.Row(j), pool.norm[j], d, &q));
-        } else {
-          std::fill(q.begin(), q.end(), 0);
-        }
-        for (int64_t k = 0; k < pairs; ++k) panel[k * kPanel + l] = q[k];
+        if (j < n) chunk_max[c] = std::max(chunk_max[c], FixedPairs(pool.Row(j), pool.norm[j], d, q.data() + l * pairs));
+        else std::fill(q.data() + l * pairs, q.data() + (l + 1) * pairs, 0);
+      }
+      for (int64_t k = 0; k < pairs; ++k) {
+        for (int64_t l = 0; l < kPanel; ++l) panel[k * kPanel + l] = q[l * pairs + k];
       }
     }
   });
@@ -280,18 +338,19 @@ void ForEachTile(int64_t groups, int64_t num_panels, int64_t block_bytes, int64_
 bool Int16ScreenAvailable() { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
 
 std::vector<std::vector<int64_t>> CosineTopK(const at::Tensor& anchors, const at::Tensor& items,
-                                             const std::vector<int64_t>& pool_ids, const int64_t* users,
+                                             const std::vector<int64_t>* pool_ids, const int64_t* users,
                                              const data::Csr& history, int64_t k, CosineScreen screen) {
   const bool int16 = screen == CosineScreen::kInt16 && Int16ScreenAvailable();
   const at::Tensor af = anchors.to(at::kFloat).contiguous(), xf = items.to(at::kFloat).contiguous();
-  const int64_t batch = af.size(0), d = af.size(1), n = static_cast<int64_t>(pool_ids.size());
+  const int64_t batch = af.size(0), d = af.size(1), n = pool_ids ? static_cast<int64_t>(pool_ids->size()) : xf.size(0);
   const int64_t pairs = cpu::DivUp(d, 2), num_panels = cpu::DivUp(n, kPanel);
-  Pool pool{xf.data_ptr<float>(), pool_ids.data(), n, d, std::vector<float>(n), &history};
+  Pool pool{xf.data_ptr<float>(), pool_ids ? pool_ids->data() : nullptr, n, d, std::vector<float>(n), &history};
   int64_t max_item_l1 = 0;
   const std::unique_ptr<int16_t[]> int16_panels = int16 ? Int16PanelsOf(pool, &max_item_l1) : nullptr;
   const std::vector<float> float_panels = int16 ? std::vector<float>() : FloatPanelsOf(pool);
 
   std::vector<std::vector<int64_t>> out(batch);
+  if (k < 1) return out;
   cpu::ForEachChunk(batch, kRowChunk, [&](int64_t r0, int64_t r1, int64_t) {
     const int64_t rows = r1 - r0, groups = cpu::DivUp(rows, kRows);
     // The chunk's normalized anchors, as a[r] and packed as [group][dim (pair)][kRows] so that each
@@ -300,14 +359,18 @@ std::vector<std::vector<int64_t>> CosineTopK(const at::Tensor& anchors, const at
     std::vector<uint32_t> int16_tiles(int16 ? groups * pairs * kRows : 0, 0), q(pairs);
     std::vector<int64_t> l1(groups * kRows, 0);
     std::vector<bool> admits(groups * kRows, false);
+    std::vector<const float*> raw_rows(rows);
+    std::vector<float> norms(rows);
+    for (int64_t r = 0; r < rows; ++r) raw_rows[r] = af.data_ptr<float>() + (r0 + r) * d;
+    NormsOf(raw_rows.data(), rows, d, norms.data());
     for (int64_t r = 0; r < rows; ++r) {
-      const float* raw = af.data_ptr<float>() + (r0 + r) * d;
-      const float norm = NormOf(raw, d);
+      const float* raw = raw_rows[r];
+      const float norm = norms[r];
       admits[r] = !std::isnan(norm);
       const int64_t g = r / kRows, i = r % kRows;
       for (int64_t dim = 0; dim < d; ++dim) a[r * d + dim] = raw[dim] / norm;
       if (int16) {
-        l1[r] = FixedPairs(raw, norm, d, &q);
+        l1[r] = FixedPairs(raw, norm, d, q.data());
         for (int64_t k = 0; k < pairs; ++k) int16_tiles[(g * pairs + k) * kRows + i] = q[k];
       } else {
         for (int64_t dim = 0; dim < d; ++dim) float_tiles[(g * d + dim) * kRows + i] = a[r * d + dim];
@@ -316,9 +379,10 @@ std::vector<std::vector<int64_t>> CosineTopK(const at::Tensor& anchors, const at
     if (int16) {
       std::vector<Int16Anchor> state;
       for (int64_t r = 0; r < groups * kRows; ++r) {
-        const double bound = (static_cast<double>(l1[r]) + max_item_l1 + 0.5 * d) / (2 * kScale2) + 1.2e-7 * d + 1e-7;
+        const double bound = (kFixedError * (static_cast<double>(l1[r]) + max_item_l1) + d * kFixedError * kFixedError) / kScale2 +
+                             1.2e-7 * d + 1e-7;
         state.push_back({k, r < rows ? users[r0 + r] : 0, static_cast<int64_t>(std::ceil(2 * bound * kScale2)) + 2,
-                         admits[r] ? std::numeric_limits<int32_t>::min() : kNone, {}});
+                         admits[r] ? std::numeric_limits<int32_t>::min() : kNone, {}, {}});
       }
       ForEachTile(groups, num_panels, kInt16BlockBytes, pairs * 2 * kPanel * 2, [&](int64_t g, int64_t p0, int64_t p1) {
         Int16Panels(reinterpret_cast<const int32_t*>(int16_tiles.data()) + g * pairs * kRows, pairs, int16_panels.get(), p0, p1, pool,

@@ -27,11 +27,11 @@ enum class CosineScreen {
 bool Int16ScreenAvailable();
 
 // For each anchor b (a row of `anchors`, B x d), the ids of the at most k items of `pool`
-// (row indices of `items`, N x d) with the highest cosine similarity to it, leaving out the
-// items in history row users[b]; best first, ties to the earlier pool position. NaN scores are
-// never chosen, so a row can get fewer than k.
+// (row indices of `items`, N x d; null: every row) with the highest cosine similarity to it,
+// leaving out the items in history row users[b]; best first, ties to the earlier pool position.
+// NaN scores are never chosen, so a row can get fewer than k.
 std::vector<std::vector<int64_t>> CosineTopK(const at::Tensor& anchors, const at::Tensor& items,
-                                             const std::vector<int64_t>& pool, const int64_t* users,
+                                             const std::vector<int64_t>* pool, const int64_t* users,
                                              const data::Csr& history, int64_t k, CosineScreen screen);
 
 }  // namespace hardgnn

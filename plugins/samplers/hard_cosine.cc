@@ -34,15 +34,11 @@ class HardCosineSampler : public Sampler {
     absl::Status status = CheckNegativesExist(request, "hard_cosine");
     if (!status.ok()) return status;
     // The items mined: all of them, or M distinct ones drawn for this step.
-    std::vector<int64_t> pool;
-    if (candidates_ > 0 && candidates_ < request.num_items) {
-      pool = DistinctUniform(request.num_items, candidates_, request.seed);
-    } else {
-      pool.resize(request.num_items);
-      for (int64_t i = 0; i < request.num_items; ++i) pool[i] = i;
-    }
-    const std::vector<std::vector<int64_t>> hard = CosineTopK(
-        request.anchors, request.items, pool, users, history, k_, int16_screen_ ? CosineScreen::kInt16 : CosineScreen::kFloat);
+    const bool sampled = candidates_ > 0 && candidates_ < request.num_items;
+    const std::vector<int64_t> pool = sampled ? DistinctUniform(request.num_items, candidates_, request.seed) : std::vector<int64_t>();
+    const std::vector<std::vector<int64_t>> hard =
+        CosineTopK(request.anchors, request.items.narrow(0, 0, request.num_items), sampled ? &pool : nullptr, users, history, k_,
+                   int16_screen_ ? CosineScreen::kInt16 : CosineScreen::kFloat);
     at::Tensor ids = at::empty({batch, total}, at::kLong);
     int64_t* out = ids.data_ptr<int64_t>();
     at::parallel_for(0, batch, 256, [&](int64_t b0, int64_t b1) {
