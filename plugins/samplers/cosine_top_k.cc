@@ -3,8 +3,11 @@
 // Both screens share one layout: items are normalized (x / |x|, in float) while they are packed
 // into dimension-major panels of 16, a register tile scores 6 anchors x 16 items, and the tile's
 // scores are compared, still in registers, with each anchor's running cut; only the rare score
-// above it leaves the registers. Item blocks of 32-64 KB stay in L2 while every anchor of a task
-// passes over them.
+// above it leaves the registers. The float screen packs every item first, then tasks of 132
+// anchors pass over 64 KB item blocks. The int16 screen's workers take 32 KB item blocks in
+// turn, pack one and pass every anchor over it while it is in cache: the packed items never
+// leave the cache, and a worker slowed by a neighbour on a shared machine takes fewer blocks.
+// Anchors share their cuts across workers (see Int16Anchor).
 //
 // The int16 screen's bound. With S = 2^14, q = round(S x r), r = 1/|x| in float, for the
 // normalized vectors a and x (v = x / |x| in float; |v_i| <= 1, so q fits int16): S x r differs
@@ -20,6 +23,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <functional>
@@ -37,7 +41,7 @@ namespace {
 
 constexpr int kRows = 6;             // anchors per register tile (12 accumulators hide the latency)
 constexpr int kPanel = 16;           // items per register tile (two 8-lane vectors)
-constexpr int64_t kRowChunk = 128;   // anchors per task
+constexpr int64_t kGroupChunk = 22;  // anchor groups per float task (132 anchors)
 constexpr int64_t kInt16BlockBytes = 32 << 10, kFloatBlockBytes = 64 << 10;  // measured best
 constexpr float kScale = 16384.0f;   // S = 2^14
 constexpr double kScale2 = static_cast<double>(kScale) * kScale;
@@ -160,13 +164,29 @@ std::vector<float> FloatPanelsOf(Pool& pool) {
 
 // ---- int16 screen ----
 
-// The allowed items of one anchor that its int16 cut has not ruled out.
+// One worker's part of an anchor's search: the allowed items it saw that the anchor's cut has
+// not ruled out. Products at or below the cut are ruled out. A worker raises it to
+// P - band - 1, P the K-th best product among the items that worker saw (a lower bound of the
+// K-th best among all items), so a cut raised by any worker is valid for all: each worker
+// publishes its raises to the shared cut and takes the others' at the start of each item block
+// (reading the shared cut at every tile would bounce its cache line between the cores).
 struct Int16Anchor {
   int64_t k, user;
-  int64_t band;  // 2 b S^2, rounded up, with a margin
-  int32_t cut;   // products at or below it are ruled out: P - band - 1, P the K-th best product
-  std::vector<int32_t> best;                      // the K best products added, a min-heap
-  std::vector<std::pair<int32_t, int32_t>> held;  // (product, pool position), products above cut when added
+  int64_t band;                                   // 2 b S^2, rounded up, with a margin
+  std::atomic<int32_t>* shared;                   // the anchor's cut, shared by the workers
+  int32_t cut;                                    // this worker's copy, at most the shared one
+  std::vector<int32_t> best;                      // the K best products this worker added, a min-heap
+  std::vector<std::pair<int32_t, int32_t>> held;  // (product, pool position), above the cut when added
+
+  int32_t Cut() const { return cut; }
+  void Sync() { cut = std::max(cut, shared->load(std::memory_order_relaxed)); }
+  void Raise(int32_t to) {
+    if (to <= cut) return;
+    cut = to;
+    int32_t now = shared->load(std::memory_order_relaxed);
+    while (to > now && !shared->compare_exchange_weak(now, to, std::memory_order_relaxed)) {
+    }
+  }
 
   void Add(int32_t product, int32_t j) {
     held.emplace_back(product, j);
@@ -182,16 +202,15 @@ struct Int16Anchor {
       return;
     }
     if (static_cast<int64_t>(best.size()) == k) {
-      cut = static_cast<int32_t>(std::max<int64_t>(best.front() - band - 1, std::numeric_limits<int32_t>::min()));
+      Raise(static_cast<int32_t>(std::max<int64_t>(best.front() - band - 1, std::numeric_limits<int32_t>::min())));
     }
     if (static_cast<int64_t>(held.size()) >= 4 * k + 16) Prune();
   }
   // Drops the held items that the cut has since ruled out (never one of the K best).
   void Prune() {
-    held.erase(std::remove_if(held.begin(), held.end(), [&](const auto& h) { return h.first <= cut; }), held.end());
+    const int32_t c = Cut();
+    held.erase(std::remove_if(held.begin(), held.end(), [&](const auto& h) { return h.first <= c; }), held.end());
   }
-  // The K best of the items still held, by their float scores (ties: earlier pool position).
-  std::vector<int64_t> Finish(const float* anchor, const Pool& pool);
 };
 
 // The float scores of up to eight rows (count), as the float tiles compute them: per lane one
@@ -214,8 +233,11 @@ __attribute__((target("avx2,fma"))) void ChainDots(const float* a, const float* 
   std::copy(scores, scores + count, out);
 }
 
-std::vector<int64_t> Int16Anchor::Finish(const float* anchor, const Pool& pool) {
-  Prune();
+// The K best items of an anchor (normalized: `anchor`) by their float scores (ties: earlier pool
+// position), among the items its workers hold above the final cut.
+std::vector<int64_t> Finish(const float* anchor, const Pool& pool, int64_t k, int32_t cut,
+                            std::vector<std::pair<int32_t, int32_t>> held) {
+  held.erase(std::remove_if(held.begin(), held.end(), [&](const auto& h) { return h.first <= cut; }), held.end());
   std::vector<std::pair<float, int32_t>> scored;
   for (size_t h0 = 0; h0 < held.size(); h0 += 8) {
     const int count = static_cast<int>(std::min<size_t>(8, held.size() - h0));
@@ -238,12 +260,12 @@ std::vector<int64_t> Int16Anchor::Finish(const float* anchor, const Pool& pool) 
   return ids;
 }
 
-// Integer products of kRows anchors (a: [dim pair][kRows] int16 pairs) with panels [p0, p1) of
-// x[p][dim pair][16][2]; the products above an anchor's cut are held.
-__attribute__((target("avx2,fma"))) void Int16Panels(const int32_t* a, int64_t pairs, const int16_t* panels,
+// Integer products of kRows anchors (a: [dim pair][kRows] int16 pairs) with panels [p0, p1),
+// packed in `block` as x[p - p0][dim pair][16][2]; the products above an anchor's cut are held.
+__attribute__((target("avx2,fma"))) void Int16Panels(const int32_t* a, int64_t pairs, const int16_t* block,
                                                       int64_t p0, int64_t p1, const Pool& pool, Int16Anchor* rows) {
   for (int64_t p = p0; p < p1; ++p) {
-    const __m256i* x = reinterpret_cast<const __m256i*>(panels + p * pairs * 2 * kPanel);
+    const __m256i* x = reinterpret_cast<const __m256i*>(block + (p - p0) * pairs * 2 * kPanel);
     cpu::i8 acc[kRows][2] = {};
 #pragma GCC unroll 4
     for (int64_t k = 0; k < pairs; ++k) {
@@ -257,7 +279,7 @@ __attribute__((target("avx2,fma"))) void Int16Panels(const int32_t* a, int64_t p
     }
 #pragma GCC unroll 6
     for (int i = 0; i < kRows; ++i) {
-      const __m256i t = _mm256_set1_epi32(rows[i].cut);
+      const __m256i t = _mm256_set1_epi32(rows[i].Cut());
       const __m256i above = _mm256_or_si256(_mm256_cmpgt_epi32((__m256i)acc[i][0], t), _mm256_cmpgt_epi32((__m256i)acc[i][1], t));
       if (__builtin_expect(_mm256_testz_si256(above, above), 1)) continue;
       alignas(32) int32_t s[kPanel];
@@ -268,7 +290,7 @@ __attribute__((target("avx2,fma"))) void Int16Panels(const int32_t* a, int64_t p
       for (uint32_t m = lanes; m != 0; m &= m - 1) {  // the lanes above the cut as the tile ended
         const int l = __builtin_ctz(m);
         const int64_t j = p * kPanel + l;
-        if (j < pool.n && s[l] > rows[i].cut && !std::isnan(pool.norm[j]) && pool.Allowed(rows[i].user, j)) {
+        if (j < pool.n && s[l] > rows[i].Cut() && !std::isnan(pool.norm[j]) && pool.Allowed(rows[i].user, j)) {
           rows[i].Add(s[l], static_cast<int32_t>(j));
         }
       }
@@ -296,30 +318,22 @@ int64_t FixedPairs(const float* x, float norm, int64_t d, uint32_t* pairs) {
   return std::isnan(norm) ? 0 : FixedRow(x, norm, d, reinterpret_cast<int16_t*>(pairs));
 }
 
-// Int16 panels x[p][dim pair][16][2] (zero-padded; rows with a NaN are zero); fills pool.norm;
-// *max_l1 = the largest |q_x|_1.
-std::unique_ptr<int16_t[]> Int16PanelsOf(Pool& pool, int64_t* max_l1) {
-  const int64_t n = pool.n, d = pool.d, num_panels = cpu::DivUp(n, kPanel), pairs = cpu::DivUp(d, 2);
-  std::unique_ptr<int16_t[]> out(new int16_t[num_panels * pairs * 2 * kPanel]);  // every entry is written
-  const int64_t chunk = 64;
-  std::vector<int64_t> chunk_max(cpu::DivUp(num_panels, chunk), 0);
-  cpu::ForEachChunk(num_panels, chunk, [&](int64_t p0, int64_t p1, int64_t c) {
-    std::vector<uint32_t> q(kPanel * pairs, 0);  // the panel's rows as pairs of int16, row by row
-    for (int64_t p = p0; p < p1; ++p) {
-      uint32_t* panel = reinterpret_cast<uint32_t*>(out.get() + p * pairs * 2 * kPanel);
-      PanelNorms(pool, p);
-      for (int64_t l = 0; l < kPanel; ++l) {
-        const int64_t j = p * kPanel + l;
-        if (j < n) chunk_max[c] = std::max(chunk_max[c], FixedPairs(pool.Row(j), pool.norm[j], d, q.data() + l * pairs));
-        else std::fill(q.data() + l * pairs, q.data() + (l + 1) * pairs, 0);
-      }
-      for (int64_t k = 0; k < pairs; ++k) {
-        for (int64_t l = 0; l < kPanel; ++l) panel[k * kPanel + l] = q[l * pairs + k];
-      }
+// Packs panels [p0, p1) as the int16 tiles read them, x[p - p0][dim pair][16][2] (zero-padded;
+// rows with a NaN are zero), and fills their pool.norm. q: scratch for kPanel rows of pairs.
+void PackInt16Panels(Pool& pool, int64_t p0, int64_t p1, int16_t* block, uint32_t* q) {
+  const int64_t n = pool.n, d = pool.d, pairs = cpu::DivUp(d, 2);
+  for (int64_t p = p0; p < p1; ++p) {
+    uint32_t* panel = reinterpret_cast<uint32_t*>(block + (p - p0) * pairs * 2 * kPanel);
+    PanelNorms(pool, p);
+    for (int64_t l = 0; l < kPanel; ++l) {
+      const int64_t j = p * kPanel + l;
+      if (j < n) FixedPairs(pool.Row(j), pool.norm[j], d, q + l * pairs);
+      else std::fill(q + l * pairs, q + (l + 1) * pairs, 0);
     }
-  });
-  *max_l1 = chunk_max.empty() ? 0 : *std::max_element(chunk_max.begin(), chunk_max.end());
-  return out;
+    for (int64_t k = 0; k < pairs; ++k) {
+      for (int64_t l = 0; l < kPanel; ++l) panel[k * kPanel + l] = q[l * pairs + k];
+    }
+  }
 }
 
 // ---- search ----
@@ -343,63 +357,102 @@ std::vector<std::vector<int64_t>> CosineTopK(const at::Tensor& anchors, const at
   const bool int16 = screen == CosineScreen::kInt16 && Int16ScreenAvailable();
   const at::Tensor af = anchors.to(at::kFloat).contiguous(), xf = items.to(at::kFloat).contiguous();
   const int64_t batch = af.size(0), d = af.size(1), n = pool_ids ? static_cast<int64_t>(pool_ids->size()) : xf.size(0);
-  const int64_t pairs = cpu::DivUp(d, 2), num_panels = cpu::DivUp(n, kPanel);
+  const int64_t pairs = cpu::DivUp(d, 2), num_panels = cpu::DivUp(n, kPanel), groups = cpu::DivUp(batch, kRows);
   Pool pool{xf.data_ptr<float>(), pool_ids ? pool_ids->data() : nullptr, n, d, std::vector<float>(n), &history};
-  int64_t max_item_l1 = 0;
-  const std::unique_ptr<int16_t[]> int16_panels = int16 ? Int16PanelsOf(pool, &max_item_l1) : nullptr;
-  const std::vector<float> float_panels = int16 ? std::vector<float>() : FloatPanelsOf(pool);
-
   std::vector<std::vector<int64_t>> out(batch);
-  if (k < 1) return out;
-  cpu::ForEachChunk(batch, kRowChunk, [&](int64_t r0, int64_t r1, int64_t) {
-    const int64_t rows = r1 - r0, groups = cpu::DivUp(rows, kRows);
-    // The chunk's normalized anchors, as a[r] and packed as [group][dim (pair)][kRows] so that each
-    // broadcast is one load. Padding rows (past the chunk) are zero and admit nothing.
-    std::vector<float> a(groups * kRows * d, 0.0f), float_tiles(int16 ? 0 : groups * d * kRows, 0.0f);
-    std::vector<uint32_t> int16_tiles(int16 ? groups * pairs * kRows : 0, 0), q(pairs);
-    std::vector<int64_t> l1(groups * kRows, 0);
-    std::vector<bool> admits(groups * kRows, false);
-    std::vector<const float*> raw_rows(rows);
-    std::vector<float> norms(rows);
-    for (int64_t r = 0; r < rows; ++r) raw_rows[r] = af.data_ptr<float>() + (r0 + r) * d;
-    NormsOf(raw_rows.data(), rows, d, norms.data());
-    for (int64_t r = 0; r < rows; ++r) {
-      const float* raw = raw_rows[r];
-      const float norm = norms[r];
-      admits[r] = !std::isnan(norm);
+  if (k < 1 || batch == 0) return out;
+
+  // The normalized anchors, as a[r] and packed as [group][dim (pair)][kRows] so that each
+  // broadcast is one load. Padding rows (past the batch) are zero and admit nothing.
+  std::vector<float> a(groups * kRows * d, 0.0f), float_tiles(int16 ? 0 : groups * d * kRows, 0.0f);
+  std::vector<uint32_t> int16_tiles(int16 ? groups * pairs * kRows : 0, 0);
+  std::vector<int64_t> l1(groups * kRows, 0);
+  std::vector<char> admits(groups * kRows, 0);
+  cpu::ForEachChunk(groups, kGroupChunk, [&](int64_t g0, int64_t g1, int64_t) {
+    const int64_t r0 = g0 * kRows, r1 = std::min(batch, g1 * kRows);
+    std::vector<const float*> raw(r1 - r0);
+    std::vector<float> norms(r1 - r0);
+    std::vector<uint32_t> q(pairs);
+    for (int64_t r = r0; r < r1; ++r) raw[r - r0] = af.data_ptr<float>() + r * d;
+    NormsOf(raw.data(), r1 - r0, d, norms.data());
+    for (int64_t r = r0; r < r1; ++r) {
+      const float norm = norms[r - r0];
       const int64_t g = r / kRows, i = r % kRows;
-      for (int64_t dim = 0; dim < d; ++dim) a[r * d + dim] = raw[dim] / norm;
+      admits[r] = !std::isnan(norm);
+      for (int64_t dim = 0; dim < d; ++dim) a[r * d + dim] = raw[r - r0][dim] / norm;
       if (int16) {
-        l1[r] = FixedPairs(raw, norm, d, q.data());
-        for (int64_t k = 0; k < pairs; ++k) int16_tiles[(g * pairs + k) * kRows + i] = q[k];
+        l1[r] = FixedPairs(raw[r - r0], norm, d, q.data());
+        for (int64_t t = 0; t < pairs; ++t) int16_tiles[(g * pairs + t) * kRows + i] = q[t];
       } else {
         for (int64_t dim = 0; dim < d; ++dim) float_tiles[(g * d + dim) * kRows + i] = a[r * d + dim];
       }
     }
-    if (int16) {
-      std::vector<Int16Anchor> state;
-      for (int64_t r = 0; r < groups * kRows; ++r) {
-        const double bound = (kFixedError * (static_cast<double>(l1[r]) + max_item_l1) + d * kFixedError * kFixedError) / kScale2 +
-                             1.2e-7 * d + 1e-7;
-        state.push_back({k, r < rows ? users[r0 + r] : 0, static_cast<int64_t>(std::ceil(2 * bound * kScale2)) + 2,
-                         admits[r] ? std::numeric_limits<int32_t>::min() : kNone, {}, {}});
-      }
-      ForEachTile(groups, num_panels, kInt16BlockBytes, pairs * 2 * kPanel * 2, [&](int64_t g, int64_t p0, int64_t p1) {
-        Int16Panels(reinterpret_cast<const int32_t*>(int16_tiles.data()) + g * pairs * kRows, pairs, int16_panels.get(), p0, p1, pool,
-                    state.data() + g * kRows);
-      });
-      for (int64_t r = 0; r < rows; ++r) out[r0 + r] = state[r].Finish(a.data() + r * d, pool);
-    } else {
+  });
+
+  if (!int16) {
+    const std::vector<float> float_panels = FloatPanelsOf(pool);
+    cpu::ForEachChunk(groups, kGroupChunk, [&](int64_t g0, int64_t g1, int64_t) {
       std::vector<FloatAnchor> state;
-      for (int64_t r = 0; r < groups * kRows; ++r) {
-        state.push_back({k, r < rows ? users[r0 + r] : 0, r < rows ? -kInf : kInf, {}});
-      }
-      ForEachTile(groups, num_panels, kFloatBlockBytes, d * kPanel * 4, [&](int64_t g, int64_t p0, int64_t p1) {
-        FloatPanels(float_tiles.data() + g * d * kRows, float_panels.data(), p0, p1, pool, state.data() + g * kRows);
+      for (int64_t r = g0 * kRows; r < g1 * kRows; ++r) state.push_back({k, r < batch ? users[r] : 0, r < batch ? -kInf : kInf, {}});
+      ForEachTile(g1 - g0, num_panels, kFloatBlockBytes, d * kPanel * 4, [&](int64_t g, int64_t p0, int64_t p1) {
+        FloatPanels(float_tiles.data() + (g0 + g) * d * kRows, float_panels.data(), p0, p1, pool, state.data() + g * kRows);
       });
-      for (int64_t r = 0; r < rows; ++r) {
-        for (const auto& [score, id] : state[r].top) out[r0 + r].push_back(id);
+      for (int64_t r = g0 * kRows; r < std::min(batch, g1 * kRows); ++r) {
+        for (const auto& [score, id] : state[r - g0 * kRows].top) out[r].push_back(id);
       }
+    });
+    return out;
+  }
+
+  // Int16: workers take item blocks in turn, pack each and run every anchor over it while it is
+  // in cache. An item's |q_x|_1 is at most sqrt(d) |q_x|_2 <= sqrt(d) (S (1 + 1e-6) + sqrt(d) / 2).
+  const double item_l1 = std::sqrt(static_cast<double>(d)) * (kScale * (1 + 1e-6) + 0.5 * std::sqrt(static_cast<double>(d)));
+  std::unique_ptr<std::atomic<int32_t>[]> cuts(new std::atomic<int32_t>[groups * kRows]);
+  std::vector<int64_t> bands(groups * kRows);
+  for (int64_t r = 0; r < groups * kRows; ++r) {
+    cuts[r].store(admits[r] ? std::numeric_limits<int32_t>::min() : kNone);
+    const double bound = (kFixedError * (static_cast<double>(l1[r]) + item_l1) + d * kFixedError * kFixedError) / kScale2 +
+                         1.2e-7 * d + 1e-7;
+    bands[r] = static_cast<int64_t>(std::ceil(2 * bound * kScale2)) + 2;
+  }
+  const int64_t block_panels = std::max<int64_t>(1, kInt16BlockBytes / (pairs * 2 * kPanel * 2));
+  const int64_t num_blocks = cpu::DivUp(num_panels, block_panels);
+  const int64_t workers = std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), num_blocks));
+  std::vector<std::vector<Int16Anchor>> state(workers);
+  std::atomic<int64_t> next_block{0};
+  at::parallel_for(0, workers, 1, [&](int64_t w0, int64_t w1) {
+    for (int64_t w = w0; w < w1; ++w) {
+      for (int64_t r = 0; r < groups * kRows; ++r) {
+        state[w].push_back({k, r < batch ? users[r] : 0, bands[r], &cuts[r], cuts[r].load(), {}, {}});
+        state[w].back().best.reserve(k);
+        state[w].back().held.reserve(4 * k + 16);
+      }
+      std::vector<int16_t> block(block_panels * pairs * 2 * kPanel);
+      std::vector<uint32_t> q(kPanel * pairs);
+      // The next block is claimed before this one is scored, so that its rows are fetched from
+      // memory (into L2) while the anchors pass over this one.
+      for (int64_t b = next_block++, after = next_block++; b < num_blocks; b = after, after = next_block++) {
+        const int64_t p0 = b * block_panels, p1 = std::min(num_panels, p0 + block_panels);
+        PackInt16Panels(pool, p0, p1, block.data(), q.data());
+        for (Int16Anchor& anchor : state[w]) anchor.Sync();
+        const int64_t fetch0 = std::min(n, after * block_panels * kPanel), fetch1 = std::min(n, (after + 1) * block_panels * kPanel);
+        const int64_t lines_per_row = cpu::DivUp(d * 4, 64), per_group = cpu::DivUp((fetch1 - fetch0) * lines_per_row, groups);
+        int64_t line = 0;
+        for (int64_t g = 0; g < groups; ++g) {
+          for (const int64_t end = std::min((fetch1 - fetch0) * lines_per_row, line + per_group); line < end; ++line) {
+            _mm_prefetch(reinterpret_cast<const char*>(pool.Row(fetch0 + line / lines_per_row)) + (line % lines_per_row) * 64, _MM_HINT_T1);
+          }
+          Int16Panels(reinterpret_cast<const int32_t*>(int16_tiles.data()) + g * pairs * kRows, pairs, block.data(), p0, p1, pool,
+                      state[w].data() + g * kRows);
+        }
+      }
+    }
+  });
+  cpu::ForEachChunk(batch, 64, [&](int64_t r0, int64_t r1, int64_t) {
+    for (int64_t r = r0; r < r1; ++r) {
+      std::vector<std::pair<int32_t, int32_t>> held;
+      for (const auto& worker : state) held.insert(held.end(), worker[r].held.begin(), worker[r].held.end());
+      out[r] = Finish(a.data() + r * d, pool, k, cuts[r].load(), std::move(held));
     }
   });
   return out;
