@@ -41,7 +41,8 @@ namespace {
 
 constexpr int kRows = 6;             // anchors per register tile (12 accumulators hide the latency)
 constexpr int kPanel = 16;           // items per register tile (two 8-lane vectors)
-constexpr int64_t kGroupChunk = 22;  // anchor groups per float task (132 anchors)
+constexpr int64_t kGroupChunk = 22;  // anchor groups per task when tasks split the anchors (132 anchors)
+constexpr int64_t kItemSplitMaxK = 16;  // int16 workers split the items up to this K, the anchors above it
 constexpr int64_t kInt16BlockBytes = 32 << 10, kFloatBlockBytes = 64 << 10;  // measured best
 constexpr float kScale = 16384.0f;   // S = 2^14
 constexpr double kScale2 = static_cast<double>(kScale) * kScale;
@@ -167,9 +168,9 @@ std::vector<float> FloatPanelsOf(Pool& pool) {
 // One worker's part of an anchor's search: the allowed items it saw that the anchor's cut has
 // not ruled out. Products at or below the cut are ruled out. A worker raises it to
 // P - band - 1, P the K-th best product among the items that worker saw (a lower bound of the
-// K-th best among all items), so a cut raised by any worker is valid for all: each worker
-// publishes its raises to the shared cut and takes the others' at the start of each item block
-// (reading the shared cut at every tile would bounce its cache line between the cores).
+// K-th best among all items), so a cut raised by any worker is valid for all: at the start of
+// each item block a worker publishes its cut to the shared one and takes the others' (sharing at
+// every raise or every tile would bounce the cut's cache line between the cores).
 struct Int16Anchor {
   int64_t k, user;
   int64_t band;                                   // 2 b S^2, rounded up, with a margin
@@ -179,13 +180,12 @@ struct Int16Anchor {
   std::vector<std::pair<int32_t, int32_t>> held;  // (product, pool position), above the cut when added
 
   int32_t Cut() const { return cut; }
-  void Sync() { cut = std::max(cut, shared->load(std::memory_order_relaxed)); }
-  void Raise(int32_t to) {
-    if (to <= cut) return;
-    cut = to;
+  void Raise(int32_t to) { cut = std::max(cut, to); }
+  void Sync() {
     int32_t now = shared->load(std::memory_order_relaxed);
-    while (to > now && !shared->compare_exchange_weak(now, to, std::memory_order_relaxed)) {
+    while (cut > now && !shared->compare_exchange_weak(now, cut, std::memory_order_relaxed)) {
     }
+    cut = std::max(cut, now);
   }
 
   void Add(int32_t product, int32_t j) {
@@ -404,8 +404,7 @@ std::vector<std::vector<int64_t>> CosineTopK(const at::Tensor& anchors, const at
     return out;
   }
 
-  // Int16: workers take item blocks in turn, pack each and run every anchor over it while it is
-  // in cache. An item's |q_x|_1 is at most sqrt(d) |q_x|_2 <= sqrt(d) (S (1 + 1e-6) + sqrt(d) / 2).
+  // Int16. An item's |q_x|_1 is at most sqrt(d) |q_x|_2 <= sqrt(d) (S (1 + 1e-6) + sqrt(d) / 2).
   const double item_l1 = std::sqrt(static_cast<double>(d)) * (kScale * (1 + 1e-6) + 0.5 * std::sqrt(static_cast<double>(d)));
   std::unique_ptr<std::atomic<int32_t>[]> cuts(new std::atomic<int32_t>[groups * kRows]);
   std::vector<int64_t> bands(groups * kRows);
@@ -417,17 +416,49 @@ std::vector<std::vector<int64_t>> CosineTopK(const at::Tensor& anchors, const at
   }
   const int64_t block_panels = std::max<int64_t>(1, kInt16BlockBytes / (pairs * 2 * kPanel * 2));
   const int64_t num_blocks = cpu::DivUp(num_panels, block_panels);
+  const int64_t block_size = block_panels * pairs * 2 * kPanel;
+  const auto add_anchor = [&](int64_t r, std::vector<Int16Anchor>* state) {
+    state->push_back({k, r < batch ? users[r] : 0, bands[r], &cuts[r], cuts[r].load(), {}, {}});
+    state->back().best.reserve(k);
+    state->back().held.reserve(4 * k + 16);
+  };
+  if (k > kItemSplitMaxK) {
+    // Many negatives per anchor: admitting items costs more than scoring them, and workers that
+    // split an anchor's items would each admit its own K best. So every block is packed first,
+    // and tasks of anchors pass over all of them, each anchor in one worker.
+    std::vector<int16_t> packed(num_blocks * block_size);
+    cpu::ForEachChunk(num_blocks, 1, [&](int64_t b0, int64_t b1, int64_t) {
+      std::vector<uint32_t> q(kPanel * pairs);
+      for (int64_t b = b0; b < b1; ++b) {
+        PackInt16Panels(pool, b * block_panels, std::min(num_panels, (b + 1) * block_panels), packed.data() + b * block_size, q.data());
+      }
+    });
+    cpu::ForEachChunk(groups, kGroupChunk, [&](int64_t g0, int64_t g1, int64_t) {
+      std::vector<Int16Anchor> state;
+      for (int64_t r = g0 * kRows; r < g1 * kRows; ++r) add_anchor(r, &state);
+      for (int64_t b = 0; b < num_blocks; ++b) {
+        for (int64_t g = g0; g < g1; ++g) {
+          Int16Panels(reinterpret_cast<const int32_t*>(int16_tiles.data()) + g * pairs * kRows, pairs, packed.data() + b * block_size,
+                      b * block_panels, std::min(num_panels, (b + 1) * block_panels), pool, state.data() + (g - g0) * kRows);
+        }
+      }
+      for (int64_t r = g0 * kRows; r < std::min(batch, g1 * kRows); ++r) {
+        Int16Anchor& anchor = state[r - g0 * kRows];
+        out[r] = Finish(a.data() + r * d, pool, k, anchor.Cut(), std::move(anchor.held));
+      }
+    });
+    return out;
+  }
+
+  // Few negatives per anchor: workers take item blocks in turn, pack each and pass every anchor
+  // over it while it is in cache.
   const int64_t workers = std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), num_blocks));
   std::vector<std::vector<Int16Anchor>> state(workers);
   std::atomic<int64_t> next_block{0};
   at::parallel_for(0, workers, 1, [&](int64_t w0, int64_t w1) {
     for (int64_t w = w0; w < w1; ++w) {
-      for (int64_t r = 0; r < groups * kRows; ++r) {
-        state[w].push_back({k, r < batch ? users[r] : 0, bands[r], &cuts[r], cuts[r].load(), {}, {}});
-        state[w].back().best.reserve(k);
-        state[w].back().held.reserve(4 * k + 16);
-      }
-      std::vector<int16_t> block(block_panels * pairs * 2 * kPanel);
+      for (int64_t r = 0; r < groups * kRows; ++r) add_anchor(r, &state[w]);
+      std::vector<int16_t> block(block_size);
       std::vector<uint32_t> q(kPanel * pairs);
       // The next block is claimed before this one is scored, so that its rows are fetched from
       // memory (into L2) while the anchors pass over this one.
@@ -446,6 +477,7 @@ std::vector<std::vector<int64_t>> CosineTopK(const at::Tensor& anchors, const at
                       state[w].data() + g * kRows);
         }
       }
+      for (Int16Anchor& anchor : state[w]) anchor.Sync();
     }
   });
   cpu::ForEachChunk(batch, 64, [&](int64_t r0, int64_t r1, int64_t) {
