@@ -25,6 +25,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <limits>
@@ -338,6 +339,21 @@ void PackInt16Panels(Pool& pool, int64_t p0, int64_t p1, int16_t* block, uint32_
 
 // ---- search ----
 
+// Packed int16 panels on 64-byte boundaries, so that no 32-byte load of the tiles straddles two
+// cache lines (the allocator only promises 16 bytes).
+class AlignedPanels {
+ public:
+  explicit AlignedPanels(int64_t size)
+      : data_(static_cast<int16_t*>(std::aligned_alloc(64, cpu::DivUp(size * 2, 64) * 64))) {}
+  int16_t* data() const { return data_.get(); }
+
+ private:
+  struct Free {
+    void operator()(int16_t* p) const { std::free(p); }
+  };
+  std::unique_ptr<int16_t[], Free> data_;
+};
+
 // Runs `tile(g, p0, p1)` over every (anchor group, item block), blocks outermost.
 template <typename Tile>
 void ForEachTile(int64_t groups, int64_t num_panels, int64_t block_bytes, int64_t panel_bytes, const Tile& tile) {
@@ -426,7 +442,7 @@ std::vector<std::vector<int64_t>> CosineTopK(const at::Tensor& anchors, const at
     // Many negatives per anchor: admitting items costs more than scoring them, and workers that
     // split an anchor's items would each admit its own K best. So every block is packed first,
     // and tasks of anchors pass over all of them, each anchor in one worker.
-    std::vector<int16_t> packed(num_blocks * block_size);
+    const AlignedPanels packed(num_blocks * block_size);
     cpu::ForEachChunk(num_blocks, 1, [&](int64_t b0, int64_t b1, int64_t) {
       std::vector<uint32_t> q(kPanel * pairs);
       for (int64_t b = b0; b < b1; ++b) {
@@ -458,7 +474,7 @@ std::vector<std::vector<int64_t>> CosineTopK(const at::Tensor& anchors, const at
   at::parallel_for(0, workers, 1, [&](int64_t w0, int64_t w1) {
     for (int64_t w = w0; w < w1; ++w) {
       for (int64_t r = 0; r < groups * kRows; ++r) add_anchor(r, &state[w]);
-      std::vector<int16_t> block(block_size);
+      const AlignedPanels block(block_size);
       std::vector<uint32_t> q(kPanel * pairs);
       // The next block is claimed before this one is scored, so that its rows are fetched from
       // memory (into L2) while the anchors pass over this one.
