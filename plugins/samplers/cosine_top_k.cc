@@ -4,10 +4,11 @@
 // into dimension-major panels of 16, a register tile scores 6 anchors x 16 items, and the tile's
 // scores are compared, still in registers, with each anchor's running cut; only the rare score
 // above it leaves the registers. The float screen packs every item first, then tasks of 132
-// anchors pass over 64 KB item blocks. The int16 screen's workers take 32 KB item blocks in
-// turn, pack one and pass every anchor over it while it is in cache: the packed items never
-// leave the cache, and a worker slowed by a neighbour on a shared machine takes fewer blocks.
-// Anchors share their cuts across workers (see Int16Anchor).
+// anchors pass over 64 KB item blocks. Up to K = 16 the int16 screen's workers take 32 KB item
+// blocks in turn, pack one and pass every anchor over it while it is in cache: the packed items
+// never leave the cache, and a worker slowed by a neighbour on a shared machine takes fewer
+// blocks; anchors share their cuts across workers (see Int16Anchor). Above it, tasks of anchors
+// pass over items packed first, as in the float screen (see kItemSplitMaxK).
 //
 // The int16 screen's bound. With S = 2^14, q = round(S x r), r = 1/|x| in float, for the
 // normalized vectors a and x (v = x / |x| in float; |v_i| <= 1, so q fits int16): S x r differs
@@ -15,8 +16,8 @@
 // a.x = (q_a.q_x + q_a.e_x + e_a.q_x + e_a.e_x) / S^2, hence
 // |a.x - q_a.q_x / S^2| <= b = (E (|q_a|_1 + |q_x|_1) + d E^2) / S^2, plus the float rounding
 // of the score itself (d u |a||x|). q_a.q_x is exact in int32: it and every
-// partial sum are at most |q_a|_2 |q_x|_2 < 2^29. If P is the K-th best integer product among an
-// anchor's allowed items so far, K items score at least P/S^2 - b in float, so an item whose
+// partial sum are at most |q_a|_2 |q_x|_2 < 2^29. If P is the K-th best integer product among
+// any set of an anchor's allowed items (those seen so far, or one worker's), K items score at least P/S^2 - b in float, so an item whose
 // product is below P - 2 b S^2 scores strictly below the final K-th best float score: it is
 // dropped. The rest are scored in float at the end, as the float tiles score them.
 
