@@ -6,20 +6,23 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "absl/strings/ascii.h"
 
 namespace hardgnn {
 
 double Selection::Of(const EvalResult& result) const {
   const SplitMetrics& split = on_test ? result.test : result.validation;
   const RankingMetrics& m = full_ranking ? split.full : split.sampled;
-  if (metric == "mrr") return m.mrr;
-  return metric == "hr" ? m.Hr(k) : m.Ndcg(k);
+  switch (metric) {
+    case Metric::kNdcg: return m.Ndcg(k);
+    case Metric::kHr: return m.Hr(k);
+    case Metric::kMrr: return m.mrr;
+  }
+  return 0.0;
 }
 
 std::string Selection::Name() const {
   return absl::StrCat(on_test ? "test " : "validation ", full_ranking ? "full-ranking " : "paper ",
-                      metric == "mrr" ? "MRR" : absl::StrCat(absl::AsciiStrToUpper(metric), "@", k));
+                      metric == Metric::kMrr ? "MRR" : absl::StrCat(metric == Metric::kHr ? "HR@" : "NDCG@", k));
 }
 
 absl::StatusOr<Selection> ParseSelection(absl::string_view text) {
@@ -33,7 +36,7 @@ absl::StatusOr<Selection> ParseSelection(absl::string_view text) {
   Selection s;
   s.full_ranking = parts[0] == "full";
   if (parts[1] == "mrr") {
-    s.metric = "mrr";
+    s.metric = Selection::Metric::kMrr;
     return s;
   }
   const std::vector<absl::string_view> metric = absl::StrSplit(parts[1], '@');
@@ -41,7 +44,7 @@ absl::StatusOr<Selection> ParseSelection(absl::string_view text) {
       std::find(kCutoffs.begin(), kCutoffs.end(), s.k) == kCutoffs.end()) {
     return error();
   }
-  s.metric = std::string(metric[0]);
+  s.metric = metric[0] == "hr" ? Selection::Metric::kHr : Selection::Metric::kNdcg;
   return s;
 }
 

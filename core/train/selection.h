@@ -13,10 +13,11 @@
 namespace hardgnn {
 
 struct Selection {
-  bool full_ranking = false;   // full ranking instead of the paper's 999 sampled negatives
-  std::string metric = "ndcg";  // ndcg, hr or mrr
-  int k = 10;                   // cutoff of ndcg and hr: 5, 10 or 20
-  bool on_test = false;         // the published code's selection (on test)
+  enum class Metric { kNdcg, kHr, kMrr };
+  bool full_ranking = false;     // full ranking instead of the paper's 999 sampled negatives
+  Metric metric = Metric::kNdcg;
+  int k = 10;                    // cutoff of NDCG and HR: 5, 10 or 20
+  bool on_test = false;          // the published code's selection (on test)
 
   double Of(const EvalResult& result) const;
   std::string Name() const;     // e.g. "validation paper NDCG@10"

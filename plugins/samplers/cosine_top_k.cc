@@ -282,13 +282,14 @@ __attribute__((target("avx2,fma"))) void Int16Panels(const int32_t* a, int64_t p
 #pragma GCC unroll 6
     for (int i = 0; i < kRows; ++i) {
       const __m256i t = _mm256_set1_epi32(rows[i].Cut());
-      const __m256i above = _mm256_or_si256(_mm256_cmpgt_epi32((__m256i)acc[i][0], t), _mm256_cmpgt_epi32((__m256i)acc[i][1], t));
+      const __m256i above0 = _mm256_cmpgt_epi32((__m256i)acc[i][0], t), above1 = _mm256_cmpgt_epi32((__m256i)acc[i][1], t);
+      const __m256i above = _mm256_or_si256(above0, above1);
       if (__builtin_expect(_mm256_testz_si256(above, above), 1)) continue;
       alignas(32) int32_t s[kPanel];
       _mm256_store_si256(reinterpret_cast<__m256i*>(s), (__m256i)acc[i][0]);
       _mm256_store_si256(reinterpret_cast<__m256i*>(s + 8), (__m256i)acc[i][1]);
-      const uint32_t lanes = static_cast<uint32_t>(_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32((__m256i)acc[i][0], t)))) |
-                             static_cast<uint32_t>(_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32((__m256i)acc[i][1], t)))) << 8;
+      const uint32_t lanes = static_cast<uint32_t>(_mm256_movemask_ps(_mm256_castsi256_ps(above0))) |
+                             static_cast<uint32_t>(_mm256_movemask_ps(_mm256_castsi256_ps(above1))) << 8;
       for (uint32_t m = lanes; m != 0; m &= m - 1) {  // the lanes above the cut as the tile ended
         const int l = __builtin_ctz(m);
         const int64_t j = p * kPanel + l;
@@ -364,6 +365,24 @@ void ForEachTile(int64_t groups, int64_t num_panels, int64_t block_bytes, int64_
   }
 }
 
+// Prefetches the rows [j0, j1) of the pool into L2 in `slices` equal slices, one per Next().
+class RowPrefetch {
+ public:
+  RowPrefetch(const Pool& pool, int64_t j0, int64_t j1, int64_t slices)
+      : pool_(pool), j0_(j0), lines_per_row_(cpu::DivUp(pool.d * 4, 64)), lines_((j1 - j0) * lines_per_row_),
+        per_slice_(cpu::DivUp(lines_, std::max<int64_t>(1, slices))) {}
+  void Next() {
+    for (const int64_t end = std::min(lines_, line_ + per_slice_); line_ < end; ++line_) {
+      _mm_prefetch(reinterpret_cast<const char*>(pool_.Row(j0_ + line_ / lines_per_row_)) + (line_ % lines_per_row_) * 64,
+                   _MM_HINT_T1);
+    }
+  }
+
+ private:
+  const Pool& pool_;
+  int64_t j0_, lines_per_row_, lines_, per_slice_, line_ = 0;
+};
+
 }  // namespace
 
 bool Int16ScreenAvailable() { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
@@ -431,9 +450,9 @@ std::vector<std::vector<int64_t>> CosineTopK(const at::Tensor& anchors, const at
                          1.2e-7 * d + 1e-7;
     bands[r] = static_cast<int64_t>(std::ceil(2 * bound * kScale2)) + 2;
   }
-  const int64_t block_panels = std::max<int64_t>(1, kInt16BlockBytes / (pairs * 2 * kPanel * 2));
+  const int64_t panel_size = pairs * 2 * kPanel, block_panels = std::max<int64_t>(1, kInt16BlockBytes / (panel_size * 2));
   const int64_t num_blocks = cpu::DivUp(num_panels, block_panels);
-  const int64_t block_size = block_panels * pairs * 2 * kPanel;
+  const auto tiles_of = [&](int64_t g) { return reinterpret_cast<const int32_t*>(int16_tiles.data()) + g * pairs * kRows; };
   const auto add_anchor = [&](int64_t r, std::vector<Int16Anchor>* state) {
     state->push_back({k, r < batch ? users[r] : 0, bands[r], &cuts[r], cuts[r].load(), {}, {}});
     state->back().best.reserve(k);
@@ -443,22 +462,17 @@ std::vector<std::vector<int64_t>> CosineTopK(const at::Tensor& anchors, const at
     // Many negatives per anchor: admitting items costs more than scoring them, and workers that
     // split an anchor's items would each admit its own K best. So every block is packed first,
     // and tasks of anchors pass over all of them, each anchor in one worker.
-    const AlignedPanels packed(num_blocks * block_size);
-    cpu::ForEachChunk(num_blocks, 1, [&](int64_t b0, int64_t b1, int64_t) {
+    const AlignedPanels packed(num_panels * panel_size);
+    cpu::ForEachChunk(num_panels, 64, [&](int64_t p0, int64_t p1, int64_t) {
       std::vector<uint32_t> q(kPanel * pairs);
-      for (int64_t b = b0; b < b1; ++b) {
-        PackInt16Panels(pool, b * block_panels, std::min(num_panels, (b + 1) * block_panels), packed.data() + b * block_size, q.data());
-      }
+      PackInt16Panels(pool, p0, p1, packed.data() + p0 * panel_size, q.data());
     });
     cpu::ForEachChunk(groups, kGroupChunk, [&](int64_t g0, int64_t g1, int64_t) {
       std::vector<Int16Anchor> state;
       for (int64_t r = g0 * kRows; r < g1 * kRows; ++r) add_anchor(r, &state);
-      for (int64_t b = 0; b < num_blocks; ++b) {
-        for (int64_t g = g0; g < g1; ++g) {
-          Int16Panels(reinterpret_cast<const int32_t*>(int16_tiles.data()) + g * pairs * kRows, pairs, packed.data() + b * block_size,
-                      b * block_panels, std::min(num_panels, (b + 1) * block_panels), pool, state.data() + (g - g0) * kRows);
-        }
-      }
+      ForEachTile(g1 - g0, num_panels, kInt16BlockBytes, panel_size * 2, [&](int64_t g, int64_t p0, int64_t p1) {
+        Int16Panels(tiles_of(g0 + g), pairs, packed.data() + p0 * panel_size, p0, p1, pool, state.data() + g * kRows);
+      });
       for (int64_t r = g0 * kRows; r < std::min(batch, g1 * kRows); ++r) {
         Int16Anchor& anchor = state[r - g0 * kRows];
         out[r] = Finish(a.data() + r * d, pool, k, anchor.Cut(), std::move(anchor.held));
@@ -475,7 +489,7 @@ std::vector<std::vector<int64_t>> CosineTopK(const at::Tensor& anchors, const at
   at::parallel_for(0, workers, 1, [&](int64_t w0, int64_t w1) {
     for (int64_t w = w0; w < w1; ++w) {
       for (int64_t r = 0; r < groups * kRows; ++r) add_anchor(r, &state[w]);
-      const AlignedPanels block(block_size);
+      const AlignedPanels block(block_panels * panel_size);
       std::vector<uint32_t> q(kPanel * pairs);
       // The next block is claimed before this one is scored, so that its rows are fetched from
       // memory (into L2) while the anchors pass over this one.
@@ -483,15 +497,10 @@ std::vector<std::vector<int64_t>> CosineTopK(const at::Tensor& anchors, const at
         const int64_t p0 = b * block_panels, p1 = std::min(num_panels, p0 + block_panels);
         PackInt16Panels(pool, p0, p1, block.data(), q.data());
         for (Int16Anchor& anchor : state[w]) anchor.Sync();
-        const int64_t fetch0 = std::min(n, after * block_panels * kPanel), fetch1 = std::min(n, (after + 1) * block_panels * kPanel);
-        const int64_t lines_per_row = cpu::DivUp(d * 4, 64), per_group = cpu::DivUp((fetch1 - fetch0) * lines_per_row, groups);
-        int64_t line = 0;
+        RowPrefetch prefetch(pool, std::min(n, after * block_panels * kPanel), std::min(n, (after + 1) * block_panels * kPanel), groups);
         for (int64_t g = 0; g < groups; ++g) {
-          for (const int64_t end = std::min((fetch1 - fetch0) * lines_per_row, line + per_group); line < end; ++line) {
-            _mm_prefetch(reinterpret_cast<const char*>(pool.Row(fetch0 + line / lines_per_row)) + (line % lines_per_row) * 64, _MM_HINT_T1);
-          }
-          Int16Panels(reinterpret_cast<const int32_t*>(int16_tiles.data()) + g * pairs * kRows, pairs, block.data(), p0, p1, pool,
-                      state[w].data() + g * kRows);
+          prefetch.Next();
+          Int16Panels(tiles_of(g), pairs, block.data(), p0, p1, pool, state[w].data() + g * kRows);
         }
       }
       for (Int16Anchor& anchor : state[w]) anchor.Sync();
