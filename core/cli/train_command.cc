@@ -37,6 +37,9 @@ DEFINE_int64(seed, 100, "seed of every random choice in training");
 DEFINE_int64(max_steps, 0, "stop after this many steps (0 = no limit)");
 DEFINE_int64(max_seq_len, 200, "most recent items fed to the sequence encoder (pos_length)");
 DEFINE_int64(pred_num, 5, "training target drawn among the last pred_num+1 training items");
+DEFINE_double(negative_popularity, 0,
+              "ranking negatives (hinge, BPR) drawn in proportion to each item's training events "
+              "raised to this power, e.g. 0.75; 0 = uniform over the user's unseen items, as published");
 DEFINE_string(eval_protocol, "clean",
               "clean: train on the training prefix, select on validation, test input excludes "
               "the test item; official: the published code (trains on the validation item, "
@@ -108,6 +111,7 @@ absl::StatusOr<TrainOptions> OptionsFromFlags() {
   o.max_steps = FLAGS_max_steps;
   o.batch.max_seq_len = FLAGS_max_seq_len;
   o.batch.pred_num = FLAGS_pred_num;
+  o.batch.negative_popularity = FLAGS_negative_popularity;
   o.eval.batch_size = FLAGS_eval_batch_size;
   o.eval.max_seq_len = FLAGS_max_seq_len;
   o.eval.full_ranking = FLAGS_full_ranking;
@@ -129,9 +133,10 @@ absl::StatusOr<TrainOptions> OptionsFromFlags() {
   o.selection = *selection;
   o.selection.on_test = FLAGS_eval_protocol == "official";
   if (o.epochs < 0 || o.batch_size < 1 || o.users_per_epoch < 0 || o.batch.max_seq_len < 1 ||
-      o.batch.pred_num < 0 || o.eval.batch_size < 1 || o.eval_every < 1) {
+      o.batch.pred_num < 0 || !(o.batch.negative_popularity >= 0) || o.eval.batch_size < 1 ||
+      o.eval_every < 1) {
     return absl::InvalidArgumentError(
-        "--epochs, --users_per_epoch and --pred_num must be >= 0; --batch_size, --max_seq_len, "
+        "--epochs, --users_per_epoch, --pred_num and --negative_popularity must be >= 0; --batch_size, --max_seq_len, "
         "--eval_batch_size and --eval_every >= 1");
   }
   PhaseProfile::Enable(FLAGS_profile);

@@ -31,6 +31,15 @@ BatchBuilder::BatchBuilder(const data::PreparedDataset& dataset, BatchOptions op
   for (int32_t u = 0; u < d_.num_users; ++u) {
     if (TrainPrefix(u) >= 1) trainable_.push_back(u);
   }
+  if (options_.negative_popularity > 0) {
+    // Popularity from the training prefixes only: validation and test events never leak in.
+    std::vector<int64_t> events(d_.num_items, 0);
+    for (int32_t u = 0; u < d_.num_users; ++u) {
+      const int32_t* s = d_.Sequence(u);
+      for (int64_t j = 0; j < TrainPrefix(u); ++j) ++events[s[j]];
+    }
+    popular_.emplace(events, options_.negative_popularity);
+  }
 }
 
 int64_t BatchBuilder::TrainPrefix(int32_t user) const {
@@ -75,8 +84,10 @@ Batch BatchBuilder::Build(const std::vector<int32_t>& users, uint64_t seed) cons
     // Ranking pairs: min(rec_negatives, |P|) negatives the user never interacted with.
     const int64_t num_neg = std::min<int64_t>(options_.rec_negatives, p);
     for (int64_t j = 0; j < num_neg; ++j) {
-      const int64_t neg = UniformOutside(rng, d_.num_items, d_.interacted.RowBegin(u),
-                                         d_.interacted.RowSize(u));
+      const int32_t* seen = d_.interacted.RowBegin(u);
+      const int64_t num_seen = d_.interacted.RowSize(u);
+      const int64_t neg = popular_ ? popular_->Draw(rng, seen, num_seen)
+                                   : UniformOutside(rng, d_.num_items, seen, num_seen);
       pair_rows.push_back(b);
       pair_pos.push_back(target);
       pair_neg.push_back(neg);

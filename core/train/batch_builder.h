@@ -2,10 +2,12 @@
 #define HARDGNN_CORE_TRAIN_BATCH_BUILDER_H_
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "core/data/dataset.h"
 #include "core/model/batch.h"
+#include "core/train/popularity_negatives.h"
 
 namespace hardgnn {
 
@@ -20,6 +22,9 @@ struct BatchOptions {
   int64_t max_seq_len = 200;   // pos_length: the most recent items kept as input
   int64_t pred_num = 5;        // the target is one of the last pred_num+1 items (SPEC §1.5)
   int64_t rec_negatives = 0;   // ranking negatives per user, capped at |P| (0 = no pairs)
+  // 0: ranking negatives uniform over the user's unseen items (the published code); > 0:
+  // drawn in proportion to (training events of the item)^negative_popularity instead.
+  double negative_popularity = 0;
   int64_t sal_samples = 0;     // SAL items per user per slice, capped at |P_k|/2 (0 = no SAL)
 };
 
@@ -43,6 +48,7 @@ class BatchBuilder {
   const data::PreparedDataset& d_;
   BatchOptions options_;
   std::vector<int32_t> trainable_;
+  std::optional<PopularityNegatives> popular_;  // set when negative_popularity > 0
 };
 
 // Right-aligns the last `max_len` of items[0, len) into row `row` of seq/mask ([B,M]).

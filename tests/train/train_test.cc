@@ -23,8 +23,8 @@
 namespace hardgnn {
 namespace {
 
-data::PreparedDataset SmallDataset(int users = 40, int items = 60) {
-  std::vector<data::Triple> triples;
+data::PreparedDataset SmallDataset(int users = 40, int items = 60,
+                                   std::vector<data::Triple> triples = {}) {
   for (int u = 0; u < users; ++u) {
     const int n = 4 + (u * 7) % 23;
     for (int j = 0; j < n; ++j) {
@@ -171,6 +171,55 @@ TEST(BatchBuilderTest, SamplingDependsOnlyOnSeedAndUser) {
   EXPECT_EQ(alone.targets[0].item<int64_t>(), together.targets[1].item<int64_t>());
   EXPECT_TRUE(at::equal(alone.pair_neg, together.pair_neg.slice(0, together.pair_neg.size(0) - alone.pair_neg.size(0))));
   EXPECT_FALSE(at::equal(alone.pair_neg, other.pair_neg));
+}
+
+TEST(BatchBuilderTest, PopularityNegativesFollowTrainingEventsOnly) {
+  // A last user whose test item nobody else has: it has no training event.
+  const data::PreparedDataset d = SmallDataset(40, 60, {{"late", "i0", 1}, {"late", "i1", 2}, {"late", "i2", 3},
+                                                        {"late", "i3", 4}, {"late", "fresh", 5}});
+  std::vector<int64_t> train_events(d.num_items, 0);
+  for (int32_t u = 0; u < d.num_users; ++u) {
+    for (int64_t j = 0; j < d.train_len[u]; ++j) ++train_events[d.Sequence(u)[j]];
+  }
+  BatchOptions o;
+  o.rec_negatives = 40;
+  o.negative_popularity = 1.0;
+  BatchBuilder builder(d, o);
+  std::vector<int32_t> users;
+  for (int32_t u = 0; u < d.num_users; ++u) users.push_back(u);
+  std::vector<int64_t> drawn(d.num_items, 0);
+  int64_t total = 0;
+  for (uint64_t seed = 0; seed < 20; ++seed) {
+    Batch b = builder.Build(users, seed);
+    for (int64_t j = 0; j < b.pair_neg.size(0); ++j) {
+      const int32_t item = b.pair_neg[j].item<int32_t>();
+      EXPECT_FALSE(d.interacted.Contains(users[b.pair_rows[j].item<int64_t>()], item));
+      ++drawn[item];
+      ++total;
+    }
+  }
+  // Each draw for user u picks allowed item i with probability w_i / (sum of u's allowed
+  // weights), w = training events (exponent 1): compare counts with that expectation.
+  for (int32_t i = 0; i < d.num_items; ++i) {
+    double expected = 0;
+    for (int32_t u = 0; u < d.num_users; ++u) {
+      if (d.interacted.Contains(u, i)) continue;
+      int64_t allowed = 0;
+      for (int32_t j = 0; j < d.num_items; ++j) allowed += d.interacted.Contains(u, j) ? 0 : train_events[j];
+      expected += 20.0 * std::min<int64_t>(40, d.train_len[u]) * train_events[i] / allowed;
+    }
+    EXPECT_NEAR(drawn[i], expected, 5 * std::sqrt(expected) + 1) << "item " << i;
+  }
+  int64_t untrained = 0;
+  for (int32_t i = 0; i < d.num_items; ++i) {
+    if (train_events[i] > 0) continue;
+    ++untrained;
+    EXPECT_EQ(drawn[i], 0) << "item " << i << " has no training event";
+  }
+  EXPECT_GE(untrained, 1);
+  o.negative_popularity = 0;
+  BatchBuilder uniform(d, o);
+  EXPECT_FALSE(at::equal(uniform.Build(users, 0).pair_neg, builder.Build(users, 0).pair_neg));
 }
 
 struct Tiny : torch::nn::Module {
