@@ -26,6 +26,7 @@ double PopularityNegatives::Weight(int64_t item) const {
 
 int64_t PopularityNegatives::Draw(Rng& rng, const int32_t* excluded, int64_t num_excluded) const {
   const int64_t num_items = static_cast<int64_t>(cumulative_.size());
+  if (!(cumulative_.back() > 0)) return UniformOutside(rng, num_items, excluded, num_excluded);
   for (int t = 0; t < kMaxTries; ++t) {
     const double x = rng.Uniform() * cumulative_.back();
     // The first item whose cumulative weight exceeds x (zero-weight items are never chosen).

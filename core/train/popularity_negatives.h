@@ -17,7 +17,7 @@ class PopularityNegatives {
  public:
   static constexpr int kMaxTries = 32;
 
-  // count: one non-negative entry per item, at least one positive.
+  // count: one non-negative entry per item (all zero: every draw is uniform).
   PopularityNegatives(const std::vector<int64_t>& count, double exponent);
 
   // One item outside the ascending, distinct list `excluded` (which leaves at least one item).

@@ -53,6 +53,16 @@ TEST(PopularityNegativesTest, FallsBackToUniformWhenEveryWeightedItemIsExcluded)
   for (int i : {1, 3, 4}) EXPECT_NEAR(seen[i] / double(draws), 1.0 / 3, 0.015) << "item " << i;
 }
 
+TEST(PopularityNegativesTest, NoCountsAtAllMeansUniformDraws) {
+  const PopularityNegatives table({0, 0, 0, 0}, 0.75);
+  const std::vector<int32_t> excluded = {1};
+  std::vector<int> seen(4, 0);
+  Rng rng(5);
+  for (int t = 0; t < 30000; ++t) ++seen[table.Draw(rng, excluded.data(), excluded.size())];
+  EXPECT_EQ(seen[1], 0);
+  for (int i : {0, 2, 3}) EXPECT_NEAR(seen[i] / 30000.0, 1.0 / 3, 0.015) << "item " << i;
+}
+
 TEST(PopularityNegativesTest, SameRngStateGivesTheSameDraws) {
   const PopularityNegatives table({4, 1, 9, 2}, 0.75);
   const std::vector<int32_t> excluded = {1};
