@@ -43,9 +43,10 @@ int64_t PopularityNegatives::Draw(Rng& rng, const int32_t* excluded, int64_t num
   int64_t last_allowed = -1;
   for (int64_t i = 0, e = 0; i < num_items; ++i) {
     if (e < num_excluded && excluded[e] == i) { ++e; continue; }
-    if (Weight(i) <= 0) continue;
+    const double w = Weight(i);
+    if (w <= 0) continue;
     last_allowed = i;
-    x -= Weight(i);
+    x -= w;
     if (x < 0) return i;
   }
   return last_allowed;  // x within rounding of the total

@@ -167,6 +167,13 @@ std::vector<float> FloatPanelsOf(Pool& pool) {
 
 // ---- int16 screen ----
 
+using Held = std::vector<std::pair<int32_t, int32_t>>;  // (product, pool position)
+
+// Drops the held items whose product the cut has ruled out.
+void DropRuledOut(Held& held, int32_t cut) {
+  held.erase(std::remove_if(held.begin(), held.end(), [&](const auto& h) { return h.first <= cut; }), held.end());
+}
+
 // One worker's part of an anchor's search: the allowed items it saw that the anchor's cut has
 // not ruled out. Products at or below the cut are ruled out. A worker raises it to
 // P - band - 1, P the K-th best product among the items that worker saw (a lower bound of the
@@ -179,9 +186,8 @@ struct Int16Anchor {
   std::atomic<int32_t>* shared;                   // the anchor's cut, shared by the workers
   int32_t cut;                                    // this worker's copy, at most the shared one
   std::vector<int32_t> best;                      // the K best products this worker added, a min-heap
-  std::vector<std::pair<int32_t, int32_t>> held;  // (product, pool position), above the cut when added
+  Held held;                                      // above the cut when added
 
-  int32_t Cut() const { return cut; }
   void Raise(int32_t to) { cut = std::max(cut, to); }
   void Sync() {
     int32_t now = shared->load(std::memory_order_relaxed);
@@ -206,12 +212,8 @@ struct Int16Anchor {
     if (static_cast<int64_t>(best.size()) == k) {
       Raise(static_cast<int32_t>(std::max<int64_t>(best.front() - band - 1, std::numeric_limits<int32_t>::min())));
     }
-    if (static_cast<int64_t>(held.size()) >= 4 * k + 16) Prune();
-  }
-  // Drops the held items that the cut has since ruled out (never one of the K best).
-  void Prune() {
-    const int32_t c = Cut();
-    held.erase(std::remove_if(held.begin(), held.end(), [&](const auto& h) { return h.first <= c; }), held.end());
+    // The cut never rules out one of the K best, so this keeps them.
+    if (static_cast<int64_t>(held.size()) >= 4 * k + 16) DropRuledOut(held, cut);
   }
 };
 
@@ -238,8 +240,8 @@ __attribute__((target("avx2,fma"))) void ChainDots(const float* a, const float* 
 // The K best items of an anchor (normalized: `anchor`) by their float scores (ties: earlier pool
 // position), among the items its workers hold above the final cut.
 std::vector<int64_t> Finish(const float* anchor, const Pool& pool, int64_t k, int32_t cut,
-                            std::vector<std::pair<int32_t, int32_t>> held) {
-  held.erase(std::remove_if(held.begin(), held.end(), [&](const auto& h) { return h.first <= cut; }), held.end());
+                            Held held) {
+  DropRuledOut(held, cut);
   std::vector<std::pair<float, int32_t>> scored;
   for (size_t h0 = 0; h0 < held.size(); h0 += 8) {
     const int count = static_cast<int>(std::min<size_t>(8, held.size() - h0));
@@ -281,7 +283,7 @@ __attribute__((target("avx2,fma"))) void Int16Panels(const int32_t* a, int64_t p
     }
 #pragma GCC unroll 6
     for (int i = 0; i < kRows; ++i) {
-      const __m256i t = _mm256_set1_epi32(rows[i].Cut());
+      const __m256i t = _mm256_set1_epi32(rows[i].cut);
       const __m256i above0 = _mm256_cmpgt_epi32((__m256i)acc[i][0], t), above1 = _mm256_cmpgt_epi32((__m256i)acc[i][1], t);
       const __m256i above = _mm256_or_si256(above0, above1);
       if (__builtin_expect(_mm256_testz_si256(above, above), 1)) continue;
@@ -293,7 +295,7 @@ __attribute__((target("avx2,fma"))) void Int16Panels(const int32_t* a, int64_t p
       for (uint32_t m = lanes; m != 0; m &= m - 1) {  // the lanes above the cut as the tile ended
         const int l = __builtin_ctz(m);
         const int64_t j = p * kPanel + l;
-        if (j < pool.n && s[l] > rows[i].Cut() && !std::isnan(pool.norm[j]) && pool.Allowed(rows[i].user, j)) {
+        if (j < pool.n && s[l] > rows[i].cut && !std::isnan(pool.norm[j]) && pool.Allowed(rows[i].user, j)) {
           rows[i].Add(s[l], static_cast<int32_t>(j));
         }
       }
@@ -475,7 +477,7 @@ std::vector<std::vector<int64_t>> CosineTopK(const at::Tensor& anchors, const at
       });
       for (int64_t r = g0 * kRows; r < std::min(batch, g1 * kRows); ++r) {
         Int16Anchor& anchor = state[r - g0 * kRows];
-        out[r] = Finish(a.data() + r * d, pool, k, anchor.Cut(), std::move(anchor.held));
+        out[r] = Finish(a.data() + r * d, pool, k, anchor.cut, std::move(anchor.held));
       }
     });
     return out;
@@ -508,7 +510,7 @@ std::vector<std::vector<int64_t>> CosineTopK(const at::Tensor& anchors, const at
   });
   cpu::ForEachChunk(batch, 64, [&](int64_t r0, int64_t r1, int64_t) {
     for (int64_t r = r0; r < r1; ++r) {
-      std::vector<std::pair<int32_t, int32_t>> held;
+      Held held;
       for (const auto& worker : state) held.insert(held.end(), worker[r].held.begin(), worker[r].held.end());
       out[r] = Finish(a.data() + r * d, pool, k, cuts[r].load(), std::move(held));
     }

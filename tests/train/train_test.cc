@@ -189,7 +189,8 @@ TEST(BatchBuilderTest, PopularityNegativesFollowTrainingEventsOnly) {
   for (int32_t u = 0; u < d.num_users; ++u) users.push_back(u);
   std::vector<int64_t> drawn(d.num_items, 0);
   int64_t total = 0;
-  for (uint64_t seed = 0; seed < 20; ++seed) {
+  constexpr int kBatches = 20;
+  for (uint64_t seed = 0; seed < kBatches; ++seed) {
     Batch b = builder.Build(users, seed);
     for (int64_t j = 0; j < b.pair_neg.size(0); ++j) {
       const int32_t item = b.pair_neg[j].item<int32_t>();
@@ -200,13 +201,16 @@ TEST(BatchBuilderTest, PopularityNegativesFollowTrainingEventsOnly) {
   }
   // Each draw for user u picks allowed item i with probability w_i / (sum of u's allowed
   // weights), w = training events (exponent 1): compare counts with that expectation.
+  std::vector<int64_t> allowed(d.num_users, 0);  // each user's total weight of unseen items
+  for (int32_t u = 0; u < d.num_users; ++u) {
+    for (int32_t j = 0; j < d.num_items; ++j) allowed[u] += d.interacted.Contains(u, j) ? 0 : train_events[j];
+  }
   for (int32_t i = 0; i < d.num_items; ++i) {
     double expected = 0;
     for (int32_t u = 0; u < d.num_users; ++u) {
       if (d.interacted.Contains(u, i)) continue;
-      int64_t allowed = 0;
-      for (int32_t j = 0; j < d.num_items; ++j) allowed += d.interacted.Contains(u, j) ? 0 : train_events[j];
-      expected += 20.0 * std::min<int64_t>(40, d.train_len[u]) * train_events[i] / allowed;
+      const int64_t draws = kBatches * std::min<int64_t>(o.rec_negatives, d.train_len[u]);
+      expected += static_cast<double>(draws) * train_events[i] / allowed[u];
     }
     EXPECT_NEAR(drawn[i], expected, 5 * std::sqrt(expected) + 1) << "item " << i;
   }
