@@ -2,10 +2,13 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include <gflags/gflags.h>
 #include <glog/logging.h>
 
+#include "absl/status/status.h"
+#include "core/cli/flagfile_check.h"
 #include "core/cli/list_command.h"
 #include "core/cli/model_flags.h"
 #include "core/cli/plugin_flags.h"
@@ -36,6 +39,10 @@ int main(int argc, char** argv) {
   google::InitGoogleLogging(argv[0]);
   hardgnn::RegisterAllPluginFlags();
   gflags::SetUsageMessage(kUsage);
+  if (absl::Status s = hardgnn::CheckFlagfiles(std::vector<std::string>(argv + 1, argv + argc)); !s.ok()) {
+    std::fprintf(stderr, "hardgnn: %s\n", std::string(s.message()).c_str());
+    return 1;
+  }
   gflags::ParseCommandLineFlags(&argc, &argv, /*remove_flags=*/true);
   if (argc != 2) {
     std::fprintf(stderr, "%s\n", argc < 2 ? kUsage : "hardgnn: expected exactly one command");

@@ -29,5 +29,15 @@ check "unknown sampler names the candidates" 1 "unknown sampler 'nope'; register
 check "unknown loss names the candidates" 1 "unknown loss 'nope'; registered losses: .*l2" -- "$bin" train --encoder=popularity --losses=l2,nope
 check "a malformed loss weight is rejected" 1 "loss weight" -- "$bin" train --losses=l2:abc
 
+# gflags itself ignores unknown flags inside a flagfile; hardgnn must not.
+tmp="${TEST_TMPDIR:-$(mktemp -d)}"
+printf -- '# a preset\n--random_k=3\n  --no_such_flag=1\n' > "$tmp/bad.flags"
+printf -- '--nofull_ranking\n--flagfile=%s\n' "$tmp/bad.flags" > "$tmp/outer.flags"
+printf -- '--nofull_ranking\n--random_k=4\n' > "$tmp/good.flags"
+check "an unknown flag in a flagfile names the file and line" 1 "bad.flags:3: unknown flag '--no_such_flag'" -- "$bin" --flagfile="$tmp/bad.flags" list
+check "a nested flagfile is checked too" 1 "bad.flags:3: unknown flag '--no_such_flag'" -- "$bin" --flagfile "$tmp/outer.flags" list
+check "a flagfile of known flags (and --noBOOL) passes" 0 "^encoders" -- "$bin" --flagfile="$tmp/good.flags" list
+check "a missing flagfile is named" 1 "nope.flags: cannot open the flagfile" -- "$bin" --flagfile="$tmp/nope.flags" list
+
 if [[ $failures -gt 0 ]]; then echo "$failures check(s) failed"; exit 1; fi
 echo "all checks passed"
