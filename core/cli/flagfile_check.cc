@@ -23,22 +23,21 @@ bool IsDefined(const std::string& name) {
          info.type == "bool";
 }
 
-// "--name=value", "-name" ... -> "name" (empty for a word that is not a flag).
+// "--name=value", "-name" ... -> "name"; empty for a word that does not start with '-'.
 std::string FlagName(absl::string_view word) {
-  if (!absl::ConsumePrefix(&word, "--")) absl::ConsumePrefix(&word, "-");
+  if (!absl::ConsumePrefix(&word, "--") && !absl::ConsumePrefix(&word, "-")) return "";
   return std::string(word.substr(0, word.find('=')));
 }
 
 absl::Status CheckFile(const std::string& path, std::set<std::string>& seen) {
-  if (!seen.insert(path).second) return absl::OkStatus();  // gflags reads a repeated file once too
+  if (!seen.insert(path).second) return absl::OkStatus();  // checked already (and a cycle ends)
   std::ifstream in(path);
   if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot open the flagfile"));
   std::string line;
   for (int number = 1; std::getline(in, line); ++number) {
     const absl::string_view text = absl::StripAsciiWhitespace(line);
-    // Lines not starting with '-' are comments or gflags' program-name filters.
-    if (!absl::StartsWith(text, "-")) continue;
     const std::string name = FlagName(text);
+    if (name.empty()) continue;  // a comment or one of gflags' program-name filter lines
     if (!IsDefined(name)) {
       return absl::InvalidArgumentError(absl::StrCat(path, ":", number, ": unknown flag '--", name,
                                                      "' (gflags would ignore it; see --helpfull)"));
@@ -58,7 +57,7 @@ absl::Status CheckFlagfiles(const std::vector<std::string>& args) {
   std::set<std::string> seen;
   for (size_t i = 0; i < args.size(); ++i) {
     if (args[i] == "--") break;  // gflags stops there too
-    if (FlagName(args[i]) != "flagfile" || !absl::StartsWith(args[i], "-")) continue;
+    if (FlagName(args[i]) != "flagfile") continue;
     const size_t eq = args[i].find('=');
     std::string value;
     if (eq != std::string::npos) {

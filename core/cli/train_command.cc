@@ -136,8 +136,8 @@ absl::StatusOr<TrainOptions> OptionsFromFlags() {
       o.batch.pred_num < 0 || !(o.batch.negative_popularity >= 0) || o.eval.batch_size < 1 ||
       o.eval_every < 1) {
     return absl::InvalidArgumentError(
-        "--epochs, --users_per_epoch, --pred_num and --negative_popularity must be >= 0; --batch_size, --max_seq_len, "
-        "--eval_batch_size and --eval_every >= 1");
+        "--epochs, --users_per_epoch, --pred_num and --negative_popularity must be >= 0; "
+        "--batch_size, --max_seq_len, --eval_batch_size and --eval_every >= 1");
   }
   PhaseProfile::Enable(FLAGS_profile);
   if (FLAGS_progress == "auto") o.progress_bar = Progress::StderrIsTerminal();

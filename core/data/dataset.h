@@ -68,6 +68,17 @@ struct PreparedDataset {
   const int32_t* EvalNegatives(int64_t eval_row) const {
     return eval_negatives.data() + eval_row * negatives_per_user;
   }
+  // Events per item over every user's prefix Sequence(u)[0 .. prefix_len(u)), e.g. the
+  // training prefixes: popularity that validation and test events cannot leak into.
+  template <typename PrefixLength>
+  std::vector<int64_t> ItemEventCounts(PrefixLength prefix_len) const {
+    std::vector<int64_t> counts(num_items, 0);
+    for (int32_t u = 0; u < num_users; ++u) {
+      const int32_t* s = Sequence(u);
+      for (int64_t j = 0, n = prefix_len(u); j < n; ++j) ++counts[s[j]];
+    }
+    return counts;
+  }
 };
 
 }  // namespace hardgnn::data

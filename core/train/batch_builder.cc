@@ -32,13 +32,8 @@ BatchBuilder::BatchBuilder(const data::PreparedDataset& dataset, BatchOptions op
     if (TrainPrefix(u) >= 1) trainable_.push_back(u);
   }
   if (options_.negative_popularity > 0) {
-    // Popularity from the training prefixes only: validation and test events never leak in.
-    std::vector<int64_t> events(d_.num_items, 0);
-    for (int32_t u = 0; u < d_.num_users; ++u) {
-      const int32_t* s = d_.Sequence(u);
-      for (int64_t j = 0; j < TrainPrefix(u); ++j) ++events[s[j]];
-    }
-    popular_.emplace(events, options_.negative_popularity);
+    popular_.emplace(d_.ItemEventCounts([this](int32_t u) { return TrainPrefix(u); }),
+                     options_.negative_popularity);
   }
 }
 

@@ -1,6 +1,7 @@
 // `popularity`: ranks items by how often they occur in the training interactions, the same
 // list for every user. A floor every model must clear.
 #include <memory>
+#include <vector>
 
 #include <ATen/ATen.h>
 
@@ -23,12 +24,8 @@ class PopularityScorer : public EvalScorer {
 class Popularity : public Encoder {
  public:
   explicit Popularity(const data::PreparedDataset& d) {
-    counts_ = at::zeros({d.num_items, 1});
-    float* c = counts_.data_ptr<float>();
-    for (int32_t u = 0; u < d.num_users; ++u) {
-      const int32_t* s = d.Sequence(u);
-      for (int32_t j = 0; j < d.train_len[u]; ++j) c[s[j]] += 1;
-    }
+    const std::vector<int64_t> events = d.ItemEventCounts([&d](int32_t u) { return d.train_len[u]; });
+    counts_ = at::tensor(events, at::kLong).to(at::kFloat).view({d.num_items, 1});
   }
   std::vector<std::string> ProvidedViews() const override { return {view::kUser, view::kItem}; }
   Views Forward(const Batch& batch, bool) override {
