@@ -29,10 +29,11 @@ std::string FlagName(absl::string_view word) {
   return std::string(word.substr(0, word.find('=')));
 }
 
-absl::Status CheckFile(const std::string& path, std::set<std::string>& seen) {
+// `origin` is "FILE:LINE: " of the line that names `path`, empty on the command line.
+absl::Status CheckFile(const std::string& path, const std::string& origin, std::set<std::string>& seen) {
   if (!seen.insert(path).second) return absl::OkStatus();  // checked already (and a cycle ends)
   std::ifstream in(path);
-  if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot open the flagfile"));
+  if (!in) return absl::NotFoundError(absl::StrCat(origin, path, ": cannot open the flagfile"));
   std::string line;
   for (int number = 1; std::getline(in, line); ++number) {
     const absl::string_view text = absl::StripAsciiWhitespace(line);
@@ -43,8 +44,12 @@ absl::Status CheckFile(const std::string& path, std::set<std::string>& seen) {
                                                      "' (gflags would ignore it; see --helpfull)"));
     }
     if (name == "flagfile") {
-      for (absl::string_view nested : absl::StrSplit(text.substr(text.find('=') + 1), ',', absl::SkipEmpty())) {
-        if (absl::Status s = CheckFile(std::string(nested), seen); !s.ok()) return s;
+      const std::string here = absl::StrCat(path, ":", number, ": ");
+      const size_t eq = text.find('=');
+      // In a file gflags reads one flag per line, so "--flagfile FILE" names no file.
+      if (eq == absl::string_view::npos) return absl::InvalidArgumentError(absl::StrCat(here, "--flagfile needs =FILE"));
+      for (absl::string_view nested : absl::StrSplit(text.substr(eq + 1), ',', absl::SkipEmpty())) {
+        if (absl::Status s = CheckFile(std::string(nested), here, seen); !s.ok()) return s;
       }
     }
   }
@@ -66,7 +71,7 @@ absl::Status CheckFlagfiles(const std::vector<std::string>& args) {
       value = args[++i];  // "--flagfile FILE"
     }
     for (absl::string_view file : absl::StrSplit(value, ',', absl::SkipEmpty())) {
-      if (absl::Status s = CheckFile(std::string(file), seen); !s.ok()) return s;
+      if (absl::Status s = CheckFile(std::string(file), "", seen); !s.ok()) return s;
     }
   }
   return absl::OkStatus();

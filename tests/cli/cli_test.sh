@@ -38,6 +38,10 @@ check "an unknown flag in a flagfile names the file and line" 1 "bad.flags:3: un
 check "a nested flagfile is checked too" 1 "bad.flags:3: unknown flag '--no_such_flag'" -- "$bin" --flagfile "$tmp/outer.flags" list
 check "a flagfile of known flags (and --noBOOL) passes" 0 "^encoders" -- "$bin" --flagfile="$tmp/good.flags" list
 check "a missing flagfile is named" 1 "nope.flags: cannot open the flagfile" -- "$bin" --flagfile="$tmp/nope.flags" list
+printf -- '--random_k=3\n--flagfile=%s\n' "$tmp/gone.flags" > "$tmp/names_gone.flags"
+check "a missing nested flagfile is named with the line naming it" 1 "names_gone.flags:2: .*gone.flags: cannot open the flagfile" -- "$bin" --flagfile="$tmp/names_gone.flags" list
+printf -- '--flagfile\n' > "$tmp/bare.flags"
+check "a bare --flagfile line in a file is rejected" 1 "bare.flags:1: --flagfile needs =FILE" -- "$bin" --flagfile="$tmp/bare.flags" list
 
 if [[ $failures -gt 0 ]]; then echo "$failures check(s) failed"; exit 1; fi
 echo "all checks passed"
