@@ -44,6 +44,11 @@ DEFINE_string(eval_protocol, "clean",
               "clean: train on the training prefix, select on validation, test input excludes "
               "the test item; official: the published code (trains on the validation item, "
               "test input is the whole sequence including the test item, selects on test)");
+DEFINE_string(negatives_exclude, "auto",
+              "items never drawn or kept as a training negative for a user: prefix (the items "
+              "training may use), sequence (every item of the user, held-out validation and test "
+              "items included, as the published code), auto (prefix under --eval_protocol=clean, "
+              "sequence under official)");
 DEFINE_bool(full_ranking, true, "also rank each positive against every item the user has not seen");
 DEFINE_string(select_metric, "paper:ndcg@10",
               "what model selection and --patience maximize on validation: paper:ndcg@10, full:ndcg@10, "
@@ -124,6 +129,15 @@ absl::StatusOr<TrainOptions> OptionsFromFlags() {
   } else {
     return absl::InvalidArgumentError(
         absl::StrCat("--eval_protocol must be clean or official, not '", FLAGS_eval_protocol, "'"));
+  }
+  const bool official = FLAGS_eval_protocol == "official";
+  if (FLAGS_negatives_exclude == "prefix" || (FLAGS_negatives_exclude == "auto" && !official)) {
+    o.batch.seen = SeenItems::kTrainingPrefix;
+  } else if (FLAGS_negatives_exclude == "sequence" || FLAGS_negatives_exclude == "auto") {
+    o.batch.seen = SeenItems::kWholeSequence;
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--negatives_exclude must be auto, prefix or sequence, not '", FLAGS_negatives_exclude, "'"));
   }
   absl::StatusOr<Selection> selection = ParseSelection(FLAGS_select_metric);
   if (!selection.ok()) return absl::InvalidArgumentError(absl::StrCat("--select_metric: ", selection.status().message()));

@@ -31,6 +31,14 @@ BatchBuilder::BatchBuilder(const data::PreparedDataset& dataset, BatchOptions op
   for (int32_t u = 0; u < d_.num_users; ++u) {
     if (TrainPrefix(u) >= 1) trainable_.push_back(u);
   }
+  if (options_.seen == SeenItems::kTrainingPrefix) {
+    std::vector<std::pair<int32_t, int32_t>> pairs;
+    for (int32_t u = 0; u < d_.num_users; ++u) {
+      const int32_t* s = d_.Sequence(u);
+      for (int64_t j = 0, n = TrainPrefix(u); j < n; ++j) pairs.emplace_back(u, s[j]);
+    }
+    seen_prefix_ = data::CsrFromPairs(d_.num_users, d_.num_items, std::move(pairs));
+  }
   if (options_.negative_popularity > 0) {
     popular_.emplace(d_.ItemEventCounts([this](int32_t u) { return TrainPrefix(u); }),
                      options_.negative_popularity);
@@ -76,11 +84,11 @@ Batch BatchBuilder::Build(const std::vector<int32_t>& users, uint64_t seed) cons
     FillSequenceRow(s, p - c, b, max_len, seq, mask);
     for (int64_t j = std::max<int64_t>(0, p - c - max_len); j < p - c; ++j) touched.push_back(s[j]);
 
-    // Ranking pairs: min(rec_negatives, |P|) negatives the user never interacted with.
+    // Ranking pairs: min(rec_negatives, |P|) negatives outside the user's seen items.
     const int64_t num_neg = std::min<int64_t>(options_.rec_negatives, p);
     for (int64_t j = 0; j < num_neg; ++j) {
-      const int32_t* seen = d_.interacted.RowBegin(u);
-      const int64_t num_seen = d_.interacted.RowSize(u);
+      const int32_t* seen = Seen().RowBegin(u);
+      const int64_t num_seen = Seen().RowSize(u);
       const int64_t neg = popular_ ? popular_->Draw(rng, seen, num_seen)
                                    : UniformOutside(rng, d_.num_items, seen, num_seen);
       pair_rows.push_back(b);

@@ -17,6 +17,13 @@ enum class TrainSplit {
   kOfficial,  // the published code: every event but the last (the validation item is a target)
 };
 
+// Which of a user's items training treats as seen: never a ranking negative, never a sampled
+// or masked contrastive negative.
+enum class SeenItems {
+  kTrainingPrefix,  // the items training may use (clean: held-out items can be negatives)
+  kWholeSequence,   // every item of the sequence, held-out ones included (the published code)
+};
+
 struct BatchOptions {
   TrainSplit split = TrainSplit::kClean;
   int64_t max_seq_len = 200;   // pos_length: the most recent items kept as input
@@ -26,6 +33,7 @@ struct BatchOptions {
   // drawn in proportion to (training events of the item)^negative_popularity instead.
   double negative_popularity = 0;
   int64_t sal_samples = 0;     // SAL items per user per slice, capped at |P_k|/2 (0 = no SAL)
+  SeenItems seen = SeenItems::kTrainingPrefix;
 };
 
 // Builds training batches as the published code does (SPEC §1.5, §2.5, §2.6). Everything
@@ -44,11 +52,15 @@ class BatchBuilder {
   // The length of the sequence prefix training draws targets from.
   int64_t TrainPrefix(int32_t user) const;
 
+  // Per user, the items training must not use as negatives (options.seen).
+  const data::Csr& Seen() const { return seen_prefix_ ? *seen_prefix_ : d_.interacted; }
+
  private:
   const data::PreparedDataset& d_;
   BatchOptions options_;
   std::vector<int32_t> trainable_;
   std::optional<PopularityNegatives> popular_;  // set when negative_popularity > 0
+  std::optional<data::Csr> seen_prefix_;         // set for SeenItems::kTrainingPrefix
 };
 
 // Right-aligns the last `max_len` of items[0, len) into row `row` of seq/mask ([B,M]).

@@ -47,7 +47,7 @@ absl::StatusOr<SamplerStudy> SamplerStudy::Create(const data::PreparedDataset& d
   const int64_t n = std::min<int64_t>(options.probe_users, users.size());
   std::vector<int32_t> probes;
   for (int64_t j = 0; j < n; ++j) probes.push_back(users[j * users.size() / n]);
-  return SamplerStudy(dataset, std::move(options), builder.Build(probes, options.seed));
+  return SamplerStudy(dataset, std::move(options), builder.Build(probes, options.seed), builder.Seen());
 }
 
 absl::StatusOr<StudyRow> SamplerStudy::Measure(Encoder& encoder, int64_t epoch, double train_loss) {
@@ -65,7 +65,7 @@ absl::StatusOr<StudyRow> SamplerStudy::Measure(Encoder& encoder, int64_t epoch, 
   request.items = items;
   request.users = probes_.users;
   request.positives = probes_.targets;
-  request.history = &dataset_->interacted;
+  request.history = &seen_;
   request.num_items = dataset_->num_items;
   request.seed = options_.seed;
   StudyRow row;

@@ -43,11 +43,12 @@ class SamplerStudy {
   absl::StatusOr<StudyRow> Measure(Encoder& encoder, int64_t epoch, double train_loss);
 
  private:
-  SamplerStudy(const data::PreparedDataset& dataset, StudyOptions options, Batch probes)
-      : dataset_(&dataset), options_(std::move(options)), probes_(std::move(probes)) {}
+  SamplerStudy(const data::PreparedDataset& dataset, StudyOptions options, Batch probes, data::Csr seen)
+      : dataset_(&dataset), options_(std::move(options)), probes_(std::move(probes)), seen_(std::move(seen)) {}
   const data::PreparedDataset* dataset_;
   StudyOptions options_;
   Batch probes_;
+  data::Csr seen_;  // what training treats as each user's seen items (BatchBuilder::Seen)
 };
 
 }  // namespace hardgnn

@@ -177,7 +177,7 @@ absl::StatusOr<TrainSummary> Train(Model& model, const data::PreparedDataset& da
         }
         request.users = batch.users;
         request.positives = batch.targets;
-        request.history = &dataset.interacted;
+        request.history = &builder.Seen();
         request.num_items = dataset.num_items;
         request.seed = sampler_seed;
         absl::StatusOr<Sampler::Result> sampled = model.sampler->Sample(request);
@@ -205,7 +205,7 @@ absl::StatusOr<TrainSummary> Train(Model& model, const data::PreparedDataset& da
       at::Tensor total = at::zeros({});
       std::optional<ScopedPhase> loss_phase(std::in_place, "losses");
       for (size_t t = 0; t < model.losses.size(); ++t) {
-        Loss::Input input{batch, views, encoder, model.sampler ? &negatives : nullptr, &dataset.interacted};
+        Loss::Input input{batch, views, encoder, model.sampler ? &negatives : nullptr, &builder.Seen()};
         at::Tensor term = model.losses[t].loss->Compute(input);
         term_sums[t] += term.item<double>();
         total = total + model.losses[t].weight * term;

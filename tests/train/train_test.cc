@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -14,6 +15,7 @@
 #include <torch/optim/adam.h>
 
 #include "core/data/prepare.h"
+#include "core/model/sampler.h"
 #include "core/train/batch_builder.h"
 #include "core/train/checkpoint.h"
 #include "core/train/selection.h"
@@ -115,7 +117,7 @@ TEST(BatchBuilderTest, TargetsInputsAndRankingNegatives) {
     const int64_t r = b.pair_rows[j].item<int64_t>();
     ++per_row[r];
     EXPECT_EQ(b.pair_pos[j].item<int64_t>(), b.targets[r].item<int64_t>());
-    EXPECT_FALSE(d.interacted.Contains(users[r], b.pair_neg[j].item<int32_t>()));
+    EXPECT_FALSE(builder.Seen().Contains(users[r], b.pair_neg[j].item<int32_t>()));
     touched.insert(b.pair_neg[j].item<int64_t>());
   }
   for (int64_t r = 0; r < b.size(); ++r) EXPECT_EQ(per_row[r], std::min<int64_t>(40, d.train_len[users[r]]));
@@ -134,6 +136,49 @@ TEST(BatchBuilderTest, OfficialSplitDrawsFromAllButTheLastEvent) {
   Batch b = builder.Build({5}, 1);
   EXPECT_EQ(builder.TrainPrefix(5), d.SequenceLength(5) - 1);
   EXPECT_EQ(b.targets[0].item<int64_t>(), d.val_item[5]) << "the published code trains on the validation item";
+}
+
+// Held-out items of user u that its training prefix does not contain.
+std::vector<int32_t> HeldOutOnly(const data::PreparedDataset& d, int32_t u) {
+  std::vector<int32_t> out;
+  const int32_t* s = d.Sequence(u);
+  for (int32_t item : {d.val_item[u], d.test_item[u]}) {
+    if (item >= 0 && std::find(s, s + d.train_len[u], item) == s + d.train_len[u]) out.push_back(item);
+  }
+  return out;
+}
+
+TEST(BatchBuilderTest, CleanNegativesAvoidOnlyTheTrainingPrefix) {
+  const data::PreparedDataset d = SmallDataset();
+  BatchOptions o;
+  o.rec_negatives = 40;
+  BatchBuilder clean(d, o);
+  o.seen = SeenItems::kWholeSequence;
+  BatchBuilder published(d, o);
+  int64_t held_out_users = 0;
+  for (int32_t u = 0; u < d.num_users; ++u) {
+    std::set<int32_t> prefix(d.Sequence(u), d.Sequence(u) + d.train_len[u]);
+    EXPECT_EQ(std::vector<int32_t>(prefix.begin(), prefix.end()),
+              std::vector<int32_t>(clean.Seen().RowBegin(u), clean.Seen().RowEnd(u))) << "user " << u;
+    EXPECT_EQ(std::vector<int32_t>(d.interacted.RowBegin(u), d.interacted.RowEnd(u)),
+              std::vector<int32_t>(published.Seen().RowBegin(u), published.Seen().RowEnd(u)));
+    held_out_users += !HeldOutOnly(d, u).empty();
+  }
+  ASSERT_GE(held_out_users, 10);
+  std::vector<int32_t> users;
+  for (int32_t u = 0; u < d.num_users; ++u) users.push_back(u);
+  int64_t clean_hits = 0, published_hits = 0;
+  for (uint64_t seed = 0; seed < 20; ++seed) {
+    for (auto [builder, hits] : {std::pair{&clean, &clean_hits}, std::pair{&published, &published_hits}}) {
+      Batch b = builder->Build(users, seed);
+      for (int64_t j = 0; j < b.pair_neg.size(0); ++j) {
+        const std::vector<int32_t> held = HeldOutOnly(d, users[b.pair_rows[j].item<int64_t>()]);
+        *hits += std::count(held.begin(), held.end(), b.pair_neg[j].item<int32_t>());
+      }
+    }
+  }
+  EXPECT_GT(clean_hits, 0) << "under the clean protocol a held-out item is an ordinary unseen item";
+  EXPECT_EQ(published_hits, 0);
 }
 
 TEST(BatchBuilderTest, SalEntriesPairFirstHalfWithSecondHalf) {
@@ -194,7 +239,7 @@ TEST(BatchBuilderTest, PopularityNegativesFollowTrainingEventsOnly) {
     Batch b = builder.Build(users, seed);
     for (int64_t j = 0; j < b.pair_neg.size(0); ++j) {
       const int32_t item = b.pair_neg[j].item<int32_t>();
-      EXPECT_FALSE(d.interacted.Contains(users[b.pair_rows[j].item<int64_t>()], item));
+      EXPECT_FALSE(builder.Seen().Contains(users[b.pair_rows[j].item<int64_t>()], item));
       ++drawn[item];
       ++total;
     }
@@ -203,12 +248,12 @@ TEST(BatchBuilderTest, PopularityNegativesFollowTrainingEventsOnly) {
   // weights), w = training events (exponent 1): compare counts with that expectation.
   std::vector<int64_t> allowed(d.num_users, 0);  // each user's total weight of unseen items
   for (int32_t u = 0; u < d.num_users; ++u) {
-    for (int32_t j = 0; j < d.num_items; ++j) allowed[u] += d.interacted.Contains(u, j) ? 0 : train_events[j];
+    for (int32_t j = 0; j < d.num_items; ++j) allowed[u] += builder.Seen().Contains(u, j) ? 0 : train_events[j];
   }
   for (int32_t i = 0; i < d.num_items; ++i) {
     double expected = 0;
     for (int32_t u = 0; u < d.num_users; ++u) {
-      if (d.interacted.Contains(u, i)) continue;
+      if (builder.Seen().Contains(u, i)) continue;
       const int64_t draws = kBatches * std::min<int64_t>(o.rec_negatives, d.train_len[u]);
       expected += static_cast<double>(draws) * train_events[i] / allowed[u];
     }
@@ -343,6 +388,62 @@ TEST(TrainerTest, ResumeContinuesExactlyWhereTheRunStopped) {
     EXPECT_EQ(summary->epochs_run, 2);
   }
   EXPECT_TRUE(at::equal(LastParameters(d, straight), LastParameters(d, split)));
+}
+
+// Counts, over every request, the users whose history row holds their validation item
+// (when the training prefix does not): what the trainer tells samplers a user has seen.
+struct HistoryProbe {
+  static inline const data::PreparedDataset* dataset = nullptr;
+  static inline int64_t requests = 0, held_out_in_history = 0;
+};
+
+class HistoryProbeSampler : public Sampler {
+ public:
+  int64_t NumNegatives() const override { return 1; }
+  bool NeedsItemTable() const override { return false; }
+  absl::StatusOr<Result> Sample(const Request& r) override {
+    const data::PreparedDataset& d = *HistoryProbe::dataset;
+    ++HistoryProbe::requests;
+    at::Tensor ids = at::empty({r.users.size(0), 1}, at::kLong);
+    for (int64_t b = 0; b < r.users.size(0); ++b) {
+      const int32_t u = static_cast<int32_t>(r.users[b].item<int64_t>());
+      for (int32_t item : HeldOutOnly(d, u)) HistoryProbe::held_out_in_history += r.history->Contains(u, item);
+      int32_t free = 0;
+      while (r.history->Contains(u, free)) ++free;
+      ids[b][0] = free;
+    }
+    return Result{ids, at::Tensor()};
+  }
+};
+
+const Registration<Sampler> kHistoryProbe("test_history_probe", {"records the history it is given", {}},
+                                          [](const PluginArgs&, const Sampler::Context&)
+                                              -> absl::StatusOr<std::unique_ptr<Sampler>> {
+                                            return std::make_unique<HistoryProbeSampler>();
+                                          });
+
+TEST(TrainerTest, SamplersSeeTheTrainingPrefixUnderTheCleanProtocol) {
+  const data::PreparedDataset d = SmallDataset(120, 80);
+  HistoryProbe::dataset = &d;
+  for (const SeenItems seen : {SeenItems::kTrainingPrefix, SeenItems::kWholeSequence}) {
+    HistoryProbe::requests = HistoryProbe::held_out_in_history = 0;
+    PluginChoice choice;
+    choice.encoder = "mf";
+    choice.sampler = "test_history_probe";
+    choice.anchor_view = "user";
+    choice.losses = {{"bpr", 1.0}, {"infonce", 0.1}};
+    auto model = CreateModel(choice, d, 7, NoArgs);
+    ASSERT_TRUE(model.ok()) << model.status();
+    TrainOptions o = ShortRun("", 1);
+    o.batch.seen = seen;
+    ASSERT_TRUE(Train(*model, d, o).ok());
+    EXPECT_GT(HistoryProbe::requests, 0);
+    if (seen == SeenItems::kTrainingPrefix) {
+      EXPECT_EQ(HistoryProbe::held_out_in_history, 0) << "held-out items leaked into training's history";
+    } else {
+      EXPECT_GT(HistoryProbe::held_out_in_history, 0) << "the published code's history holds them";
+    }
+  }
 }
 
 }  // namespace
