@@ -17,7 +17,10 @@
 #include "absl/strings/str_format.h"
 #include "core/cli/model_flags.h"
 #include "core/cli/plugin_flags.h"
+#include "core/cli/run_flags.h"
 #include "core/data/cache.h"
+#include "core/data/durable_io.h"
+#include "core/data/file_io.h"
 #include "core/train/checkpoint.h"
 #include "core/model/profile.h"
 #include "core/train/progress.h"
@@ -55,7 +58,13 @@ DEFINE_string(select_metric, "paper:ndcg@10",
               "paper:hr@20, full:mrr, ... (PROTOCOL:METRIC, METRIC ndcg@K, hr@K with K 5, 10, 20, or mrr)");
 DEFINE_int64(eval_batch_size, 512, "users per evaluation batch");
 DEFINE_string(run_dir, "", "run directory (default runs/<dataset>-<encoder>-<time>)");
-DEFINE_bool(resume, false, "continue the run in --run_dir from its last checkpoint");
+DEFINE_bool(resume, false,
+            "continue the run in --run_dir from its last checkpoint (a run stopped before its first one "
+            "starts again); the flags must be the run's (its flags.txt), except --epochs, --max_steps, "
+            "--threads, --progress and --profile");
+DEFINE_double(max_loss_growth, 1000,
+              "stop with an error when a step's |loss| exceeds this many times the first step's "
+              "(divergence); 0 = only a non-finite loss stops");
 DEFINE_string(progress, "auto", "progress bar: auto (on a terminal), always, never");
 DEFINE_string(checkpoint, "", "eval: the checkpoint to evaluate (a run's best.pt)");
 DEFINE_bool(profile, false, "report the mean wall time per training step of each phase");
@@ -77,31 +86,6 @@ std::string DatasetFile(const std::string& path) {
   return path;
 }
 
-absl::Status MakeDirs(const std::string& path) {
-  std::string partial;
-  for (size_t i = 0; i <= path.size(); ++i) {
-    if (i == path.size() || path[i] == '/') {
-      if (!partial.empty() && mkdir(partial.c_str(), 0755) != 0 && errno != EEXIST) {
-        return absl::InternalError(absl::StrCat(partial, ": cannot create: ", std::strerror(errno)));
-      }
-    }
-    if (i < path.size()) partial += path[i];
-  }
-  return absl::OkStatus();
-}
-
-// Every flag set on the command line or in a flagfile, as a flagfile.
-std::string FlagsAsFlagfile() {
-  std::vector<gflags::CommandLineFlagInfo> flags;
-  gflags::GetAllFlags(&flags);
-  std::string out;
-  for (const auto& f : flags) {
-    if (f.is_default || f.name == "flagfile" || f.name == "resume") continue;
-    absl::StrAppend(&out, "--", f.name, "=", f.current_value, "\n");
-  }
-  return out;
-}
-
 absl::StatusOr<TrainOptions> OptionsFromFlags() {
   TrainOptions o;
   o.epochs = FLAGS_epochs;
@@ -114,6 +98,7 @@ absl::StatusOr<TrainOptions> OptionsFromFlags() {
   o.patience = FLAGS_patience;
   o.seed = static_cast<uint64_t>(FLAGS_seed);
   o.max_steps = FLAGS_max_steps;
+  o.max_loss_growth = FLAGS_max_loss_growth;
   o.batch.max_seq_len = FLAGS_max_seq_len;
   o.batch.pred_num = FLAGS_pred_num;
   o.batch.negative_popularity = FLAGS_negative_popularity;
@@ -148,9 +133,9 @@ absl::StatusOr<TrainOptions> OptionsFromFlags() {
   o.selection.on_test = FLAGS_eval_protocol == "official";
   if (o.epochs < 0 || o.batch_size < 1 || o.users_per_epoch < 0 || o.batch.max_seq_len < 1 ||
       o.batch.pred_num < 0 || !(o.batch.negative_popularity >= 0) || o.eval.batch_size < 1 ||
-      o.eval_every < 1) {
+      o.eval_every < 1 || !(o.max_loss_growth >= 0)) {
     return absl::InvalidArgumentError(
-        "--epochs, --users_per_epoch, --pred_num and --negative_popularity must be >= 0; "
+        "--epochs, --users_per_epoch, --pred_num, --negative_popularity and --max_loss_growth must be >= 0; "
         "--batch_size, --max_seq_len, --eval_batch_size and --eval_every >= 1");
   }
   PhaseProfile::Enable(FLAGS_profile);
@@ -205,22 +190,22 @@ static int RunTraining(bool study) {
   }
   options->run_dir = FLAGS_run_dir;
   options->resume = FLAGS_resume;
-  if (!options->resume && access((options->run_dir + "/log.jsonl").c_str(), F_OK) == 0) {
+  if (!options->resume && data::FileExists(options->run_dir + "/log.jsonl")) {
     return Fail("train", absl::AlreadyExistsError(absl::StrCat(
                              "run directory ", options->run_dir,
                              " already holds a run: pass --resume to continue it, or choose another --run_dir")));
   }
-  absl::Status status = MakeDirs(options->run_dir);
-  if (status.ok() && !options->resume) {
-    status = WriteFileAtomically(options->run_dir + "/flags.txt", FlagsAsFlagfile());
-  }
-  if (status.ok() && !options->resume) {
-    status = WriteFileAtomically(
+  if (absl::Status s = data::MakeDirectories(options->run_dir); !s.ok()) return Fail("train", s);
+  options->identity = IdentityFromFlags(*choice);
+  // Written once the run has started or resumed: a refused resume leaves them as they were.
+  options->on_start = [&]() -> absl::Status {
+    absl::Status s = WriteFileAtomically(options->run_dir + "/flags.txt", RunFlagfile(*choice));
+    if (!s.ok()) return s;
+    return WriteFileAtomically(
         options->run_dir + "/dataset.txt",
         absl::StrFormat("path=%s\nname=%s\nfingerprint=%016x\nusers=%d\nitems=%d\n", DatasetFile(FLAGS_data),
                         dataset->name, data::Fingerprint(*dataset), dataset->num_users, dataset->num_items));
-  }
-  if (!status.ok()) return Fail("train", status);
+  };
   const bool official = FLAGS_eval_protocol == "official";
   std::fprintf(stderr, "hardgnn train: %s on %s (%d users, %d items), run directory %s%s\n",
                choice->encoder.c_str(), dataset->name.c_str(), dataset->num_users, dataset->num_items,
@@ -230,7 +215,7 @@ static int RunTraining(bool study) {
                           "item and the epoch is selected on test; these numbers are optimistic"
                         : "");
 
-  std::ofstream study_csv;
+  std::optional<data::AppendOnlyFile> study_csv;
   std::optional<SamplerStudy> sampler_study;
   if (study) {
     absl::StatusOr<SamplerStudy> created = SamplerStudy::Create(
@@ -238,12 +223,14 @@ static int RunTraining(bool study) {
         {FLAGS_study_probe_users, FLAGS_study_k, FLAGS_study_tau, choice->anchor_view, options->seed});
     if (!created.ok()) return Fail("study", created.status());
     sampler_study.emplace(std::move(*created));
-    study_csv.open(options->run_dir + "/study.csv", std::ios::app);
-    study_csv << StudyRow::CsvHeader() << "\n";
+    absl::StatusOr<data::AppendOnlyFile> csv = data::AppendOnlyFile::Open(options->run_dir + "/study.csv");
+    if (!csv.ok()) return Fail("study", csv.status());
+    study_csv.emplace(std::move(*csv));
+    if (absl::Status s = study_csv->Append(StudyRow::CsvHeader() + "\n"); !s.ok()) return Fail("study", s);
     auto measure = [&](int64_t epoch, double loss) -> absl::Status {
       absl::StatusOr<StudyRow> row = sampler_study->Measure(*model->encoder, epoch, loss);
       if (!row.ok()) return row.status();
-      study_csv << row->ToCsv() << "\n" << std::flush;
+      if (absl::Status s = study_csv->Append(row->ToCsv() + "\n"); !s.ok()) return s;
       std::fprintf(stderr, "study: epoch %lld cos(anchor, positive) %.4f hard %.4f random %.4f | InfoNCE hard %.4f random %.4f\n",
                    static_cast<long long>(epoch), row->cos_positive, row->cos_hard, row->cos_random,
                    row->infonce_hard, row->infonce_random);
@@ -259,7 +246,7 @@ static int RunTraining(bool study) {
   std::printf("%s selected at epoch %lld on %s; %lld steps, %s\n%s", choice->encoder.c_str(),
               static_cast<long long>(summary->best_epoch), options->selection.Name().c_str(),
               static_cast<long long>(summary->steps), FormatDuration(summary->seconds).c_str(), table.c_str());
-  status = WriteFileAtomically(options->run_dir + "/summary.json",
+  absl::Status status = WriteFileAtomically(options->run_dir + "/summary.json",
                                absl::StrCat("{\"encoder\":\"", choice->encoder, "\",\"best_epoch\":",
                                             summary->best_epoch, ",\"steps\":", summary->steps,
                                             ",\"seconds\":", summary->seconds, ",\"protocol\":\"",
@@ -282,8 +269,12 @@ int RunEvalCommand() {
   absl::StatusOr<Model> model = CreateModel(*choice, *dataset, options->seed, ArgSourceFromFlags(*choice));
   if (!model.ok()) return Fail("eval", model.status());
   if (!FLAGS_checkpoint.empty()) {
-    absl::Status loaded = LoadCheckpoint(FLAGS_checkpoint, *model->encoder, nullptr);
-    if (!loaded.ok()) return Fail("eval", loaded);
+    CheckpointIdentity expected = IdentityFromFlags(*choice);
+    expected.dataset_fingerprint = data::FingerprintHex(*dataset);
+    expected.dataset = absl::StrFormat("%s (%d users, %d items)", dataset->name, dataset->num_users, dataset->num_items);
+    absl::StatusOr<std::string> loaded =
+        LoadCheckpoint(FLAGS_checkpoint, *model->encoder, nullptr, expected, IdentityCheck::kModel);
+    if (!loaded.ok()) return Fail("eval", loaded.status());
   } else if (model->encoder->Trainable()) {
     return Fail("eval", absl::InvalidArgumentError(absl::StrCat(
                             "--checkpoint is required for encoder '", choice->encoder, "'")));

@@ -110,37 +110,6 @@ absl::StatusOr<std::string> ReadMaybeGzippedFile(const std::string& path) {
   return Gunzip(*raw, path);
 }
 
-absl::Status WriteFileAtomically(const std::string& path, absl::string_view contents) {
-  const std::string tmp = absl::StrCat(path, ".tmp.", getpid());
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return ErrnoError("create", tmp);
-  const char* p = contents.data();
-  size_t left = contents.size();
-  while (left > 0) {
-    const ssize_t n = ::write(fd, p, left);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      absl::Status s = ErrnoError("write", tmp);
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return s;
-    }
-    p += n;
-    left -= static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    absl::Status s = ErrnoError("flush", tmp);
-    ::unlink(tmp.c_str());
-    return s;
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    absl::Status s = ErrnoError(absl::StrCat("rename ", tmp, " onto"), path);
-    ::unlink(tmp.c_str());
-    return s;
-  }
-  return absl::OkStatus();
-}
-
 absl::Status MakeDirectories(const std::string& path) {
   if (path.empty()) return absl::OkStatus();
   for (size_t i = 1; i <= path.size(); ++i) {

@@ -8,6 +8,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "core/data/durable_io.h"  // WriteFileAtomically
 
 namespace hardgnn::data {
 
@@ -25,10 +26,6 @@ absl::StatusOr<std::string> Gunzip(absl::string_view compressed, const std::stri
 
 // ReadFileToString, then Gunzip if the content is gzipped (by content, not by name).
 absl::StatusOr<std::string> ReadMaybeGzippedFile(const std::string& path);
-
-// Writes `contents` to a temporary file beside `path`, flushes it, then renames it onto
-// `path`: readers see either the old file or the complete new one, never a partial one.
-absl::Status WriteFileAtomically(const std::string& path, absl::string_view contents);
 
 // mkdir -p.
 absl::Status MakeDirectories(const std::string& path);

@@ -7,22 +7,40 @@
 #include <torch/optim/optimizer.h>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "core/data/durable_io.h"
 
 namespace hardgnn {
 
-// Writes the module's parameters and buffers (and the optimizer's state, if given) to
-// `path` atomically: a temporary file in the same folder, flushed to disk, then renamed, so
-// a crash leaves either the old checkpoint or the new one, never a torn file.
-absl::Status SaveCheckpoint(const std::string& path, torch::nn::Module& module,
-                            torch::optim::Optimizer* optimizer);
+using data::WriteFileAtomically;
 
-// Restores what SaveCheckpoint wrote into a module (and optimizer) of the same shape; a
-// missing file, a foreign file or a shape mismatch is an error naming the file.
-absl::Status LoadCheckpoint(const std::string& path, torch::nn::Module& module,
-                            torch::optim::Optimizer* optimizer);
+// What a checkpoint belongs to: stored inside it, compared with the caller's when loaded.
+struct CheckpointIdentity {
+  std::string dataset_fingerprint;  // data::FingerprintHex of the training data
+  std::string dataset;              // how to name that data in a message (name, users, items)
+  std::string architecture;         // "name=value" lines: what the parameters mean (encoder, its flags)
+  std::string config;               // "name=value" lines: every other setting that changes the result
+  std::string config_note;          // not stored: appended to a config mismatch (what may change)
+};
 
-// Writes `contents` to `path` atomically (temporary file, fsync, rename).
-absl::Status WriteFileAtomically(const std::string& path, const std::string& contents);
+enum class IdentityCheck {
+  kModel,       // dataset and architecture: evaluating a checkpoint
+  kEverything,  // and the config: resuming a run
+};
+
+// One file holds the module's parameters and buffers, the optimizer's state (if given), the
+// identity and `trainer_state`, followed by a checksum of all of it. Written atomically
+// (data::WriteFileAtomically), so a crash leaves the previous checkpoint or this one.
+absl::Status SaveCheckpoint(const std::string& path, torch::nn::Module& module, torch::optim::Optimizer* optimizer,
+                            const CheckpointIdentity& identity, const std::string& trainer_state = "");
+
+// Restores a checkpoint into a module (and optimizer) after checking, in this order: the
+// checksum, the format, the identity against `expected` (a mismatch names both sides), and
+// every tensor's name, type and shape. Nothing is changed unless every check passes.
+// Returns the stored trainer state.
+absl::StatusOr<std::string> LoadCheckpoint(const std::string& path, torch::nn::Module& module,
+                                           torch::optim::Optimizer* optimizer, const CheckpointIdentity& expected,
+                                           IdentityCheck check);
 
 }  // namespace hardgnn
 

@@ -1,10 +1,7 @@
 #include "core/train/trainer.h"
 
-#include <sys/stat.h>
-
 #include <chrono>
 #include <cmath>
-#include <fstream>
 #include <memory>
 #include <optional>
 
@@ -12,53 +9,20 @@
 #include <torch/optim/adam.h>
 
 #include "absl/status/status.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/strings/str_split.h"
+#include "core/data/cache.h"
 #include "core/model/profile.h"
 #include "core/model/rng.h"
-#include "core/train/checkpoint.h"
 #include "core/train/progress.h"
+#include "core/train/run_directory.h"
 
 namespace hardgnn {
 namespace {
 
-// Resume state: the next epoch to run, the global step, and the selection so far.
-struct State {
-  int64_t next_epoch = 0;
-  int64_t step = 0;
-  int64_t best_epoch = -1;
-  double best_metric = -1;
-  int64_t stale_evals = 0;
-
-  std::string Serialize() const {
-    return absl::StrFormat("next_epoch=%d\nstep=%d\nbest_epoch=%d\nbest_metric=%.17g\nstale_evals=%d\n",
-                           next_epoch, step, best_epoch, best_metric, stale_evals);
-  }
-  static absl::StatusOr<State> Parse(const std::string& path) {
-    std::ifstream in(path);
-    if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot read resume state"));
-    State s;
-    std::string line;
-    int line_no = 0, fields = 0;
-    while (std::getline(in, line)) {
-      ++line_no;
-      std::pair<std::string, std::string> kv = absl::StrSplit(line, absl::MaxSplits('=', 1));
-      bool ok = true;
-      if (kv.first == "next_epoch") ok = absl::SimpleAtoi(kv.second, &s.next_epoch);
-      else if (kv.first == "step") ok = absl::SimpleAtoi(kv.second, &s.step);
-      else if (kv.first == "best_epoch") ok = absl::SimpleAtoi(kv.second, &s.best_epoch);
-      else if (kv.first == "best_metric") ok = absl::SimpleAtod(kv.second, &s.best_metric);
-      else if (kv.first == "stale_evals") ok = absl::SimpleAtoi(kv.second, &s.stale_evals);
-      else ok = false;
-      if (!ok) return absl::InvalidArgumentError(absl::StrCat(path, ":", line_no, ": bad line '", line, "'"));
-      ++fields;
-    }
-    if (fields != 5) return absl::InvalidArgumentError(absl::StrCat(path, ": incomplete resume state"));
-    return s;
-  }
-};
+double SecondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
 
 std::vector<int32_t> EpochUsers(const std::vector<int32_t>& trainable, int64_t limit, uint64_t seed,
                                 int64_t epoch) {
@@ -69,18 +33,289 @@ std::vector<int32_t> EpochUsers(const std::vector<int32_t>& trainable, int64_t l
   return users;
 }
 
-class RunLog {
+// One call of Train(): the loop, its run directory and its selection state.
+class TrainingRun {
  public:
-  explicit RunLog(const std::string& dir) {
-    if (!dir.empty()) out_.open(dir + "/log.jsonl", std::ios::app);
-  }
-  void Write(const std::string& json) {
-    if (out_.is_open()) out_ << json << "\n" << std::flush;
+  TrainingRun(Model& model, const data::PreparedDataset& dataset, const TrainOptions& options, RunDirectory run)
+      : model_(model), encoder_(*model.encoder), dataset_(dataset), options_(options), run_(std::move(run)),
+        optimizer_(encoder_.parameters(), torch::optim::AdamOptions(options.lr).betas({0.9, 0.999}).eps(1e-8)),
+        builder_(dataset, BatchOptionsFor(model, options.batch)) {
+    for (const WeightedLoss& l : model.losses) {
+      if (l.loss->NeedsNegatives()) anchor_view_ = l.loss->AnchorView();
+    }
   }
 
+  absl::StatusOr<TrainSummary> Execute();
+
  private:
-  std::ofstream out_;
+  absl::Status Prepare();
+  absl::StatusOr<double> Step(const std::vector<int32_t>& users, int64_t epoch, std::vector<double>& term_sums);
+  absl::Status SampleNegatives(Batch& batch, const Views* views, uint64_t seed, Sampler::Result& out) const;
+  absl::Status EndEpoch(int64_t epoch, double loss, const std::vector<double>& term_sums, int64_t steps,
+                        double seconds, bool stop_requested);
+  absl::Status Finish();
+
+  Model& model_;
+  Encoder& encoder_;
+  const data::PreparedDataset& dataset_;
+  const TrainOptions& options_;
+  RunDirectory run_;
+  torch::optim::Adam optimizer_;
+  BatchBuilder builder_;
+  CheckpointIdentity identity_;
+  std::string anchor_view_;
+  TrainerState state_;
+  std::optional<Progress> progress_;
+  int64_t first_step_ = 0;
+  bool stop_ = false;
+  TrainSummary summary_;
 };
+
+// Checks what can be checked before the first step, then resumes or starts.
+absl::Status TrainingRun::Prepare() {
+  if (builder_.TrainableUsers().empty()) return absl::FailedPreconditionError("no user has a training target");
+  if (model_.sampler != nullptr) {
+    // A user with fewer drawable items than K would make the sampler repeat or fail; K near
+    // the catalog size would also cost gigabytes per step.
+    const int64_t k = model_.sampler->NumNegatives();
+    int32_t poorest = builder_.TrainableUsers().front();
+    for (int32_t u : builder_.TrainableUsers()) {
+      if (builder_.Seen().RowSize(u) > builder_.Seen().RowSize(poorest)) poorest = u;
+    }
+    const int64_t drawable = dataset_.num_items - builder_.Seen().RowSize(poorest);
+    if (k > drawable) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "the sampler draws ", k, " negatives per anchor (--contrastive_k or the sampler's k), but user ", poorest,
+          " may draw only ", drawable, " (", dataset_.num_items, " items, ", builder_.Seen().RowSize(poorest),
+          " seen): choose K <= ", drawable));
+    }
+  }
+  identity_ = options_.identity;
+  if (run_.enabled()) {
+    identity_.dataset_fingerprint = data::FingerprintHex(dataset_);
+    identity_.dataset = absl::StrFormat("%s (%d users, %d items)", dataset_.name, dataset_.num_users, dataset_.num_items);
+  }
+  if (options_.resume) {
+    absl::StatusOr<TrainerState> state = run_.Resume(encoder_, optimizer_, identity_);
+    if (!state.ok()) return state.status();
+    state_ = *state;
+    if (state_.step > 0) {
+      absl::Status s = run_.Log(
+          absl::StrCat("{\"event\":\"resume\",\"epoch\":", state_.next_epoch, ",\"step\":", state_.step, "}"));
+      if (!s.ok()) return s;
+    }
+  }
+  return options_.on_start ? options_.on_start() : absl::OkStatus();
+}
+
+absl::Status TrainingRun::SampleNegatives(Batch& batch, const Views* views, uint64_t seed,
+                                          Sampler::Result& out) const {
+  ScopedPhase phase("sampler");
+  Sampler::Request request;
+  if (views != nullptr) {
+    request.anchors = views->Get(anchor_view_).detach();
+    request.items = views->Get(view::kItem).detach();
+  }
+  request.users = batch.users;
+  request.positives = batch.targets;
+  request.history = &builder_.Seen();
+  request.num_items = dataset_.num_items;
+  request.seed = seed;
+  absl::StatusOr<Sampler::Result> sampled = model_.sampler->Sample(request);
+  if (!sampled.ok()) return sampled.status();
+  out = std::move(*sampled);
+  return absl::OkStatus();
+}
+
+// One optimizer step on `users`; returns its loss and adds each term to term_sums.
+absl::StatusOr<double> TrainingRun::Step(const std::vector<int32_t>& users, int64_t epoch,
+                                         std::vector<double>& term_sums) {
+  Rng step_rng(options_.seed, static_cast<uint64_t>(state_.step));
+  const uint64_t batch_seed = step_rng.Next();
+  at::manual_seed(step_rng.Next());  // dropout: a function of the seed and the step
+  ScopedPhase step_phase("step (total)");
+  Batch batch;
+  {
+    ScopedPhase phase("batch building");
+    batch = builder_.Build(users, batch_seed);
+  }
+  const uint64_t sampler_seed = step_rng.Next();
+  const bool all_items = model_.sampler != nullptr && model_.sampler->NeedsItemTable();
+  Sampler::Result negatives;
+  // A sampler that needs no embeddings runs first, so the encoder computes its negatives'
+  // item rows along with the batch's other touched items.
+  if (model_.sampler != nullptr && !all_items) {
+    if (absl::Status s = SampleNegatives(batch, nullptr, sampler_seed, negatives); !s.ok()) return s;
+    batch.touched_items = std::get<0>(at::_unique(at::cat({batch.touched_items, negatives.ids.reshape(-1)})));
+  }
+  Views views = encoder_.Forward(batch, all_items);
+  if (model_.sampler != nullptr && all_items) {
+    if (absl::Status s = SampleNegatives(batch, &views, sampler_seed, negatives); !s.ok()) return s;
+    ScopedPhase phase("forward: sampled item rows");
+    // Rows of touched items already carry their gradient; only the other picks need one.
+    const at::Tensor picked = std::get<0>(at::_unique(negatives.ids.reshape(-1)));
+    encoder_.AddItemRows(views, picked.masked_select(at::isin(picked, batch.touched_items).logical_not()));
+  }
+
+  at::Tensor total = at::zeros({});
+  std::optional<ScopedPhase> loss_phase(std::in_place, "losses");
+  for (size_t t = 0; t < model_.losses.size(); ++t) {
+    Loss::Input input{batch, views, encoder_, model_.sampler ? &negatives : nullptr, &builder_.Seen()};
+    at::Tensor term = model_.losses[t].loss->Compute(input);
+    term_sums[t] += term.item<double>();
+    total = total + model_.losses[t].weight * term;
+  }
+  const double loss = total.item<double>();
+  loss_phase.reset();
+  // What autograd needs is saved in the graph; the views themselves (full-graph embeddings
+  // among them) can go before the backward pass builds its gradients.
+  views = Views();
+  if (state_.step == 0) state_.first_loss = std::fabs(loss);
+  if (!std::isfinite(loss)) {
+    return absl::InternalError(absl::StrCat("training diverged: the loss is ", loss, " at step ", state_.step,
+                                            " (epoch ", epoch, "); lower --lr or check the data"));
+  }
+  if (options_.max_loss_growth > 0 &&
+      std::fabs(loss) > options_.max_loss_growth * std::max(state_.first_loss, 1e-6)) {
+    return absl::InternalError(absl::StrFormat(
+        "training diverged: the loss is %g at step %d (epoch %d), over %g times the first step's %g "
+        "(--max_loss_growth); lower --lr", loss, state_.step, epoch, options_.max_loss_growth, state_.first_loss));
+  }
+  for (auto& group : optimizer_.param_groups()) {
+    static_cast<torch::optim::AdamOptions&>(group.options()).lr(LearningRateAt(options_, state_.step));
+  }
+  {
+    ScopedPhase phase("backward");
+    // Gradients set to none, not zero: no buffer held through the forward pass, and the
+    // backward's first gradient for a parameter becomes its .grad without a copy.
+    for (at::Tensor& p : encoder_.parameters()) p.mutable_grad() = at::Tensor();
+    total.backward();
+  }
+  {
+    ScopedPhase phase("optimizer");
+    optimizer_.step();
+  }
+  return loss;
+}
+
+// The epoch's log line, evaluation and selection, and the checkpoint.
+absl::Status TrainingRun::EndEpoch(int64_t epoch, double loss, const std::vector<double>& term_sums, int64_t steps,
+                                   double seconds, bool stop_requested) {
+  summary_.epoch_loss.push_back(loss);
+  ++summary_.epochs_run;
+  std::string terms;
+  for (size_t t = 0; t < model_.losses.size(); ++t) {
+    absl::StrAppendFormat(&terms, "%s\"%s\":%.6g", t ? "," : "", model_.losses[t].name, term_sums[t] / steps);
+  }
+  if (absl::Status s = run_.Log(absl::StrFormat(
+          "{\"event\":\"epoch\",\"epoch\":%d,\"step\":%d,\"loss\":%.6g,\"terms\":{%s},\"lr\":%.6g,\"seconds\":%.3f}",
+          epoch, state_.step, loss, terms, LearningRateAt(options_, state_.step), seconds));
+      !s.ok()) {
+    return s;
+  }
+  std::string line = absl::StrFormat("epoch %d: loss %.4f (%s) %.1fs", epoch, loss, terms, seconds);
+  if (options_.after_epoch) {
+    if (absl::Status s = options_.after_epoch(epoch, loss); !s.ok()) return s;
+  }
+  stop_ = stop_requested;
+  const bool last = epoch + 1 == options_.epochs || stop_;
+  const bool evaluate = epoch % std::max<int64_t>(1, options_.eval_every) == 0 || last;
+  if (evaluate) {
+    EvalResult result = Evaluate(encoder_, dataset_, options_.eval);
+    if (absl::Status s = run_.Log(absl::StrCat("{\"event\":\"eval\",\"epoch\":", epoch, ",\"result\":", result.ToJson(), "}"));
+        !s.ok()) {
+      return s;
+    }
+    const double metric = options_.selection.Of(result);
+    absl::StrAppendFormat(&line, " | val NDCG@10 %.4f HR@10 %.4f | test NDCG@10 %.4f HR@10 %.4f (%.1fs)",
+                          result.validation.sampled.Ndcg(10), result.validation.sampled.Hr(10),
+                          result.test.sampled.Ndcg(10), result.test.sampled.Hr(10), result.seconds);
+    if (metric > state_.best_metric) {
+      state_.best_metric = metric;
+      state_.best_epoch = epoch;
+      state_.stale_evals = 0;
+      if (absl::Status s = run_.SaveBest(encoder_, identity_); !s.ok()) return s;
+      summary_.best = result;
+      line += " *";
+    } else if (options_.patience > 0 && ++state_.stale_evals >= options_.patience) {
+      line += absl::StrFormat(" (no improvement in %d evaluations: stopping)", options_.patience);
+      stop_ = true;
+    }
+  }
+  progress_->Message(line);
+  state_.next_epoch = epoch + 1;
+  if (evaluate || stop_) return run_.Commit(encoder_, optimizer_, identity_, state_);
+  return absl::OkStatus();
+}
+
+// The phase profile, and the selected model re-read from its checkpoint, so the numbers
+// reported are the file's.
+absl::Status TrainingRun::Finish() {
+  progress_->Finish();
+  if (PhaseProfile::Enabled() && state_.step > first_step_) {
+    std::string json, table = "per-step wall time by phase (mean over this run's steps):\n";
+    for (const auto& [phase, seconds] : PhaseProfile::Totals()) {
+      const double per_step = seconds / (state_.step - first_step_);
+      absl::StrAppendFormat(&table, "  %-34s %9.1f ms\n", phase, 1e3 * per_step);
+      absl::StrAppendFormat(&json, "%s\"%s\":%.6f", json.empty() ? "" : ",", phase, per_step);
+    }
+    progress_->Message(table);
+    if (absl::Status s = run_.Log(absl::StrCat("{\"event\":\"profile\",\"steps\":", state_.step - first_step_,
+                                               ",\"seconds_per_step\":{", json, "}}"));
+        !s.ok()) {
+      return s;
+    }
+  }
+  summary_.steps = state_.step;
+  summary_.best_epoch = state_.best_epoch;
+  if (run_.enabled() && state_.best_epoch >= 0) {
+    if (absl::Status s = run_.LoadBest(encoder_, identity_); !s.ok()) return s;
+    summary_.best = Evaluate(encoder_, dataset_, options_.eval);
+    return run_.Log(absl::StrCat("{\"event\":\"best\",\"epoch\":", state_.best_epoch, ",\"result\":",
+                                 summary_.best.ToJson(), "}"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<TrainSummary> TrainingRun::Execute() {
+  if (absl::Status s = Prepare(); !s.ok()) return s;
+  const int64_t epoch_users = options_.users_per_epoch > 0
+      ? std::min<int64_t>(options_.users_per_epoch, builder_.TrainableUsers().size())
+      : builder_.TrainableUsers().size();
+  const int64_t steps_per_epoch = (epoch_users + options_.batch_size - 1) / options_.batch_size;
+  int64_t total_steps = steps_per_epoch * options_.epochs;
+  if (options_.max_steps > 0) total_steps = std::min(total_steps, options_.max_steps);
+  progress_.emplace(total_steps, state_.step, options_.progress_bar);
+  first_step_ = state_.step;
+  for (int64_t epoch = state_.next_epoch; epoch < options_.epochs && !stop_; ++epoch) {
+    const auto epoch_start = std::chrono::steady_clock::now();
+    encoder_.train();
+    const std::vector<int32_t> users =
+        EpochUsers(builder_.TrainableUsers(), options_.users_per_epoch, options_.seed, epoch);
+    std::vector<double> term_sums(model_.losses.size(), 0.0);
+    double loss_sum = 0;
+    int64_t steps = 0;
+    bool out_of_steps = false;
+    for (size_t begin = 0; begin < users.size(); begin += options_.batch_size) {
+      if (options_.max_steps > 0 && state_.step >= options_.max_steps) { out_of_steps = true; break; }
+      const std::vector<int32_t> chunk(users.begin() + begin,
+                                       users.begin() + std::min(users.size(), begin + options_.batch_size));
+      absl::StatusOr<double> loss = Step(chunk, epoch, term_sums);
+      if (!loss.ok()) return loss.status();
+      loss_sum += *loss;
+      ++steps;
+      progress_->Step(state_.step, epoch, *loss);
+      ++state_.step;
+    }
+    if (steps == 0) break;
+    if (absl::Status s = EndEpoch(epoch, loss_sum / steps, term_sums, steps, SecondsSince(epoch_start), out_of_steps);
+        !s.ok()) {
+      return s;
+    }
+  }
+  if (absl::Status s = Finish(); !s.ok()) return s;
+  return summary_;
+}
 
 }  // namespace
 
@@ -101,218 +336,23 @@ BatchOptions BatchOptionsFor(const Model& model, BatchOptions base) {
 absl::StatusOr<TrainSummary> Train(Model& model, const data::PreparedDataset& dataset,
                                    const TrainOptions& options) {
   const auto start = std::chrono::steady_clock::now();
-  const std::string& dir = options.run_dir;
-  const std::string best_path = dir + "/best.pt", last_path = dir + "/last.pt",
-                    state_path = dir + "/state.txt";
-  Encoder& encoder = *model.encoder;
-  TrainSummary summary;
-  RunLog log(dir);
-
-  if (!encoder.Trainable()) {  // nothing to fit: evaluate as is
-    summary.best = Evaluate(encoder, dataset, options.eval);
-    log.Write(absl::StrCat("{\"event\":\"eval\",\"epoch\":-1,\"result\":", summary.best.ToJson(), "}"));
-    summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    return summary;
-  }
-
-  torch::optim::Adam optimizer(encoder.parameters(),
-                               torch::optim::AdamOptions(options.lr).betas({0.9, 0.999}).eps(1e-8));
-  State state;
-  if (options.resume) {
-    if (dir.empty()) return absl::InvalidArgumentError("--resume needs a run directory");
-    absl::StatusOr<State> loaded = State::Parse(state_path);
-    if (!loaded.ok()) return loaded.status();
-    state = *loaded;
-    absl::Status status = LoadCheckpoint(last_path, encoder, &optimizer);
-    if (!status.ok()) return status;
-    log.Write(absl::StrCat("{\"event\":\"resume\",\"epoch\":", state.next_epoch, ",\"step\":", state.step, "}"));
-  }
-
-  BatchBuilder builder(dataset, BatchOptionsFor(model, options.batch));
-  if (builder.TrainableUsers().empty()) return absl::FailedPreconditionError("no user has a training target");
-  const int64_t epoch_users = options.users_per_epoch > 0
-      ? std::min<int64_t>(options.users_per_epoch, builder.TrainableUsers().size())
-      : builder.TrainableUsers().size();
-  const int64_t steps_per_epoch = (epoch_users + options.batch_size - 1) / options.batch_size;
-  int64_t total_steps = steps_per_epoch * options.epochs;
-  if (options.max_steps > 0) total_steps = std::min(total_steps, options.max_steps);
-  Progress progress(total_steps, state.step, options.progress_bar);
-  const int64_t first_step = state.step;
-  const bool all_items = model.sampler != nullptr && model.sampler->NeedsItemTable();
-  std::string anchor_view;
-  for (const WeightedLoss& l : model.losses) {
-    if (l.loss->NeedsNegatives()) anchor_view = l.loss->AnchorView();
-  }
-
-  bool stop = false;
-  for (int64_t epoch = state.next_epoch; epoch < options.epochs && !stop; ++epoch) {
-    const auto epoch_start = std::chrono::steady_clock::now();
-    encoder.train();
-    const std::vector<int32_t> users =
-        EpochUsers(builder.TrainableUsers(), options.users_per_epoch, options.seed, epoch);
-    std::vector<double> term_sums(model.losses.size(), 0.0);
-    double loss_sum = 0;
-    int64_t epoch_steps = 0;
-    for (size_t begin = 0; begin < users.size(); begin += options.batch_size) {
-      if (options.max_steps > 0 && state.step >= options.max_steps) { stop = true; break; }
-      std::vector<int32_t> chunk(users.begin() + begin,
-                                 users.begin() + std::min(users.size(), begin + options.batch_size));
-      Rng step_rng(options.seed, static_cast<uint64_t>(state.step));
-      const uint64_t batch_seed = step_rng.Next();
-      at::manual_seed(step_rng.Next());  // dropout: a function of the seed and the step
-      ScopedPhase step_phase("step (total)");
-      Batch batch;
-      {
-        ScopedPhase phase("batch building");
-        batch = builder.Build(chunk, batch_seed);
-      }
-      const uint64_t sampler_seed = step_rng.Next();
-      Sampler::Result negatives;
-      auto sample = [&](const Views* views) -> absl::Status {
-        ScopedPhase phase("sampler");
-        Sampler::Request request;
-        if (views != nullptr) {
-          request.anchors = views->Get(anchor_view).detach();
-          request.items = views->Get(view::kItem).detach();
-        }
-        request.users = batch.users;
-        request.positives = batch.targets;
-        request.history = &builder.Seen();
-        request.num_items = dataset.num_items;
-        request.seed = sampler_seed;
-        absl::StatusOr<Sampler::Result> sampled = model.sampler->Sample(request);
-        if (!sampled.ok()) return sampled.status();
-        negatives = std::move(*sampled);
-        return absl::OkStatus();
-      };
-      // A sampler that needs no embeddings runs first, so the encoder computes its
-      // negatives' item rows along with the batch's other touched items.
-      if (model.sampler != nullptr && !all_items) {
-        absl::Status status = sample(nullptr);
-        if (!status.ok()) return status;
-        batch.touched_items = std::get<0>(at::_unique(at::cat({batch.touched_items, negatives.ids.reshape(-1)})));
-      }
-      Views views = encoder.Forward(batch, all_items);
-      if (model.sampler != nullptr && all_items) {
-        absl::Status status = sample(&views);
-        if (!status.ok()) return status;
-        ScopedPhase phase("forward: sampled item rows");
-        // Rows of touched items already carry their gradient; only the other picks need one.
-        const at::Tensor picked = std::get<0>(at::_unique(negatives.ids.reshape(-1)));
-        encoder.AddItemRows(views, picked.masked_select(at::isin(picked, batch.touched_items).logical_not()));
-      }
-
-      at::Tensor total = at::zeros({});
-      std::optional<ScopedPhase> loss_phase(std::in_place, "losses");
-      for (size_t t = 0; t < model.losses.size(); ++t) {
-        Loss::Input input{batch, views, encoder, model.sampler ? &negatives : nullptr, &builder.Seen()};
-        at::Tensor term = model.losses[t].loss->Compute(input);
-        term_sums[t] += term.item<double>();
-        total = total + model.losses[t].weight * term;
-      }
-      const double loss_value = total.item<double>();
-      loss_phase.reset();
-      // What autograd needs is saved in the graph; the views themselves (full-graph
-      // embeddings among them) can go before the backward pass builds its gradients.
-      views = Views();
-      if (!std::isfinite(loss_value)) {
-        return absl::InternalError(absl::StrCat("loss is ", loss_value, " at step ", state.step,
-                                                " (epoch ", epoch, "): lower --lr or check the data"));
-      }
-      for (auto& group : optimizer.param_groups()) {
-        static_cast<torch::optim::AdamOptions&>(group.options()).lr(LearningRateAt(options, state.step));
-      }
-      {
-        ScopedPhase phase("backward");
-        // Gradients set to none, not zero: no buffer held through the forward pass, and the
-        // backward's first gradient for a parameter becomes its .grad without a copy.
-        for (at::Tensor& p : encoder.parameters()) p.mutable_grad() = at::Tensor();
-        total.backward();
-      }
-      {
-        ScopedPhase phase("optimizer");
-        optimizer.step();
-      }
-      loss_sum += loss_value;
-      ++epoch_steps;
-      progress.Step(state.step, epoch, loss_value);
-      ++state.step;
+  absl::StatusOr<RunDirectory> run = RunDirectory::Open(options.run_dir);
+  if (!run.ok()) return run.status();
+  absl::StatusOr<TrainSummary> summary;
+  if (!model.encoder->Trainable()) {  // nothing to fit: evaluate as is
+    if (options.on_start) {
+      if (absl::Status s = options.on_start(); !s.ok()) return s;
     }
-    if (epoch_steps == 0) break;
-    const double epoch_seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
-    summary.epoch_loss.push_back(loss_sum / epoch_steps);
-    ++summary.epochs_run;
-    std::string terms;
-    for (size_t t = 0; t < model.losses.size(); ++t) {
-      absl::StrAppendFormat(&terms, "%s\"%s\":%.6g", t ? "," : "", model.losses[t].name,
-                            term_sums[t] / epoch_steps);
-    }
-    log.Write(absl::StrFormat(
-        "{\"event\":\"epoch\",\"epoch\":%d,\"step\":%d,\"loss\":%.6g,\"terms\":{%s},\"lr\":%.6g,\"seconds\":%.3f}",
-        epoch, state.step, loss_sum / epoch_steps, terms, LearningRateAt(options, state.step), epoch_seconds));
-    std::string line = absl::StrFormat("epoch %d: loss %.4f (%s) %.1fs", epoch, loss_sum / epoch_steps,
-                                       terms, epoch_seconds);
-    if (options.after_epoch) {
-      absl::Status status = options.after_epoch(epoch, loss_sum / epoch_steps);
-      if (!status.ok()) return status;
-    }
-
-    const bool last = epoch + 1 == options.epochs || stop;
-    if (epoch % std::max<int64_t>(1, options.eval_every) == 0 || last) {
-      EvalResult result = Evaluate(encoder, dataset, options.eval);
-      log.Write(absl::StrCat("{\"event\":\"eval\",\"epoch\":", epoch, ",\"result\":", result.ToJson(), "}"));
-      const double metric = options.selection.Of(result);
-      absl::StrAppendFormat(&line, " | val NDCG@10 %.4f HR@10 %.4f | test NDCG@10 %.4f HR@10 %.4f (%.1fs)",
-                            result.validation.sampled.Ndcg(10), result.validation.sampled.Hr(10),
-                            result.test.sampled.Ndcg(10), result.test.sampled.Hr(10), result.seconds);
-      if (metric > state.best_metric) {
-        state.best_metric = metric;
-        state.best_epoch = epoch;
-        state.stale_evals = 0;
-        if (!dir.empty()) {
-          absl::Status saved = SaveCheckpoint(best_path, encoder, nullptr);
-          if (!saved.ok()) return saved;
-        }
-        summary.best = result;
-        line += " *";
-      } else if (options.patience > 0 && ++state.stale_evals >= options.patience) {
-        line += absl::StrFormat(" (no improvement in %d evaluations: stopping)", options.patience);
-        stop = true;
-      }
-    }
-    progress.Message(line);
-    state.next_epoch = epoch + 1;
-    if (!dir.empty() && (epoch % std::max<int64_t>(1, options.eval_every) == 0 || last || stop)) {
-      absl::Status saved = SaveCheckpoint(last_path, encoder, &optimizer);
-      if (saved.ok()) saved = WriteFileAtomically(state_path, state.Serialize());
-      if (!saved.ok()) return saved;
-    }
+    summary.emplace();
+    summary->best = Evaluate(*model.encoder, dataset, options.eval);
+    absl::Status s = run->Log(absl::StrCat("{\"event\":\"eval\",\"epoch\":-1,\"result\":", summary->best.ToJson(), "}"));
+    if (!s.ok()) return s;
+  } else {
+    TrainingRun training(model, dataset, options, std::move(*run));
+    summary = training.Execute();
+    if (!summary.ok()) return summary.status();
   }
-  progress.Finish();
-  if (PhaseProfile::Enabled() && state.step > first_step) {
-    std::string json, table = "per-step wall time by phase (mean over this run's steps):\n";
-    for (const auto& [phase, seconds] : PhaseProfile::Totals()) {
-      const double per_step = seconds / (state.step - first_step);
-      absl::StrAppendFormat(&table, "  %-34s %9.1f ms\n", phase, 1e3 * per_step);
-      absl::StrAppendFormat(&json, "%s\"%s\":%.6f", json.empty() ? "" : ",", phase, per_step);
-    }
-    progress.Message(table);
-    log.Write(absl::StrCat("{\"event\":\"profile\",\"steps\":", state.step - first_step,
-                           ",\"seconds_per_step\":{", json, "}}"));
-  }
-
-  summary.steps = state.step;
-  summary.best_epoch = state.best_epoch;
-  // Report the selected model as re-read from its checkpoint, so the numbers are the file's.
-  if (!dir.empty() && state.best_epoch >= 0) {
-    absl::Status loaded = LoadCheckpoint(best_path, encoder, nullptr);
-    if (!loaded.ok()) return loaded;
-    summary.best = Evaluate(encoder, dataset, options.eval);
-    log.Write(absl::StrCat("{\"event\":\"best\",\"epoch\":", state.best_epoch, ",\"result\":",
-                           summary.best.ToJson(), "}"));
-  }
-  summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  summary->seconds = SecondsSince(start);
   return summary;
 }
 

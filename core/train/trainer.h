@@ -10,6 +10,7 @@
 #include "core/data/dataset.h"
 #include "core/eval/evaluator.h"
 #include "core/train/batch_builder.h"
+#include "core/train/checkpoint.h"
 #include "core/train/model_setup.h"
 #include "core/train/selection.h"
 
@@ -27,14 +28,22 @@ struct TrainOptions {
   Selection selection;              // what model selection maximizes (validation paper NDCG@10)
   uint64_t seed = 100;
   int64_t max_steps = 0;            // stop after this many steps (0: no limit), for smoke runs
+  // Divergence: a step whose |loss| exceeds this many times the first step's stops training
+  // with an error (0: only a non-finite loss does).
+  double max_loss_growth = 1000;
   BatchOptions batch;
   EvalOptions eval;
   std::string run_dir;              // where logs and checkpoints go ("" = nowhere)
-  bool resume = false;              // continue from run_dir's last checkpoint
+  bool resume = false;              // continue from run_dir's last checkpoint (none: start)
+  // Stored in every checkpoint; a resume refuses a checkpoint whose identity differs. The
+  // dataset's fingerprint is filled in by Train.
+  CheckpointIdentity identity;
   bool progress_bar = false;
   // Called after each epoch with its mean loss (the sampler study measures here); an error
   // stops training.
   std::function<absl::Status(int64_t epoch, double mean_loss)> after_epoch;
+  // Called once the run has been resumed (or started), before its first step; an error stops.
+  std::function<absl::Status()> on_start;
 };
 
 struct TrainSummary {
@@ -49,8 +58,8 @@ struct TrainSummary {
 // The training loop of SPEC §3: epochs of shuffled users, Adam with a staircase learning
 // rate, evaluation every eval_every epochs, model selection by options.selection (validation
 // paper-protocol NDCG@10 by default; on test for the published code's selection). With a
-// run_dir: a JSON-lines log, the best checkpoint and the last one (written atomically), and
-// --resume continues from the last.
+// run_dir (RunDirectory): a JSON-lines log, the best checkpoint and the last one, and resume
+// continues from the last exactly as if the run had not stopped.
 absl::StatusOr<TrainSummary> Train(Model& model, const data::PreparedDataset& dataset,
                                    const TrainOptions& options);
 

@@ -20,6 +20,7 @@
 #include "core/train/checkpoint.h"
 #include "core/train/selection.h"
 #include "core/train/trainer.h"
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 
 namespace hardgnn {
@@ -279,16 +280,20 @@ struct Tiny : torch::nn::Module {
   at::Tensor w;
 };
 
+const CheckpointIdentity kIdentity{"00ff", "tiny (3 users, 2 items)", "encoder=tiny\ndim=2\n", "lr=0.1\nseed=1\n", ""};
+
 TEST(CheckpointTest, RoundTripsModelAndOptimizerExactly) {
   const std::string path = ::testing::TempDir() + "/ck.pt";
   Tiny a;
   torch::optim::Adam opt(a.parameters(), torch::optim::AdamOptions(0.1));
   a.w.sum().backward();
   opt.step();
-  ASSERT_TRUE(SaveCheckpoint(path, a, &opt).ok());
+  ASSERT_TRUE(SaveCheckpoint(path, a, &opt, kIdentity, "state=7\n").ok());
   Tiny b;
   torch::optim::Adam opt_b(b.parameters(), torch::optim::AdamOptions(0.1));
-  ASSERT_TRUE(LoadCheckpoint(path, b, &opt_b).ok());
+  absl::StatusOr<std::string> state = LoadCheckpoint(path, b, &opt_b, kIdentity, IdentityCheck::kEverything);
+  ASSERT_TRUE(state.ok()) << state.status();
+  EXPECT_EQ(*state, "state=7\n");
   EXPECT_TRUE(at::equal(a.w, b.w));
   // The restored Adam state continues exactly as the original.
   a.w.grad().zero_();
@@ -302,20 +307,84 @@ TEST(CheckpointTest, RoundTripsModelAndOptimizerExactly) {
   EXPECT_FALSE(tmp.good()) << "temporary file left behind";
 }
 
+std::string Message(const absl::Status& s) { return std::string(s.message()); }
+
 TEST(CheckpointTest, RejectsMissingCorruptAndForeignFiles) {
   Tiny m;
   const std::string dir = ::testing::TempDir();
-  EXPECT_EQ(LoadCheckpoint(dir + "/none.pt", m, nullptr).code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(LoadCheckpoint(dir + "/none.pt", m, nullptr, kIdentity, IdentityCheck::kModel).status().code(),
+            absl::StatusCode::kNotFound);
   {
     std::ofstream garbage(dir + "/garbage.pt");
     garbage << "not a checkpoint";
   }
-  absl::Status s = LoadCheckpoint(dir + "/garbage.pt", m, nullptr);
+  absl::Status s = LoadCheckpoint(dir + "/garbage.pt", m, nullptr, kIdentity, IdentityCheck::kModel).status();
   EXPECT_FALSE(s.ok());
-  EXPECT_NE(std::string(s.message()).find("garbage.pt"), std::string::npos);
-  ASSERT_TRUE(SaveCheckpoint(dir + "/no_opt.pt", m, nullptr).ok());
+  EXPECT_NE(Message(s).find("garbage.pt"), std::string::npos);
+  ASSERT_TRUE(SaveCheckpoint(dir + "/no_opt.pt", m, nullptr, kIdentity).ok());
   torch::optim::Adam opt(m.parameters(), torch::optim::AdamOptions(0.1));
-  EXPECT_FALSE(LoadCheckpoint(dir + "/no_opt.pt", m, &opt).ok()) << "resume needs optimizer state";
+  EXPECT_FALSE(LoadCheckpoint(dir + "/no_opt.pt", m, &opt, kIdentity, IdentityCheck::kModel).ok())
+      << "resume needs optimizer state";
+}
+
+TEST(CheckpointTest, AnyFlippedByteIsDetectedAndNothingIsLoaded) {
+  const std::string path = ::testing::TempDir() + "/flip.pt";
+  Tiny a;
+  ASSERT_TRUE(SaveCheckpoint(path, a, nullptr, kIdentity).ok());
+  std::string bytes;
+  {
+    std::ifstream in(path, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  ASSERT_GT(bytes.size(), 100u);
+  for (size_t at : {size_t{0}, bytes.size() / 3, bytes.size() / 2, bytes.size() - 20, bytes.size() - 1}) {
+    std::string damaged = bytes;
+    damaged[at] ^= 0x10;
+    {
+      std::ofstream out(path, std::ios::binary | std::ios::trunc);
+      out << damaged;
+    }
+    Tiny b;
+    const at::Tensor before = b.w.clone();
+    absl::Status s = LoadCheckpoint(path, b, nullptr, kIdentity, IdentityCheck::kModel).status();
+    EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << "byte " << at << ": " << s;
+    EXPECT_TRUE(at::equal(b.w, before)) << "byte " << at;
+  }
+}
+
+struct Wider : torch::nn::Module {
+  Wider() { register_parameter("w", at::randn({4, 2})); }
+};
+
+TEST(CheckpointTest, ADifferentDatasetModelOrShapeIsRefusedNamingBothSides) {
+  const std::string path = ::testing::TempDir() + "/identity.pt";
+  Tiny a;
+  ASSERT_TRUE(SaveCheckpoint(path, a, nullptr, kIdentity).ok());
+  Tiny b;
+  const at::Tensor before = b.w.clone();
+  CheckpointIdentity other_data = kIdentity;
+  other_data.dataset_fingerprint = "1234";
+  other_data.dataset = "big (9 users, 9 items)";
+  absl::Status s = LoadCheckpoint(path, b, nullptr, other_data, IdentityCheck::kModel).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(Message(s).find("tiny (3 users, 2 items) (fingerprint 00ff), --data is big (9 users, 9 items) (fingerprint 1234)"),
+            std::string::npos) << s;
+  CheckpointIdentity other_model = kIdentity;
+  other_model.architecture = "encoder=tiny\ndim=3\n";
+  s = LoadCheckpoint(path, b, nullptr, other_model, IdentityCheck::kModel).status();
+  EXPECT_NE(Message(s).find("dim: the checkpoint has '2', now '3'"), std::string::npos) << s;
+  // The config matters to a resume only.
+  CheckpointIdentity other_config = kIdentity;
+  other_config.config = "lr=0.2\nseed=1\n";
+  other_config.config_note = "only --epochs may change";
+  EXPECT_TRUE(LoadCheckpoint(path, b, nullptr, other_config, IdentityCheck::kModel).ok());
+  s = LoadCheckpoint(path, b, nullptr, other_config, IdentityCheck::kEverything).status();
+  EXPECT_NE(Message(s).find("lr: the checkpoint has '0.1', now '0.2' (only --epochs may change)"), std::string::npos) << s;
+  // Same identity, other shapes: refused before anything is copied.
+  Wider wide;
+  s = LoadCheckpoint(path, wide, nullptr, kIdentity, IdentityCheck::kModel).status();
+  EXPECT_NE(Message(s).find("do not fit this model"), std::string::npos) << s;
+  EXPECT_NE(Message(s).find("parameter w Float [4,2]"), std::string::npos) << s;
 }
 
 absl::StatusOr<Model> MakeMf(const data::PreparedDataset& d) {
@@ -342,7 +411,7 @@ TrainOptions ShortRun(const std::string& dir, int64_t epochs) {
 
 at::Tensor LastParameters(const data::PreparedDataset& d, const std::string& dir) {
   auto model = MakeMf(d);
-  EXPECT_TRUE(LoadCheckpoint(dir + "/last.pt", *model->encoder, nullptr).ok());
+  EXPECT_TRUE(LoadCheckpoint(dir + "/last.pt", *model->encoder, nullptr, {}, IdentityCheck::kModel).ok());
   std::vector<at::Tensor> flat;
   for (const at::Tensor& p : model->encoder->parameters()) flat.push_back(p.detach().reshape(-1));
   return at::cat(flat);
@@ -388,6 +457,125 @@ TEST(TrainerTest, ResumeContinuesExactlyWhereTheRunStopped) {
     EXPECT_EQ(summary->epochs_run, 2);
   }
   EXPECT_TRUE(at::equal(LastParameters(d, straight), LastParameters(d, split)));
+}
+
+absl::StatusOr<TrainSummary> TrainMf(const data::PreparedDataset& d, const TrainOptions& o) {
+  absl::StatusOr<Model> model = MakeMf(d);
+  if (!model.ok()) return model.status();
+  return Train(*model, d, o);
+}
+
+// The log's lines without wall times or resume events: what must not depend on a stop.
+std::vector<std::string> LoggedMetrics(const std::string& dir) {
+  std::ifstream in(dir + "/log.jsonl");
+  std::vector<std::string> out;
+  for (std::string line; std::getline(in, line);) {
+    if (line.find("\"event\":\"resume\"") != std::string::npos) continue;
+    for (size_t at; (at = line.find("\"seconds\":")) != std::string::npos;) {
+      const size_t end = line.find_first_of(",}", at);
+      line.erase(at, end - at);
+    }
+    out.push_back(line);
+  }
+  return out;
+}
+
+TEST(TrainerTest, ResumeCutsTheLogBackToItsCheckpoint) {
+  const data::PreparedDataset d = SmallDataset(120, 80);
+  const std::string straight = ::testing::TempDir() + "/log_straight", split = ::testing::TempDir() + "/log_split";
+  mkdir(straight.c_str(), 0755);
+  mkdir(split.c_str(), 0755);
+  ASSERT_TRUE(TrainMf(d, ShortRun(straight, 5)).ok());
+  ASSERT_TRUE(TrainMf(d, ShortRun(split, 3)).ok());
+  {  // what a run killed after its last checkpoint leaves: lines of epochs it did not commit
+    std::ofstream log(split + "/log.jsonl", std::ios::app);
+    log << "{\"event\":\"epoch\",\"epoch\":3,\"loss\":123}\n{\"event\":\"ev";
+  }
+  TrainOptions o = ShortRun(split, 5);
+  o.resume = true;
+  ASSERT_TRUE(TrainMf(d, o).ok());
+  // The 3-epoch run's closing "best" line came after its last checkpoint: it goes too.
+  EXPECT_EQ(LoggedMetrics(split), LoggedMetrics(straight));
+}
+
+TEST(TrainerTest, ResumeWithoutACheckpointStartsFromScratch) {
+  const data::PreparedDataset d = SmallDataset(120, 80);
+  const std::string straight = ::testing::TempDir() + "/scratch_straight", killed = ::testing::TempDir() + "/scratch_killed";
+  mkdir(straight.c_str(), 0755);
+  mkdir(killed.c_str(), 0755);
+  ASSERT_TRUE(TrainMf(d, ShortRun(straight, 3)).ok());
+  {  // a run killed during its first epoch
+    std::ofstream log(killed + "/log.jsonl");
+    log << "{\"event\":\"epoch\",\"epoch\":0,\"loss\":9}\n";
+  }
+  TrainOptions o = ShortRun(killed, 3);
+  o.resume = true;
+  auto summary = TrainMf(d, o);
+  ASSERT_TRUE(summary.ok()) << summary.status();
+  EXPECT_EQ(summary->epochs_run, 3);
+  EXPECT_EQ(LoggedMetrics(killed), LoggedMetrics(straight));
+  EXPECT_TRUE(at::equal(LastParameters(d, straight), LastParameters(d, killed)));
+}
+
+TEST(TrainerTest, ResumeRefusesAnotherConfigOrDataset) {
+  const data::PreparedDataset d = SmallDataset(120, 80);
+  const std::string dir = ::testing::TempDir() + "/refuse";
+  mkdir(dir.c_str(), 0755);
+  TrainOptions o = ShortRun(dir, 2);
+  o.identity.config = "lr=0.02\n";
+  ASSERT_TRUE(TrainMf(d, o).ok());
+  o.resume = true;
+  o.epochs = 4;
+  o.identity.config = "lr=0.05\n";
+  absl::StatusOr<TrainSummary> refused = TrainMf(d, o);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(Message(refused.status()).find("lr: the checkpoint has '0.02', now '0.05'"), std::string::npos)
+      << refused.status();
+  const data::PreparedDataset reordered = SmallDataset(120, 80, {{"extra", "i1", 1}, {"extra", "i2", 2},
+                                                                 {"extra", "i3", 3}, {"extra", "i4", 4}});
+  o.identity.config = "lr=0.02\n";
+  refused = TrainMf(reordered, o);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(Message(refused.status()).find("trained on another dataset"), std::string::npos) << refused.status();
+  EXPECT_TRUE(TrainMf(d, o).ok()) << "the run's own settings, more epochs";
+}
+
+TEST(TrainerTest, DivergenceStopsWithAnError) {
+  const data::PreparedDataset d = SmallDataset(120, 80);
+  TrainOptions o = ShortRun("", 5);
+  o.lr = 1e3;
+  absl::StatusOr<TrainSummary> run = TrainMf(d, o);
+  ASSERT_FALSE(run.ok());
+  EXPECT_NE(Message(run.status()).find("training diverged"), std::string::npos) << run.status();
+  o.lr = 0.02;
+  EXPECT_TRUE(TrainMf(d, o).ok());
+}
+
+TEST(TrainerTest, MoreNegativesThanAUserMayDrawIsRefusedAtStart) {
+  const data::PreparedDataset d = SmallDataset(120, 80);
+  BatchBuilder builder(d, BatchOptions());
+  int64_t fewest = d.num_items;
+  for (int32_t u : builder.TrainableUsers()) fewest = std::min<int64_t>(fewest, d.num_items - builder.Seen().RowSize(u));
+  for (const int64_t k : {fewest, fewest + 1, int64_t{100000}}) {
+    PluginChoice choice;
+    choice.encoder = "mf";
+    choice.sampler = "random";
+    choice.anchor_view = "user";
+    choice.losses = {{"bpr", 1.0}, {"infonce", 0.1}};
+    auto model = CreateModel(choice, d, 7, [k](const std::string& plugin, const PluginInfo&) {
+      return plugin == "random" ? ArgMap{{"k", std::to_string(k)}} : ArgMap{};
+    });
+    ASSERT_TRUE(model.ok()) << model.status();
+    TrainOptions o = ShortRun("", 1);
+    o.max_steps = 1;
+    absl::StatusOr<TrainSummary> run = Train(*model, d, o);
+    if (k <= fewest) {
+      EXPECT_TRUE(run.ok()) << run.status();
+    } else {
+      ASSERT_FALSE(run.ok()) << "k = " << k;
+      EXPECT_NE(Message(run.status()).find(absl::StrCat("choose K <= ", fewest)), std::string::npos) << run.status();
+    }
+  }
 }
 
 // Counts, over every request, the users whose history row holds their validation item

@@ -1,0 +1,74 @@
+#include "core/cli/run_flags.h"
+
+#include <algorithm>
+#include <vector>
+
+#include <gflags/gflags.h>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace hardgnn {
+
+const char* const kResumableFlags[5] = {"epochs", "max_steps", "threads", "progress", "profile"};
+
+namespace {
+
+// Flags that name where things are or what to do, not what the run computes.
+bool IsBookkeeping(const std::string& name) {
+  return name == "flagfile" || name == "resume" || name == "run_dir" || name == "checkpoint" || name == "data";
+}
+
+bool IsRunFlag(const gflags::CommandLineFlagInfo& f, const PluginChoice& choice) {
+  if (f.filename == "core/cli/train_command.cc" || f.filename == "core/cli/model_flags.cc" ||
+      f.filename == "core/cli/main.cc") {
+    return true;
+  }
+  std::vector<std::string> plugins = {"plugins/encoders/" + choice.encoder};
+  if (!choice.sampler.empty()) plugins.push_back("plugins/samplers/" + choice.sampler);
+  for (const LossSpec& l : choice.losses) plugins.push_back("plugins/losses/" + l.name);
+  return std::find(plugins.begin(), plugins.end(), f.filename) != plugins.end();
+}
+
+std::vector<gflags::CommandLineFlagInfo> RunFlags(const PluginChoice& choice) {
+  std::vector<gflags::CommandLineFlagInfo> all, out;
+  gflags::GetAllFlags(&all);  // sorted by name
+  for (const auto& f : all) {
+    if (IsRunFlag(f, choice)) out.push_back(f);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string RunFlagfile(const PluginChoice& choice) {
+  std::string out;
+  for (const auto& f : RunFlags(choice)) {
+    if (IsBookkeeping(f.name) && f.name != "data") continue;  // the data path makes a rerun find its data
+    absl::StrAppend(&out, "--", f.name, "=", f.current_value, "\n");
+  }
+  return out;
+}
+
+CheckpointIdentity IdentityFromFlags(const PluginChoice& choice) {
+  CheckpointIdentity id;
+  const std::string encoder_group = "plugins/encoders/" + choice.encoder;
+  const std::vector<std::string> resumable(std::begin(kResumableFlags), std::end(kResumableFlags));
+  for (const auto& f : RunFlags(choice)) {
+    const std::string line = absl::StrCat(f.name, "=", f.current_value, "\n");
+    if (f.name == "encoder" || f.name == "max_seq_len" || f.filename == encoder_group) {
+      absl::StrAppend(&id.architecture, line);
+    } else if (!IsBookkeeping(f.name) &&
+               std::find(resumable.begin(), resumable.end(), f.name) == resumable.end()) {
+      absl::StrAppend(&id.config, line);
+    }
+  }
+  std::vector<std::string> names;
+  for (const char* name : kResumableFlags) names.push_back(absl::StrCat("--", name));
+  id.config_note = absl::StrCat("--resume continues a run with the flags it was started with; only ",
+                                absl::StrJoin(names, ", "), " may change (the run's flags.txt holds them all)");
+  return id;
+}
+
+}  // namespace hardgnn
