@@ -33,9 +33,19 @@ constexpr char kUsage[] =
     "\n"
     "Presets: --flagfile=experiments/configs/<name>.flags. All flags: --helpfull.";
 
+// The commands that run OpenMP-parallel LibTorch work.
+bool RunsParallelWork(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "train" || arg == "eval" || arg == "study") return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (RunsParallelWork(argc, argv)) hardgnn::EnsurePassiveOpenMpWaits(argv);  // may re-execute
   google::InitGoogleLogging(argv[0]);
   hardgnn::RegisterAllPluginFlags();
   gflags::SetUsageMessage(kUsage);
@@ -52,6 +62,10 @@ int main(int argc, char** argv) {
   if (command == "list") return hardgnn::RunListCommand();
   if (command == "prepare") return hardgnn::RunPrepareCommand();
   if (command == "train" || command == "eval" || command == "study") {
+    if (FLAGS_threads < 0) {
+      std::fprintf(stderr, "hardgnn: --threads=%d: must be >= 0 (0 = the machine's cores)\n", FLAGS_threads);
+      return 1;
+    }
     hardgnn::ConfigureRuntime(FLAGS_threads);
     if (command == "study") return hardgnn::RunStudyCommand();
     return command == "train" ? hardgnn::RunTrainCommand() : hardgnn::RunEvalCommand();

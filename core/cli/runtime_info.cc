@@ -1,6 +1,12 @@
 #include "core/cli/runtime_info.h"
 
+#include <unistd.h>
+
+#include <cctype>
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -56,12 +62,32 @@ const char* BlasKindName(BlasKind kind) {
   return "?";
 }
 
+void EnsurePassiveOpenMpWaits(char** argv) {
+  if (std::getenv("OMP_WAIT_POLICY") != nullptr || std::getenv("GOMP_SPINCOUNT") != nullptr) return;
+  if (setenv("OMP_WAIT_POLICY", "PASSIVE", 1) != 0) return;
+  execv("/proc/self/exe", argv);
+  // Still here: the exec failed; this process keeps the spinning default.
+  std::fprintf(stderr, "hardgnn: warning: cannot re-execute with OMP_WAIT_POLICY=PASSIVE (%s); OpenMP threads "
+                       "will spin while waiting: export OMP_WAIT_POLICY=PASSIVE on a shared machine\n",
+               std::strerror(errno));
+  unsetenv("OMP_WAIT_POLICY");
+}
+
+std::string OpenMpWaitPolicy() {
+  if (const char* count = std::getenv("GOMP_SPINCOUNT")) return std::string("spin ") + count;
+  const char* policy = std::getenv("OMP_WAIT_POLICY");
+  if (policy == nullptr) return "spin (libgomp default)";
+  std::string p = policy;
+  for (char& c : p) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return p;
+}
+
 int ConfigureRuntime(int threads) {
   if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   at::set_num_threads(threads);
   BlasInfo blas = CurrentBlas();
-  std::fprintf(stderr, "hardgnn: %d thread(s), BLAS: %s%s%s\n", threads, BlasKindName(blas.kind),
-               blas.path.empty() ? "" : " at ", blas.path.c_str());
+  std::fprintf(stderr, "hardgnn: %d thread(s), OpenMP waits: %s, BLAS: %s%s%s\n", threads,
+               OpenMpWaitPolicy().c_str(), BlasKindName(blas.kind), blas.path.empty() ? "" : " at ", blas.path.c_str());
   if (blas.kind == BlasKind::kReference || blas.kind == BlasKind::kOpenBlasPthread) {
     std::fprintf(stderr,
                  "hardgnn: WARNING ***********************************************************\n"

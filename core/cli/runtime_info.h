@@ -17,8 +17,20 @@ BlasInfo BlasFromMaps(const std::string& maps_text);
 BlasInfo CurrentBlas();  // reads /proc/self/maps
 const char* BlasKindName(BlasKind kind);
 
+// OpenMP threads that spin while they wait for work take the cores of every other process
+// on a shared machine (training 6x slower beside one busy process). libgomp reads its wait
+// policy once, before main, so when the environment sets neither OMP_WAIT_POLICY nor
+// GOMP_SPINCOUNT, this sets OMP_WAIT_POLICY=PASSIVE and re-executes the binary
+// (/proc/self/exe) with the same arguments; it returns only if nothing needed doing or the
+// exec failed. A user who sets either variable keeps that choice.
+void EnsurePassiveOpenMpWaits(char** argv);
+
+// How the OpenMP runtime of this process waits: "passive", "spin N" or the variable's text.
+std::string OpenMpWaitPolicy();
+
 // Sets LibTorch's intra-op threads (0 = the machine's cores) and logs the BLAS in use to
-// stderr, warning loudly if it is the slow reference BLAS. Returns the thread count used.
+// stderr with the OpenMP wait policy, warning loudly if it is the slow reference BLAS.
+// Returns the thread count used.
 int ConfigureRuntime(int threads);
 
 }  // namespace hardgnn

@@ -30,12 +30,12 @@ std::pair<double, double> CosineAndInfoNce(const at::Tensor& anchors, const at::
 }  // namespace
 
 std::string StudyRow::CsvHeader() {
-  return "epoch,train_loss,cos_positive,cos_hard,cos_random,infonce_hard,infonce_random";
+  return "epoch,train_loss,cos_positive,cos_hard,cos_random,infonce_hard,infonce_random,heldout_hard";
 }
 
 std::string StudyRow::ToCsv() const {
-  return absl::StrFormat("%d,%.6g,%.6f,%.6f,%.6f,%.6f,%.6f", epoch, train_loss, cos_positive, cos_hard,
-                         cos_random, infonce_hard, infonce_random);
+  return absl::StrFormat("%d,%.6g,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f", epoch, train_loss, cos_positive, cos_hard,
+                         cos_random, infonce_hard, infonce_random, heldout_hard);
 }
 
 absl::StatusOr<SamplerStudy> SamplerStudy::Create(const data::PreparedDataset& dataset, BatchOptions batch,
@@ -48,6 +48,24 @@ absl::StatusOr<SamplerStudy> SamplerStudy::Create(const data::PreparedDataset& d
   std::vector<int32_t> probes;
   for (int64_t j = 0; j < n; ++j) probes.push_back(users[j * users.size() / n]);
   return SamplerStudy(dataset, std::move(options), builder.Build(probes, options.seed), builder.Seen());
+}
+
+// Under the clean protocol a held-out item is an ordinary unseen item, so it can be mined.
+double SamplerStudy::HeldOutShare(const at::Tensor& ids) const {
+  const at::Tensor flat = ids.contiguous();
+  const int64_t* id = flat.data_ptr<int64_t>();
+  const int64_t k = flat.size(1);
+  int64_t hits = 0;
+  for (int64_t b = 0; b < flat.size(0); ++b) {
+    const int64_t u = probes_.users[b].item<int64_t>();
+    for (int64_t j = 0; j < k; ++j) {
+      if (id[b * k + j] == dataset_->val_item[u] || id[b * k + j] == dataset_->test_item[u]) {
+        ++hits;
+        break;
+      }
+    }
+  }
+  return static_cast<double>(hits) / std::max<int64_t>(1, flat.size(0));
 }
 
 absl::StatusOr<StudyRow> SamplerStudy::Measure(Encoder& encoder, int64_t epoch, double train_loss) {
@@ -80,6 +98,7 @@ absl::StatusOr<StudyRow> SamplerStudy::Measure(Encoder& encoder, int64_t epoch, 
     auto [cos, nce] = CosineAndInfoNce(anchors, positives, items, negatives->ids, options_.tau);
     (std::string(name) == "random" ? row.cos_random : row.cos_hard) = cos;
     (std::string(name) == "random" ? row.infonce_random : row.infonce_hard) = nce;
+    if (std::string(name) == "hard_cosine") row.heldout_hard = HeldOutShare(negatives->ids);
   }
   return row;
 }

@@ -29,6 +29,7 @@ struct StudyRow {
   double cos_random = 0;      // mean cosine anchor / K uniform negatives (random)
   double infonce_hard = 0;    // InfoNCE of the probes against the hard negatives
   double infonce_random = 0;  // and against the random ones
+  double heldout_hard = 0;    // share of probes whose validation or test item is among their hard negatives
 
   static std::string CsvHeader();
   std::string ToCsv() const;
@@ -45,6 +46,8 @@ class SamplerStudy {
  private:
   SamplerStudy(const data::PreparedDataset& dataset, StudyOptions options, Batch probes, data::Csr seen)
       : dataset_(&dataset), options_(std::move(options)), probes_(std::move(probes)), seen_(std::move(seen)) {}
+  double HeldOutShare(const at::Tensor& ids) const;
+
   const data::PreparedDataset* dataset_;
   StudyOptions options_;
   Batch probes_;
