@@ -1,5 +1,7 @@
 #include "core/cli/model_flags.h"
 
+#include <cmath>
+
 #include <gflags/gflags.h>
 
 #include "absl/strings/str_cat.h"
@@ -32,6 +34,10 @@ absl::StatusOr<PluginChoice> PluginChoiceFromFlags() {
   absl::StatusOr<std::vector<LossSpec>> losses = ParseLossSpecs(FLAGS_losses);
   if (!losses.ok()) return losses.status();
   choice.losses = std::move(*losses);
+  if (!std::isfinite(FLAGS_contrastive_weight) || FLAGS_contrastive_weight < 0) {
+    return absl::InvalidArgumentError(absl::StrCat("--contrastive_weight=", FLAGS_contrastive_weight,
+                                                   ": must be a finite number >= 0 (0 disables the term)"));
+  }
   if (!FLAGS_contrastive_loss.empty()) {
     for (const LossSpec& spec : choice.losses) {
       if (spec.name == FLAGS_contrastive_loss) {

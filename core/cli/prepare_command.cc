@@ -35,6 +35,9 @@ DEFINE_int32(num_eval_users, 0, "prepare: evaluate a seeded subset of this many 
 DEFINE_int32(eval_negatives, 999, "prepare: sampled negatives per evaluated user");
 DEFINE_double(noise, 0.0, "prepare: fraction of training events replaced by random items (robustness study)");
 DEFINE_uint64(data_seed, 2024, "prepare: seed of every random step of preprocessing");
+DEFINE_string(time_unit, "s",
+              "prepare: unit of the raw log's numeric timestamps, s|ms|us|ns (converted to unix seconds, "
+              "rounding down)");
 DEFINE_bool(audit, false, "prepare: on a SelfGNN release, print the leakage checks of SPEC 1.6");
 
 namespace hardgnn {
@@ -119,6 +122,19 @@ int WriteOutputs(const hd::PreparedDataset& ds, const std::string& out,
   return 0;
 }
 
+// Prints each warning to stderr and appends them to the report rows as "warnings": [...].
+std::vector<std::pair<std::string, std::string>> WithWarnings(std::vector<std::pair<std::string, std::string>> rows,
+                                                               const std::vector<std::string>& warnings) {
+  if (warnings.empty()) return rows;
+  std::string list = "[";
+  for (const std::string& w : warnings) {
+    std::fprintf(stderr, "hardgnn prepare: warning: %s\n", w.c_str());
+    absl::StrAppend(&list, list.size() > 1 ? ", " : "", hd::JsonString(w));
+  }
+  rows.emplace_back("warnings", list + "]");
+  return rows;
+}
+
 int PrepareRelease(const std::string& dir, const std::string& name, const std::string& out) {
   absl::StatusOr<hd::SelfGnnRelease> release = hd::ReadSelfGnnRelease(dir);
   if (!release.ok()) return Fail(release.status());
@@ -155,6 +171,11 @@ int RunPrepareCommand() {
   if (FLAGS_audit && format != hd::InputFormat::kSelfGnn) {
     return BadFlag("--audit needs a SelfGNN release folder (--format=selfgnn)");
   }
+  absl::StatusOr<hd::TimeUnit> unit = hd::ParseTimeUnit(FLAGS_time_unit);
+  if (!unit.ok()) return BadFlag(absl::StrCat("--time_unit: ", unit.status().message()));
+  if (format == hd::InputFormat::kSelfGnn && *unit != hd::TimeUnit::kSeconds) {
+    return BadFlag("--time_unit applies to raw logs, not to a SelfGNN release");
+  }
   const std::string name = FLAGS_name.empty() ? DefaultName(input) : FLAGS_name;
   const std::string out = FLAGS_out.empty() ? absl::StrCat("runs/prepared/", name) : FLAGS_out;
   int rc;
@@ -163,14 +184,14 @@ int RunPrepareCommand() {
   } else {
     absl::StatusOr<hd::PrepareOptions> options = OptionsFromFlags(name);
     if (!options.ok()) return BadFlag(std::string(options.status().message()));
-    absl::StatusOr<hd::InteractionLog> log = hd::ReadInteractionFile(input, format);
+    absl::StatusOr<hd::InteractionLog> log = hd::ReadInteractionFile(input, format, *unit);
     if (!log.ok()) return Fail(log.status());
     std::printf("read %lld events from %s (%s) in %.2f s\n", static_cast<long long>(log->size()), input.c_str(),
                 hd::InputFormatName(format), Seconds(start));
     hd::PrepareReport report;
     absl::StatusOr<hd::PreparedDataset> ds = hd::Prepare(*log, *options, &report);
     if (!ds.ok()) return Fail(ds.status());
-    rc = WriteOutputs(*ds, out, report.ToKeyValues());
+    rc = WriteOutputs(*ds, out, WithWarnings(report.ToKeyValues(), log->warnings));
   }
   if (rc == 0) std::printf("prepare took %.2f s\n", Seconds(start));
   return rc;

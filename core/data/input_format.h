@@ -1,6 +1,7 @@
 #ifndef HARDGNN_CORE_DATA_INPUT_FORMAT_H_
 #define HARDGNN_CORE_DATA_INPUT_FORMAT_H_
 
+#include <cstdint>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -28,12 +29,35 @@ const char* InputFormatName(InputFormat format);
 // amazon; "*.tsv" or "*.txt" -> generic. Anything else is an error asking for --format.
 absl::StatusOr<InputFormat> GuessInputFormat(const std::string& path);
 
-// Parses text content (already decompressed) in one of the text formats.
+// The unit of a log's numeric timestamps (prepare --time_unit=s|ms|us|ns).
+enum class TimeUnit { kSeconds, kMilliseconds, kMicroseconds, kNanoseconds };
+
+absl::StatusOr<TimeUnit> ParseTimeUnit(absl::string_view name);  // "s", "ms", "us", "ns"
+const char* TimeUnitName(TimeUnit unit);
+
+// Times beyond which (or, for a unit other than seconds, before which) a converted timestamp
+// cannot be an event time: 3000-01-01 and 1971-01-01 UTC.
+constexpr int64_t kLatestPlausibleTime = 32503680000;
+constexpr int64_t kEarliestPlausibleTime = 31536000;
+// A log spanning more than 50 years (of 365.2425 days) gets a warning.
+constexpr int64_t kSuspiciousTimeSpan = 50 * 31556952;
+
+// Converts the log's times from `unit` to unix seconds (rounding down: events of one user
+// within one second then keep their file order) and checks them; `file` names the log in
+// messages. An error "<file>:<line>: ..." when the latest time is in the year 3000 or later
+// or, for a unit other than seconds, before 1971 (small "seconds" are allowed: some logs
+// hold ordinal positions); the message suggests the unit that would fit. A span of more
+// than 50 years adds a warning to log->warnings naming the lines of both extremes.
+absl::Status NormalizeTimes(TimeUnit unit, bool numeric_times, const std::string& file, InteractionLog* log);
+
+// Parses text content (already decompressed) in one of the text formats, then
+// NormalizeTimes. Gowalla's times are dates: any unit but seconds is an error there.
 absl::StatusOr<InteractionLog> ParseInteractions(InputFormat format, absl::string_view content,
-                                                 const std::string& file);
+                                                 const std::string& file, TimeUnit unit = TimeUnit::kSeconds);
 
 // Reads a text-format file, plain or gzip (detected by content), and parses it.
-absl::StatusOr<InteractionLog> ReadInteractionFile(const std::string& path, InputFormat format);
+absl::StatusOr<InteractionLog> ReadInteractionFile(const std::string& path, InputFormat format,
+                                                   TimeUnit unit = TimeUnit::kSeconds);
 
 }  // namespace hardgnn::data
 

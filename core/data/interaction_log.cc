@@ -17,10 +17,24 @@ int32_t InteractionLog::Intern(absl::string_view name,
   return it->second;
 }
 
-void InteractionLog::Add(absl::string_view user, absl::string_view item, int64_t time) {
+void InteractionLog::Add(absl::string_view user, absl::string_view item, int64_t time, int64_t line) {
   const int32_t u = Intern(user, &user_ids_, &user_names_);
   const int32_t i = Intern(item, &item_ids_, &item_names_);
+  if (events_.empty() || time < extremes_.min_time) {
+    extremes_.min_time = time;
+    extremes_.min_line = line;
+  }
+  if (events_.empty() || time > extremes_.max_time) {
+    extremes_.max_time = time;
+    extremes_.max_line = line;
+  }
   events_.push_back({u, i, time});
+}
+
+void InteractionLog::DivideTimes(int64_t divisor) {
+  for (Interaction& e : events_) e.time /= divisor;
+  extremes_.min_time /= divisor;
+  extremes_.max_time /= divisor;
 }
 
 }  // namespace hardgnn::data

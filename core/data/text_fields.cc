@@ -138,20 +138,30 @@ bool ParseIso8601Utc(absl::string_view f, int64_t* out, std::string* problem) {
   return true;
 }
 
-std::string FormatUtc(int64_t t) {
-  if (t < 0 || t > 253402300799) return absl::StrCat(t);  // outside years 1970..9999
-  int64_t days = t / 86400;
-  int64_t secs = t - days * 86400;
-  // Inverse of DaysFromCivil.
-  days += 719468;
-  const int64_t era = (days >= 0 ? days : days - 146096) / 146097;
+static void CivilFromUnixSeconds(int64_t t, int64_t* year, int64_t* month, int64_t* day) {
+  // Inverse of DaysFromCivil; exact for every t >= 0, INT64_MAX included.
+  const int64_t days = t / 86400 + 719468;
+  const int64_t era = days / 146097;
   const int64_t doe = days - era * 146097;
   const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
   const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
   const int64_t mp = (5 * doy + 2) / 153;
-  const int64_t d = doy - (153 * mp + 2) / 5 + 1;
-  const int64_t m = mp < 10 ? mp + 3 : mp - 9;
-  const int64_t y = yoe + era * 400 + (m <= 2);
+  *day = doy - (153 * mp + 2) / 5 + 1;
+  *month = mp < 10 ? mp + 3 : mp - 9;
+  *year = yoe + era * 400 + (*month <= 2);
+}
+
+int64_t UtcYear(int64_t t) {
+  int64_t y, m, d;
+  CivilFromUnixSeconds(t, &y, &m, &d);
+  return y;
+}
+
+std::string FormatUtc(int64_t t) {
+  if (t < 0 || t > 253402300799) return absl::StrCat(t);  // outside years 1970..9999
+  int64_t y, m, d;
+  CivilFromUnixSeconds(t, &y, &m, &d);
+  const int64_t secs = t % 86400;
   return absl::StrFormat("%04d-%02d-%02d %02d:%02d:%02d", y, m, d, secs / 3600, secs / 60 % 60, secs % 60);
 }
 

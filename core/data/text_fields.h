@@ -56,6 +56,9 @@ bool IsDigits(absl::string_view field);
 
 // "YYYY-MM-DD HH:MM:SS" UTC, for reports.
 std::string FormatUtc(int64_t unix_seconds);
+// The (proleptic Gregorian, UTC) year of unix second `unix_seconds` >= 0, e.g. 52710 for
+// 1601234567890 (a time in milliseconds read as seconds).
+int64_t UtcYear(int64_t unix_seconds);
 
 }  // namespace hardgnn::data
 

@@ -40,7 +40,7 @@ absl::Status AddEvent(const std::string& file, int64_t line, absl::string_view u
   int64_t t;
   std::string problem;
   if (!ParseUnixSeconds(time, &t, &problem)) return LineError(file, line, problem);
-  log->Add(user, item, t);
+  log->Add(user, item, t, line);
   return absl::OkStatus();
 }
 
@@ -94,7 +94,7 @@ absl::StatusOr<InteractionLog> ParseGowallaCheckins(absl::string_view content, c
     if (!ParseIso8601Utc(f[1], &t, &problem)) return LineError(file, n, problem);
     if (!IsNumber(f[2])) return LineError(file, n, absl::StrCat("latitude ", Quote(f[2]), " is not a number"));
     if (!IsNumber(f[3])) return LineError(file, n, absl::StrCat("longitude ", Quote(f[3]), " is not a number"));
-    log.Add(f[0], f[4], t);
+    log.Add(f[0], f[4], t, n);
     return absl::OkStatus();
   });
   if (!s.ok()) return s;

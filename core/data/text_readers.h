@@ -5,7 +5,8 @@
 // (`content`, decompressed) and names `file` in its errors: "<file>:<line>: <problem>".
 // Blank lines are skipped; any other malformed line, a timestamp that is not a
 // non-negative integer (or, for Gowalla, not ISO-8601 UTC), or a file without a single
-// interaction is an error. Nothing is filtered here.
+// interaction is an error. Nothing is filtered here, and numeric timestamps are returned as
+// written: ParseInteractions (input_format.h) converts their unit and checks plausibility.
 
 #include <string>
 

@@ -15,8 +15,10 @@ struct LossSpec {
   double weight = 1.0;
 };
 
-// Parses a comma-separated list of name[:weight]; a missing weight is 1. A name given twice,
-// an empty name or a weight that is not a finite number is an error.
+// Parses a comma-separated list of name[:weight]; a missing weight is 1; an all-blank text is
+// the empty list. A name given twice, an empty entry ("hinge,,sal", a leading or trailing
+// comma), an empty name, or a weight that is not a finite number >= 0 is an error (a weight
+// of 0 is allowed: it disables the term).
 absl::StatusOr<std::vector<LossSpec>> ParseLossSpecs(absl::string_view text);
 
 }  // namespace hardgnn

@@ -28,6 +28,10 @@ check "unknown encoder names the candidates" 1 "unknown encoder 'nope'; register
 check "unknown sampler names the candidates" 1 "unknown sampler 'nope'; registered samplers: .*random" -- "$bin" train --encoder=popularity --losses=infonce --sampler=nope
 check "unknown loss names the candidates" 1 "unknown loss 'nope'; registered losses: .*l2" -- "$bin" train --encoder=popularity --losses=l2,nope
 check "a malformed loss weight is rejected" 1 "loss weight" -- "$bin" train --losses=l2:abc
+check "a negative loss weight is rejected naming the entry" 1 "--losses: entry 'sal:-1' has a negative weight" -- "$bin" train --losses=hinge,sal:-1
+check "an empty loss entry is rejected" 1 "--losses: entry 2 of 'hinge,,sal' is empty" -- "$bin" train --losses=hinge,,sal
+check "a trailing comma in --losses is rejected" 1 "--losses: entry 2 of 'hinge,' is empty" -- "$bin" train --losses=hinge,
+check "a negative contrastive weight is rejected" 1 "--contrastive_weight=-0.5: must be a finite number >= 0" -- "$bin" train --contrastive_loss=infonce --sampler=random --contrastive_weight=-0.5
 
 # gflags itself ignores unknown flags inside a flagfile; hardgnn must not.
 tmp="${TEST_TMPDIR:-$(mktemp -d)}"

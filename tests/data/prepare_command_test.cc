@@ -1,4 +1,5 @@
 // `hardgnn prepare` end to end: flags in, dataset.bin + stats.json out.
+#include <algorithm>
 #include <set>
 #include <string>
 
@@ -13,16 +14,21 @@
 namespace hardgnn {
 namespace {
 
-// Runs the command with `flags` set (restoring every flag afterwards); *printed gets stdout.
-int RunPrepare(const std::vector<std::pair<std::string, std::string>>& flags, std::string* printed = nullptr) {
+// Runs the command with `flags` set (restoring every flag afterwards); *printed gets stdout,
+// *errors stderr.
+int RunPrepare(const std::vector<std::pair<std::string, std::string>>& flags, std::string* printed = nullptr,
+               std::string* errors = nullptr) {
   gflags::FlagSaver saver;
   for (const auto& [name, value] : flags) {
     EXPECT_FALSE(gflags::SetCommandLineOption(name.c_str(), value.c_str()).empty()) << "bad flag --" << name;
   }
   ::testing::internal::CaptureStdout();
+  ::testing::internal::CaptureStderr();
   const int rc = RunPrepareCommand();
+  const std::string err = ::testing::internal::GetCapturedStderr();
   const std::string out = ::testing::internal::GetCapturedStdout();
   if (printed != nullptr) *printed = out;
+  if (errors != nullptr) *errors = err;
   return rc;
 }
 
@@ -61,6 +67,59 @@ TEST(PrepareCommand, WritesTheCacheAndStatsForARawLog) {
   EXPECT_NE(printed.find("interactions"), std::string::npos) << printed;
 }
 
+// TinyLog's shape (3 users, 4-6 events) with times `base + 100 * j` written in `scale` units.
+std::string TinyLogAt(int64_t base, int64_t scale, const std::string& name) {
+  const std::string dir = data::testing::TempDir(name);
+  std::string text = "user,item,time\n";
+  const char* items = "abcdef";
+  for (int u = 0; u < 3; ++u) {
+    for (int j = 0; j < 4 + u; ++j) {
+      text += "u" + std::to_string(u) + "," + items[(u + j) % 6] + "," + std::to_string((base + 100 * j) * scale) + "\n";
+    }
+  }
+  data::testing::WriteFile(dir + "/log.csv", text);
+  return dir + "/log.csv";
+}
+
+TEST(PrepareCommand, RefusesMillisecondsUnlessTimeUnitSaysSo) {
+  const std::string log = TinyLogAt(1600000000, 1000, "ms");
+  std::string printed, errors;
+  EXPECT_EQ(RunPrepare({{"input", log}, {"format", "generic"}, {"kcore", "0"}}, &printed, &errors), 1);
+  // The latest time is user u2's 6th event, on line 1 (header) + 4 + 5 + 6 = 16.
+  EXPECT_EQ(errors, "hardgnn prepare: " + log + ":16: timestamp 1600000500000 is not unix seconds (year 52671); "
+                    "it looks like milliseconds: pass --time_unit=ms\n");
+  const std::string out = data::testing::TempDir("ms_out") + "/tiny";
+  ASSERT_EQ(RunPrepare({{"input", log}, {"format", "generic"}, {"kcore", "0"}, {"eval_negatives", "5"},
+                        {"time_unit", "ms"}, {"out", out}},
+                       &printed, &errors),
+            0)
+      << errors;
+  absl::StatusOr<data::PreparedDataset> ds = data::LoadPreparedDataset(out + "/dataset.bin");
+  ASSERT_TRUE(ds.ok()) << ds.status();
+  EXPECT_EQ(ds->seq_time.front(), 1600000000);
+  EXPECT_EQ(*std::max_element(ds->seq_time.begin(), ds->seq_time.end()), 1600000500);
+  EXPECT_EQ(errors, "");
+}
+
+TEST(PrepareCommand, WarnsAboutAFiftyYearSpanOnStderrAndInStatsJson) {
+  const std::string dir = data::testing::TempDir("span");
+  data::testing::WriteFile(dir + "/log.csv", "u,a,1600000000\nu,b,1600000100\nu,c,0\nu,d,1600000200\n");
+  const std::string out = dir + "/out";
+  std::string printed, errors;
+  ASSERT_EQ(RunPrepare({{"input", dir + "/log.csv"}, {"format", "generic"}, {"kcore", "0"}, {"slices", "1"},
+                        {"eval_negatives", "1"}, {"out", out}},
+                       &printed, &errors),
+            0)
+      << errors;
+  const std::string warning = dir + "/log.csv: the timestamps span 50.7 years, from 1970-01-01 00:00:00 UTC "
+                              "(line 3) to 2020-09-13 12:30:00 UTC (line 4); check those lines for placeholder "
+                              "times or mixed units";
+  EXPECT_EQ(errors, "hardgnn prepare: warning: " + warning + "\n");
+  absl::StatusOr<std::string> json = data::ReadFileToString(out + "/stats.json");
+  ASSERT_TRUE(json.ok());
+  EXPECT_NE(json->find("\"warnings\": [\"" + warning + "\"]"), std::string::npos) << *json;
+}
+
 TEST(PrepareCommand, AuditsAndConvertsASelfGnnRelease) {
   const std::string out = data::testing::TempDir("release") + "/mini";
   std::string printed;
@@ -85,6 +144,9 @@ TEST(PrepareCommand, BadFlagsAndBadInputsFailWithTheirExitCodes) {
   EXPECT_EQ(RunPrepare({{"input", "testdata/no/such/file.tsv"}}), 2);
   EXPECT_EQ(RunPrepare({{"input", "testdata/text/generic_space.txt"}, {"time_end", "yesterday"}}), 2);
   EXPECT_EQ(RunPrepare({{"input", "testdata/text/generic_space.txt"}, {"filter", "7core"}}), 2);
+  EXPECT_EQ(RunPrepare({{"input", "testdata/text/generic_space.txt"}, {"time_unit", "sec"}}), 2);
+  EXPECT_EQ(RunPrepare({{"input", "testdata/selfgnn-mini/p4"}, {"time_unit", "ms"}}), 2);
+  EXPECT_EQ(RunPrepare({{"input", "testdata/text/gowalla.tsv"}, {"format", "gowalla"}, {"time_unit", "ms"}}), 1);
   EXPECT_EQ(RunPrepare({{"input", "testdata/text/amazon_ratings.csv"}, {"format", "gowalla"}}), 1);  // malformed lines
   // Too few events: every user is dropped.
   EXPECT_EQ(RunPrepare({{"input", "testdata/text/ratings.csv"}, {"kcore", "0"}, {"out", data::testing::TempDir("x")}}), 1);
@@ -111,7 +173,7 @@ TEST(PrepareCommand, FlagNamesDoNotClashWithLibtorchOrGlog) {
     EXPECT_NE(f.name.rfind("caffe2_", 0), 0u) << f.name;
     EXPECT_NE(f.name.rfind("torch_", 0), 0u) << f.name;
   }
-  EXPECT_EQ(ours, 14);
+  EXPECT_EQ(ours, 15);
 }
 
 }  // namespace

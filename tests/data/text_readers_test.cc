@@ -2,6 +2,7 @@
 #include <string>
 
 #include "core/data/input_format.h"
+#include "core/data/text_fields.h"
 #include "core/data/text_readers.h"
 #include "gtest/gtest.h"
 #include "tests/data/test_util.h"
@@ -116,6 +117,123 @@ TEST(Generic, RejectsBadLines) {
   EXPECT_ERROR_MENTIONS(ParseGenericTriples("a b -1\n", "g.txt").status(), "g.txt:1:", "negative");
   EXPECT_ERROR_MENTIONS(ParseGenericTriples("user item time\n", "g.txt").status(), "g.txt", "no interactions");
   EXPECT_ERROR_MENTIONS(ParseGenericTriples(std::string("a\tb\t1\n\x01\x02\xff", 9), "bin").status(), "bin:2:");
+}
+
+// The message of a parse that should fail, or "ok".
+std::string ErrorOf(const absl::StatusOr<InteractionLog>& log) {
+  return log.ok() ? "ok" : std::string(log.status().message());
+}
+
+TEST(Timestamps, AMillisecondsLogIsRefusedNamingFileLineAndUnit) {
+  const std::string log = "a x 1601234567000\nb y 1601234567890\na y 1601234567123\n";
+  EXPECT_EQ(ErrorOf(ParseInteractions(InputFormat::kGeneric, log, "ms.txt")),
+            "ms.txt:2: timestamp 1601234567890 is not unix seconds (year 52711); it looks like milliseconds: "
+            "pass --time_unit=ms");
+  // Through the file reader too, and in microseconds.
+  const std::string dir = testing::TempDir("us");
+  testing::WriteFile(dir + "/us.tsv", "a\tx\t1601234567000000\nb\ty\t1601234567890123\n");
+  EXPECT_ERROR_MENTIONS(ReadInteractionFile(dir + "/us.tsv", InputFormat::kGeneric).status(), "/us.tsv:2: ",
+                        "timestamp 1601234567890123 is not unix seconds", "pass --time_unit=us");
+}
+
+TEST(Timestamps, Int64MaxIsRefused) {
+  EXPECT_EQ(ErrorOf(ParseInteractions(InputFormat::kGeneric, "a x 1600000000\nb y 9223372036854775807\n", "max.txt")),
+            "max.txt:2: timestamp 9223372036854775807 is not unix seconds (year 292277026596); it would fit as "
+            "nanoseconds, but the earliest timestamp 1600000000 (line 1) would not: fix the log");
+  // Mixed units: one millisecond value among seconds.
+  EXPECT_EQ(ErrorOf(ParseInteractions(InputFormat::kGeneric, "a x 1601234567\nb y 1601234567890\n", "mix.txt")),
+            "mix.txt:2: timestamp 1601234567890 is not unix seconds (year 52711); it would fit as milliseconds, "
+            "but the earliest timestamp 1601234567 (line 1) would not: fix the log");
+  // Just past the year 3000.
+  EXPECT_ERROR_MENTIONS(ParseInteractions(InputFormat::kGeneric, "a x 1600000000\nb y 33000000000\n", "y.txt").status(),
+                        "y.txt:2: timestamp 33000000000 is not unix seconds (year 3015)");
+}
+
+TEST(Timestamps, EveryReaderIsChecked) {
+  EXPECT_ERROR_MENTIONS(ParseInteractions(InputFormat::kMovieLensDat, "1::2::5::978300760\n1::3::4::978300760000\n",
+                                          "r.dat").status(),
+                        "r.dat:2: timestamp 978300760000 is not unix seconds");
+  EXPECT_ERROR_MENTIONS(ParseInteractions(InputFormat::kMovieLensCsv,
+                                          "userId,movieId,rating,timestamp\n1,296,5.0,1147880044000\n", "r.csv")
+                            .status(),
+                        "r.csv:2: timestamp 1147880044000 is not unix seconds", "pass --time_unit=ms");
+  EXPECT_ERROR_MENTIONS(ParseInteractions(InputFormat::kAmazon, "A1,B1,5.0,1388534400000\n", "a.csv").status(),
+                        "a.csv:1: timestamp 1388534400000 is not unix seconds", "pass --time_unit=ms");
+  EXPECT_EQ(ErrorOf(ParseInteractions(InputFormat::kGowalla,
+                                      "0\t2010-10-12T00:21:28Z\t40.6\t-73.7\t1\n0\t9999-01-01T00:00:00Z\t40.6\t-73.7\t2\n",
+                                      "g.tsv")),
+            "g.tsv:2: time 9999-01-01 00:00:00 UTC is in the year 3000 or later: not an event time");
+  EXPECT_EQ(ErrorOf(ParseInteractions(InputFormat::kGowalla, "0\t2010-10-12T00:21:28Z\t40.6\t-73.7\t1\n", "g.tsv",
+                                      TimeUnit::kMilliseconds)),
+            "g.tsv: --time_unit=ms applies to numeric timestamps; this format's times are dates");
+}
+
+TEST(Timestamps, TimeUnitConvertsToSecondsRoundingDown) {
+  for (const char* name : {"s", "ms", "us", "ns"}) {
+    absl::StatusOr<TimeUnit> unit = ParseTimeUnit(name);
+    ASSERT_TRUE(unit.ok()) << name;
+    EXPECT_STREQ(TimeUnitName(*unit), name);
+  }
+  EXPECT_ERROR_MENTIONS(ParseTimeUnit("sec").status(), "unknown time unit 'sec' (known: s, ms, us, ns)");
+  auto times = [](const std::string& content, TimeUnit unit) {
+    std::vector<int64_t> out;
+    absl::StatusOr<InteractionLog> log = ParseInteractions(InputFormat::kGeneric, content, "t.txt", unit);
+    EXPECT_TRUE(log.ok()) << log.status();
+    if (log.ok()) {
+      for (const Interaction& e : log->events()) out.push_back(e.time);
+      EXPECT_TRUE(log->warnings.empty());
+    }
+    return out;
+  };
+  const std::vector<int64_t> want = {1601234567, 1601234568, 1601234567};
+  EXPECT_EQ(times("a x 1601234567890\nb y 1601234568000\na y 1601234567001\n", TimeUnit::kMilliseconds), want);
+  EXPECT_EQ(times("a x 1601234567890123\nb y 1601234568000000\na y 1601234567000001\n", TimeUnit::kMicroseconds),
+            want);
+  EXPECT_EQ(times("a x 1601234567890123456\nb y 1601234568000000000\na y 1601234567999999999\n",
+                  TimeUnit::kNanoseconds),
+            want);
+  EXPECT_EQ(times("a x 1601234567\nb y 1601234568\na y 1601234567\n", TimeUnit::kSeconds), want);
+}
+
+TEST(Timestamps, ACoarserUnitThanClaimedIsRefused) {
+  // Seconds read as milliseconds land in January 1970.
+  EXPECT_EQ(ErrorOf(ParseInteractions(InputFormat::kGeneric, "a x 1601234500\nb y 1601234567\n", "s.txt",
+                                      TimeUnit::kMilliseconds)),
+            "s.txt:2: the latest timestamp, 1601234567, is 1970-01-19 12:47:14 UTC in milliseconds "
+            "(--time_unit=ms), before 1971; it looks like seconds: pass --time_unit=s");
+}
+
+TEST(Timestamps, PlausibilityBoundsAreTheDatesTheySay) {
+  EXPECT_EQ(FormatUtc(kLatestPlausibleTime), "3000-01-01 00:00:00");
+  EXPECT_EQ(FormatUtc(kEarliestPlausibleTime), "1971-01-01 00:00:00");
+  EXPECT_EQ(kSuspiciousTimeSpan, 1577847600);  // 50 * 365.2425 * 86400
+}
+
+TEST(Timestamps, SmallSecondsAreAcceptedWithoutWarning) {
+  // Ordinal positions instead of clock times (the generic test files use 10, 20, 30).
+  absl::StatusOr<InteractionLog> log = ParseInteractions(InputFormat::kGeneric, "a x 0\nb y 2\na y 1\n", "o.txt");
+  ASSERT_TRUE(log.ok()) << log.status();
+  EXPECT_TRUE(log->warnings.empty());
+  // The last second before the year 3000 is accepted.
+  EXPECT_EQ(ErrorOf(ParseInteractions(InputFormat::kGeneric, "a x 32503679999\nb y 32503679000\n", "l.txt")), "ok");
+}
+
+TEST(Timestamps, ASpanOfMoreThanFiftyYearsWarnsNamingBothLines) {
+  absl::StatusOr<InteractionLog> log =
+      ParseInteractions(InputFormat::kGeneric, "a x 1600000000\nb y 0\na y 1700000000\nb x 5\n", "p.txt");
+  ASSERT_TRUE(log.ok()) << log.status();
+  EXPECT_EQ(log->warnings, std::vector<std::string>{
+                               "p.txt: the timestamps span 53.9 years, from 1970-01-01 00:00:00 UTC (line 2) to "
+                               "2023-11-14 22:13:20 UTC (line 3); check those lines for placeholder times or mixed "
+                               "units"});
+  EXPECT_EQ(log->size(), 4);  // a warning, not a refusal
+  // 50 years exactly is fine; one second more is not.
+  log = ParseInteractions(InputFormat::kGeneric, "a x 100\nb y 1577847700\n", "p.txt");
+  ASSERT_TRUE(log.ok()) << log.status();
+  EXPECT_TRUE(log->warnings.empty());
+  log = ParseInteractions(InputFormat::kGeneric, "a x 100\nb y 1577847701\n", "p.txt");
+  ASSERT_TRUE(log.ok()) << log.status();
+  EXPECT_EQ(log->warnings.size(), 1u);
 }
 
 TEST(InputFormat, ParsesNamesAndGuessesFromPaths) {

@@ -144,6 +144,15 @@ TEST(TextFields, ParsesTimestamps) {
   EXPECT_EQ(FormatUtc(951868799), "2000-02-29 23:59:59");
 }
 
+TEST(TextFields, UtcYearIsExactForEveryNonNegativeTime) {
+  EXPECT_EQ(UtcYear(0), 1970);
+  EXPECT_EQ(UtcYear(951868799), 2000);        // 2000-02-29 23:59:59
+  EXPECT_EQ(UtcYear(32503679999), 2999);      // the last second of 2999
+  EXPECT_EQ(UtcYear(32503680000), 3000);
+  EXPECT_EQ(UtcYear(1601234567890), 52711);   // a millisecond time read as seconds
+  EXPECT_EQ(UtcYear(INT64_MAX), 292277026596);
+}
+
 TEST(TextFields, SplitsLinesAndFields) {
   std::vector<std::pair<int64_t, std::string>> lines;
   ASSERT_TRUE(ForEachLine("a\r\n\n  \nb\nc", [&](int64_t n, absl::string_view l) {
