@@ -147,17 +147,24 @@ absl::StatusOr<TrainOptions> OptionsFromFlags() {
 }
 
 std::string ResultTable(const std::string& model, const EvalResult& r, bool official) {
-  std::string out = absl::StrFormat("%-12s %-22s %8s %8s %8s %8s %8s\n", "model", "split", "HR@10",
+  std::string out = absl::StrFormat("%-12s %-32s %6s %8s %8s %8s %8s %8s\n", "model", "split", "users", "HR@10",
                                     "NDCG@10", "HR@20", "NDCG@20", "MRR");
-  auto row = [&](const char* split, const RankingMetrics& m) {
+  auto row = [&](const std::string& split, const RankingMetrics& m) {
     if (m.users == 0) return;
-    absl::StrAppendFormat(&out, "%-12s %-22s %8.4f %8.4f %8.4f %8.4f %8.4f\n", model, split, m.Hr(10),
+    absl::StrAppendFormat(&out, "%-12s %-32s %6d %8.4f %8.4f %8.4f %8.4f %8.4f\n", model, split, m.users, m.Hr(10),
                           m.Ndcg(10), m.Hr(20), m.Ndcg(20), m.mrr);
   };
-  row(official ? "val (trained on!)" : "validation", r.validation.sampled);
-  row(official ? "test (official input)" : "test", r.test.sampled);
-  row("validation, full rank", r.validation.full);
-  row("test, full rank", r.test.full);
+  const std::string val = official ? "val (trained on!)" : "validation", test = official ? "test (official input)" : "test";
+  for (const auto& [name, split] : {std::pair{val, &r.validation}, std::pair{test, &r.test}}) {
+    row(name, split->sampled);
+    row(name + ", revisits", split->sampled_revisit);
+    row(name + ", novel", split->sampled_novel);
+  }
+  for (const auto& [name, split] : {std::pair{std::string("validation"), &r.validation}, std::pair{std::string("test"), &r.test}}) {
+    row(name + ", full rank", split->full);
+    row(name + ", full rank, revisits", split->full_revisit);
+    row(name + ", full rank, novel", split->full_novel);
+  }
   return out;
 }
 

@@ -9,7 +9,7 @@
 #include <torch/csrc/autograd/grad_mode.h>
 
 #include "absl/strings/str_cat.h"
-#include "core/train/batch_builder.h"
+#include "core/model/batch.h"
 
 namespace hardgnn {
 namespace {
@@ -19,17 +19,25 @@ struct Case {
   int32_t user;
   int32_t target;
   int64_t input_len;
+  bool revisit;      // the target is among the user's events before the target's event
 };
+
+bool Among(const int32_t* items, int64_t len, int32_t item) { return std::find(items, items + len, item) != items + len; }
 
 std::vector<Case> Cases(const data::PreparedDataset& d, bool validation, TestInput mode) {
   std::vector<Case> cases;
   for (size_t r = 0; r < d.eval_users.size(); ++r) {
     const int32_t u = d.eval_users[r];
+    const int32_t* s = d.Sequence(u);
     if (validation) {
-      if (d.val_item[u] >= 0) cases.push_back({static_cast<int64_t>(r), u, d.val_item[u], d.train_len[u]});
+      if (d.val_item[u] >= 0) {
+        cases.push_back({static_cast<int64_t>(r), u, d.val_item[u], d.train_len[u],
+                         Among(s, d.train_len[u], d.val_item[u])});
+      }
     } else if (d.test_item[u] >= 0) {
+      // The official input holds the test event itself; revisits are judged on what came before.
       const int64_t len = mode == TestInput::kClean ? d.test_input_len[u] : d.SequenceLength(u);
-      cases.push_back({static_cast<int64_t>(r), u, d.test_item[u], len});
+      cases.push_back({static_cast<int64_t>(r), u, d.test_item[u], len, Among(s, d.test_input_len[u], d.test_item[u])});
     }
   }
   return cases;
@@ -51,7 +59,7 @@ int64_t FullRank(const float* scores, int64_t num_items, int32_t target,
 SplitMetrics EvaluateSplit(EvalScorer& scorer, const at::Tensor& items, const data::PreparedDataset& d,
                            const std::vector<Case>& cases, const EvalOptions& options) {
   const int64_t num_items = d.num_items, negs = d.negatives_per_user, max_len = options.max_seq_len;
-  MetricAccumulator sampled, full;
+  MetricAccumulator sampled, full, sampled_by[2], full_by[2];  // by[1]: revisits
   for (size_t begin = 0; begin < cases.size(); begin += options.batch_size) {
     const int64_t b_size = std::min<int64_t>(options.batch_size, cases.size() - begin);
     Batch batch;
@@ -85,20 +93,30 @@ SplitMetrics EvaluateSplit(EvalScorer& scorer, const at::Tensor& items, const da
       }
     });
     for (int64_t b = 0; b < b_size; ++b) {
+      const int revisit = cases[begin + b].revisit ? 1 : 0;
       sampled.Add(sampled_rank[b]);
-      if (options.full_ranking) full.Add(full_rank[b]);
+      sampled_by[revisit].Add(sampled_rank[b]);
+      if (options.full_ranking) {
+        full.Add(full_rank[b]);
+        full_by[revisit].Add(full_rank[b]);
+      }
     }
   }
-  return {sampled.Result(), full.Result()};
+  return {sampled.Result(),        full.Result(),        sampled_by[1].Result(),
+          sampled_by[0].Result(), full_by[1].Result(), full_by[0].Result()};
 }
 
 }  // namespace
 
+std::string SplitMetrics::ToJson() const {
+  return absl::StrCat("{\"sampled\":", sampled.ToJson(), ",\"full\":", full.ToJson(),
+                      ",\"sampled_revisit\":", sampled_revisit.ToJson(), ",\"sampled_novel\":", sampled_novel.ToJson(),
+                      ",\"full_revisit\":", full_revisit.ToJson(), ",\"full_novel\":", full_novel.ToJson(), "}");
+}
+
 std::string EvalResult::ToJson() const {
-  return absl::StrCat("{\"validation\":{\"sampled\":", validation.sampled.ToJson(),
-                      ",\"full\":", validation.full.ToJson(), "},\"test\":{\"sampled\":",
-                      test.sampled.ToJson(), ",\"full\":", test.full.ToJson(),
-                      "},\"seconds\":", seconds, "}");
+  return absl::StrCat("{\"validation\":", validation.ToJson(), ",\"test\":", test.ToJson(),
+                      ",\"seconds\":", seconds, "}");
 }
 
 EvalResult Evaluate(Encoder& encoder, const data::PreparedDataset& dataset, const EvalOptions& options) {

@@ -27,6 +27,10 @@ struct EvalOptions {
 struct SplitMetrics {
   RankingMetrics sampled;  // the paper's protocol: the positive among its fixed negatives
   RankingMetrics full;     // full ranking (users == 0 when not computed)
+  // The same, split by target: revisits (the user had the item among the events before the
+  // target's) and novel items. Their `users` add up to the whole split's.
+  RankingMetrics sampled_revisit, sampled_novel, full_revisit, full_novel;
+  std::string ToJson() const;
 };
 
 struct EvalResult {

@@ -1,6 +1,8 @@
 #ifndef HARDGNN_CORE_MODEL_BATCH_H_
 #define HARDGNN_CORE_MODEL_BATCH_H_
 
+#include <algorithm>
+#include <cstdint>
 #include <vector>
 
 #include <ATen/core/Tensor.h>
@@ -31,6 +33,17 @@ struct Batch {
 
   int64_t size() const { return users.defined() ? users.size(0) : 0; }
 };
+
+// Right-aligns the last `max_len` of items[0, len) into row `row` of seq/mask ([B,M]).
+inline void FillSequenceRow(const int32_t* items, int64_t len, int64_t row, int64_t max_len, int64_t* seq,
+                            float* mask) {
+  const int64_t kept = std::min(len, max_len);
+  const int64_t first = len - kept;
+  for (int64_t j = 0; j < kept; ++j) {
+    seq[row * max_len + (max_len - kept) + j] = items[first + j];
+    mask[row * max_len + (max_len - kept) + j] = 1.0f;
+  }
+}
 
 }  // namespace hardgnn
 

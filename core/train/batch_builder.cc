@@ -16,16 +16,6 @@ at::Tensor ToTensor(const std::vector<int64_t>& v) {
 
 }  // namespace
 
-void FillSequenceRow(const int32_t* items, int64_t len, int64_t row, int64_t max_len,
-                     int64_t* seq, float* mask) {
-  const int64_t kept = std::min(len, max_len);
-  const int64_t first = len - kept;
-  for (int64_t j = 0; j < kept; ++j) {
-    seq[row * max_len + (max_len - kept) + j] = items[first + j];
-    mask[row * max_len + (max_len - kept) + j] = 1.0f;
-  }
-}
-
 BatchBuilder::BatchBuilder(const data::PreparedDataset& dataset, BatchOptions options)
     : d_(dataset), options_(options) {
   for (int32_t u = 0; u < d_.num_users; ++u) {

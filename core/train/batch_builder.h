@@ -63,10 +63,6 @@ class BatchBuilder {
   std::optional<data::Csr> seen_prefix_;         // set for SeenItems::kTrainingPrefix
 };
 
-// Right-aligns the last `max_len` of items[0, len) into row `row` of seq/mask ([B,M]).
-void FillSequenceRow(const int32_t* items, int64_t len, int64_t row, int64_t max_len,
-                     int64_t* seq, float* mask);
-
 }  // namespace hardgnn
 
 #endif  // HARDGNN_CORE_TRAIN_BATCH_BUILDER_H_

@@ -3,6 +3,7 @@
 #include "core/eval/evaluator.h"
 
 #include <algorithm>
+#include <cmath>
 #include <set>
 
 #include <ATen/ATen.h>
@@ -68,7 +69,7 @@ double Score(const FixedEncoder& e, int32_t u, const std::vector<int32_t>& input
 }
 
 struct Expected {
-  MetricAccumulator sampled, full;
+  MetricAccumulator sampled, full, sampled_by[2], full_by[2];  // by[1]: revisits
 };
 
 Expected Reference(const FixedEncoder& e, const data::PreparedDataset& d, bool validation, bool official) {
@@ -78,12 +79,18 @@ Expected Reference(const FixedEncoder& e, const data::PreparedDataset& d, bool v
     const int32_t target = validation ? d.val_item[u] : d.test_item[u];
     const int64_t len = validation ? d.train_len[u] : official ? d.SequenceLength(u) : d.test_input_len[u];
     std::vector<int32_t> input(d.Sequence(u), d.Sequence(u) + len);
+    const int64_t before = validation ? d.train_len[u] : d.test_input_len[u];  // events before the target's
+    const int revisit = std::count(d.Sequence(u), d.Sequence(u) + before, target) > 0 ? 1 : 0;
     // Paper protocol: [negatives..., positive], stable sort by descending score.
     std::vector<std::pair<double, bool>> list;
     for (int j = 0; j < d.negatives_per_user; ++j) list.push_back({Score(e, u, input, d.EvalNegatives(r)[j]), false});
     list.push_back({Score(e, u, input, target), true});
     std::stable_sort(list.begin(), list.end(), [](auto& a, auto& b) { return a.first > b.first; });
-    for (size_t p = 0; p < list.size(); ++p) if (list[p].second) out.sampled.Add(p);
+    for (size_t p = 0; p < list.size(); ++p) {
+      if (!list[p].second) continue;
+      out.sampled.Add(p);
+      out.sampled_by[revisit].Add(p);
+    }
     // Full ranking: every item outside the input, plus the target; ties against the target.
     std::set<int32_t> known(input.begin(), input.end());
     const double pos = Score(e, u, input, target);
@@ -92,6 +99,7 @@ Expected Reference(const FixedEncoder& e, const data::PreparedDataset& d, bool v
       if (i != target && !known.count(i) && Score(e, u, input, i) >= pos) ++ahead;
     }
     out.full.Add(ahead);
+    out.full_by[revisit].Add(ahead);
   }
   return out;
 }
@@ -121,6 +129,47 @@ TEST(EvaluatorTest, MatchesBruteForceOnBothProtocolsAndInputs) {
     ExpectSame(result.test.sampled, test.sampled.Result());
     ExpectSame(result.test.full, test.full.Result());
     EXPECT_EQ(result.test.sampled.users, static_cast<int64_t>(d.eval_users.size()));
+    for (const auto& [got, want] : {std::pair{&result.validation, &val}, std::pair{&result.test, &test}}) {
+      ExpectSame(got->sampled_revisit, want->sampled_by[1].Result());
+      ExpectSame(got->sampled_novel, want->sampled_by[0].Result());
+      ExpectSame(got->full_revisit, want->full_by[1].Result());
+      ExpectSame(got->full_novel, want->full_by[0].Result());
+      EXPECT_EQ(got->full_revisit.users + got->full_novel.users, got->full.users);
+    }
+    EXPECT_GT(result.test.full_revisit.users, 0);
+    EXPECT_GT(result.test.full_novel.users, 0);
+  }
+}
+
+TEST(EvaluatorTest, SegmentsSplitRevisitsFromNovelTargetsByHand) {
+  // User a's test item x is one it visited before; user b's test item w is new to it.
+  auto d = data::PrepareTriples({{"a", "x", 1}, {"a", "y", 2}, {"a", "z", 3}, {"a", "x", 4},
+                                 {"b", "y", 1}, {"b", "z", 2}, {"b", "v", 3}, {"b", "w", 4}},
+                                1, /*eval_negatives=*/2);
+  ASSERT_TRUE(d.ok()) << d.status();
+  // Every item scores the same for every user: every candidate ties with the positive, so
+  // the positive ranks last among those the protocol keeps.
+  FixedEncoder encoder(d->num_users, d->num_items);
+  encoder.users = at::ones({d->num_users, kDim});
+  encoder.items = at::ones({d->num_items, kDim});
+  EvalResult r = Evaluate(encoder, *d, EvalOptions());
+  ASSERT_EQ(r.test.full.users, 2);
+  EXPECT_EQ(r.test.full_revisit.users, 1);
+  EXPECT_EQ(r.test.full_novel.users, 1);
+  // Full ranking keeps the items a user has not seen before, plus the target: a (seen x, y, z
+  // of 5 items) ranks x behind the 2 unseen ones: rank 2; b (seen y, z, v) ranks w behind the
+  // other unseen one, x: rank 1. NDCG@5 of rank r is 1 / log2(r + 2).
+  EXPECT_DOUBLE_EQ(r.test.full_revisit.Ndcg(5), 1.0 / std::log2(4.0));
+  EXPECT_DOUBLE_EQ(r.test.full_novel.Ndcg(5), 1.0 / std::log2(3.0));
+  EXPECT_EQ(r.validation.full_revisit.users, 0) << "neither validation item was visited before";
+  EXPECT_EQ(r.validation.full_novel.users, 2);
+  // The official test input holds the test event itself; the segment still looks before it.
+  EvalOptions official;
+  official.test_input = TestInput::kOfficial;
+  EXPECT_EQ(Evaluate(encoder, *d, official).test.full_revisit.users, 1);
+  const std::string json = r.ToJson();
+  for (const char* key : {"\"full_revisit\":{\"users\":1", "\"full_novel\":{\"users\":1", "\"sampled_revisit\":"}) {
+    EXPECT_NE(json.find(key), std::string::npos) << key << " in " << json;
   }
 }
 
