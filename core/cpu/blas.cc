@@ -1,5 +1,7 @@
 #include "core/cpu/blas.h"
 
+#include <omp.h>
+
 #include <limits>
 #include <stdexcept>
 
@@ -22,6 +24,25 @@ int ToInt(int64_t v) {
   return static_cast<int>(v);
 }
 
+// OpenBLAS's OpenMP build threads a GEMM called outside a parallel region over
+// omp_get_max_threads(), and its threaded driver cuts K into panels differently from its serial
+// one: a long-K product (a weight gradient) then changes in the last bits with the thread count.
+// This keeps every Gemm on the serial driver; the kernels parallelize over fixed row blocks.
+class SerialBlasScope {
+ public:
+  SerialBlasScope() : saved_(omp_in_parallel() ? 1 : omp_get_max_threads()) {
+    if (saved_ > 1) omp_set_num_threads(1);
+  }
+  ~SerialBlasScope() {
+    if (saved_ > 1) omp_set_num_threads(saved_);
+  }
+  SerialBlasScope(const SerialBlasScope&) = delete;
+  SerialBlasScope& operator=(const SerialBlasScope&) = delete;
+
+ private:
+  int saved_;
+};
+
 // Row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T: swap the operands.
 template <typename T, typename F>
 void RowMajorGemm(F gemm, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda,
@@ -31,6 +52,7 @@ void RowMajorGemm(F gemm, bool trans_a, bool trans_b, int64_t m, int64_t n, int6
   const char tb = trans_b ? 'T' : 'N';
   const int im = ToInt(m), in = ToInt(n), ik = ToInt(k);
   const int ilda = ToInt(lda < 1 ? 1 : lda), ildb = ToInt(ldb < 1 ? 1 : ldb), ildc = ToInt(ldc < 1 ? 1 : ldc);
+  SerialBlasScope serial;
   gemm(&tb, &ta, &in, &im, &ik, &alpha, b, &ildb, a, &ilda, &beta, c, &ildc);
 }
 

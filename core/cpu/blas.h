@@ -2,10 +2,11 @@
 #define HARDGNN_CORE_CPU_BLAS_H_
 
 // Row-major GEMM on raw pointers, through the same BLAS LibTorch uses (libblas.so.3, selected
-// by update-alternatives; OpenBLAS OpenMP build on this project's machines). Called on the main
-// thread, OpenBLAS uses at::get_num_threads() threads; called inside at::parallel_for (an
-// OpenMP region), it runs single-threaded on the calling thread. Used where a kernel needs a
-// GEMM on strided sub-blocks or inside its own parallel loop.
+// by update-alternatives; OpenBLAS OpenMP build on this project's machines). Always
+// single-threaded on the calling thread, also when called outside at::parallel_for (OpenBLAS's
+// threaded driver splits K differently, so its results would depend on the thread count); the
+// kernels get their parallelism from fixed row blocks instead. Used where a kernel needs a GEMM
+// on strided sub-blocks or inside its own parallel loop.
 
 #include <cstdint>
 

@@ -16,6 +16,7 @@
 #include "plugins/encoders/selfgnn/dropout.h"
 #include "plugins/encoders/selfgnn/init.h"
 #include "plugins/encoders/selfgnn/interval_fusion.h"
+#include "plugins/encoders/selfgnn/linear.h"
 #include "plugins/encoders/selfgnn/options.h"
 #include "plugins/encoders/selfgnn/sequence_encoder.h"
 
@@ -186,8 +187,14 @@ class SelfGnn : public Encoder {
     at::Tensor l = user_long.unsqueeze(0).expand_as(batch_short);
     at::Tensor in = options_.sal_additive ? l + batch_short + l * batch_short
                                           : at::cat({l * batch_short, l, batch_short}, 2);
-    at::Tensor hidden = at::leaky_relu(at::matmul(in, sal_w1_) + sal_b1_, options_.leaky);
-    return at::sigmoid(at::matmul(hidden, sal_w2_) + sal_b2_).squeeze(-1);
+    at::Tensor hidden = at::leaky_relu(Dense(in, sal_w1_, sal_b1_), options_.leaky);
+    return at::sigmoid(Dense(hidden, sal_w2_, sal_b2_)).squeeze(-1);
+  }
+
+  // x · w + b. Linear's weight and bias gradients (sums over every row) do not depend on the
+  // thread count; at::matmul's do (multi-threaded OpenBLAS, ATen's bias reduction).
+  at::Tensor Dense(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b) const {
+    return options_.fused ? Linear(x, w, b) : at::matmul(x, w) + b;
   }
 
   // 1/sqrt(|N_k(u)| |N_k(i)|) per edge, in the block graph's forward edge order.

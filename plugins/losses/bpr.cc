@@ -3,6 +3,7 @@
 
 #include <ATen/ATen.h>
 
+#include "core/cpu/reduce.h"
 #include "core/model/loss.h"
 #include "core/model/pair_scores.h"
 
@@ -16,7 +17,7 @@ class Bpr : public Loss {
   BatchNeeds Needs() const override { return {negatives_, 0}; }
   at::Tensor Compute(const Input& input) override {
     auto [pos, neg] = PairScores(input.batch, input.views);
-    return at::softplus(neg - pos).mean();  // -log sigmoid(x) = softplus(-x), stable
+    return cpu::FixedOrderMean(at::softplus(neg - pos));  // -log sigmoid(x) = softplus(-x), stable
   }
 
  private:

@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "core/cpu/reduce.h"
+
 namespace hardgnn {
 namespace {
 
@@ -52,7 +54,7 @@ at::Tensor DebiasedLoss(const ContrastiveTerms& t, const at::Tensor& weights, do
   at::Tensor pos = at::exp(t.pos);
   at::Tensor mass = (weights * at::exp(t.neg)).sum(1);
   at::Tensor ng = at::maximum((mass - tau_plus * t.count * pos) / (1 - tau_plus), t.count * std::exp(-1.0 / tau));
-  return (at::log(pos + ng) - t.pos).mean();
+  return cpu::FixedOrderMean(at::log(pos + ng) - t.pos);
 }
 
 }  // namespace hardgnn

@@ -4,6 +4,7 @@
 
 #include <ATen/ATen.h>
 
+#include "core/cpu/reduce.h"
 #include "core/model/loss.h"
 #include "core/model/pair_scores.h"
 
@@ -18,7 +19,7 @@ class Hinge : public Loss {
   at::Tensor Compute(const Input& input) override {
     auto [pos, neg] = PairScores(input.batch, input.views);
     at::Tensor hinge = at::clamp_min(margin_ - (pos - neg), 0.0);
-    return sum_ ? hinge.sum() : hinge.mean();
+    return sum_ ? cpu::FixedOrderSum(hinge) : cpu::FixedOrderMean(hinge);
   }
 
  private:

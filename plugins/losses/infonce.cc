@@ -7,6 +7,7 @@
 #include <ATen/ATen.h>
 
 #include "absl/status/status.h"
+#include "core/cpu/reduce.h"
 #include "plugins/losses/contrastive.h"
 
 namespace hardgnn {
@@ -22,7 +23,7 @@ class InfoNce : public Loss {
     ContrastiveTerms t = ComputeContrastiveTerms(input, anchor_, tau_);
     // log(e^{s+} + sum_j w_j e^{s_j}) as a logsumexp; log 0 = -inf removes masked terms.
     at::Tensor logits = at::cat({t.pos.unsqueeze(1), t.neg + at::log(t.weights)}, 1);
-    return (at::logsumexp(logits, 1) - t.pos).mean();
+    return cpu::FixedOrderMean(at::logsumexp(logits, 1) - t.pos);
   }
 
  private:

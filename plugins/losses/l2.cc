@@ -4,6 +4,7 @@
 
 #include <ATen/ATen.h>
 
+#include "core/cpu/reduce.h"
 #include "core/model/loss.h"
 
 namespace hardgnn {
@@ -14,7 +15,7 @@ class L2 : public Loss {
   std::vector<std::string> RequiredViews() const override { return {}; }
   at::Tensor Compute(const Input& input) override {
     at::Tensor total = at::zeros({});
-    for (const at::Tensor& p : input.encoder.RegularizedParameters()) total = total + p.square().sum();
+    for (const at::Tensor& p : input.encoder.RegularizedParameters()) total = total + cpu::FixedOrderSum(p.square());
     return total;
   }
 };

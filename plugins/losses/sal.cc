@@ -7,6 +7,7 @@
 
 #include <ATen/ATen.h>
 
+#include "core/cpu/reduce.h"
 #include "core/model/loss.h"
 
 namespace hardgnn {
@@ -57,7 +58,7 @@ class Sal : public Loss {
     at::Tensor long_gap = w.index_select(0, fra) * long_score(rows_a, items_a) -
                           w.index_select(0, frb) * long_score(rows_b, items_b);
     at::Tensor short_gap = short_score(fra, at::cat(flat_items_a)) - short_score(frb, at::cat(flat_items_b));
-    return at::clamp_min(1.0 - long_gap * short_gap, 0.0).sum();
+    return cpu::FixedOrderSum(at::clamp_min(1.0 - long_gap * short_gap, 0.0));
   }
 
  private:

@@ -83,6 +83,17 @@ TEST(LayerNormTest, FiniteDifferenceGradients) {
   }
 }
 
+// With one slice per row it is at::layer_norm over the last axis (the sequence encoder's use).
+TEST(LayerNormTest, OneSliceIsLastAxisLayerNorm) {
+  at::manual_seed(5);
+  const at::Tensor x = at::randn({300, 1, 64}), g = at::randn({64}), b = at::randn({64}), gy = at::randn({300, 1, 64});
+  const auto fused = OutputAndGrads([](const auto& in) { return BlockLayerNorm(in[0], in[1], in[2], 1e-12); },
+                                    {x, g, b}, gy);
+  const auto stock = OutputAndGrads(
+      [](const auto& in) { return at::layer_norm(in[0], {64}, in[1], in[2], 1e-12); }, {x, g, b}, gy);
+  for (size_t k = 0; k < fused.size(); ++k) EXPECT_TRUE(AllClose(fused[k], stock[k], 1e-5, 1e-5)) << k;
+}
+
 TEST(LayerNormTest, BitIdenticalAcrossThreadCounts) {
   at::manual_seed(4);
   const auto f = [](const std::vector<at::Tensor>& in) { return BlockLayerNorm(in[0], in[1], in[2]); };

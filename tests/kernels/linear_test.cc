@@ -47,5 +47,14 @@ TEST(LinearTest, BitIdenticalAcrossThreadCounts) {
                                         at::randn({40000, 192})));
 }
 
+// One weight-gradient group, its GEMM called outside any parallel region with K = 1000 rows:
+// OpenBLAS's threaded driver would cut K differently from its serial one.
+TEST(LinearTest, BitIdenticalAcrossThreadCountsInOneGroup) {
+  at::manual_seed(3);
+  const auto f = [](const std::vector<at::Tensor>& in) { return Linear(in[0], in[1], in[2]); };
+  EXPECT_TRUE(BitIdenticalAcrossThreads(f, {at::randn({1000, 64}), at::randn({64, 192}), at::randn({192})},
+                                        at::randn({1000, 192})));
+}
+
 }  // namespace
 }  // namespace hardgnn::selfgnn

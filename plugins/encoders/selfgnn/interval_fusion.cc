@@ -42,8 +42,10 @@ IntervalAttentionImpl::IntervalAttentionImpl(const Options& options, at::Generat
 at::Tensor IntervalAttentionImpl::forward(const at::Tensor& h) {
   // TF's layer_norm(begin_norm_axis=1): statistics over (G, d) jointly, scale and shift per d.
   at::Tensor x;
-  if (options_.ln_lastdim) {
+  if (options_.ln_lastdim && !options_.fused) {
     x = at::layer_norm(h, {options_.dim}, ln_gamma_, ln_beta_, kLayerNormEps);
+  } else if (options_.ln_lastdim) {  // one slice per row: γ/β gradients independent of --threads
+    x = BlockLayerNorm(h.reshape({-1, 1, options_.dim}), ln_gamma_, ln_beta_, kLayerNormEps).view(h.sizes());
   } else {
     x = options_.fused ? BlockLayerNorm(h, ln_gamma_, ln_beta_, kLayerNormEps)
                        : ReferenceBlockLayerNorm(h, ln_gamma_, ln_beta_, kLayerNormEps);

@@ -11,7 +11,9 @@
 // and output while the row is in cache; mean and 1/σ saved), one pass per row backward, and γ/β
 // gradients as per-chunk partials summed in a fixed order: bit-identical for any number of
 // threads. (at::layer_norm over {G, d} followed by ·γ + β computes the same; the benchmark
-// compares the two.)
+// compares the two.) With G = 1 it is a LayerNorm over the last axis: the sequence encoder's,
+// and the interval fusion's under ln_lastdim (at::layer_norm's γ/β gradients depend on the
+// thread count).
 
 #include <ATen/core/Tensor.h>
 

@@ -6,6 +6,8 @@
 #include <ATen/ATen.h>
 
 #include "plugins/encoders/selfgnn/init.h"
+#include "plugins/encoders/selfgnn/layer_norm.h"
+#include "plugins/encoders/selfgnn/linear.h"
 
 namespace hardgnn::selfgnn {
 
@@ -34,9 +36,20 @@ SequenceEncoderImpl::SequenceEncoderImpl(const Options& options, at::Generator& 
   }
 }
 
+// LayerNorm over the last axis. at::layer_norm's backward sums the γ/β gradients in one piece per
+// thread, so they change with --threads; BlockLayerNorm with one slice per row is the same
+// normalization with those sums in fixed chunks.
 at::Tensor SequenceEncoderImpl::LayerNorm(const at::Tensor& x, const at::Tensor& gamma,
                                           const at::Tensor& beta) const {
-  return at::layer_norm(x, {options_.dim}, gamma, beta, kLayerNormEps);
+  if (!options_.fused) return at::layer_norm(x, {options_.dim}, gamma, beta, kLayerNormEps);
+  return BlockLayerNorm(x.reshape({-1, 1, options_.dim}), gamma, beta, kLayerNormEps).view(x.sizes());
+}
+
+// x · w + b. The weight gradient is a product over every row (K = rows), which a multi-threaded
+// OpenBLAS (at::addmm) blocks differently per thread count; Linear's is independent of it.
+at::Tensor SequenceEncoderImpl::Project(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b) const {
+  if (options_.fused) return Linear(x, w, b);
+  return b.defined() ? at::matmul(x, w) + b : at::matmul(x, w);
 }
 
 at::Tensor SequenceEncoderImpl::forward(const at::Tensor& seq, const at::Tensor& mask, const at::Tensor& items) {
@@ -55,12 +68,12 @@ at::Tensor SequenceEncoderImpl::Published(const at::Tensor& seq, const at::Tenso
                                                  /*scale_grad_by_freq=*/false, /*mode=sum*/ 0,
                                                  /*sparse=*/false, m.reshape(-1)))
                        .view({batch, d});
-  at::Tensor pos = at::mm(m, positions_.narrow(0, options_.max_seq_len - width, width));
+  at::Tensor pos = Project(m, positions_.narrow(0, options_.max_seq_len - width, width), at::Tensor());
   at::Tensor h = LayerNorm(bag, ln_x_gamma_, ln_x_beta_) + LayerNorm(pos, ln_p_gamma_, ln_p_beta_);
   const double log_eps = std::log(kAttentionEps);
   for (const Layer& layer : layers_) {
     at::Tensor y = LayerNorm(h, layer.ln_gamma, layer.ln_beta);
-    at::Tensor qkv = at::addmm(layer.b_qkv, y, layer.w_qkv);
+    at::Tensor qkv = Project(y, layer.w_qkv, layer.b_qkv);
     at::Tensor q = qkv.narrow(1, 0, d).view({batch, heads, dh});
     at::Tensor k = qkv.narrow(1, d, d).view({batch, heads, dh});
     at::Tensor v = qkv.narrow(1, 2 * d, d).view({batch, heads, dh});
@@ -81,7 +94,7 @@ at::Tensor SequenceEncoderImpl::Positional(const at::Tensor& seq, const at::Tens
   at::Tensor key_bias = ((1 - m) * -1e9).view({batch, 1, 1, width});
   for (const Layer& layer : layers_) {
     at::Tensor y = LayerNorm(s, layer.ln_gamma, layer.ln_beta);
-    at::Tensor qkv = at::matmul(y, layer.w_qkv) + layer.b_qkv;
+    at::Tensor qkv = Project(y, layer.w_qkv, layer.b_qkv);
     auto split = [&](int64_t part) {
       return qkv.narrow(2, part * d, d).view({batch, width, heads, dh}).transpose(1, 2);  // [B,H,M,dh]
     };

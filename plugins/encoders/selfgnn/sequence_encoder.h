@@ -32,6 +32,7 @@ class SequenceEncoderImpl : public torch::nn::Module {
     at::Tensor ln_gamma, ln_beta, w_qkv, b_qkv;  // [d], [d], [d,3d], [3d]
   };
   at::Tensor LayerNorm(const at::Tensor& x, const at::Tensor& gamma, const at::Tensor& beta) const;
+  at::Tensor Project(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b) const;
   at::Tensor Published(const at::Tensor& seq, const at::Tensor& mask, const at::Tensor& items);
   at::Tensor Positional(const at::Tensor& seq, const at::Tensor& mask, const at::Tensor& items);
 

@@ -1,0 +1,24 @@
+#ifndef HARDGNN_CORE_CPU_REDUCE_H_
+#define HARDGNN_CORE_CPU_REDUCE_H_
+
+// Full reductions whose result does not depend on the number of threads. ATen sums a tensor of
+// at least its grain size (32768 elements) to one value in one piece per thread (a "two-pass"
+// reduction), so x.sum() and x.mean() change in the last bits with --threads. These cut x into
+// fixed chunks instead: one row per chunk, each summed whole by one thread (ATen splits a
+// reduction with several outputs along the outputs, never along the reduced axis), then the
+// chunk sums are reduced the same way until few enough remain to be summed serially.
+// Differentiable (composed of ATen ops); the gradient is the same as x.sum()'s.
+
+#include <ATen/core/Tensor.h>
+
+namespace hardgnn::cpu {
+
+// The sum of every element of x, a 0-dim tensor of x's dtype.
+at::Tensor FixedOrderSum(const at::Tensor& x);
+
+// FixedOrderSum(x) / x.numel().
+at::Tensor FixedOrderMean(const at::Tensor& x);
+
+}  // namespace hardgnn::cpu
+
+#endif  // HARDGNN_CORE_CPU_REDUCE_H_

@@ -1,0 +1,55 @@
+#include "core/cpu/reduce.h"
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+
+#include <cmath>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace hardgnn::cpu {
+namespace {
+
+// Over ATen's grain size and not a multiple of the chunk: chunk sums, their sum, and a tail.
+constexpr int64_t kN = 3 * 1000 * 1000 + 7;
+
+TEST(FixedOrderSumTest, BitIdenticalAcrossThreadCounts) {
+  at::manual_seed(0);
+  const at::Tensor x = at::randn({kN});
+  at::set_num_threads(1);
+  const at::Tensor one = FixedOrderSum(x), mean_one = FixedOrderMean(x);
+  for (int threads : {2, 3}) {
+    at::set_num_threads(threads);
+    EXPECT_TRUE(at::equal(FixedOrderSum(x), one)) << threads << " threads";
+    EXPECT_TRUE(at::equal(FixedOrderMean(x), mean_one)) << threads << " threads";
+  }
+  at::set_num_threads(1);
+}
+
+TEST(FixedOrderSumTest, IsTheSum) {
+  at::manual_seed(1);
+  for (const int64_t n : std::vector<int64_t>{0, 1, 4096, 4097, 100000, kN}) {
+    const at::Tensor x = at::rand({n}) - 0.25;
+    const double exact = x.to(at::kDouble).sum().item<double>();
+    const at::Tensor s = FixedOrderSum(x.view({-1, 1}));
+    EXPECT_EQ(s.dim(), 0);
+    EXPECT_EQ(s.scalar_type(), at::kFloat);
+    EXPECT_NEAR(s.item<double>(), exact, 1e-5 * (1 + std::abs(exact))) << n;
+    if (n > 0) {
+      EXPECT_NEAR(FixedOrderMean(x).item<double>(), exact / n, 1e-5 * (1 + std::abs(exact / n))) << n;
+    }
+  }
+}
+
+TEST(FixedOrderSumTest, GradientIsOnes) {
+  const at::Tensor x = at::randn({3, 5000}).requires_grad_();
+  FixedOrderSum(x).backward();
+  EXPECT_TRUE(at::equal(x.grad(), at::ones_like(x)));
+  const at::Tensor y = at::randn({10000}).requires_grad_();
+  FixedOrderMean(y).backward();
+  EXPECT_TRUE(at::allclose(y.grad(), at::full_like(y, 1e-4)));
+}
+
+}  // namespace
+}  // namespace hardgnn::cpu
