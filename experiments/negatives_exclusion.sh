@@ -21,7 +21,7 @@ fi
 
 flags_of() {
   case $1 in
-    mf) echo "--flagfile=experiments/configs/main/mf.flags" ;;
+    mf) echo "--flagfile=experiments/configs/mf-last21.flags" ;;
     selfgnn) echo "--flagfile=experiments/configs/gowalla-nyc-bpr.flags --flagfile=experiments/configs/variants/selfgnn.flags" ;;
     hardgnn) echo "--flagfile=experiments/configs/gowalla-nyc-bpr.flags --flagfile=experiments/configs/variants/hardgnn.flags" ;;
   esac

@@ -30,7 +30,11 @@
 DEFINE_string(data, "", "prepared dataset: a folder written by `hardgnn prepare` (or its dataset.bin)");
 DEFINE_int64(epochs, 150, "training epochs");
 DEFINE_int64(batch_size, 512, "users per training step");
-DEFINE_int64(users_per_epoch, 10000, "users drawn per epoch (trnNum); 0 = all users");
+DEFINE_string(epoch_scheme, "users",
+              "what an epoch visits: users (--users_per_epoch users, one target each among their last "
+              "--pred_num+1 training items: the published SelfGNN code) or events (every training event "
+              "once, in random order: standard BPR-MF)");
+DEFINE_int64(users_per_epoch, 10000, "--epoch_scheme=users: users drawn per epoch (trnNum); 0 = all users");
 DEFINE_double(lr, 1e-3, "Adam learning rate");
 DEFINE_double(lr_decay, 0.96, "staircase decay factor of the learning rate");
 DEFINE_int64(lr_decay_steps, 19, "steps per decay stair (the published code: 10000 // 512)");
@@ -91,6 +95,14 @@ absl::StatusOr<TrainOptions> OptionsFromFlags() {
   o.epochs = FLAGS_epochs;
   o.batch_size = FLAGS_batch_size;
   o.users_per_epoch = FLAGS_users_per_epoch;
+  if (FLAGS_epoch_scheme == "users") {
+    o.epoch_scheme = EpochScheme::kUsers;
+  } else if (FLAGS_epoch_scheme == "events") {
+    o.epoch_scheme = EpochScheme::kEvents;
+  } else {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--epoch_scheme must be users or events, not '", FLAGS_epoch_scheme, "'"));
+  }
   o.lr = FLAGS_lr;
   o.lr_decay = FLAGS_lr_decay;
   o.lr_decay_steps = FLAGS_lr_decay_steps;

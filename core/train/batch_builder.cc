@@ -41,7 +41,21 @@ int64_t BatchBuilder::TrainPrefix(int32_t user) const {
 }
 
 Batch BatchBuilder::Build(const std::vector<int32_t>& users, uint64_t seed) const {
-  const int64_t batch = static_cast<int64_t>(users.size());
+  std::vector<TrainingEvent> rows;
+  for (int32_t u : users) rows.push_back({u, -1});
+  return BuildRows(rows, seed);
+}
+
+std::vector<TrainingEvent> BatchBuilder::TrainingEvents() const {
+  std::vector<TrainingEvent> events;
+  for (int32_t u : trainable_) {
+    for (int64_t pos = 0, p = TrainPrefix(u); pos < p; ++pos) events.push_back({u, static_cast<int32_t>(pos)});
+  }
+  return events;
+}
+
+Batch BatchBuilder::BuildRows(const std::vector<TrainingEvent>& rows, uint64_t seed) const {
+  const int64_t batch = static_cast<int64_t>(rows.size());
   const int64_t max_len = options_.max_seq_len;
   Batch out;
   out.users = at::empty({batch}, at::kLong);
@@ -60,19 +74,26 @@ Batch BatchBuilder::Build(const std::vector<int32_t>& users, uint64_t seed) cons
   std::vector<int64_t> touched;
 
   for (int64_t b = 0; b < batch; ++b) {
-    const int32_t u = users[b];
-    Rng rng(seed, static_cast<uint64_t>(u));
+    const int32_t u = rows[b].user;
+    // A user row's stream is its user id (a batch is a function of its users and the seed);
+    // an event row's also holds the position, so two events of one user draw apart.
+    const bool event = rows[b].pos >= 0;
+    Rng rng(seed, event ? (1ULL << 63) | (static_cast<uint64_t>(u) << 32) | static_cast<uint64_t>(rows[b].pos)
+                        : static_cast<uint64_t>(u));
     const int32_t* s = d_.Sequence(u);
     const int64_t p = TrainPrefix(u);
-    // Target: position -c of the prefix, c uniform in {1..max(1, min(pred_num+1, |P|-3))}.
-    const int64_t c_max = std::max<int64_t>(1, std::min<int64_t>(options_.pred_num + 1, p - 3));
-    const int64_t c = 1 + static_cast<int64_t>(rng.Below(c_max));
-    const int64_t target = s[p - c];
+    int64_t pos = rows[b].pos;
+    if (!event) {
+      // Target: position -c of the prefix, c uniform in {1..max(1, min(pred_num+1, |P|-3))}.
+      const int64_t c_max = std::max<int64_t>(1, std::min<int64_t>(options_.pred_num + 1, p - 3));
+      pos = p - 1 - static_cast<int64_t>(rng.Below(c_max));
+    }
+    const int64_t target = s[pos];
     user_out[b] = u;
     target_out[b] = target;
     touched.push_back(target);
-    FillSequenceRow(s, p - c, b, max_len, seq, mask);
-    for (int64_t j = std::max<int64_t>(0, p - c - max_len); j < p - c; ++j) touched.push_back(s[j]);
+    FillSequenceRow(s, pos, b, max_len, seq, mask);
+    for (int64_t j = std::max<int64_t>(0, pos - max_len); j < pos; ++j) touched.push_back(s[j]);
 
     // Ranking pairs: min(rec_negatives, |P|) negatives outside the user's seen items.
     const int64_t num_neg = std::min<int64_t>(options_.rec_negatives, p);

@@ -24,6 +24,13 @@ enum class SeenItems {
   kWholeSequence,   // every item of the sequence, held-out ones included (the published code)
 };
 
+// One training row: the target is Sequence(user)[pos], the input everything before it;
+// pos = -1 draws the target among the user's last pred_num + 1 prefix events (SPEC §1.5).
+struct TrainingEvent {
+  int32_t user;
+  int32_t pos = -1;
+};
+
 struct BatchOptions {
   TrainSplit split = TrainSplit::kClean;
   int64_t max_seq_len = 200;   // pos_length: the most recent items kept as input
@@ -46,8 +53,15 @@ class BatchBuilder {
   // Users with at least one training target under the split; epochs draw from these.
   const std::vector<int32_t>& TrainableUsers() const { return trainable_; }
 
-  // A training batch for `users` (each must be trainable).
+  // A training batch for `users` (each must be trainable), each row's target drawn among the
+  // user's last pred_num + 1 prefix events (SPEC §1.5).
   Batch Build(const std::vector<int32_t>& users, uint64_t seed) const;
+
+  // A training batch of given rows (events, or users with pos = -1).
+  Batch BuildRows(const std::vector<TrainingEvent>& rows, uint64_t seed) const;
+
+  // Every event of every trainable user's training prefix.
+  std::vector<TrainingEvent> TrainingEvents() const;
 
   // The length of the sequence prefix training draws targets from.
   int64_t TrainPrefix(int32_t user) const;

@@ -24,13 +24,22 @@ double SecondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-std::vector<int32_t> EpochUsers(const std::vector<int32_t>& trainable, int64_t limit, uint64_t seed,
-                                int64_t epoch) {
-  std::vector<int32_t> users = trainable;
-  Rng rng(seed, (1ULL << 40) + static_cast<uint64_t>(epoch));
-  for (size_t i = users.size(); i > 1; --i) std::swap(users[i - 1], users[rng.Below(i)]);
-  if (limit > 0 && static_cast<int64_t>(users.size()) > limit) users.resize(limit);
-  return users;
+// The epoch's rows in training order: its users (each target drawn at build time), or every
+// training event.
+std::vector<TrainingEvent> EpochRows(const BatchBuilder& builder, const TrainOptions& options, int64_t epoch) {
+  std::vector<TrainingEvent> rows;
+  if (options.epoch_scheme == EpochScheme::kEvents) {
+    rows = builder.TrainingEvents();
+  } else {
+    for (int32_t u : builder.TrainableUsers()) rows.push_back({u, -1});
+  }
+  Rng rng(options.seed, (1ULL << 40) + static_cast<uint64_t>(epoch));
+  for (size_t i = rows.size(); i > 1; --i) std::swap(rows[i - 1], rows[rng.Below(i)]);
+  const int64_t limit = options.users_per_epoch;
+  if (options.epoch_scheme == EpochScheme::kUsers && limit > 0 && static_cast<int64_t>(rows.size()) > limit) {
+    rows.resize(limit);
+  }
+  return rows;
 }
 
 // One call of Train(): the loop, its run directory and its selection state.
@@ -49,7 +58,7 @@ class TrainingRun {
 
  private:
   absl::Status Prepare();
-  absl::StatusOr<double> Step(const std::vector<int32_t>& users, int64_t epoch, std::vector<double>& term_sums);
+  absl::StatusOr<double> Step(const std::vector<TrainingEvent>& rows, int64_t epoch, std::vector<double>& term_sums);
   absl::Status SampleNegatives(Batch& batch, const Views* views, uint64_t seed, Sampler::Result& out) const;
   absl::Status EndEpoch(int64_t epoch, double loss, const std::vector<double>& term_sums, int64_t steps,
                         double seconds, bool stop_requested);
@@ -127,8 +136,8 @@ absl::Status TrainingRun::SampleNegatives(Batch& batch, const Views* views, uint
   return absl::OkStatus();
 }
 
-// One optimizer step on `users`; returns its loss and adds each term to term_sums.
-absl::StatusOr<double> TrainingRun::Step(const std::vector<int32_t>& users, int64_t epoch,
+// One optimizer step on `rows`; returns its loss and adds each term to term_sums.
+absl::StatusOr<double> TrainingRun::Step(const std::vector<TrainingEvent>& rows, int64_t epoch,
                                          std::vector<double>& term_sums) {
   Rng step_rng(options_.seed, static_cast<uint64_t>(state_.step));
   const uint64_t batch_seed = step_rng.Next();
@@ -137,7 +146,7 @@ absl::StatusOr<double> TrainingRun::Step(const std::vector<int32_t>& users, int6
   Batch batch;
   {
     ScopedPhase phase("batch building");
-    batch = builder_.Build(users, batch_seed);
+    batch = builder_.BuildRows(rows, batch_seed);
   }
   const uint64_t sampler_seed = step_rng.Next();
   const bool all_items = model_.sampler != nullptr && model_.sampler->NeedsItemTable();
@@ -279,10 +288,8 @@ absl::Status TrainingRun::Finish() {
 
 absl::StatusOr<TrainSummary> TrainingRun::Execute() {
   if (absl::Status s = Prepare(); !s.ok()) return s;
-  const int64_t epoch_users = options_.users_per_epoch > 0
-      ? std::min<int64_t>(options_.users_per_epoch, builder_.TrainableUsers().size())
-      : builder_.TrainableUsers().size();
-  const int64_t steps_per_epoch = (epoch_users + options_.batch_size - 1) / options_.batch_size;
+  const int64_t epoch_rows = static_cast<int64_t>(EpochRows(builder_, options_, 0).size());
+  const int64_t steps_per_epoch = (epoch_rows + options_.batch_size - 1) / options_.batch_size;
   int64_t total_steps = steps_per_epoch * options_.epochs;
   if (options_.max_steps > 0) total_steps = std::min(total_steps, options_.max_steps);
   progress_.emplace(total_steps, state_.step, options_.progress_bar);
@@ -290,16 +297,15 @@ absl::StatusOr<TrainSummary> TrainingRun::Execute() {
   for (int64_t epoch = state_.next_epoch; epoch < options_.epochs && !stop_; ++epoch) {
     const auto epoch_start = std::chrono::steady_clock::now();
     encoder_.train();
-    const std::vector<int32_t> users =
-        EpochUsers(builder_.TrainableUsers(), options_.users_per_epoch, options_.seed, epoch);
+    const std::vector<TrainingEvent> rows = EpochRows(builder_, options_, epoch);
     std::vector<double> term_sums(model_.losses.size(), 0.0);
     double loss_sum = 0;
     int64_t steps = 0;
     bool out_of_steps = false;
-    for (size_t begin = 0; begin < users.size(); begin += options_.batch_size) {
+    for (size_t begin = 0; begin < rows.size(); begin += options_.batch_size) {
       if (options_.max_steps > 0 && state_.step >= options_.max_steps) { out_of_steps = true; break; }
-      const std::vector<int32_t> chunk(users.begin() + begin,
-                                       users.begin() + std::min(users.size(), begin + options_.batch_size));
+      const std::vector<TrainingEvent> chunk(rows.begin() + begin,
+                                             rows.begin() + std::min(rows.size(), begin + options_.batch_size));
       absl::StatusOr<double> loss = Step(chunk, epoch, term_sums);
       if (!loss.ok()) return loss.status();
       loss_sum += *loss;

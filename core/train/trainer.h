@@ -16,10 +16,17 @@
 
 namespace hardgnn {
 
+// What an epoch visits.
+enum class EpochScheme {
+  kUsers,   // users_per_epoch users, one target each (the published SelfGNN code)
+  kEvents,  // every training event once, in random order (standard BPR-MF)
+};
+
 struct TrainOptions {
   int64_t epochs = 150;
   int64_t batch_size = 512;
-  int64_t users_per_epoch = 10000;  // trnNum: a random subset of users per epoch (0 = all)
+  EpochScheme epoch_scheme = EpochScheme::kUsers;
+  int64_t users_per_epoch = 10000;  // kUsers: trnNum, a random subset of users per epoch (0 = all)
   double lr = 1e-3;
   double lr_decay = 0.96;           // staircase: lr * decay^floor(step / decay_steps)
   int64_t lr_decay_steps = 19;

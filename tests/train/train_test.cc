@@ -182,6 +182,34 @@ TEST(BatchBuilderTest, CleanNegativesAvoidOnlyTheTrainingPrefix) {
   EXPECT_EQ(published_hits, 0);
 }
 
+TEST(BatchBuilderTest, EventRowsTrainOnExactlyThatEventAfterItsPrefix) {
+  const data::PreparedDataset d = SmallDataset();
+  BatchOptions o;
+  o.max_seq_len = 50;
+  o.rec_negatives = 1;
+  BatchBuilder builder(d, o);
+  const std::vector<TrainingEvent> events = builder.TrainingEvents();
+  int64_t expected = 0;
+  for (int32_t u : builder.TrainableUsers()) expected += d.train_len[u];
+  ASSERT_EQ(static_cast<int64_t>(events.size()), expected) << "every prefix event once";
+  std::set<std::pair<int32_t, int32_t>> distinct;
+  for (const TrainingEvent& e : events) distinct.insert({e.user, e.pos});
+  EXPECT_EQ(distinct.size(), events.size());
+  // Two events of one user in one batch: each row its own target, input and negative draw.
+  const int32_t u = builder.TrainableUsers()[3];
+  ASSERT_GE(d.train_len[u], 3);
+  const Batch b = builder.BuildRows(std::vector<TrainingEvent>{{u, 0}, {u, 2}}, 11);
+  EXPECT_EQ(b.targets[0].item<int64_t>(), d.Sequence(u)[0]);
+  EXPECT_EQ(b.targets[1].item<int64_t>(), d.Sequence(u)[2]);
+  EXPECT_EQ(b.seq_mask[0].sum().item<float>(), 0);
+  EXPECT_EQ(b.seq_mask[1].sum().item<float>(), 2);
+  EXPECT_EQ(Row(b.seq, 1)[o.max_seq_len - 1], d.Sequence(u)[1]);
+  EXPECT_EQ(b.pair_rows.size(0), 2) << "one negative per row (min(rec_negatives, |training prefix|))";
+  // The user-row form draws the same batch as before the event form existed: row pos -1.
+  EXPECT_TRUE(at::equal(builder.Build(std::vector<int32_t>{u}, 5).targets,
+                        builder.BuildRows(std::vector<TrainingEvent>{{u, -1}}, 5).targets));
+}
+
 TEST(BatchBuilderTest, SalEntriesPairFirstHalfWithSecondHalf) {
   const data::PreparedDataset d = SmallDataset();
   BatchOptions o;
@@ -538,6 +566,18 @@ TEST(TrainerTest, ResumeRefusesAnotherConfigOrDataset) {
   ASSERT_FALSE(refused.ok());
   EXPECT_NE(Message(refused.status()).find("trained on another dataset"), std::string::npos) << refused.status();
   EXPECT_TRUE(TrainMf(d, o).ok()) << "the run's own settings, more epochs";
+}
+
+TEST(TrainerTest, AnEventEpochVisitsEveryTrainingEventOnce) {
+  const data::PreparedDataset d = SmallDataset(120, 80);
+  TrainOptions o = ShortRun("", 2);
+  o.epoch_scheme = EpochScheme::kEvents;
+  int64_t events = 0;
+  for (int32_t u = 0; u < d.num_users; ++u) events += d.train_len[u];
+  absl::StatusOr<TrainSummary> run = TrainMf(d, o);
+  ASSERT_TRUE(run.ok()) << run.status();
+  EXPECT_EQ(run->steps, 2 * ((events + o.batch_size - 1) / o.batch_size));
+  EXPECT_LT(run->epoch_loss.back(), run->epoch_loss.front());
 }
 
 TEST(TrainerTest, DivergenceStopsWithAnError) {
