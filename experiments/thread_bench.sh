@@ -6,6 +6,7 @@
 #   hardgnn  the binary's own choice (no OpenMP variable set by this script)
 #   spin     GOMP_SPINCOUNT=300000: libgomp's default when no variable is set, i.e. what the
 #            binary did before it chose for itself
+#   spinN    GOMP_SPINCOUNT=N
 # Prints one line per run (epoch wall seconds from log.jsonl, process CPU seconds) and the
 # medians with the busy/quiet ratio. Needs GNU time. Run from the repository root on an
 # otherwise idle machine.
@@ -28,6 +29,7 @@ one() {  # one VARIANT WAIT LOAD REPEAT -> prints "VARIANT WAIT LOAD epoch_s cpu
   [[ $variant == hardgnn ]] && flags+=(--flagfile=experiments/configs/variants/hardgnn.flags)
   local env=()
   [[ $wait == spin ]] && env=(GOMP_SPINCOUNT=300000)
+  [[ $wait =~ ^spin([0-9]+)$ ]] && env=(GOMP_SPINCOUNT="${BASH_REMATCH[1]}")
   rm -rf "$run"
   [[ $load == busy ]] && start_busy
   env "${env[@]}" /usr/bin/time -f "%U %S" -o "$run.time" "$bin" train --data="$data" "${flags[@]}" --epochs=1 \
