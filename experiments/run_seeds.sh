@@ -4,7 +4,7 @@
 # the results CSV (created with its header): validation and test NDCG@10/HR@10 on both
 # protocols and test full-ranking NDCG@10 by segment (revisits, novel items).
 #   experiments/run_seeds.sh CSV LABEL DATA "SEEDS" [train flags...]
-#   e.g. experiments/run_seeds.sh experiments/results/standard_mf.csv mf-standard \
+#   e.g. experiments/run_seeds.sh experiments/results/seed_runs.csv mf-standard \
 #          runs/data/gowalla-nyc "100 101 102" --flagfile=experiments/configs/main/mf.flags --threads=1
 # env BIN (default bazel-bin/hardgnn), OUT (default runs/seeds).
 set -euo pipefail

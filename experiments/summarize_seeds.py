@@ -35,8 +35,8 @@ def main():
     for (label, data), rows in groups.items():
         cells = [cell([float(r[key]) for r in rows]) for key, _ in COLUMNS]
         counts = [statistics.mean(int(r[k]) for r in rows) for k in ("test_full_revisit_users", "test_full_novel_users")]
-        cells[-2] += f" [{counts[0]:.0f}]"
-        cells[-1] += f" [{counts[1]:.0f}]"
+        for j, count in ((-2, counts[0]), (-1, counts[1])):
+            cells[j] = f"{cells[j]} [{count:.0f}]" if count > 0 else "- [0]"  # no target of that kind
         print(f"| {label} | {data} | {len(rows)} | " + " | ".join(cells) + " |")
 
 
