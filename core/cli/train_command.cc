@@ -215,15 +215,15 @@ static int RunTraining(bool study) {
                              " already holds a run: pass --resume to continue it, or choose another --run_dir")));
   }
   if (absl::Status s = data::MakeDirectories(options->run_dir); !s.ok()) return Fail("train", s);
-  options->identity = IdentityFromFlags(*choice);
+  options->identity = WithDataset(IdentityFromFlags(*choice), *dataset);
   // Written once the run has started or resumed: a refused resume leaves them as they were.
   options->on_start = [&]() -> absl::Status {
     absl::Status s = WriteFileAtomically(options->run_dir + "/flags.txt", RunFlagfile(*choice));
     if (!s.ok()) return s;
     return WriteFileAtomically(
         options->run_dir + "/dataset.txt",
-        absl::StrFormat("path=%s\nname=%s\nfingerprint=%016x\nusers=%d\nitems=%d\n", DatasetFile(FLAGS_data),
-                        dataset->name, data::Fingerprint(*dataset), dataset->num_users, dataset->num_items));
+        absl::StrFormat("path=%s\nname=%s\nfingerprint=%s\nusers=%d\nitems=%d\n", DatasetFile(FLAGS_data),
+                        dataset->name, options->identity.dataset_fingerprint, dataset->num_users, dataset->num_items));
   };
   const bool official = FLAGS_eval_protocol == "official";
   std::fprintf(stderr, "hardgnn train: %s on %s (%d users, %d items), run directory %s%s\n",
@@ -288,9 +288,7 @@ int RunEvalCommand() {
   absl::StatusOr<Model> model = CreateModel(*choice, *dataset, options->seed, ArgSourceFromFlags(*choice));
   if (!model.ok()) return Fail("eval", model.status());
   if (!FLAGS_checkpoint.empty()) {
-    CheckpointIdentity expected = IdentityFromFlags(*choice);
-    expected.dataset_fingerprint = data::FingerprintHex(*dataset);
-    expected.dataset = absl::StrFormat("%s (%d users, %d items)", dataset->name, dataset->num_users, dataset->num_items);
+    const CheckpointIdentity expected = WithDataset(IdentityFromFlags(*choice), *dataset);
     absl::StatusOr<std::string> loaded =
         LoadCheckpoint(FLAGS_checkpoint, *model->encoder, nullptr, expected, IdentityCheck::kModel);
     if (!loaded.ok()) return Fail("eval", loaded.status());

@@ -14,6 +14,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "core/data/cache.h"
 #include "core/data/checksum.h"
 #include "core/data/file_io.h"
 
@@ -90,10 +91,9 @@ absl::Status CheckIdentity(const std::string& path, const CheckpointIdentity& st
                                                       SettingDifferences(stored.architecture, expected.architecture)));
   }
   if (check == IdentityCheck::kEverything && stored.config != expected.config) {
-    return absl::FailedPreconditionError(absl::StrCat(path, ": the run's settings differ: ",
-                                                      SettingDifferences(stored.config, expected.config),
-                                                      expected.config_note.empty() ? "" : " (", expected.config_note,
-                                                      expected.config_note.empty() ? "" : ")"));
+    const std::string note = expected.config_note.empty() ? "" : absl::StrCat(" (", expected.config_note, ")");
+    return absl::FailedPreconditionError(absl::StrCat(
+        path, ": the run's settings differ: ", SettingDifferences(stored.config, expected.config), note));
   }
   return absl::OkStatus();
 }
@@ -103,6 +103,12 @@ absl::Status Corrupt(const std::string& path, const std::string& why) {
 }
 
 }  // namespace
+
+CheckpointIdentity WithDataset(CheckpointIdentity identity, const data::PreparedDataset& dataset) {
+  identity.dataset_fingerprint = data::FingerprintHex(dataset);
+  identity.dataset = absl::StrFormat("%s (%d users, %d items)", dataset.name, dataset.num_users, dataset.num_items);
+  return identity;
+}
 
 absl::Status SaveCheckpoint(const std::string& path, torch::nn::Module& module, torch::optim::Optimizer* optimizer,
                             const CheckpointIdentity& identity, const std::string& trainer_state) {

@@ -8,6 +8,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "core/data/dataset.h"
 #include "core/data/durable_io.h"
 
 namespace hardgnn {
@@ -22,6 +23,9 @@ struct CheckpointIdentity {
   std::string config;               // "name=value" lines: every other setting that changes the result
   std::string config_note;          // not stored: appended to a config mismatch (what may change)
 };
+
+// `identity` with the dataset's fingerprint and description filled in.
+CheckpointIdentity WithDataset(CheckpointIdentity identity, const data::PreparedDataset& dataset);
 
 enum class IdentityCheck {
   kModel,       // dataset and architecture: evaluating a checkpoint

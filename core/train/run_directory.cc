@@ -64,10 +64,7 @@ absl::StatusOr<TrainerState> RunDirectory::Resume(torch::nn::Module& module, tor
     std::fprintf(stderr, "hardgnn train: %s holds no checkpoint (the run stopped before its first one): "
                          "starting from scratch\n", dir_.c_str());
     ::unlink((dir_ + "/best.pt").c_str());
-    if (absl::Status s = data::TruncateFile(log_->path(), 0); !s.ok()) return s;
-    absl::StatusOr<data::AppendOnlyFile> log = data::AppendOnlyFile::Open(log_->path());
-    if (!log.ok()) return log.status();
-    *log_ = std::move(*log);
+    if (absl::Status s = CutLog(0); !s.ok()) return s;
     return TrainerState();
   }
   absl::StatusOr<std::string> text = LoadCheckpoint(last, module, &optimizer, identity, IdentityCheck::kEverything);
@@ -79,11 +76,16 @@ absl::StatusOr<TrainerState> RunDirectory::Resume(torch::nn::Module& module, tor
                                             " was written (", state->log_bytes, " bytes)"));
   }
   // Lines written after the checkpoint belong to epochs this run is about to redo.
-  if (absl::Status s = data::TruncateFile(log_->path(), state->log_bytes); !s.ok()) return s;
+  if (absl::Status s = CutLog(state->log_bytes); !s.ok()) return s;
+  return state;
+}
+
+absl::Status RunDirectory::CutLog(int64_t size) {
+  if (absl::Status s = data::TruncateFile(log_->path(), size); !s.ok()) return s;
   absl::StatusOr<data::AppendOnlyFile> log = data::AppendOnlyFile::Open(log_->path());
   if (!log.ok()) return log.status();
   *log_ = std::move(*log);
-  return state;
+  return absl::OkStatus();
 }
 
 absl::Status RunDirectory::Log(const std::string& json_line) {

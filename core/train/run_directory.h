@@ -53,6 +53,8 @@ class RunDirectory {
                       const CheckpointIdentity& identity, TrainerState state);
 
  private:
+  absl::Status CutLog(int64_t size);  // truncates log.jsonl and reopens it for appending
+
   std::string dir_;
   std::optional<data::AppendOnlyFile> log_;
 };

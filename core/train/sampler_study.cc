@@ -52,12 +52,13 @@ absl::StatusOr<SamplerStudy> SamplerStudy::Create(const data::PreparedDataset& d
 
 // Under the clean protocol a held-out item is an ordinary unseen item, so it can be mined.
 double SamplerStudy::HeldOutShare(const at::Tensor& ids) const {
-  const at::Tensor flat = ids.contiguous();
+  const at::Tensor flat = ids.contiguous(), users = probes_.users.contiguous();
   const int64_t* id = flat.data_ptr<int64_t>();
+  const int64_t* user = users.data_ptr<int64_t>();
   const int64_t k = flat.size(1);
   int64_t hits = 0;
   for (int64_t b = 0; b < flat.size(0); ++b) {
-    const int64_t u = probes_.users[b].item<int64_t>();
+    const int64_t u = user[b];
     for (int64_t j = 0; j < k; ++j) {
       if (id[b * k + j] == dataset_->val_item[u] || id[b * k + j] == dataset_->test_item[u]) {
         ++hits;

@@ -11,7 +11,6 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "core/data/cache.h"
 #include "core/model/profile.h"
 #include "core/model/rng.h"
 #include "core/train/progress.h"
@@ -100,10 +99,7 @@ absl::Status TrainingRun::Prepare() {
     }
   }
   identity_ = options_.identity;
-  if (run_.enabled()) {
-    identity_.dataset_fingerprint = data::FingerprintHex(dataset_);
-    identity_.dataset = absl::StrFormat("%s (%d users, %d items)", dataset_.name, dataset_.num_users, dataset_.num_items);
-  }
+  if (run_.enabled() && identity_.dataset_fingerprint.empty()) identity_ = WithDataset(identity_, dataset_);
   if (options_.resume) {
     absl::StatusOr<TrainerState> state = run_.Resume(encoder_, optimizer_, identity_);
     if (!state.ok()) return state.status();

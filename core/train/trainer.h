@@ -42,8 +42,8 @@ struct TrainOptions {
   EvalOptions eval;
   std::string run_dir;              // where logs and checkpoints go ("" = nowhere)
   bool resume = false;              // continue from run_dir's last checkpoint (none: start)
-  // Stored in every checkpoint; a resume refuses a checkpoint whose identity differs. The
-  // dataset's fingerprint is filled in by Train.
+  // Stored in every checkpoint; a resume refuses a checkpoint whose identity differs. Train
+  // fills in the dataset (WithDataset) when the caller has not.
   CheckpointIdentity identity;
   bool progress_bar = false;
   // Called after each epoch with its mean loss (the sampler study measures here); an error

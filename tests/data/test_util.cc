@@ -1,9 +1,11 @@
 #include "tests/data/test_util.h"
 
+#include <stdlib.h>  // realpath
 #include <sys/stat.h>
 #include <zlib.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -45,8 +47,15 @@ std::string Gzip(absl::string_view data) {
 }
 
 std::string Yelp2019Path() {
-  const char* env = std::getenv("HARDGNN_YELP2019");
-  return env != nullptr ? env : "/work/shared/datasets/yelp2019/interactions.tsv";
+  if (const char* env = std::getenv("HARDGNN_YELP2019")) return env;
+  // ../shared beside the repository, found through a runfile that links into the source tree.
+  constexpr char kAnchor[] = "data/gowalla-nyc/checkins.tsv.gz";
+  char* real = realpath(kAnchor, nullptr);
+  std::string root = real != nullptr ? real : "";
+  std::free(real);
+  if (root.size() <= sizeof(kAnchor)) return "../shared/datasets/yelp2019/interactions.tsv";
+  root.resize(root.size() - sizeof(kAnchor));  // drops "/data/gowalla-nyc/checkins.tsv.gz"
+  return root + "/../shared/datasets/yelp2019/interactions.tsv";
 }
 
 }  // namespace hardgnn::data::testing
