@@ -25,6 +25,7 @@
 #include "core/model/profile.h"
 #include "core/train/progress.h"
 #include "core/train/sampler_study.h"
+#include "core/train/study_recorder.h"
 #include "core/train/trainer.h"
 
 DEFINE_string(data, "", "prepared dataset: a folder written by `hardgnn prepare` (or its dataset.bin)");
@@ -75,6 +76,8 @@ DEFINE_bool(profile, false, "report the mean wall time per training step of each
 DEFINE_int64(study_probe_users, 1024, "study: users whose anchors are measured after every epoch");
 DEFINE_int64(study_k, 5, "study: hard and random negatives per probe anchor");
 DEFINE_double(study_tau, 0.1, "study: temperature of the InfoNCE values reported");
+DEFINE_bool(study_grad_norms, true,
+            "study: write grad_norms.csv, the norm of every parameter's gradient after each backward pass");
 
 namespace hardgnn {
 namespace {
@@ -234,30 +237,17 @@ static int RunTraining(bool study) {
                           "item and the epoch is selected on test; these numbers are optimistic"
                         : "");
 
-  std::optional<data::AppendOnlyFile> study_csv;
-  std::optional<SamplerStudy> sampler_study;
+  std::unique_ptr<StudyRecorder> recorder;
   if (study) {
     absl::StatusOr<SamplerStudy> created = SamplerStudy::Create(
         *dataset, BatchOptionsFor(*model, options->batch),
         {FLAGS_study_probe_users, FLAGS_study_k, FLAGS_study_tau, choice->anchor_view, options->seed});
     if (!created.ok()) return Fail("study", created.status());
-    sampler_study.emplace(std::move(*created));
-    absl::StatusOr<data::AppendOnlyFile> csv = data::AppendOnlyFile::Open(options->run_dir + "/study.csv");
-    if (!csv.ok()) return Fail("study", csv.status());
-    study_csv.emplace(std::move(*csv));
-    if (absl::Status s = study_csv->Append(StudyRow::CsvHeader() + "\n"); !s.ok()) return Fail("study", s);
-    auto measure = [&](int64_t epoch, double loss) -> absl::Status {
-      absl::StatusOr<StudyRow> row = sampler_study->Measure(*model->encoder, epoch, loss);
-      if (!row.ok()) return row.status();
-      if (absl::Status s = study_csv->Append(row->ToCsv() + "\n"); !s.ok()) return s;
-      std::fprintf(stderr, "study: epoch %lld cos(anchor, positive) %.4f hard %.4f random %.4f | InfoNCE hard %.4f random %.4f\n",
-                   static_cast<long long>(epoch), row->cos_positive, row->cos_hard, row->cos_random,
-                   row->infonce_hard, row->infonce_random);
-      return absl::OkStatus();
-    };
-    absl::Status first = measure(-1, std::nan(""));
-    if (!first.ok()) return Fail("study", first);
-    options->after_epoch = measure;
+    absl::StatusOr<std::unique_ptr<StudyRecorder>> made =
+        StudyRecorder::Create(std::move(*created), *model->encoder, options->run_dir, FLAGS_study_grad_norms);
+    if (!made.ok()) return Fail("study", made.status());
+    recorder = std::move(*made);
+    if (absl::Status s = recorder->Attach(*options); !s.ok()) return Fail("study", s);
   }
   absl::StatusOr<TrainSummary> summary = Train(*model, *dataset, *options);
   if (!summary.ok()) return Fail("train", summary.status());

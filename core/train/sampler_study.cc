@@ -29,13 +29,28 @@ std::pair<double, double> CosineAndInfoNce(const at::Tensor& anchors, const at::
 
 }  // namespace
 
+// (|sum x|^2 - N) / (N (N-1)): the sum of all pairs' cosines without the diagonal.
+double MeanPairCosine(const at::Tensor& x) {
+  const double n = static_cast<double>(x.size(0));
+  if (n < 2) return 0;
+  const double s = x.to(at::kDouble).sum(0).pow(2).sum().item<double>();
+  return (s - n) / (n * (n - 1));
+}
+
+double TopDirectionShare(const at::Tensor& x) {
+  const at::Tensor s2 = at::linalg_svdvals(x.to(at::kDouble)).pow(2);
+  return (s2[0] / s2.sum().clamp_min(1e-300)).item<double>();
+}
+
 std::string StudyRow::CsvHeader() {
-  return "epoch,train_loss,cos_positive,cos_hard,cos_random,infonce_hard,infonce_random,heldout_hard";
+  return "epoch,train_loss,cos_positive,cos_hard,cos_random,infonce_hard,infonce_random,heldout_hard,"
+         "anchor_pair_cos,item_pair_cos,anchor_top_share,item_top_share";
 }
 
 std::string StudyRow::ToCsv() const {
-  return absl::StrFormat("%d,%.6g,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f", epoch, train_loss, cos_positive, cos_hard,
-                         cos_random, infonce_hard, infonce_random, heldout_hard);
+  return absl::StrFormat("%d,%.6g,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f", epoch, train_loss,
+                         cos_positive, cos_hard, cos_random, infonce_hard, infonce_random, heldout_hard,
+                         anchor_pair_cos, item_pair_cos, anchor_top_share, item_top_share);
 }
 
 absl::StatusOr<SamplerStudy> SamplerStudy::Create(const data::PreparedDataset& dataset, BatchOptions batch,
@@ -91,6 +106,11 @@ absl::StatusOr<StudyRow> SamplerStudy::Measure(Encoder& encoder, int64_t epoch, 
   row.epoch = epoch;
   row.train_loss = train_loss;
   row.cos_positive = (positives * anchors).sum(1).mean().item<double>();
+  const at::Tensor unit_items = Unit(items);
+  row.anchor_pair_cos = MeanPairCosine(anchors);
+  row.item_pair_cos = MeanPairCosine(unit_items);
+  row.anchor_top_share = TopDirectionShare(anchors);
+  row.item_top_share = TopDirectionShare(unit_items);
   for (const char* name : {"hard_cosine", "random"}) {
     auto sampler = SamplerRegistry::Global().Create(name, {{"k", std::to_string(options_.k)}}, {});
     if (!sampler.ok()) return sampler.status();

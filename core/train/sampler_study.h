@@ -30,10 +30,23 @@ struct StudyRow {
   double infonce_hard = 0;    // InfoNCE of the probes against the hard negatives
   double infonce_random = 0;  // and against the random ones
   double heldout_hard = 0;    // share of probes whose validation or test item is among their hard negatives
+  // Anisotropy: the mean cosine between two different probe anchors (two different items),
+  // and the share of the unit vectors' second moment on their top singular direction (1/d
+  // for an isotropic cloud, 1 when every vector points the same way).
+  double anchor_pair_cos = 0;
+  double item_pair_cos = 0;
+  double anchor_top_share = 0;
+  double item_top_share = 0;
 
   static std::string CsvHeader();
   std::string ToCsv() const;
 };
+
+// Mean cosine over the pairs of different rows of unit vectors x [N,d].
+double MeanPairCosine(const at::Tensor& x);
+// sigma_1^2 / sum_i sigma_i^2 of x [N,d], uncentered: 1/d for rows spread evenly over every
+// direction, 1 when all rows are parallel.
+double TopDirectionShare(const at::Tensor& x);
 
 // Measures whether mined negatives really are closer to the anchor than random ones, and
 // whether training separates them (proposal step 3.2).
@@ -42,6 +55,7 @@ class SamplerStudy {
   static absl::StatusOr<SamplerStudy> Create(const data::PreparedDataset& dataset, BatchOptions batch,
                                              StudyOptions options);
   absl::StatusOr<StudyRow> Measure(Encoder& encoder, int64_t epoch, double train_loss);
+  const StudyOptions& options() const { return options_; }
 
  private:
   SamplerStudy(const data::PreparedDataset& dataset, StudyOptions options, Batch probes, data::Csr seen)

@@ -196,6 +196,9 @@ absl::StatusOr<double> TrainingRun::Step(const std::vector<TrainingEvent>& rows,
     for (at::Tensor& p : encoder_.parameters()) p.mutable_grad() = at::Tensor();
     total.backward();
   }
+  if (options_.after_backward) {
+    if (absl::Status s = options_.after_backward(state_.step, epoch); !s.ok()) return s;
+  }
   {
     ScopedPhase phase("optimizer");
     optimizer_.step();

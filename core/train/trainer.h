@@ -49,6 +49,9 @@ struct TrainOptions {
   // Called after each epoch with its mean loss (the sampler study measures here); an error
   // stops training.
   std::function<absl::Status(int64_t epoch, double mean_loss)> after_epoch;
+  // Called after each backward pass, before the optimizer step, with the step's gradients in
+  // the encoder's parameters (the sampler study records their norms); an error stops.
+  std::function<absl::Status(int64_t step, int64_t epoch)> after_backward;
   // Called once the run has been resumed (or started), before its first step; an error stops.
   std::function<absl::Status()> on_start;
 };
