@@ -21,9 +21,11 @@
 
 // Names chosen not to clash with the ~90 flags libtorch and glog define (a clash aborts).
 DEFINE_string(input, "data/gowalla-nyc/checkins.tsv.gz",
-              "prepare: raw interaction log (plain or gzip) or SelfGNN release folder");
+              "prepare: raw interaction log (plain or gzip), pickled scipy csr_matrix of event times, or SelfGNN "
+              "release folder");
 DEFINE_string(format, "",
-              "prepare: selfgnn|gowalla|movielens_dat|movielens_csv|amazon|generic; empty = guess from --input");
+              "prepare: selfgnn|gowalla|movielens_dat|movielens_csv|amazon|generic|csr_pickle; empty = guess from "
+              "--input");
 DEFINE_string(out, "", "prepare: output folder for dataset.bin and stats.json; empty = runs/prepared/<name>");
 DEFINE_string(name, "", "prepare: dataset name; empty = the input's folder name");
 DEFINE_int32(kcore, 5, "prepare: k of the iterated k-core filter on event counts (0 = none)");

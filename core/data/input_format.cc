@@ -4,6 +4,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "core/data/csr_pickle_reader.h"
 #include "core/data/file_io.h"
 #include "core/data/text_fields.h"
 #include "core/data/text_readers.h"
@@ -20,7 +21,15 @@ constexpr FormatName kFormats[] = {
     {InputFormat::kSelfGnn, "selfgnn"},         {InputFormat::kGowalla, "gowalla"},
     {InputFormat::kMovieLensDat, "movielens_dat"}, {InputFormat::kMovieLensCsv, "movielens_csv"},
     {InputFormat::kAmazon, "amazon"},           {InputFormat::kGeneric, "generic"},
+    {InputFormat::kCsrPickle, "csr_pickle"},
 };
+
+// "selfgnn, gowalla, ..." (with ", ") or "selfgnn|gowalla|..." (with "|").
+std::string FormatNames(absl::string_view separator) {
+  std::string names;
+  for (const FormatName& f : kFormats) absl::StrAppend(&names, names.empty() ? "" : separator, f.name);
+  return names;
+}
 
 struct UnitInfo {
   TimeUnit unit;
@@ -52,6 +61,9 @@ std::string Where(const std::string& file, int64_t line) {
   return line > 0 ? absl::StrCat(file, ":", line) : file;
 }
 
+// " (line N)", or "" when the line is unknown.
+std::string OnLine(int64_t line) { return line > 0 ? absl::StrCat(" (line ", line, ")") : ""; }
+
 // Advice on a latest raw time that is implausible in the unit given: the smallest unit that
 // makes it plausible, provided the earliest raw time is plausible in that unit too.
 std::string UnitHint(const TimeExtremes& raw) {
@@ -61,7 +73,7 @@ std::string UnitHint(const TimeExtremes& raw) {
       return absl::StrCat("it looks like ", u.word, ": pass --time_unit=", u.name);
     }
     return absl::StrCat("it would fit as ", u.word, ", but the earliest timestamp ", raw.min_time,
-                        raw.min_line > 0 ? absl::StrCat(" (line ", raw.min_line, ")") : "", " would not: fix the log");
+                        OnLine(raw.min_line), " would not: fix the log");
   }
   return "no unit (s, ms, us, ns) makes it a plausible time: fix or remove that line";
 }
@@ -92,10 +104,10 @@ void WarnAboutSpan(const std::string& file, InteractionLog* log) {
   const TimeExtremes& t = log->time_extremes();
   if (t.max_time - t.min_time <= kSuspiciousTimeSpan) return;
   log->warnings.push_back(absl::StrFormat(
-      "%s: the timestamps span %.1f years, from %s UTC (line %d) to %s UTC (line %d); check those lines "
-      "for placeholder times or mixed units",
+      "%s: the timestamps span %.1f years, from %s UTC%s to %s UTC%s; check %s for placeholder times or mixed "
+      "units",
       file, static_cast<double>(t.max_time - t.min_time) / (365.2425 * 86400), FormatUtc(t.min_time),
-      t.min_line, FormatUtc(t.max_time), t.max_line));
+      OnLine(t.min_line), FormatUtc(t.max_time), OnLine(t.max_line), t.max_line > 0 ? "those lines" : "those values"));
 }
 
 absl::StatusOr<InteractionLog> ParseRawInteractions(InputFormat format, absl::string_view content,
@@ -111,11 +123,13 @@ absl::StatusOr<InteractionLog> ParseRawInteractions(InputFormat format, absl::st
       return ParseAmazonRatings(content, file);
     case InputFormat::kGeneric:
       return ParseGenericTriples(content, file);
+    case InputFormat::kCsrPickle:
+      return ParseCsrPickle(std::string(content), file);
     case InputFormat::kSelfGnn:
       break;
   }
   return absl::InvalidArgumentError(
-      absl::StrCat(file, ": format '", InputFormatName(format), "' is not a text format"));
+      absl::StrCat(file, ": format '", InputFormatName(format), "' is a folder, not a file format"));
 }
 
 }  // namespace
@@ -124,8 +138,7 @@ absl::StatusOr<InputFormat> ParseInputFormat(absl::string_view name) {
   for (const FormatName& f : kFormats) {
     if (name == f.name) return f.format;
   }
-  return absl::InvalidArgumentError(absl::StrCat(
-      "unknown input format '", name, "' (known: selfgnn, gowalla, movielens_dat, movielens_csv, amazon, generic)"));
+  return absl::InvalidArgumentError(absl::StrCat("unknown input format '", name, "' (known: ", FormatNames(", "), ")"));
 }
 
 const char* InputFormatName(InputFormat format) {
@@ -143,6 +156,7 @@ absl::StatusOr<InputFormat> GuessInputFormat(const std::string& path) {
   }
   std::string base = absl::AsciiStrToLower(path.substr(path.find_last_of('/') + 1));
   if (absl::EndsWith(base, ".gz")) base.resize(base.size() - 3);
+  if (absl::EndsWith(base, ".pkl") || absl::EndsWith(base, ".pickle")) return InputFormat::kCsrPickle;
   if (absl::StrContains(base, "gowalla") || absl::StrContains(base, "checkins")) return InputFormat::kGowalla;
   if (absl::EndsWith(base, ".dat")) return InputFormat::kMovieLensDat;
   if (base == "ratings.csv") return InputFormat::kMovieLensCsv;
@@ -150,9 +164,8 @@ absl::StatusOr<InputFormat> GuessInputFormat(const std::string& path) {
     return InputFormat::kAmazon;
   }
   if (absl::EndsWith(base, ".tsv") || absl::EndsWith(base, ".txt")) return InputFormat::kGeneric;
-  return absl::InvalidArgumentError(absl::StrCat(
-      path, ": cannot guess the input format from the name; pass --format=",
-      "selfgnn|gowalla|movielens_dat|movielens_csv|amazon|generic"));
+  return absl::InvalidArgumentError(
+      absl::StrCat(path, ": cannot guess the input format from the name; pass --format=", FormatNames("|")));
 }
 
 absl::StatusOr<TimeUnit> ParseTimeUnit(absl::string_view name) {

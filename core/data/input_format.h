@@ -17,16 +17,18 @@ enum class InputFormat {
   kMovieLensCsv,   // "movielens_csv"
   kAmazon,         // "amazon"
   kGeneric,        // "generic"
+  kCsrPickle,      // "csr_pickle": a pickled scipy csr_matrix of event times (csr_pickle_reader.h)
 };
 
-// "selfgnn", "gowalla", "movielens_dat", "movielens_csv", "amazon", "generic".
+// "selfgnn", "gowalla", "movielens_dat", "movielens_csv", "amazon", "generic", "csr_pickle".
 absl::StatusOr<InputFormat> ParseInputFormat(absl::string_view name);
 const char* InputFormatName(InputFormat format);
 
 // Guesses from the path alone: a folder holding `tst_int` is a SelfGNN release; then, on
-// the file name without ".gz": "*gowalla*" or "*checkins*" -> gowalla; "*.dat" ->
-// movielens_dat; "ratings.csv" -> movielens_csv; "*amazon*.csv" or "ratings_*.csv" ->
-// amazon; "*.tsv" or "*.txt" -> generic. Anything else is an error asking for --format.
+// the file name without ".gz": "*.pkl" or "*.pickle" -> csr_pickle; "*gowalla*" or
+// "*checkins*" -> gowalla; "*.dat" -> movielens_dat; "ratings.csv" -> movielens_csv;
+// "*amazon*.csv" or "ratings_*.csv" -> amazon; "*.tsv" or "*.txt" -> generic. Anything else
+// is an error asking for --format.
 absl::StatusOr<InputFormat> GuessInputFormat(const std::string& path);
 
 // The unit of a log's numeric timestamps (prepare --time_unit=s|ms|us|ns).
@@ -50,12 +52,13 @@ constexpr int64_t kSuspiciousTimeSpan = 50 * 31556952;
 // than 50 years adds a warning to log->warnings naming the lines of both extremes.
 absl::Status NormalizeTimes(TimeUnit unit, bool numeric_times, const std::string& file, InteractionLog* log);
 
-// Parses text content (already decompressed) in one of the text formats, then
-// NormalizeTimes. Gowalla's times are dates: any unit but seconds is an error there.
+// Parses a file's content (already decompressed) in one of the file formats (every format
+// but selfgnn), then NormalizeTimes. Gowalla's times are dates: any unit but seconds is an
+// error there.
 absl::StatusOr<InteractionLog> ParseInteractions(InputFormat format, absl::string_view content,
                                                  const std::string& file, TimeUnit unit = TimeUnit::kSeconds);
 
-// Reads a text-format file, plain or gzip (detected by content), and parses it.
+// Reads a file in one of the file formats, plain or gzip (detected by content), and parses it.
 absl::StatusOr<InteractionLog> ReadInteractionFile(const std::string& path, InputFormat format,
                                                    TimeUnit unit = TimeUnit::kSeconds);
 

@@ -79,6 +79,10 @@ class Unpickler {
   explicit Unpickler(Document* doc) : doc_(doc), in_(doc->input_) {}
 
   absl::Status Run() {
+    if (!in_.empty() && static_cast<uint8_t>(in_[0]) != kProto) {
+      return Error(0, absl::StrCat("not a pickle of protocol 2 or later: it starts with byte 0x",
+                                   absl::Hex(static_cast<uint8_t>(in_[0]), absl::kZeroPad2), ", not PROTO (0x80)"));
+    }
     while (true) {
       if (pos_ >= in_.size()) return Error(pos_, "truncated pickle: input ends before the STOP opcode");
       op_pos_ = pos_;

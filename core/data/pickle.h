@@ -2,7 +2,7 @@
 #define HARDGNN_CORE_DATA_PICKLE_H_
 
 // A small, safe reader for the Python pickles of a SelfGNN release (and similar files):
-// protocols 2 to 5, and only what such files contain.
+// protocols 2 to 5 (so the input starts with PROTO), and only what such files contain.
 //
 // It never executes code. Instead of Python's REDUCE/NEWOBJ/BUILD calling arbitrary
 // callables, it recognises exactly these globals and interprets them itself:
@@ -117,6 +117,9 @@ struct SparseMatrix {
   std::vector<int64_t> indptr;
   std::vector<int64_t> indices;
   std::vector<double> data;
+  // The pickled data array (a built 1-D kNdArray of nnz entries, owned by the Document): its
+  // dtype, and ArrayToInt64 for exact integers (`data` rounds those above 2^53).
+  Value data_array;
 };
 absl::StatusOr<SparseMatrix> AsCsrMatrix(const Document& doc, const Value& v, absl::string_view what);
 

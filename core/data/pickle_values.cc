@@ -147,6 +147,7 @@ absl::StatusOr<SparseMatrix> AsCsrMatrix(const Document& doc, const Value& v, ab
   m.indptr = std::move(*p);
   m.indices = std::move(*ix);
   m.data = std::move(*d);
+  m.data_array = *data;
   const int64_t nnz = static_cast<int64_t>(m.indices.size());
   if (static_cast<int64_t>(m.indptr.size()) != m.rows + 1) {
     return Bad(doc, what, absl::StrCat("indptr has ", m.indptr.size(), " entries for ", m.rows, " rows", At(v)));

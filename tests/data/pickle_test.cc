@@ -96,6 +96,8 @@ TEST(Pickle, RejectsWhatItCannotReadSafely) {
   EXPECT_ERROR_MENTIONS(ParseError(Bytes(kUint64Scalar)), "bad.pkl", "above 2^63-1");
   EXPECT_ERROR_MENTIONS(ParseError("\x80\x02I1\n."), "bad.pkl", "byte 2:", "opcode 0x49");      // text INT
   EXPECT_ERROR_MENTIONS(ParseError("\x80\x06N."), "bad.pkl", "byte 0:", "protocol 6");
+  EXPECT_ERROR_MENTIONS(ParseError("N."), "bad.pkl", "byte 0: not a pickle of protocol 2 or later",  // protocol 0
+                        "starts with byte 0x4e, not PROTO (0x80)");
   EXPECT_ERROR_MENTIONS(ParseError(""), "bad.pkl", "byte 0:", "truncated");
   EXPECT_ERROR_MENTIONS(ParseError("\x80\x04N"), "bad.pkl", "byte 3:", "before the STOP");
   EXPECT_ERROR_MENTIONS(ParseError("\x80\x04N.junk"), "bad.pkl", "4 trailing bytes");

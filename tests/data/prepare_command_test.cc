@@ -138,6 +138,32 @@ TEST(PrepareCommand, AuditsAndConvertsASelfGnnRelease) {
   EXPECT_FALSE(data::FileExists("runs/prepared/p2/dataset.bin"));
 }
 
+TEST(PrepareCommand, PreparesAPickledCsrMatrixGuessedFromItsName) {
+  const std::string out = data::testing::TempDir("tmall") + "/tmall";
+  std::string printed, errors;
+  ASSERT_EQ(RunPrepare({{"input", "testdata/tmall-buy/trn_buy.pkl"}, {"slices", "3"}, {"eval_negatives", "5"},
+                        {"out", out}},
+                       &printed, &errors),
+            0)
+      << errors;
+  EXPECT_NE(printed.find("read 167862 events from testdata/tmall-buy/trn_buy.pkl (csr_pickle)"), std::string::npos)
+      << printed;
+  EXPECT_EQ(errors, "");
+  absl::StatusOr<data::PreparedDataset> ds = data::LoadPreparedDataset(out + "/dataset.bin");
+  ASSERT_TRUE(ds.ok()) << ds.status();
+  EXPECT_EQ(ds->name, "tmall-buy");  // the input file's folder
+  // The 5-core (the --kcore default), as experiments/configs/data/tmall-buy.flags says.
+  EXPECT_EQ(ds->num_users, 1582);
+  EXPECT_EQ(ds->num_items, 1155);
+  EXPECT_EQ(ds->seq_item.size(), 11419u);
+  // A broken pickle fails like a malformed text log.
+  EXPECT_EQ(RunPrepare({{"input", "testdata/csr-pickle/bad/fraction.pkl"}, {"out", out}}, &printed, &errors), 1);
+  EXPECT_NE(errors.find("hardgnn prepare: testdata/csr-pickle/bad/fraction.pkl: 1 of 6 stored values are not "
+                        "integers"),
+            std::string::npos)
+      << errors;
+}
+
 TEST(PrepareCommand, BadFlagsAndBadInputsFailWithTheirExitCodes) {
   EXPECT_EQ(RunPrepare({{"input", "testdata/text/ratings.dat"}, {"format", "parquet"}}), 2);
   EXPECT_EQ(RunPrepare({{"input", "testdata/text/ratings.dat"}, {"audit", "true"}}), 2);

@@ -13,6 +13,16 @@
 
 namespace hardgnn::data::testing {
 
+std::ostream& operator<<(std::ostream& os, const Event& e) {
+  return os << "(" << e.user << ", " << e.item << ", " << e.time << ")";
+}
+
+std::vector<Event> Events(const InteractionLog& log) {
+  std::vector<Event> out;
+  for (const Interaction& e : log.events()) out.push_back({log.user_name(e.user), log.item_name(e.item), e.time});
+  return out;
+}
+
 std::string TempDir(absl::string_view name) {
   const char* base = std::getenv("TEST_TMPDIR");
   const ::testing::TestInfo* info = ::testing::UnitTest::GetInstance()->current_test_info();

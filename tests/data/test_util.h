@@ -3,13 +3,28 @@
 
 // Helpers shared by the data tests.
 
+#include <cstdint>
 #include <cstdlib>
+#include <ostream>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "core/data/interaction_log.h"
 
 namespace hardgnn::data::testing {
+
+// An event of an InteractionLog with its original ids, to compare logs with known answers.
+struct Event {
+  std::string user, item;
+  int64_t time;
+  bool operator==(const Event& o) const { return user == o.user && item == o.item && time == o.time; }
+};
+std::ostream& operator<<(std::ostream& os, const Event& e);
+
+// The log's events in order.
+std::vector<Event> Events(const InteractionLog& log);
 
 // A fresh directory under $TEST_TMPDIR (or /tmp) for this test.
 std::string TempDir(absl::string_view name);

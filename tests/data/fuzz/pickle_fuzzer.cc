@@ -1,8 +1,10 @@
-// libFuzzer target: the pickle reader and its typed accessors on arbitrary bytes.
+// libFuzzer target: the pickle reader, its typed accessors and the csr_pickle log reader on
+// arbitrary bytes.
 #include <cstddef>
 #include <cstdint>
 #include <string>
 
+#include "core/data/csr_pickle_reader.h"
 #include "core/data/pickle.h"
 
 namespace hd = hardgnn::data;
@@ -21,7 +23,9 @@ void Probe(const pk::Document& doc, const pk::Value& v) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  auto doc = pk::ParsePickle(std::string(reinterpret_cast<const char*>(data), size), "fuzz.pkl");
+  const std::string bytes(reinterpret_cast<const char*>(data), size);
+  (void)hd::ParseCsrPickle(bytes, "fuzz.pkl");
+  auto doc = pk::ParsePickle(bytes, "fuzz.pkl");
   if (!doc.ok()) return 0;
   const pk::Document& d = **doc;
   Probe(d, d.root);
