@@ -3,7 +3,7 @@
 # selects OpenBLAS (OpenMP build) as the system BLAS. Idempotent: a second run changes
 # nothing. Run as root on Debian 12 (bookworm).
 #   tools/setup.sh          build, test and experiment dependencies
-#   tools/setup.sh --dev    also clang-14 + libFuzzer runtime and numpy/scipy (fuzzers, fixtures)
+#   tools/setup.sh --dev    also clang-14 + libFuzzer runtime and numpy (fuzzers, fixtures)
 set -euo pipefail
 
 say() { printf '[setup] %s\n' "$*"; }
@@ -16,10 +16,11 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libopenblas0-openmp                # without it, matmul runs on the reference BLAS: ~30x slower
   libtcmalloc-minimal4               # the binary's allocator (see third_party/BUILD)
-  gnuplot-nox                        # sampler-study plots
+  gnuplot-nox                        # sampler-study and study plots
+  python3-scipy                      # experiments/analyze_study.py and its test
 )
 if [[ "${1:-}" == "--dev" ]]; then
-  packages+=(clang-14 libclang-rt-14-dev python3-numpy python3-scipy)
+  packages+=(clang-14 libclang-rt-14-dev python3-numpy)
 fi
 
 [[ -r /etc/debian_version ]] || die "this script needs Debian 12 (no /etc/debian_version found)"
