@@ -44,13 +44,13 @@ double TopDirectionShare(const at::Tensor& x) {
 
 std::string StudyRow::CsvHeader() {
   return "epoch,train_loss,cos_positive,cos_hard,cos_random,infonce_hard,infonce_random,heldout_hard,"
-         "anchor_pair_cos,item_pair_cos,anchor_top_share,item_top_share";
+         "anchor_pair_cos,item_pair_cos,anchor_top_share,item_top_share,heldout_random";
 }
 
 std::string StudyRow::ToCsv() const {
-  return absl::StrFormat("%d,%.6g,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f", epoch, train_loss,
+  return absl::StrFormat("%d,%.6g,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f", epoch, train_loss,
                          cos_positive, cos_hard, cos_random, infonce_hard, infonce_random, heldout_hard,
-                         anchor_pair_cos, item_pair_cos, anchor_top_share, item_top_share);
+                         anchor_pair_cos, item_pair_cos, anchor_top_share, item_top_share, heldout_random);
 }
 
 absl::StatusOr<SamplerStudy> SamplerStudy::Create(const data::PreparedDataset& dataset, BatchOptions batch,
@@ -117,9 +117,10 @@ absl::StatusOr<StudyRow> SamplerStudy::Measure(Encoder& encoder, int64_t epoch, 
     auto negatives = (*sampler)->Sample(request);
     if (!negatives.ok()) return negatives.status();
     auto [cos, nce] = CosineAndInfoNce(anchors, positives, items, negatives->ids, options_.tau);
-    (std::string(name) == "random" ? row.cos_random : row.cos_hard) = cos;
-    (std::string(name) == "random" ? row.infonce_random : row.infonce_hard) = nce;
-    if (std::string(name) == "hard_cosine") row.heldout_hard = HeldOutShare(negatives->ids);
+    const bool random = std::string(name) == "random";
+    (random ? row.cos_random : row.cos_hard) = cos;
+    (random ? row.infonce_random : row.infonce_hard) = nce;
+    (random ? row.heldout_random : row.heldout_hard) = HeldOutShare(negatives->ids);
   }
   return row;
 }

@@ -37,6 +37,7 @@ struct StudyRow {
   double item_pair_cos = 0;
   double anchor_top_share = 0;
   double item_top_share = 0;
+  double heldout_random = 0;  // the same share for the K random negatives (the false-negative baseline)
 
   static std::string CsvHeader();
   std::string ToCsv() const;
