@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Runs the issue 15 studies in order of need, resumably, committing each CSV row as its run
+# finishes (experiments/study.py --commit). Stop it at any time (SIGTERM); run it again, on this
+# or another machine, to continue. 2 jobs at a time, one thread each.
+#   experiments/studies/queue.sh           (env BIN: a fixed binary, default a copy of bazel-bin/hardgnn;
+#                                           BIN_COMMIT: the commit it was built from)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+args=(--jobs 2 --commit)
+[[ -n ${BIN:-} ]] && args+=(--bin "$BIN" --bin-commit "${BIN_COMMIT:-unknown}")
+run() { python3 experiments/study.py "$@" "${args[@]}" || echo "queue: some cells of '$*' failed; going on"; }
+
+# 1. The ablation on each dataset: every variant, 5 seeds (sweep cells excluded: point=).
+run ablation --only dataset=gowalla-nyc,point=
+run ablation --only dataset=yelp2019,point=
+# 2. The sweeps around the proposal's point, 3 seeds a point.
+run ablation --only dataset=gowalla-nyc,seed=1,seed=2,seed=3
+run ablation --only dataset=yelp2019,seed=1,seed=2,seed=3
+# 3. Noise robustness.
+run noise
