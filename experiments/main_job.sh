@@ -25,5 +25,7 @@ done
 echo
 echo "Selected models on gowalla-nyc (paper protocol: the positive among 999 fixed sampled"
 echo "negatives; 'full rank': among every item the user has not visited; selection on validation):"
-head -n 1 "$out/popularity/summary.txt"
-for model in popularity mf selfgnn; do tail -n +2 "$out/$model/summary.txt"; done
+# summary.txt: "variant: ...", "selected: ...", then the table (its header, then the rows).
+sed -n '3p' "$out/popularity/summary.txt"
+for model in popularity mf selfgnn; do tail -n +4 "$out/$model/summary.txt"; done
+for model in popularity mf selfgnn; do echo "$model: $(head -n 2 "$out/$model/summary.txt" | paste -sd ';' -)"; done

@@ -16,6 +16,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libopenblas0-openmp                # without it, matmul runs on the reference BLAS: ~30x slower
   libtcmalloc-minimal4               # the binary's allocator (see third_party/BUILD)
+  libgloo-dev                        # Gloo's headers, for c10d's ProcessGroupGloo (core/dist)
   gnuplot-nox                        # sampler-study and study plots
   python3-scipy                      # experiments/analyze_study.py and its test
 )

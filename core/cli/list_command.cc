@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include <gflags/gflags.h>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -31,6 +33,18 @@ void Describe(std::string* out) {
   absl::StrAppend(out, "\n");
 }
 
+// The training flags counted in some unit, with the unit: a schedule in steps runs at another
+// pace per epoch on more data, one in epochs does not.
+std::string DescribeScheduleUnits() {
+  std::string out = "schedule flags and their units (all flags: --helpfull):\n";
+  for (const char* name : {"epochs", "lr_decay_steps", "lr_decay_epochs", "eval_every", "patience", "max_steps"}) {
+    gflags::CommandLineFlagInfo info;
+    if (!gflags::GetCommandLineFlagInfo(name, &info)) continue;
+    absl::StrAppendFormat(&out, "  --%s=%s  %s\n", name, info.default_value, info.description);
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string DescribePlugins() {
@@ -43,6 +57,7 @@ std::string DescribePlugins() {
 
 int RunListCommand() {
   std::fputs(DescribePlugins().c_str(), stdout);
+  std::fputs(DescribeScheduleUnits().c_str(), stdout);
   return 0;
 }
 

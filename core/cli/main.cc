@@ -9,10 +9,12 @@
 
 #include "absl/status/status.h"
 #include "core/cli/flagfile_check.h"
+#include "core/cli/compare_command.h"
 #include "core/cli/list_command.h"
 #include "core/cli/model_flags.h"
 #include "core/cli/plugin_flags.h"
 #include "core/cli/prepare_command.h"
+#include "core/cli/recommend_command.h"
 #include "core/cli/runtime_info.h"
 #include "core/cli/train_command.h"
 
@@ -29,6 +31,10 @@ constexpr char kUsage[] =
     "  eval      evaluate a trained checkpoint\n"
     "  study     train and measure, every epoch, how close mined and random negatives are\n"
     "            to the anchors (the sampler study; writes study.csv)\n"
+    "  recommend the top-K unseen items of given users from a checkpoint (TSV), and/or\n"
+    "            export user and item vectors as .npy (--export_embeddings=DIR)\n"
+    "  compare   compare run directories: selected models' metrics, variants, differing flags\n"
+    "            (hardgnn compare RUN_DIR...)\n"
     "  list      list every plugin (encoders, samplers, losses) and its parameters\n"
     "\n"
     "Presets: --flagfile=experiments/configs/<name>.flags. All flags: --helpfull.";
@@ -37,9 +43,35 @@ constexpr char kUsage[] =
 bool RunsParallelWork(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
-    if (arg == "train" || arg == "eval" || arg == "study") return true;
+    if (arg == "train" || arg == "eval" || arg == "study" || arg == "recommend") return true;
   }
   return false;
+}
+
+// Runs `command` once the flags are parsed; `operands` are the words after it (compare's runs).
+int RunCommand(const std::string& command, const std::vector<std::string>& operands,
+               const hardgnn::CommandLine& command_line) {
+  if (command == "list") return hardgnn::RunListCommand();
+  if (command == "compare") return hardgnn::RunCompareCommand(operands);
+  if (command == "prepare") {
+    if (absl::Status s = hardgnn::CheckInputNamedWithIt(command_line); !s.ok()) {
+      std::fprintf(stderr, "hardgnn prepare: %s\n", std::string(s.message()).c_str());
+      return 1;
+    }
+    return hardgnn::RunPrepareCommand();
+  }
+  if (command == "train" || command == "eval" || command == "study" || command == "recommend") {
+    if (FLAGS_threads < 0) {
+      std::fprintf(stderr, "hardgnn: --threads=%d: must be >= 0 (0 = the machine's cores)\n", FLAGS_threads);
+      return 1;
+    }
+    hardgnn::ConfigureRuntime(FLAGS_threads);
+    if (command == "study") return hardgnn::RunStudyCommand();
+    if (command == "recommend") return hardgnn::RunRecommendCommand();
+    return command == "train" ? hardgnn::RunTrainCommand() : hardgnn::RunEvalCommand();
+  }
+  std::fprintf(stderr, "hardgnn: unknown command '%s'\n\n%s\n", command.c_str(), kUsage);
+  return 2;
 }
 
 }  // namespace
@@ -49,27 +81,23 @@ int main(int argc, char** argv) {
   google::InitGoogleLogging(argv[0]);
   hardgnn::RegisterAllPluginFlags();
   gflags::SetUsageMessage(kUsage);
-  if (absl::Status s = hardgnn::CheckFlagfiles(std::vector<std::string>(argv + 1, argv + argc)); !s.ok()) {
-    std::fprintf(stderr, "hardgnn: %s\n", std::string(s.message()).c_str());
+  absl::StatusOr<hardgnn::CommandLine> command_line =
+      hardgnn::ExpandFlagfiles(std::vector<std::string>(argv + 1, argv + argc));
+  if (!command_line.ok()) {
+    std::fprintf(stderr, "hardgnn: %s\n", std::string(command_line.status().message()).c_str());
     return 1;
   }
+  // gflags parses the expanded arguments (it may reorder this array, not the strings).
+  std::vector<std::string> texts = command_line->Texts();
+  std::vector<char*> args = {argv[0]};
+  for (std::string& t : texts) args.push_back(t.data());
+  args.push_back(nullptr);
+  argc = static_cast<int>(args.size()) - 1;
+  argv = args.data();
   gflags::ParseCommandLineFlags(&argc, &argv, /*remove_flags=*/true);
-  if (argc != 2) {
+  if (argc < 2 || (argc > 2 && std::strcmp(argv[1], "compare") != 0)) {
     std::fprintf(stderr, "%s\n", argc < 2 ? kUsage : "hardgnn: expected exactly one command");
     return 2;
   }
-  const std::string command = argv[1];
-  if (command == "list") return hardgnn::RunListCommand();
-  if (command == "prepare") return hardgnn::RunPrepareCommand();
-  if (command == "train" || command == "eval" || command == "study") {
-    if (FLAGS_threads < 0) {
-      std::fprintf(stderr, "hardgnn: --threads=%d: must be >= 0 (0 = the machine's cores)\n", FLAGS_threads);
-      return 1;
-    }
-    hardgnn::ConfigureRuntime(FLAGS_threads);
-    if (command == "study") return hardgnn::RunStudyCommand();
-    return command == "train" ? hardgnn::RunTrainCommand() : hardgnn::RunEvalCommand();
-  }
-  std::fprintf(stderr, "hardgnn: unknown command '%s'\n\n%s\n", command.c_str(), kUsage);
-  return 2;
+  return RunCommand(argv[1], std::vector<std::string>(argv + 2, argv + argc), *command_line);
 }

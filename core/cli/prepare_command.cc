@@ -108,22 +108,6 @@ double Seconds(std::chrono::steady_clock::time_point since) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
 }
 
-// Writes dataset.bin and stats.json under `out` and prints the table.
-int WriteOutputs(const hd::PreparedDataset& ds, const std::string& out,
-                 const std::vector<std::pair<std::string, std::string>>& report) {
-  if (absl::Status s = hd::MakeDirectories(out); !s.ok()) return Fail(s);
-  const auto t0 = std::chrono::steady_clock::now();
-  if (absl::Status s = hd::SavePreparedDataset(ds, out + "/dataset.bin"); !s.ok()) return Fail(s);
-  const double save_s = Seconds(t0);
-  const hd::DatasetStats stats = hd::ComputeStats(ds);
-  if (absl::Status s = hd::WriteFileAtomically(out + "/stats.json", hd::StatsToJson(stats, report)); !s.ok()) {
-    return Fail(s);
-  }
-  std::printf("%s", hd::StatsToTable(stats, report).c_str());
-  std::printf("wrote %s/dataset.bin (%.2f s) and %s/stats.json\n", out.c_str(), save_s, out.c_str());
-  return 0;
-}
-
 // Prints each warning to stderr and appends them to the report rows as "warnings": [...].
 std::vector<std::pair<std::string, std::string>> WithWarnings(std::vector<std::pair<std::string, std::string>> rows,
                                                                const std::vector<std::string>& warnings) {
@@ -137,6 +121,25 @@ std::vector<std::pair<std::string, std::string>> WithWarnings(std::vector<std::p
   return rows;
 }
 
+// Writes dataset.bin and stats.json under `out` and prints the table; `warnings` (the
+// reader's), and those about thin time slices, go to stderr and stats.json.
+int WriteOutputs(const hd::PreparedDataset& ds, const std::string& out,
+                 const std::vector<std::pair<std::string, std::string>>& report, std::vector<std::string> warnings) {
+  if (absl::Status s = hd::MakeDirectories(out); !s.ok()) return Fail(s);
+  const auto t0 = std::chrono::steady_clock::now();
+  if (absl::Status s = hd::SavePreparedDataset(ds, out + "/dataset.bin"); !s.ok()) return Fail(s);
+  const double save_s = Seconds(t0);
+  const hd::DatasetStats stats = hd::ComputeStats(ds);
+  for (std::string& w : hd::ThinSliceWarnings(stats)) warnings.push_back(std::move(w));
+  const std::vector<std::pair<std::string, std::string>> rows = WithWarnings(report, warnings);
+  if (absl::Status s = hd::WriteFileAtomically(out + "/stats.json", hd::StatsToJson(stats, rows)); !s.ok()) {
+    return Fail(s);
+  }
+  std::printf("%s", hd::StatsToTable(stats, rows).c_str());
+  std::printf("wrote %s/dataset.bin (%.2f s) and %s/stats.json\n", out.c_str(), save_s, out.c_str());
+  return 0;
+}
+
 int PrepareRelease(const std::string& dir, const std::string& name, const std::string& out) {
   absl::StatusOr<hd::SelfGnnRelease> release = hd::ReadSelfGnnRelease(dir);
   if (!release.ok()) return Fail(release.status());
@@ -146,7 +149,7 @@ int PrepareRelease(const std::string& dir, const std::string& name, const std::s
   hd::ReleaseReport report;
   absl::StatusOr<hd::PreparedDataset> ds = hd::ReleaseToPrepared(*release, name, &report);
   if (!ds.ok()) return Fail(ds.status());
-  const int rc = WriteOutputs(*ds, out, report.ToKeyValues());
+  const int rc = WriteOutputs(*ds, out, report.ToKeyValues(), {});
   if (rc == 0 && FLAGS_audit) {
     if (absl::Status s = hd::WriteFileAtomically(out + "/audit.txt", audit); !s.ok()) return Fail(s);
   }
@@ -193,7 +196,7 @@ int RunPrepareCommand() {
     hd::PrepareReport report;
     absl::StatusOr<hd::PreparedDataset> ds = hd::Prepare(*log, *options, &report);
     if (!ds.ok()) return Fail(ds.status());
-    rc = WriteOutputs(*ds, out, WithWarnings(report.ToKeyValues(), log->warnings));
+    rc = WriteOutputs(*ds, out, report.ToKeyValues(), log->warnings);
   }
   if (rc == 0) std::printf("prepare took %.2f s\n", Seconds(start));
   return rc;

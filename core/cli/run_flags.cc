@@ -1,17 +1,19 @@
 #include "core/cli/run_flags.h"
 
 #include <algorithm>
+#include <map>
 #include <vector>
 
 #include <gflags/gflags.h>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 
 namespace hardgnn {
 
-const char* const kResumableFlags[5] = {"epochs", "max_steps", "threads", "progress", "profile"};
+const char* const kResumableFlags[6] = {"epochs", "max_steps", "threads", "progress", "profile", "keep_last"};
 
 namespace {
 
@@ -62,6 +64,7 @@ CheckpointIdentity IdentityFromFlags(const PluginChoice& choice) {
     } else if (!IsBookkeeping(f.name) &&
                std::find(resumable.begin(), resumable.end(), f.name) == resumable.end()) {
       absl::StrAppend(&id.config, line);
+      absl::StrAppend(&id.config_defaults, f.name, "=", f.default_value, "\n");
     }
   }
   std::vector<std::string> names;
@@ -69,6 +72,31 @@ CheckpointIdentity IdentityFromFlags(const PluginChoice& choice) {
   id.config_note = absl::StrCat("--resume continues a run with the flags it was started with; only ",
                                 absl::StrJoin(names, ", "), " may change (the run's flags.txt holds them all)");
   return id;
+}
+
+std::map<std::string, std::string> CurrentFlagValues() {
+  std::vector<gflags::CommandLineFlagInfo> all;
+  gflags::GetAllFlags(&all);
+  std::map<std::string, std::string> out;
+  for (const auto& f : all) out[f.name] = f.current_value;
+  return out;
+}
+
+std::string VariantName(const std::map<std::string, std::string>& flags) {
+  auto get = [&](const char* name) {
+    auto it = flags.find(name);
+    return it == flags.end() ? std::string() : it->second;
+  };
+  std::string losses = get("losses");
+  if (!get("contrastive_loss").empty()) {
+    double weight = 0;
+    const std::string w = get("contrastive_weight");
+    absl::StrAppend(&losses, losses.empty() ? "" : ",", get("contrastive_loss"), ":",
+                    absl::SimpleAtod(w, &weight) ? absl::StrCat(weight) : w);
+  }
+  std::string name = absl::StrCat(get("encoder"), " | losses ", losses.empty() ? "none" : losses);
+  if (!get("sampler").empty()) absl::StrAppend(&name, " | sampler ", get("sampler"), " | anchor ", get("anchor"));
+  return name;
 }
 
 }  // namespace hardgnn

@@ -15,10 +15,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "core/cli/dist_flags.h"
 #include "core/cli/model_flags.h"
 #include "core/cli/plugin_flags.h"
 #include "core/cli/run_flags.h"
 #include "core/data/cache.h"
+#include "core/dist/data_parallel.h"
+#include "core/data/stats.h"
 #include "core/data/durable_io.h"
 #include "core/data/file_io.h"
 #include "core/train/checkpoint.h"
@@ -29,7 +32,7 @@
 #include "core/train/trainer.h"
 
 DEFINE_string(data, "", "prepared dataset: a folder written by `hardgnn prepare` (or its dataset.bin)");
-DEFINE_int64(epochs, 150, "training epochs");
+DEFINE_int64(epochs, 150, "unit: epochs (see --epoch_scheme). Training epochs");
 DEFINE_int64(batch_size, 512, "users per training step");
 DEFINE_string(epoch_scheme, "users",
               "what an epoch visits: users (--users_per_epoch users, one target each among their last "
@@ -38,11 +41,16 @@ DEFINE_string(epoch_scheme, "users",
 DEFINE_int64(users_per_epoch, 10000, "--epoch_scheme=users: users drawn per epoch (trnNum); 0 = all users");
 DEFINE_double(lr, 1e-3, "Adam learning rate");
 DEFINE_double(lr_decay, 0.96, "staircase decay factor of the learning rate");
-DEFINE_int64(lr_decay_steps, 19, "steps per decay stair (the published code: 10000 // 512)");
-DEFINE_int64(eval_every, 3, "evaluate every this many epochs (and after the last)");
-DEFINE_int64(patience, 0, "stop after this many evaluations without improvement; 0 = never");
+DEFINE_int64(lr_decay_steps, 19,
+             "unit: training steps (batches). Steps per decay stair (the published code: 10000 // 512); "
+             "0 = no decay. The pace per epoch depends on the data's size: --lr_decay_epochs does not");
+DEFINE_int64(lr_decay_epochs, 0,
+             "unit: epochs. Epochs per decay stair, instead of --lr_decay_steps (give --lr_decay_steps=0 "
+             "with it when a preset sets --lr_decay_steps); 0 = the schedule is in steps");
+DEFINE_int64(eval_every, 3, "unit: epochs. Evaluate every this many epochs (and after the last)");
+DEFINE_int64(patience, 0, "unit: evaluations. Stop after this many evaluations without improvement; 0 = never");
 DEFINE_int64(seed, 100, "seed of every random choice in training");
-DEFINE_int64(max_steps, 0, "stop after this many steps (0 = no limit)");
+DEFINE_int64(max_steps, 0, "unit: training steps. Stop after this many steps (0 = no limit)");
 DEFINE_int64(max_seq_len, 200, "most recent items fed to the sequence encoder (pos_length)");
 DEFINE_int64(pred_num, 5, "training target drawn among the last pred_num+1 training items");
 DEFINE_double(negative_popularity, 0,
@@ -66,11 +74,16 @@ DEFINE_string(run_dir, "", "run directory (default runs/<dataset>-<encoder>-<tim
 DEFINE_bool(resume, false,
             "continue the run in --run_dir from its last checkpoint (a run stopped before its first one "
             "starts again); the flags must be the run's (its flags.txt), except --epochs, --max_steps, "
-            "--threads, --progress and --profile");
+            "--threads, --progress, --profile and --keep_last");
 DEFINE_double(max_loss_growth, 1000,
               "stop with an error when a step's |loss| exceeds this many times the first step's "
               "(divergence); 0 = only a non-finite loss stops");
-DEFINE_string(progress, "auto", "progress bar: auto (on a terminal), always, never");
+DEFINE_string(progress, "auto",
+              "progress: auto (a bar on a terminal; otherwise a line at most every 30 s within an epoch: "
+              "step, epoch, loss, steps/s, ETA), always (the bar), never (epoch lines only)");
+DEFINE_bool(keep_last, true,
+            "keep last.pt (weights, optimizer and trainer state, for --resume) when the run ends; best.pt "
+            "(what eval needs) is always kept");
 DEFINE_string(checkpoint, "", "eval: the checkpoint to evaluate (a run's best.pt)");
 DEFINE_bool(profile, false, "report the mean wall time per training step of each phase");
 DEFINE_int64(study_probe_users, 1024, "study: users whose anchors are measured after every epoch");
@@ -93,44 +106,15 @@ std::string DatasetFile(const std::string& path) {
   return path;
 }
 
-absl::StatusOr<TrainOptions> OptionsFromFlags() {
-  TrainOptions o;
-  o.epochs = FLAGS_epochs;
-  o.batch_size = FLAGS_batch_size;
-  o.users_per_epoch = FLAGS_users_per_epoch;
-  if (FLAGS_epoch_scheme == "users") {
-    o.epoch_scheme = EpochScheme::kUsers;
-  } else if (FLAGS_epoch_scheme == "events") {
-    o.epoch_scheme = EpochScheme::kEvents;
-  } else {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--epoch_scheme must be users or events, not '", FLAGS_epoch_scheme, "'"));
-  }
-  o.lr = FLAGS_lr;
-  o.lr_decay = FLAGS_lr_decay;
-  o.lr_decay_steps = FLAGS_lr_decay_steps;
-  o.eval_every = FLAGS_eval_every;
-  o.patience = FLAGS_patience;
-  o.seed = static_cast<uint64_t>(FLAGS_seed);
-  o.max_steps = FLAGS_max_steps;
-  o.max_loss_growth = FLAGS_max_loss_growth;
-  o.batch.max_seq_len = FLAGS_max_seq_len;
-  o.batch.pred_num = FLAGS_pred_num;
-  o.batch.negative_popularity = FLAGS_negative_popularity;
-  o.eval.batch_size = FLAGS_eval_batch_size;
-  o.eval.max_seq_len = FLAGS_max_seq_len;
-  o.eval.full_ranking = FLAGS_full_ranking;
-  if (FLAGS_eval_protocol == "clean") {
-    o.batch.split = TrainSplit::kClean;
-    o.eval.test_input = TestInput::kClean;
-  } else if (FLAGS_eval_protocol == "official") {
-    o.batch.split = TrainSplit::kOfficial;
-    o.eval.test_input = TestInput::kOfficial;
-  } else {
+// --eval_protocol, --negatives_exclude and --select_metric.
+absl::Status ProtocolFromFlags(TrainOptions& o) {
+  if (FLAGS_eval_protocol != "clean" && FLAGS_eval_protocol != "official") {
     return absl::InvalidArgumentError(
         absl::StrCat("--eval_protocol must be clean or official, not '", FLAGS_eval_protocol, "'"));
   }
   const bool official = FLAGS_eval_protocol == "official";
+  o.batch.split = official ? TrainSplit::kOfficial : TrainSplit::kClean;
+  o.eval.test_input = official ? TestInput::kOfficial : TestInput::kClean;
   if (FLAGS_negatives_exclude == "prefix" || (FLAGS_negatives_exclude == "auto" && !official)) {
     o.batch.seen = SeenItems::kTrainingPrefix;
   } else if (FLAGS_negatives_exclude == "sequence" || FLAGS_negatives_exclude == "auto") {
@@ -145,7 +129,64 @@ absl::StatusOr<TrainOptions> OptionsFromFlags() {
     return absl::InvalidArgumentError("--select_metric on full ranking needs --full_ranking");
   }
   o.selection = *selection;
-  o.selection.on_test = FLAGS_eval_protocol == "official";
+  o.selection.on_test = official;
+  return absl::OkStatus();
+}
+
+// --lr_decay_steps or --lr_decay_epochs: one unit. With epochs, --lr_decay_steps becomes 0, so
+// flags.txt records the schedule once and a rerun from it passes this check.
+absl::Status ScheduleFromFlags(TrainOptions& o) {
+  if (FLAGS_lr_decay_steps < 0 || FLAGS_lr_decay_epochs < 0) {
+    return absl::InvalidArgumentError("--lr_decay_steps and --lr_decay_epochs must be >= 0");
+  }
+  if (FLAGS_lr_decay_epochs > 0 && FLAGS_lr_decay_steps != 0) {
+    if (!gflags::GetCommandLineFlagInfoOrDie("lr_decay_steps").is_default) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--lr_decay_epochs=", FLAGS_lr_decay_epochs, " and --lr_decay_steps=", FLAGS_lr_decay_steps,
+          " both set the decay schedule (in epochs and in steps): give one; --lr_decay_steps=0 clears a preset's"));
+    }
+    gflags::SetCommandLineOption("lr_decay_steps", "0");
+  }
+  o.lr = FLAGS_lr;
+  o.lr_decay = FLAGS_lr_decay;
+  o.lr_decay_steps = FLAGS_lr_decay_steps;
+  o.lr_decay_epochs = FLAGS_lr_decay_epochs;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Progress::Mode> ProgressFromFlag() {
+  if (FLAGS_progress == "auto") return Progress::StderrIsTerminal() ? Progress::Mode::kBar : Progress::Mode::kLines;
+  if (FLAGS_progress == "always") return Progress::Mode::kBar;
+  if (FLAGS_progress == "never") return Progress::Mode::kNone;
+  return absl::InvalidArgumentError("--progress must be auto, always or never");
+}
+
+absl::StatusOr<TrainOptions> OptionsFromFlags() {
+  TrainOptions o;
+  o.epochs = FLAGS_epochs;
+  o.batch_size = FLAGS_batch_size;
+  o.users_per_epoch = FLAGS_users_per_epoch;
+  if (FLAGS_epoch_scheme == "users") {
+    o.epoch_scheme = EpochScheme::kUsers;
+  } else if (FLAGS_epoch_scheme == "events") {
+    o.epoch_scheme = EpochScheme::kEvents;
+  } else {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--epoch_scheme must be users or events, not '", FLAGS_epoch_scheme, "'"));
+  }
+  if (absl::Status s = ScheduleFromFlags(o); !s.ok()) return s;
+  o.eval_every = FLAGS_eval_every;
+  o.patience = FLAGS_patience;
+  o.seed = static_cast<uint64_t>(FLAGS_seed);
+  o.max_steps = FLAGS_max_steps;
+  o.max_loss_growth = FLAGS_max_loss_growth;
+  o.batch.max_seq_len = FLAGS_max_seq_len;
+  o.batch.pred_num = FLAGS_pred_num;
+  o.batch.negative_popularity = FLAGS_negative_popularity;
+  o.eval.batch_size = FLAGS_eval_batch_size;
+  o.eval.max_seq_len = FLAGS_max_seq_len;
+  o.eval.full_ranking = FLAGS_full_ranking;
+  if (absl::Status s = ProtocolFromFlags(o); !s.ok()) return s;
   if (o.epochs < 0 || o.batch_size < 1 || o.users_per_epoch < 0 || o.batch.max_seq_len < 1 ||
       o.batch.pred_num < 0 || !(o.batch.negative_popularity >= 0) || o.eval.batch_size < 1 ||
       o.eval_every < 1 || !(o.max_loss_growth >= 0)) {
@@ -154,14 +195,16 @@ absl::StatusOr<TrainOptions> OptionsFromFlags() {
         "--batch_size, --max_seq_len, --eval_batch_size and --eval_every >= 1");
   }
   PhaseProfile::Enable(FLAGS_profile);
-  if (FLAGS_progress == "auto") o.progress_bar = Progress::StderrIsTerminal();
-  else if (FLAGS_progress == "always") o.progress_bar = true;
-  else if (FLAGS_progress == "never") o.progress_bar = false;
-  else return absl::InvalidArgumentError("--progress must be auto, always or never");
+  absl::StatusOr<Progress::Mode> progress = ProgressFromFlag();
+  if (!progress.ok()) return progress.status();
+  o.progress = *progress;
   return o;
 }
 
-std::string ResultTable(const std::string& model, const EvalResult& r, bool official) {
+// The rows' labels say how the model was trained (on the validation item under the official
+// protocol) and which test input was scored (the whole sequence, test item included, under it).
+std::string ResultTable(const std::string& model, const EvalResult& r, bool trained_on_validation,
+                        bool official_test_input) {
   std::string out = absl::StrFormat("%-12s %-32s %6s %8s %8s %8s %8s %8s\n", "model", "split", "users", "HR@10",
                                     "NDCG@10", "HR@20", "NDCG@20", "MRR");
   auto row = [&](const std::string& split, const RankingMetrics& m) {
@@ -169,7 +212,8 @@ std::string ResultTable(const std::string& model, const EvalResult& r, bool offi
     absl::StrAppendFormat(&out, "%-12s %-32s %6d %8.4f %8.4f %8.4f %8.4f %8.4f\n", model, split, m.users, m.Hr(10),
                           m.Ndcg(10), m.Hr(20), m.Ndcg(20), m.mrr);
   };
-  const std::string val = official ? "val (trained on!)" : "validation", test = official ? "test (official input)" : "test";
+  const std::string val = trained_on_validation ? "val (trained on!)" : "validation",
+                    test = official_test_input ? "test (official input)" : "test";
   for (const auto& [name, split] : {std::pair{val, &r.validation}, std::pair{test, &r.test}}) {
     row(name, split->sampled);
     row(name + ", revisits", split->sampled_revisit);
@@ -183,7 +227,103 @@ std::string ResultTable(const std::string& model, const EvalResult& r, bool offi
   return out;
 }
 
+// The run's variant, selection and table, printed and written as summary.json and summary.txt
+// (nothing there varies between identical runs but "seconds").
+absl::Status WriteSummary(const LoadedModel& m, const TrainSummary& summary) {
+  const TrainOptions& o = m.options;
+  const bool official = FLAGS_eval_protocol == "official", trained = m.model.encoder->Trainable();
+  const std::string variant = VariantName(CurrentFlagValues());
+  const std::string table = ResultTable(m.choice.encoder, summary.best, official, official);
+  const std::string selected =
+      trained ? absl::StrFormat("selected: epoch %d on %s (%d steps)", summary.best_epoch, o.selection.Name(),
+                                summary.steps)
+              : absl::StrCat("selected: nothing to train (", m.choice.encoder, " is evaluated as it is)");
+  std::printf("variant: %s\n%s; %s\n%s", variant.c_str(), selected.c_str(), FormatDuration(summary.seconds).c_str(),
+              table.c_str());
+  std::string losses;
+  for (const LossSpec& l : m.choice.losses) absl::StrAppend(&losses, losses.empty() ? "" : ",", l.name, ":", l.weight);
+  const std::string json = absl::StrCat(
+      "{\"encoder\":", data::JsonString(m.choice.encoder), ",\"variant\":", data::JsonString(variant),
+      ",\"sampler\":", data::JsonString(m.choice.sampler), ",\"contrastive_loss\":", data::JsonString(FLAGS_contrastive_loss),
+      ",\"anchor\":", data::JsonString(m.choice.anchor_view), ",\"losses\":", data::JsonString(losses),
+      ",\"trained\":", trained ? "true" : "false", ",\"best_epoch\":", summary.best_epoch, ",\"steps\":",
+      summary.steps, ",\"seconds\":", summary.seconds, ",\"protocol\":\"", FLAGS_eval_protocol,
+      "\",\"selected_on\":\"", o.selection.Name(), "\",\"best\":", summary.best.ToJson(), "}\n");
+  absl::Status status = WriteFileAtomically(o.run_dir + "/summary.json", json);
+  if (!status.ok()) return status;
+  return WriteFileAtomically(o.run_dir + "/summary.txt", absl::StrCat("variant: ", variant, "\n", selected, "\n", table));
+}
+
+// The run directory (named after the data and the encoder unless --run_dir), refused when it
+// holds another run and --resume is not given; flags.txt and dataset.txt are written when the
+// run starts.
+absl::Status SetUpRunDirectory(LoadedModel& m) {
+  TrainOptions& o = m.options;
+  if (FLAGS_run_dir.empty()) {
+    char stamp[32];
+    std::time_t now = std::time(nullptr);
+    std::strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", std::localtime(&now));
+    FLAGS_run_dir = absl::StrCat("runs/", m.dataset->name, "-", m.choice.encoder, "-", stamp);
+  }
+  o.run_dir = FLAGS_run_dir;
+  o.resume = FLAGS_resume;
+  if (!o.resume && data::FileExists(o.run_dir + "/log.jsonl")) {
+    return absl::AlreadyExistsError(absl::StrCat("run directory ", o.run_dir,
+                                                 " already holds a run: pass --resume to continue it, or choose "
+                                                 "another --run_dir"));
+  }
+  if (absl::Status s = data::MakeDirectories(o.run_dir); !s.ok()) return s;
+  o.identity = WithDataset(IdentityFromFlags(m.choice), *m.dataset);
+  // Written once the run has started or resumed: a refused resume leaves them as they were.
+  o.on_start = [&m]() -> absl::Status {
+    const TrainOptions& o = m.options;
+    absl::Status s = WriteFileAtomically(o.run_dir + "/flags.txt", RunFlagfile(m.choice));
+    if (!s.ok()) return s;
+    return WriteFileAtomically(o.run_dir + "/dataset.txt",
+                               absl::StrFormat("path=%s\nname=%s\nfingerprint=%s\nusers=%d\nitems=%d\n",
+                                               DatasetFile(FLAGS_data), m.dataset->name, o.identity.dataset_fingerprint,
+                                               m.dataset->num_users, m.dataset->num_items));
+  };
+  return absl::OkStatus();
+}
+
+// --keep_last=false: the finished run's last.pt goes (best.pt stays).
+absl::Status DropLastCheckpoint(const std::string& run_dir) {
+  const std::string last = run_dir + "/last.pt";
+  if (FLAGS_keep_last || ::unlink(last.c_str()) == 0 || errno == ENOENT) return absl::OkStatus();
+  return absl::InternalError(absl::StrCat(last, ": cannot remove (--keep_last=false): ", std::strerror(errno)));
+}
+
 }  // namespace
+
+absl::StatusOr<LoadedModel> LoadModelFromFlags() {
+  LoadedModel m;
+  absl::StatusOr<PluginChoice> choice = PluginChoiceFromFlags();
+  if (!choice.ok()) return choice.status();
+  m.choice = std::move(*choice);
+  m.choice.max_seq_len = FLAGS_max_seq_len;
+  absl::StatusOr<TrainOptions> options = OptionsFromFlags();
+  if (!options.ok()) return options.status();
+  m.options = std::move(*options);
+  if (FLAGS_data.empty()) return absl::InvalidArgumentError("--data is required (see `hardgnn prepare`)");
+  absl::StatusOr<data::PreparedDataset> dataset = data::LoadPreparedDataset(DatasetFile(FLAGS_data));
+  if (!dataset.ok()) return dataset.status();
+  m.dataset = std::make_unique<data::PreparedDataset>(std::move(*dataset));
+  absl::StatusOr<Model> model = CreateModel(m.choice, *m.dataset, m.options.seed, ArgSourceFromFlags(m.choice));
+  if (!model.ok()) return model.status();
+  m.model = std::move(*model);
+  return m;
+}
+
+absl::Status LoadCheckpointFromFlags(LoadedModel& m) {
+  if (FLAGS_checkpoint.empty()) {
+    if (!m.model.encoder->Trainable()) return absl::OkStatus();
+    return absl::InvalidArgumentError(absl::StrCat("--checkpoint is required for encoder '", m.choice.encoder, "'"));
+  }
+  const CheckpointIdentity expected = WithDataset(IdentityFromFlags(m.choice), *m.dataset);
+  return LoadCheckpoint(FLAGS_checkpoint, *m.model.encoder, nullptr, expected, IdentityCheck::kModel, &m.trained)
+      .status();
+}
 
 // Shared by `train` and `study`.
 static int RunTraining(bool study);
@@ -192,103 +332,86 @@ int RunTrainCommand() { return RunTraining(/*study=*/false); }
 int RunStudyCommand() { return RunTraining(/*study=*/true); }
 
 static int RunTraining(bool study) {
-  absl::StatusOr<PluginChoice> choice = PluginChoiceFromFlags();
-  if (!choice.ok()) return Fail("train", choice.status());
-  choice->max_seq_len = FLAGS_max_seq_len;
-  absl::StatusOr<TrainOptions> options = OptionsFromFlags();
-  if (!options.ok()) return Fail("train", options.status());
-  if (FLAGS_data.empty()) return Fail("train", absl::InvalidArgumentError("--data is required (see `hardgnn prepare`)"));
-  absl::StatusOr<data::PreparedDataset> dataset = data::LoadPreparedDataset(DatasetFile(FLAGS_data));
-  if (!dataset.ok()) return Fail("train", dataset.status());
-
-  absl::StatusOr<Model> model = CreateModel(*choice, *dataset, options->seed, ArgSourceFromFlags(*choice));
-  if (!model.ok()) return Fail("train", model.status());
-
-  if (FLAGS_run_dir.empty()) {
-    char stamp[32];
-    std::time_t now = std::time(nullptr);
-    std::strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", std::localtime(&now));
-    FLAGS_run_dir = absl::StrCat("runs/", dataset->name, "-", choice->encoder, "-", stamp);
-  }
-  options->run_dir = FLAGS_run_dir;
-  options->resume = FLAGS_resume;
-  if (!options->resume && data::FileExists(options->run_dir + "/log.jsonl")) {
-    return Fail("train", absl::AlreadyExistsError(absl::StrCat(
-                             "run directory ", options->run_dir,
-                             " already holds a run: pass --resume to continue it, or choose another --run_dir")));
-  }
-  if (absl::Status s = data::MakeDirectories(options->run_dir); !s.ok()) return Fail("train", s);
-  options->identity = WithDataset(IdentityFromFlags(*choice), *dataset);
-  // Written once the run has started or resumed: a refused resume leaves them as they were.
-  options->on_start = [&]() -> absl::Status {
-    absl::Status s = WriteFileAtomically(options->run_dir + "/flags.txt", RunFlagfile(*choice));
-    if (!s.ok()) return s;
-    return WriteFileAtomically(
-        options->run_dir + "/dataset.txt",
-        absl::StrFormat("path=%s\nname=%s\nfingerprint=%s\nusers=%d\nitems=%d\n", DatasetFile(FLAGS_data),
-                        dataset->name, options->identity.dataset_fingerprint, dataset->num_users, dataset->num_items));
+  absl::StatusOr<LoadedModel> loaded = LoadModelFromFlags();
+  if (!loaded.ok()) return Fail("train", loaded.status());
+  LoadedModel& m = *loaded;
+  // Data parallel (core/cli/dist_flags.h): one rank of a job when WORLD_SIZE > 1. Rank 0 alone
+  // writes the run directory; it joins even when that fails, to tell the others.
+  absl::StatusOr<std::unique_ptr<RankOfJob>> job_or = RankOfJob::FromFlags();
+  if (!job_or.ok()) return Fail("train", job_or.status());
+  std::unique_ptr<RankOfJob> job = std::move(*job_or);
+  const auto fail = [&job](const char* command, const absl::Status& s) {
+    return job != nullptr ? job->Fail(command, s) : Fail(command, s);
   };
+  const absl::Status set_up = job == nullptr || job->writes_run() ? SetUpRunDirectory(m) : absl::OkStatus();
+  if (job != nullptr) {
+    if (absl::Status s = job->Join(study ? "study" : "train", m.choice, *m.dataset, FLAGS_run_dir); !s.ok()) {
+      return Fail("train", s);
+    }
+    job->Configure(m.options);
+  }
+  if (!set_up.ok()) return fail("train", set_up);
+  TrainOptions& options = m.options;
   const bool official = FLAGS_eval_protocol == "official";
   std::fprintf(stderr, "hardgnn train: %s on %s (%d users, %d items), run directory %s%s\n",
-               choice->encoder.c_str(), dataset->name.c_str(), dataset->num_users, dataset->num_items,
-               options->run_dir.c_str(),
+               VariantName(CurrentFlagValues()).c_str(), m.dataset->name.c_str(), m.dataset->num_users,
+               m.dataset->num_items, options.run_dir.c_str(),
                official ? "\nhardgnn train: eval_protocol=official: the published protocol: the "
                           "validation item is a training target, the test input contains the test "
                           "item and the epoch is selected on test; these numbers are optimistic"
                         : "");
 
   std::unique_ptr<StudyRecorder> recorder;
-  if (study) {
+  if (study && (job == nullptr || job->writes_run())) {  // data parallel: rank 0 measures
     absl::StatusOr<SamplerStudy> created = SamplerStudy::Create(
-        *dataset, BatchOptionsFor(*model, options->batch),
-        {FLAGS_study_probe_users, FLAGS_study_k, FLAGS_study_tau, choice->anchor_view, options->seed});
+        *m.dataset, BatchOptionsFor(m.model, options.batch),
+        {FLAGS_study_probe_users, FLAGS_study_k, FLAGS_study_tau, m.choice.anchor_view, options.seed});
     if (!created.ok()) return Fail("study", created.status());
     absl::StatusOr<std::unique_ptr<StudyRecorder>> made =
-        StudyRecorder::Create(std::move(*created), *model->encoder, options->run_dir, FLAGS_study_grad_norms);
+        StudyRecorder::Create(std::move(*created), *m.model.encoder, options.run_dir, FLAGS_study_grad_norms);
     if (!made.ok()) return Fail("study", made.status());
     recorder = std::move(*made);
-    if (absl::Status s = recorder->Attach(*options); !s.ok()) return Fail("study", s);
+    if (absl::Status s = recorder->Attach(options); !s.ok()) return Fail("study", s);
   }
-  absl::StatusOr<TrainSummary> summary = Train(*model, *dataset, *options);
-  if (!summary.ok()) return Fail("train", summary.status());
-  const std::string table = ResultTable(choice->encoder, summary->best, official);
-  std::printf("%s selected at epoch %lld on %s; %lld steps, %s\n%s", choice->encoder.c_str(),
-              static_cast<long long>(summary->best_epoch), options->selection.Name().c_str(),
-              static_cast<long long>(summary->steps), FormatDuration(summary->seconds).c_str(), table.c_str());
-  absl::Status status = WriteFileAtomically(options->run_dir + "/summary.json",
-                               absl::StrCat("{\"encoder\":\"", choice->encoder, "\",\"best_epoch\":",
-                                            summary->best_epoch, ",\"steps\":", summary->steps,
-                                            ",\"seconds\":", summary->seconds, ",\"protocol\":\"",
-                                            FLAGS_eval_protocol, "\",\"selected_on\":\"", options->selection.Name(),
-                                            "\",\"best\":", summary->best.ToJson(), "}\n"));
-  if (status.ok()) status = WriteFileAtomically(options->run_dir + "/summary.txt", table);
-  if (!status.ok()) return Fail("train", status);
+  absl::StatusOr<TrainSummary> summary = Train(m.model, *m.dataset, options);
+  if (!summary.ok()) return fail("train", summary.status());
+  absl::Status status = absl::OkStatus();
+  if (job == nullptr || job->writes_run()) {
+    status = WriteSummary(m, *summary);
+    if (status.ok()) status = DropLastCheckpoint(options.run_dir);
+  }
+  if (!status.ok()) return fail("train", status);
+  if (job != nullptr) job->Finish();
   return 0;
 }
 
 int RunEvalCommand() {
-  absl::StatusOr<PluginChoice> choice = PluginChoiceFromFlags();
-  if (!choice.ok()) return Fail("eval", choice.status());
-  choice->max_seq_len = FLAGS_max_seq_len;
-  absl::StatusOr<TrainOptions> options = OptionsFromFlags();
-  if (!options.ok()) return Fail("eval", options.status());
-  if (FLAGS_data.empty()) return Fail("eval", absl::InvalidArgumentError("--data is required"));
-  absl::StatusOr<data::PreparedDataset> dataset = data::LoadPreparedDataset(DatasetFile(FLAGS_data));
-  if (!dataset.ok()) return Fail("eval", dataset.status());
-  absl::StatusOr<Model> model = CreateModel(*choice, *dataset, options->seed, ArgSourceFromFlags(*choice));
-  if (!model.ok()) return Fail("eval", model.status());
-  if (!FLAGS_checkpoint.empty()) {
-    const CheckpointIdentity expected = WithDataset(IdentityFromFlags(*choice), *dataset);
-    absl::StatusOr<std::string> loaded =
-        LoadCheckpoint(FLAGS_checkpoint, *model->encoder, nullptr, expected, IdentityCheck::kModel);
-    if (!loaded.ok()) return Fail("eval", loaded.status());
-  } else if (model->encoder->Trainable()) {
-    return Fail("eval", absl::InvalidArgumentError(absl::StrCat(
-                            "--checkpoint is required for encoder '", choice->encoder, "'")));
+  absl::StatusOr<LoadedModel> m = LoadModelFromFlags();
+  if (!m.ok()) return Fail("eval", m.status());
+  // Data parallel (core/cli/dist_flags.h): rank 0 reads the checkpoint and gives it to the
+  // others; each scores its share of the users; rank 0 prints.
+  absl::StatusOr<std::unique_ptr<RankOfJob>> job_or = RankOfJob::FromFlags();
+  if (!job_or.ok()) return Fail("eval", job_or.status());
+  std::unique_ptr<RankOfJob> job = std::move(*job_or);
+  if (job != nullptr) {
+    if (absl::Status s = job->Join("eval", m->choice, *m->dataset, ""); !s.ok()) return Fail("eval", s);
+    job->ConfigureEval(m->options.eval);
   }
-  EvalResult result = Evaluate(*model->encoder, *dataset, options->eval);
-  std::printf("%s", ResultTable(choice->encoder, result, FLAGS_eval_protocol == "official").c_str());
+  if (job == nullptr || job->writes_run()) {
+    if (absl::Status s = LoadCheckpointFromFlags(*m); !s.ok()) return job ? job->Fail("eval", s) : Fail("eval", s);
+  }
+  if (job != nullptr) dist::BroadcastModule(job->group(), *m->model.encoder);
+  EvalResult result = Evaluate(*m->model.encoder, *m->dataset, m->options.eval);
+  if (job != nullptr && !job->writes_run()) {
+    job->Finish();
+    return 0;
+  }
+  // How the checkpoint was trained is its own config's business, not this command line's.
+  const bool trained_on_validation = ParseSettings(m->trained.config)["eval_protocol"] == "official";
+  std::printf("%s", ResultTable(m->choice.encoder, result, trained_on_validation,
+                                m->options.eval.test_input == TestInput::kOfficial).c_str());
   std::printf("%s\n", result.ToJson().c_str());
+  if (job != nullptr) job->Finish();
   return 0;
 }
 

@@ -13,6 +13,15 @@ namespace {
 
 using Rows = std::vector<std::pair<std::string, std::string>>;
 
+std::string Date(int64_t t) { return FormatUtc(t).substr(0, 10); }
+
+// As --time_begin reads it: YYYY-MM-DDTHH:MM:SSZ.
+std::string FlagTime(int64_t t) {
+  std::string s = FormatUtc(t);
+  if (s.size() == 19) s = s.substr(0, 10) + "T" + s.substr(11) + "Z";
+  return s;
+}
+
 // (key, JSON literal) rows of the statistics, in print order.
 Rows StatRows(const DatasetStats& s) {
   // In double: a damaged cache may hold times whose difference overflows int64.
@@ -66,6 +75,31 @@ std::string JsonString(const std::string& s) {
     }
   }
   return out + "\"";
+}
+
+std::vector<std::string> ThinSliceWarnings(const DatasetStats& stats) {
+  const size_t g = stats.slice_edges.size();
+  int64_t total = 0;
+  for (int64_t n : stats.slice_edges) total += n;
+  if (g < 2 || total == 0 || stats.slice_bounds.size() != g + 1) return {};
+  const double even = static_cast<double>(total) / g;
+  std::vector<std::string> thin;
+  size_t leading = 0;  // thin slices before the first full one
+  for (size_t k = 0; k < g; ++k) {
+    if (stats.slice_edges[k] >= 0.1 * even) continue;
+    if (leading == k) ++leading;
+    thin.push_back(absl::StrFormat("slice %d (%s .. %s) holds %d", k + 1, Date(stats.slice_bounds[k]),
+                                   Date(stats.slice_bounds[k + 1]), stats.slice_edges[k]));
+  }
+  if (thin.empty()) return {};
+  const std::string advice =
+      leading > 0 && leading < g
+          ? absl::StrCat("start later with --time_begin=", FlagTime(stats.slice_bounds[leading]), " (where slice ",
+                         leading + 1, " begins) or use fewer --slices")
+          : "use fewer --slices";
+  return {absl::StrFormat("%d of %d time slices hold almost no training edges (an even share is %.0f of %d): %s; "
+                          "their short-term graphs are nearly empty: %s",
+                          thin.size(), g, even, total, absl::StrJoin(thin, ", "), advice)};
 }
 
 DatasetStats ComputeStats(const PreparedDataset& ds) {

@@ -60,8 +60,11 @@ SplitMetrics EvaluateSplit(EvalScorer& scorer, const at::Tensor& items, const da
                            const std::vector<Case>& cases, const EvalOptions& options) {
   const int64_t num_items = d.num_items, negs = d.negatives_per_user, max_len = options.max_seq_len;
   MetricAccumulator sampled, full, sampled_by[2], full_by[2];  // by[1]: revisits
-  for (size_t begin = 0; begin < cases.size(); begin += options.batch_size) {
-    const int64_t b_size = std::min<int64_t>(options.batch_size, cases.size() - begin);
+  // This shard's cases (all of them in one process).
+  const size_t first = cases.size() * options.shard / options.num_shards,
+               last = cases.size() * (options.shard + 1) / options.num_shards;
+  for (size_t begin = first; begin < last; begin += options.batch_size) {
+    const int64_t b_size = std::min<int64_t>(options.batch_size, last - begin);
     Batch batch;
     batch.users = at::empty({b_size}, at::kLong);
     batch.seq = at::zeros({b_size, max_len}, at::kLong);
@@ -100,6 +103,20 @@ SplitMetrics EvaluateSplit(EvalScorer& scorer, const at::Tensor& items, const da
         full.Add(full_rank[b]);
         full_by[revisit].Add(full_rank[b]);
       }
+    }
+  }
+  if (options.reduce) {  // sum the shards' counts (a rank is at most negs, or num_items)
+    MetricAccumulator* acc[6] = {&sampled, &sampled_by[1], &sampled_by[0], &full, &full_by[1], &full_by[0]};
+    const int64_t size[6] = {negs + 1, negs + 1, negs + 1, num_items + 1, num_items + 1, num_items + 1};
+    std::vector<int64_t> counts;
+    for (int a = 0; a < 6; ++a) {
+      const std::vector<int64_t> c = acc[a]->Counts(size[a]);
+      counts.insert(counts.end(), c.begin(), c.end());
+    }
+    options.reduce(counts);
+    int64_t offset = 0;
+    for (int a = 0; a < 6; offset += size[a++]) {
+      *acc[a] = MetricAccumulator::FromCounts(counts.data() + offset, size[a]);
     }
   }
   return {sampled.Result(),        full.Result(),        sampled_by[1].Result(),

@@ -2,7 +2,9 @@
 #define HARDGNN_CORE_EVAL_EVALUATOR_H_
 
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <vector>
 
 #include "core/data/dataset.h"
 #include "core/eval/metrics.h"
@@ -22,6 +24,13 @@ struct EvalOptions {
   bool full_ranking = true;   // also rank against every item but the user's known ones
   bool validation = true;
   bool test = true;
+  // Data-parallel evaluation (core/dist): this process scores the contiguous share `shard` of
+  // `num_shards` of each split's users, and `reduce` sums the users-by-rank counts
+  // (MetricAccumulator::Counts) over the shards in place, so every shard returns the metrics
+  // of all users, the same bits as one process.
+  int shard = 0;
+  int num_shards = 1;
+  std::function<void(std::vector<int64_t>& counts)> reduce;
 };
 
 struct SplitMetrics {

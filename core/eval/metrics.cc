@@ -32,35 +32,52 @@ std::string RankingMetrics::ToJson() const {
 }
 
 void MetricAccumulator::Add(int64_t rank) {
-  ++users_;
-  for (size_t c = 0; c < kCutoffs.size(); ++c) {
-    if (rank < kCutoffs[c]) {
-      hits_[c] += 1;
-      gains_[c] += 1.0 / std::log2(static_cast<double>(rank) + 2.0);
-    }
-  }
-  reciprocal_ += 1.0 / (static_cast<double>(rank) + 1.0);
+  if (rank < 0) std::abort();  // a programming error: ranks count the items ahead
+  if (static_cast<size_t>(rank) >= by_rank_.size()) by_rank_.resize(rank + 1, 0);
+  ++by_rank_[rank];
 }
 
 void MetricAccumulator::Merge(const MetricAccumulator& other) {
-  users_ += other.users_;
-  for (size_t c = 0; c < kCutoffs.size(); ++c) {
-    hits_[c] += other.hits_[c];
-    gains_[c] += other.gains_[c];
-  }
-  reciprocal_ += other.reciprocal_;
+  if (other.by_rank_.size() > by_rank_.size()) by_rank_.resize(other.by_rank_.size(), 0);
+  for (size_t r = 0; r < other.by_rank_.size(); ++r) by_rank_[r] += other.by_rank_[r];
 }
 
 RankingMetrics MetricAccumulator::Result() const {
   RankingMetrics m;
-  m.users = users_;
-  if (users_ == 0) return m;
-  for (size_t c = 0; c < kCutoffs.size(); ++c) {
-    m.hr[c] = hits_[c] / users_;
-    m.ndcg[c] = gains_[c] / users_;
+  std::array<double, kCutoffs.size()> hits{}, gains{};
+  double reciprocal = 0;
+  for (size_t r = 0; r < by_rank_.size(); ++r) {
+    const int64_t n = by_rank_[r];
+    if (n == 0) continue;
+    m.users += n;
+    for (size_t c = 0; c < kCutoffs.size(); ++c) {
+      if (static_cast<int64_t>(r) < kCutoffs[c]) {
+        hits[c] += n;
+        gains[c] += n * (1.0 / std::log2(static_cast<double>(r) + 2.0));
+      }
+    }
+    reciprocal += n * (1.0 / (static_cast<double>(r) + 1.0));
   }
-  m.mrr = reciprocal_ / users_;
+  if (m.users == 0) return m;
+  for (size_t c = 0; c < kCutoffs.size(); ++c) {
+    m.hr[c] = hits[c] / m.users;
+    m.ndcg[c] = gains[c] / m.users;
+  }
+  m.mrr = reciprocal / m.users;
   return m;
+}
+
+std::vector<int64_t> MetricAccumulator::Counts(int64_t size) const {
+  if (static_cast<int64_t>(by_rank_.size()) > size) std::abort();  // a rank beyond the caller's bound
+  std::vector<int64_t> out(by_rank_);
+  out.resize(size, 0);
+  return out;
+}
+
+MetricAccumulator MetricAccumulator::FromCounts(const int64_t* counts, int64_t size) {
+  MetricAccumulator a;
+  a.by_rank_.assign(counts, counts + size);
+  return a;
 }
 
 int64_t RankAmongNegatives(float positive, const float* negatives, int64_t count) {

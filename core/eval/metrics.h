@@ -4,6 +4,7 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace hardgnn {
 
@@ -20,17 +21,22 @@ struct RankingMetrics {
   std::string ToJson() const;
 };
 
-// Sums per-user contributions; ranks are 0-based positions of the positive.
+// Sums per-user contributions; ranks are 0-based positions of the positive. It counts users
+// by rank and sums the contributions in rank order, so the result does not depend on the
+// order users come in nor on how they are split between accumulators (or ranks: data-parallel
+// evaluation sums the counts, core/dist): it is the same bits.
 class MetricAccumulator {
  public:
   void Add(int64_t rank);
   void Merge(const MetricAccumulator& other);
   RankingMetrics Result() const;
 
+  // Users by rank for ranks 0 .. size - 1 (every rank added must be below size), and back.
+  std::vector<int64_t> Counts(int64_t size) const;
+  static MetricAccumulator FromCounts(const int64_t* counts, int64_t size);
+
  private:
-  int64_t users_ = 0;
-  std::array<double, kCutoffs.size()> hits_{}, gains_{};
-  double reciprocal_ = 0;
+  std::vector<int64_t> by_rank_;
 };
 
 // The paper protocol's rank (SPEC §4): the positive is appended after its negatives and the

@@ -31,6 +31,11 @@ struct Batch {
   // sorted and distinct. An encoder may compute item views for these rows only.
   at::Tensor touched_items;  // [T] int64
 
+  // The row of a larger batch that row 0 is (data-parallel training gives each rank a share
+  // of a step's rows, core/dist): whatever is drawn per row (dropout, a sampler's stream) is
+  // keyed by first_row + row, so a row draws the same numbers whichever rank computes it.
+  int64_t first_row = 0;
+
   int64_t size() const { return users.defined() ? users.size(0) : 0; }
 };
 

@@ -20,6 +20,19 @@ struct BatchNeeds {
   int64_t sal_samples = 0;    // SAL items per user per slice (Batch::sal)
 };
 
+// Data-parallel training (core/dist) gives each rank a share of a batch's rows. A loss whose
+// terms pair entries of different rows (SAL pairs entry j with entry j + n of the whole
+// batch) gathers per-entry values from every rank through this.
+class BatchExchange {
+ public:
+  virtual ~BatchExchange() = default;
+  // Every rank's `local` ([n_r, ...], its entries in row order) concatenated in rank order:
+  // the whole batch's entries, as one process lists them. Differentiable: every rank computes
+  // the same function of the result, and the gradient reaches each rank's own rows only, so
+  // the ranks' gradients sum to one process's.
+  virtual at::Tensor AllGather(const at::Tensor& local) const = 0;
+};
+
 // One term of the objective; the trainer sums the chosen terms with their weights.
 class Loss {
  public:
@@ -34,6 +47,7 @@ class Loss {
     Encoder& encoder;
     const Sampler::Result* negatives = nullptr;  // set when NeedsNegatives()
     const data::Csr* history = nullptr;  // users x items interacted; contrastive losses mask these
+    const BatchExchange* exchange = nullptr;  // set when the batch is one rank's share of the rows
   };
 
   virtual ~Loss() = default;
@@ -45,6 +59,20 @@ class Loss {
   // The view a sampler should use as anchors, when NeedsNegatives().
   virtual std::string AnchorView() const { return ""; }
   virtual at::Tensor Compute(const Input& input) = 0;  // a scalar
+
+  // How the term adds up over a batch. Data-parallel training (core/dist) computes each term
+  // on every rank's share of a step's rows and sums the ranks' terms, weighted so that the sum
+  // is the whole batch's term: a mean over `count` units of this input (rows, pairs,
+  // positions) is weighted by its share of all ranks' units, a sum by 1, a term of the
+  // parameters alone is counted once (computed on rank 0), and a term computed whole on every
+  // rank from values gathered with input.exchange (kGathered) is counted once with its
+  // gradient kept on every rank. kUnknown (the default) cannot be split over ranks.
+  struct Reduction {
+    enum Kind { kUnknown, kMean, kSum, kParameters, kGathered };
+    Kind kind = kUnknown;
+    int64_t count = 0;  // kMean: the units the mean runs over in this input
+  };
+  virtual Reduction BatchReduction(const Input& input) const { return {}; }
 };
 
 using LossRegistry = Registry<Loss>;

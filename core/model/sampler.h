@@ -27,6 +27,13 @@ class Sampler {
     const data::Csr* history = nullptr;  // users x items: never returned as a negative
     int64_t num_items = 0;
     uint64_t seed = 0;     // the step's seed; the result is a function of it and the inputs
+    // Data-parallel training (core/dist): the anchors are rows first_row, first_row + 1, ...
+    // of the step's whole batch, whose positives are batch_positives (undefined: the request
+    // is the whole batch). Row b draws from the stream of row first_row + b, and negatives
+    // taken from the batch come from batch_positives, so a rank's share of the rows gets the
+    // rows of the whole batch's result.
+    int64_t first_row = 0;
+    at::Tensor batch_positives;  // [B_all] int64, or undefined
   };
 
   struct Result {

@@ -21,6 +21,10 @@ inline constexpr char kUserShort[] = "user_short";  // [B,d] short-term graph em
 inline constexpr char kUserShortSlices[] = "user_short_slices";  // [G,B,d]
 inline constexpr char kItemShortSlices[] = "item_short_slices";  // [G,I,d]
 inline constexpr char kSalWeight[] = "sal_weight";  // [G,B] SAL stability weights
+// [B,M,d] the sequence encoder's hidden state at every input position (rows of padded
+// positions are zero): position t < M-1 predicts the item at seq[:, t+1], position M-1
+// batch.targets (next-item training over every prefix, as SASRec).
+inline constexpr char kSeqHidden[] = "seq_hidden";
 }  // namespace view
 
 class Views {

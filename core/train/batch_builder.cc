@@ -54,6 +54,31 @@ std::vector<TrainingEvent> BatchBuilder::TrainingEvents() const {
   return events;
 }
 
+// A user row's stream is its user id (a batch is a function of its users and the seed); an
+// event row's also holds the position, so two events of one user draw apart.
+Rng BatchBuilder::RowRng(const TrainingEvent& row, uint64_t seed) const {
+  return Rng(seed, row.pos >= 0 ? (1ULL << 63) | (static_cast<uint64_t>(row.user) << 32) | static_cast<uint64_t>(row.pos)
+                                : static_cast<uint64_t>(row.user));
+}
+
+int64_t BatchBuilder::TargetPosition(const TrainingEvent& row, Rng& rng) const {
+  if (row.pos >= 0) return row.pos;
+  // Target: position -c of the prefix, c uniform in {1..max(1, min(pred_num+1, |P|-3))}.
+  const int64_t p = TrainPrefix(row.user);
+  const int64_t c_max = std::max<int64_t>(1, std::min<int64_t>(options_.pred_num + 1, p - 3));
+  return p - 1 - static_cast<int64_t>(rng.Below(c_max));
+}
+
+at::Tensor BatchBuilder::Targets(const std::vector<TrainingEvent>& rows, uint64_t seed) const {
+  at::Tensor out = at::empty({static_cast<int64_t>(rows.size())}, at::kLong);
+  int64_t* target = out.data_ptr<int64_t>();
+  for (size_t b = 0; b < rows.size(); ++b) {
+    Rng rng = RowRng(rows[b], seed);
+    target[b] = d_.Sequence(rows[b].user)[TargetPosition(rows[b], rng)];
+  }
+  return out;
+}
+
 Batch BatchBuilder::BuildRows(const std::vector<TrainingEvent>& rows, uint64_t seed) const {
   const int64_t batch = static_cast<int64_t>(rows.size());
   const int64_t max_len = options_.max_seq_len;
@@ -75,19 +100,10 @@ Batch BatchBuilder::BuildRows(const std::vector<TrainingEvent>& rows, uint64_t s
 
   for (int64_t b = 0; b < batch; ++b) {
     const int32_t u = rows[b].user;
-    // A user row's stream is its user id (a batch is a function of its users and the seed);
-    // an event row's also holds the position, so two events of one user draw apart.
-    const bool event = rows[b].pos >= 0;
-    Rng rng(seed, event ? (1ULL << 63) | (static_cast<uint64_t>(u) << 32) | static_cast<uint64_t>(rows[b].pos)
-                        : static_cast<uint64_t>(u));
+    Rng rng = RowRng(rows[b], seed);
     const int32_t* s = d_.Sequence(u);
     const int64_t p = TrainPrefix(u);
-    int64_t pos = rows[b].pos;
-    if (!event) {
-      // Target: position -c of the prefix, c uniform in {1..max(1, min(pred_num+1, |P|-3))}.
-      const int64_t c_max = std::max<int64_t>(1, std::min<int64_t>(options_.pred_num + 1, p - 3));
-      pos = p - 1 - static_cast<int64_t>(rng.Below(c_max));
-    }
+    const int64_t pos = TargetPosition(rows[b], rng);
     const int64_t target = s[pos];
     user_out[b] = u;
     target_out[b] = target;

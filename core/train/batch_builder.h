@@ -7,6 +7,7 @@
 
 #include "core/data/dataset.h"
 #include "core/model/batch.h"
+#include "core/model/rng.h"
 #include "core/train/popularity_negatives.h"
 
 namespace hardgnn {
@@ -60,6 +61,10 @@ class BatchBuilder {
   // A training batch of given rows (events, or users with pos = -1).
   Batch BuildRows(const std::vector<TrainingEvent>& rows, uint64_t seed) const;
 
+  // The targets BuildRows(rows, seed) draws, without the rest of the batch ([rows] int64):
+  // data-parallel training gives an in-batch sampler the whole batch's positives.
+  at::Tensor Targets(const std::vector<TrainingEvent>& rows, uint64_t seed) const;
+
   // Every event of every trainable user's training prefix.
   std::vector<TrainingEvent> TrainingEvents() const;
 
@@ -70,6 +75,10 @@ class BatchBuilder {
   const data::Csr& Seen() const { return seen_prefix_ ? *seen_prefix_ : d_.interacted; }
 
  private:
+  // A row's generator, and the position of its target drawn from it (its first draw).
+  Rng RowRng(const TrainingEvent& row, uint64_t seed) const;
+  int64_t TargetPosition(const TrainingEvent& row, Rng& rng) const;
+
   const data::PreparedDataset& d_;
   BatchOptions options_;
   std::vector<int32_t> trainable_;

@@ -53,18 +53,11 @@ TensorList ListTensors(torch::nn::Module& module) {
   return list;
 }
 
-std::map<std::string, std::string> Settings(const std::string& lines) {
-  std::map<std::string, std::string> out;
-  for (absl::string_view line : absl::StrSplit(lines, '\n', absl::SkipEmpty())) {
-    std::pair<std::string, std::string> kv = absl::StrSplit(line, absl::MaxSplits('=', 1));
-    out[kv.first] = kv.second;
-  }
-  return out;
-}
-
-// "name: the checkpoint has X, now Y" for every setting that differs.
-std::string SettingDifferences(const std::string& stored, const std::string& now) {
-  const std::map<std::string, std::string> a = Settings(stored), b = Settings(now);
+// "name: the checkpoint has X, now Y" for every setting that differs; a setting the
+// checkpoint lacks matches its default in `defaults`.
+std::string SettingDifferences(const std::string& stored, const std::string& now, const std::string& defaults = "") {
+  const std::map<std::string, std::string> a = ParseSettings(stored), b = ParseSettings(now),
+                                           d = ParseSettings(defaults);
   std::vector<std::string> out;
   auto value = [](const std::map<std::string, std::string>& m, const std::string& k) {
     auto it = m.find(k);
@@ -74,6 +67,7 @@ std::string SettingDifferences(const std::string& stored, const std::string& now
   for (const auto& [k, v] : a) keys[k] = true;
   for (const auto& [k, v] : b) keys[k] = true;
   for (const auto& [k, unused] : keys) {
+    if (!a.count(k) && b.count(k) && d.count(k) && d.at(k) == b.at(k)) continue;
     if (value(a, k) != value(b, k)) out.push_back(absl::StrCat(k, ": the checkpoint has ", value(a, k), ", now ", value(b, k)));
   }
   return absl::StrJoin(out, "; ");
@@ -90,10 +84,11 @@ absl::Status CheckIdentity(const std::string& path, const CheckpointIdentity& st
     return absl::FailedPreconditionError(absl::StrCat(path, ": another model: ",
                                                       SettingDifferences(stored.architecture, expected.architecture)));
   }
-  if (check == IdentityCheck::kEverything && stored.config != expected.config) {
+  const std::string differences =
+      check == IdentityCheck::kEverything ? SettingDifferences(stored.config, expected.config, expected.config_defaults) : "";
+  if (!differences.empty()) {
     const std::string note = expected.config_note.empty() ? "" : absl::StrCat(" (", expected.config_note, ")");
-    return absl::FailedPreconditionError(absl::StrCat(
-        path, ": the run's settings differ: ", SettingDifferences(stored.config, expected.config), note));
+    return absl::FailedPreconditionError(absl::StrCat(path, ": the run's settings differ: ", differences, note));
   }
   return absl::OkStatus();
 }
@@ -103,6 +98,15 @@ absl::Status Corrupt(const std::string& path, const std::string& why) {
 }
 
 }  // namespace
+
+std::map<std::string, std::string> ParseSettings(const std::string& lines) {
+  std::map<std::string, std::string> out;
+  for (absl::string_view line : absl::StrSplit(lines, '\n', absl::SkipEmpty())) {
+    std::pair<std::string, std::string> kv = absl::StrSplit(line, absl::MaxSplits('=', 1));
+    out[kv.first] = kv.second;
+  }
+  return out;
+}
 
 CheckpointIdentity WithDataset(CheckpointIdentity identity, const data::PreparedDataset& dataset) {
   identity.dataset_fingerprint = data::FingerprintHex(dataset);
@@ -144,7 +148,7 @@ absl::Status SaveCheckpoint(const std::string& path, torch::nn::Module& module, 
 
 absl::StatusOr<std::string> LoadCheckpoint(const std::string& path, torch::nn::Module& module,
                                            torch::optim::Optimizer* optimizer, const CheckpointIdentity& expected,
-                                           IdentityCheck check) {
+                                           IdentityCheck check, CheckpointIdentity* stored_out) {
   absl::StatusOr<std::string> contents = data::ReadFileToString(path);
   if (!contents.ok()) return contents.status();
   const std::string& c = *contents;
@@ -189,6 +193,7 @@ absl::StatusOr<std::string> LoadCheckpoint(const std::string& path, torch::nn::M
       for (size_t i = 0; i < loaded.size(); ++i) list.tensors[i].copy_(loaded[i]);
     }
     if (optimizer != nullptr) optimizer->load(optim);
+    if (stored_out != nullptr) *stored_out = stored;
     return String(state);
   } catch (const std::exception& e) {
     return Corrupt(path, e.what());

@@ -1,6 +1,7 @@
 #ifndef HARDGNN_CORE_TRAIN_CHECKPOINT_H_
 #define HARDGNN_CORE_TRAIN_CHECKPOINT_H_
 
+#include <map>
 #include <string>
 
 #include <torch/nn/module.h>
@@ -22,6 +23,9 @@ struct CheckpointIdentity {
   std::string architecture;         // "name=value" lines: what the parameters mean (encoder, its flags)
   std::string config;               // "name=value" lines: every other setting that changes the result
   std::string config_note;          // not stored: appended to a config mismatch (what may change)
+  // Not stored: "name=value" defaults of the config's settings. A setting a stored config
+  // lacks (a flag added since the checkpoint was written) matches its default.
+  std::string config_defaults;
 };
 
 // `identity` with the dataset's fingerprint and description filled in.
@@ -41,10 +45,14 @@ absl::Status SaveCheckpoint(const std::string& path, torch::nn::Module& module, 
 // Restores a checkpoint into a module (and optimizer) after checking, in this order: the
 // checksum, the format, the identity against `expected` (a mismatch names both sides), and
 // every tensor's name, type and shape. Nothing is changed unless every check passes.
-// Returns the stored trainer state.
+// Returns the stored trainer state; `stored`, when given, receives the stored identity (e.g.
+// the config of the run that wrote it: how it was trained).
 absl::StatusOr<std::string> LoadCheckpoint(const std::string& path, torch::nn::Module& module,
                                            torch::optim::Optimizer* optimizer, const CheckpointIdentity& expected,
-                                           IdentityCheck check);
+                                           IdentityCheck check, CheckpointIdentity* stored = nullptr);
+
+// A "name=value\n" settings text (a config, flags.txt without the dashes) as a map.
+std::map<std::string, std::string> ParseSettings(const std::string& lines);
 
 }  // namespace hardgnn
 

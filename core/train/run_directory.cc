@@ -61,6 +61,11 @@ absl::StatusOr<TrainerState> RunDirectory::Resume(torch::nn::Module& module, tor
   if (!enabled()) return absl::InvalidArgumentError("--resume needs a run directory");
   const std::string last = dir_ + "/last.pt";
   if (!data::FileExists(last)) {
+    if (data::FileExists(dir_ + "/summary.json")) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          dir_, " holds a finished run whose last.pt was removed (--keep_last=false): nothing to resume "
+          "(its best.pt still evaluates); choose another --run_dir to train again"));
+    }
     std::fprintf(stderr, "hardgnn train: %s holds no checkpoint (the run stopped before its first one): "
                          "starting from scratch\n", dir_.c_str());
     ::unlink((dir_ + "/best.pt").c_str());

@@ -28,8 +28,9 @@ struct TrainerState {
   static absl::StatusOr<TrainerState> Parse(const std::string& text, const std::string& where);
 };
 
-// A run's files: log.jsonl, best.pt (the selected model) and last.pt, the one unit a resume
-// needs (weights, optimizer state and TrainerState, committed together). The log is cut back
+// A run's files: log.jsonl, best.pt (the selected model: weights and identity only, what
+// evaluation needs) and last.pt, the one unit a resume needs (weights, optimizer state and
+// TrainerState, committed together). The log is cut back
 // to the committed length on resume, so every line in it belongs to the state resumed from.
 // With an empty folder name nothing is written and every call succeeds.
 class RunDirectory {
@@ -41,7 +42,8 @@ class RunDirectory {
 
   // Restores last.pt (checked against `identity`, config included) and cuts the log back. A
   // folder without last.pt (the run stopped before its first checkpoint) starts from scratch
-  // and says so on stderr.
+  // and says so on stderr, unless it holds summary.json: a finished run whose last.pt was
+  // dropped (--keep_last=false) is refused, not restarted over its results.
   absl::StatusOr<TrainerState> Resume(torch::nn::Module& module, torch::optim::Optimizer& optimizer,
                                       const CheckpointIdentity& identity);
 

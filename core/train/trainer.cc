@@ -11,6 +11,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "core/dist/data_parallel.h"
 #include "core/model/profile.h"
 #include "core/model/rng.h"
 #include "core/train/progress.h"
@@ -41,6 +42,29 @@ std::vector<TrainingEvent> EpochRows(const BatchBuilder& builder, const TrainOpt
   return rows;
 }
 
+// An epoch's loss terms for log.jsonl ("terms": raw means, as always; "weighted": each term's
+// contribution to the loss, weight x raw; "weights") and for the epoch line, which spells the
+// total out as the sum of those contributions ("hinge 0.41 + sal 0.0069 (1e-06 x 6.9e+06)").
+struct TermReport {
+  std::string json, line;
+};
+
+TermReport ReportTerms(const std::vector<WeightedLoss>& losses, const std::vector<double>& sums, int64_t steps) {
+  std::string raw, weighted, weights, line;
+  for (size_t t = 0; t < losses.size(); ++t) {
+    const char* sep = t ? "," : "";
+    const std::string& name = losses[t].name;
+    const double mean = sums[t] / steps, weight = losses[t].weight, part = weight * mean;
+    absl::StrAppendFormat(&raw, "%s\"%s\":%.6g", sep, name, mean);
+    absl::StrAppendFormat(&weighted, "%s\"%s\":%.6g", sep, name, part);
+    absl::StrAppendFormat(&weights, "%s\"%s\":%.6g", sep, name, weight);
+    absl::StrAppendFormat(&line, "%s%s %.4g", t ? " + " : "", name, part);
+    if (weight != 1) absl::StrAppendFormat(&line, " (%g x %.4g)", weight, mean);
+  }
+  return {absl::StrCat("\"terms\":{", raw, "},\"weighted\":{", weighted, "},\"weights\":{", weights, "}"),
+          line.empty() ? "no terms" : line};
+}
+
 // One call of Train(): the loop, its run directory and its selection state.
 class TrainingRun {
  public:
@@ -51,6 +75,7 @@ class TrainingRun {
     for (const WeightedLoss& l : model.losses) {
       if (l.loss->NeedsNegatives()) anchor_view_ = l.loss->AnchorView();
     }
+    if (options.data_parallel.group != nullptr) dp_.emplace(options.data_parallel, encoder_.parameters());
   }
 
   absl::StatusOr<TrainSummary> Execute();
@@ -66,7 +91,7 @@ class TrainingRun {
   Model& model_;
   Encoder& encoder_;
   const data::PreparedDataset& dataset_;
-  const TrainOptions& options_;
+  TrainOptions options_;  // a copy: lr_decay_steps is set from lr_decay_epochs once the epoch size is known
   RunDirectory run_;
   torch::optim::Adam optimizer_;
   BatchBuilder builder_;
@@ -77,6 +102,10 @@ class TrainingRun {
   int64_t first_step_ = 0;
   bool stop_ = false;
   TrainSummary summary_;
+  // Data parallel (core/dist/data_parallel.h): set when this process is one rank of several.
+  std::optional<dist::DataParallel> dp_;
+  bool rank0_writes_ = false;     // rank 0 has a run directory (best.pt to re-read at the end)
+  at::Tensor batch_positives_;   // the whole step's targets, for a sampler drawing from the batch
 };
 
 // Checks what can be checked before the first step, then resumes or starts.
@@ -110,6 +139,19 @@ absl::Status TrainingRun::Prepare() {
       if (!s.ok()) return s;
     }
   }
+  if (dp_) {
+    // Data parallel: every rank continues from rank 0's weights, optimizer and trainer state.
+    if (options_.batch_size < dp_->group().size()) {
+      return absl::InvalidArgumentError(absl::StrCat("--batch_size=", options_.batch_size, " is below the number of ranks (",
+                                                     dp_->group().size(), ")"));
+    }
+    std::string state = absl::StrCat(run_.enabled() ? "1" : "0", state_.Serialize());
+    dp_->SyncFromRankZero(encoder_, optimizer_, state);
+    rank0_writes_ = state[0] == '1';
+    absl::StatusOr<TrainerState> synced = TrainerState::Parse(state.substr(1), "rank 0's trainer state");
+    if (!synced.ok()) return synced.status();
+    state_ = *synced;
+  }
   return options_.on_start ? options_.on_start() : absl::OkStatus();
 }
 
@@ -123,6 +165,8 @@ absl::Status TrainingRun::SampleNegatives(Batch& batch, const Views* views, uint
   }
   request.users = batch.users;
   request.positives = batch.targets;
+  request.first_row = batch.first_row;
+  request.batch_positives = batch_positives_;
   request.history = &builder_.Seen();
   request.num_items = dataset_.num_items;
   request.seed = seed;
@@ -132,17 +176,26 @@ absl::Status TrainingRun::SampleNegatives(Batch& batch, const Views* views, uint
   return absl::OkStatus();
 }
 
-// One optimizer step on `rows`; returns its loss and adds each term to term_sums.
-absl::StatusOr<double> TrainingRun::Step(const std::vector<TrainingEvent>& rows, int64_t epoch,
+// One optimizer step on `step_rows`; returns its loss and adds each term to term_sums. Data
+// parallel: this rank computes its share of the rows, the terms and gradients are summed over
+// the ranks (every rank draws the same seeds, and per-row draws are keyed by batch.first_row).
+absl::StatusOr<double> TrainingRun::Step(const std::vector<TrainingEvent>& step_rows, int64_t epoch,
                                          std::vector<double>& term_sums) {
   Rng step_rng(options_.seed, static_cast<uint64_t>(state_.step));
   const uint64_t batch_seed = step_rng.Next();
   at::manual_seed(step_rng.Next());  // dropout: a function of the seed and the step
   ScopedPhase step_phase("step (total)");
+  // Data parallel: a step with fewer rows than ranks runs whole on every rank (the same
+  // numbers everywhere, nothing to exchange).
+  dist::DataParallel* dp = dp_ && static_cast<int64_t>(step_rows.size()) >= dp_->group().size() ? &*dp_ : nullptr;
+  const dist::Shard shard = dp ? dp->ShardOf(step_rows.size()) : dist::Shard{0, static_cast<int64_t>(step_rows.size())};
+  const std::vector<TrainingEvent> rows(step_rows.begin() + shard.begin, step_rows.begin() + shard.end);
   Batch batch;
   {
     ScopedPhase phase("batch building");
     batch = builder_.BuildRows(rows, batch_seed);
+    batch.first_row = shard.begin;
+    batch_positives_ = dp && model_.sampler != nullptr ? builder_.Targets(step_rows, batch_seed) : at::Tensor();
   }
   const uint64_t sampler_seed = step_rng.Next();
   const bool all_items = model_.sampler != nullptr && model_.sampler->NeedsItemTable();
@@ -162,15 +215,36 @@ absl::StatusOr<double> TrainingRun::Step(const std::vector<TrainingEvent>& rows,
     encoder_.AddItemRows(views, picked.masked_select(at::isin(picked, batch.touched_items).logical_not()));
   }
 
-  at::Tensor total = at::zeros({});
+  const size_t num_terms = model_.losses.size();
+  std::vector<at::Tensor> terms(num_terms);  // undefined: not computed on this rank
+  std::vector<double> values(num_terms, 0.0), scales(num_terms, 1.0);
   std::optional<ScopedPhase> loss_phase(std::in_place, "losses");
-  for (size_t t = 0; t < model_.losses.size(); ++t) {
-    Loss::Input input{batch, views, encoder_, model_.sampler ? &negatives : nullptr, &builder_.Seen()};
-    at::Tensor term = model_.losses[t].loss->Compute(input);
-    term_sums[t] += term.item<double>();
-    total = total + model_.losses[t].weight * term;
+  std::vector<Loss::Reduction> reductions(num_terms);
+  for (size_t t = 0; t < num_terms; ++t) {
+    Loss::Input input{batch, views, encoder_, model_.sampler ? &negatives : nullptr, &builder_.Seen(),
+                      dp ? dp->exchange() : nullptr};
+    if (dp) {  // a term of the parameters alone is computed on rank 0 only
+      reductions[t] = model_.losses[t].loss->BatchReduction(input);
+      if (reductions[t].kind == Loss::Reduction::kParameters && dp->group().rank() != 0) continue;
+    }
+    terms[t] = model_.losses[t].loss->Compute(input);
+    values[t] = terms[t].item<double>();
   }
-  const double loss = total.item<double>();
+  if (dp) {  // the whole batch's terms, and this rank's weight of each
+    std::vector<std::string> names;
+    for (const WeightedLoss& l : model_.losses) names.push_back(l.name);
+    absl::StatusOr<std::vector<double>> whole = dp->ShareTerms(names, reductions, values, scales);
+    if (!whole.ok()) return whole.status();
+    values = *whole;
+  }
+  at::Tensor total = at::zeros({});
+  double whole_loss = 0;
+  for (size_t t = 0; t < num_terms; ++t) {
+    term_sums[t] += values[t];
+    whole_loss += model_.losses[t].weight * values[t];
+    if (terms[t].defined() && scales[t] != 0) total = total + (model_.losses[t].weight * scales[t]) * terms[t];
+  }
+  const double loss = dp ? whole_loss : total.item<double>();
   loss_phase.reset();
   // What autograd needs is saved in the graph; the views themselves (full-graph embeddings
   // among them) can go before the backward pass builds its gradients.
@@ -194,8 +268,9 @@ absl::StatusOr<double> TrainingRun::Step(const std::vector<TrainingEvent>& rows,
     // Gradients set to none, not zero: no buffer held through the forward pass, and the
     // backward's first gradient for a parameter becomes its .grad without a copy.
     for (at::Tensor& p : encoder_.parameters()) p.mutable_grad() = at::Tensor();
-    total.backward();
+    if (total.requires_grad()) total.backward();  // a rank > 0 whose only terms are rank 0's has none
   }
+  if (dp) dp->ReduceGradients();
   if (options_.after_backward) {
     if (absl::Status s = options_.after_backward(state_.step, epoch); !s.ok()) return s;
   }
@@ -211,19 +286,19 @@ absl::Status TrainingRun::EndEpoch(int64_t epoch, double loss, const std::vector
                                    double seconds, bool stop_requested) {
   summary_.epoch_loss.push_back(loss);
   ++summary_.epochs_run;
-  std::string terms;
-  for (size_t t = 0; t < model_.losses.size(); ++t) {
-    absl::StrAppendFormat(&terms, "%s\"%s\":%.6g", t ? "," : "", model_.losses[t].name, term_sums[t] / steps);
-  }
+  const TermReport terms = ReportTerms(model_.losses, term_sums, steps);
   if (absl::Status s = run_.Log(absl::StrFormat(
-          "{\"event\":\"epoch\",\"epoch\":%d,\"step\":%d,\"loss\":%.6g,\"terms\":{%s},\"lr\":%.6g,\"seconds\":%.3f}",
-          epoch, state_.step, loss, terms, LearningRateAt(options_, state_.step), seconds));
+          "{\"event\":\"epoch\",\"epoch\":%d,\"step\":%d,\"loss\":%.6g,%s,\"lr\":%.6g,\"seconds\":%.3f}", epoch,
+          state_.step, loss, terms.json, LearningRateAt(options_, state_.step), seconds));
       !s.ok()) {
     return s;
   }
-  std::string line = absl::StrFormat("epoch %d: loss %.4f (%s) %.1fs", epoch, loss, terms, seconds);
+  std::string line = absl::StrFormat("epoch %d: loss %.4f = %s; %.1fs", epoch, loss, terms.line, seconds);
   if (options_.after_epoch) {
     if (absl::Status s = options_.after_epoch(epoch, loss); !s.ok()) return s;
+  }
+  if (dp_) {  // the ranks must still hold one model
+    if (absl::Status s = dp_->CheckReplicasAgree(encoder_, absl::StrCat("after epoch ", epoch, ":")); !s.ok()) return s;
   }
   stop_ = stop_requested;
   const bool last = epoch + 1 == options_.epochs || stop_;
@@ -267,17 +342,31 @@ absl::Status TrainingRun::Finish() {
       absl::StrAppendFormat(&table, "  %-34s %9.1f ms\n", phase, 1e3 * per_step);
       absl::StrAppendFormat(&json, "%s\"%s\":%.6f", json.empty() ? "" : ",", phase, per_step);
     }
+    std::string dp_json;
+    if (dp_) {  // what the ranks exchanged
+      const dist::DataParallel::Stats d = dp_->stats();
+      absl::StrAppendFormat(&table, "  data parallel: %d ranks, %.2f MB all-reduced per step%s\n", dp_->group().size(),
+                            d.bytes_per_step / 1e6,
+                            d.nonzero_row_share < 0 ? "" : absl::StrFormat(", %.1f%% of the tables' gradient rows not zero",
+                                                                            100 * d.nonzero_row_share));
+      dp_json = absl::StrFormat(",\"data_parallel\":{\"ranks\":%d,\"bytes_per_step\":%.0f,\"nonzero_row_share\":%.4f}",
+                                dp_->group().size(), d.bytes_per_step, d.nonzero_row_share);
+    }
     progress_->Message(table);
     if (absl::Status s = run_.Log(absl::StrCat("{\"event\":\"profile\",\"steps\":", state_.step - first_step_,
-                                               ",\"seconds_per_step\":{", json, "}}"));
+                                               ",\"seconds_per_step\":{", json, "}", dp_json, "}"));
         !s.ok()) {
       return s;
     }
   }
   summary_.steps = state_.step;
   summary_.best_epoch = state_.best_epoch;
-  if (run_.enabled() && state_.best_epoch >= 0) {
-    if (absl::Status s = run_.LoadBest(encoder_, identity_); !s.ok()) return s;
+  // Data parallel: rank 0 re-reads best.pt and gives it to the others; all evaluate it.
+  if ((dp_ ? rank0_writes_ : run_.enabled()) && state_.best_epoch >= 0) {
+    if (run_.enabled()) {
+      if (absl::Status s = run_.LoadBest(encoder_, identity_); !s.ok()) return s;
+    }
+    if (dp_) dp_->BroadcastParameters(encoder_);
     summary_.best = Evaluate(encoder_, dataset_, options_.eval);
     return run_.Log(absl::StrCat("{\"event\":\"best\",\"epoch\":", state_.best_epoch, ",\"result\":",
                                  summary_.best.ToJson(), "}"));
@@ -291,7 +380,8 @@ absl::StatusOr<TrainSummary> TrainingRun::Execute() {
   const int64_t steps_per_epoch = (epoch_rows + options_.batch_size - 1) / options_.batch_size;
   int64_t total_steps = steps_per_epoch * options_.epochs;
   if (options_.max_steps > 0) total_steps = std::min(total_steps, options_.max_steps);
-  progress_.emplace(total_steps, state_.step, options_.progress_bar);
+  options_.lr_decay_steps = DecayStairSteps(options_, steps_per_epoch);
+  progress_.emplace(total_steps, state_.step, options_.progress);
   first_step_ = state_.step;
   for (int64_t epoch = state_.next_epoch; epoch < options_.epochs && !stop_; ++epoch) {
     const auto epoch_start = std::chrono::steady_clock::now();
@@ -327,6 +417,10 @@ absl::StatusOr<TrainSummary> TrainingRun::Execute() {
 double LearningRateAt(const TrainOptions& options, int64_t step) {
   const int64_t stairs = options.lr_decay_steps > 0 ? step / options.lr_decay_steps : 0;
   return options.lr * std::pow(options.lr_decay, static_cast<double>(stairs));
+}
+
+int64_t DecayStairSteps(const TrainOptions& options, int64_t steps_per_epoch) {
+  return options.lr_decay_epochs > 0 ? options.lr_decay_epochs * steps_per_epoch : options.lr_decay_steps;
 }
 
 BatchOptions BatchOptionsFor(const Model& model, BatchOptions base) {

@@ -8,10 +8,12 @@
 
 #include "absl/status/statusor.h"
 #include "core/data/dataset.h"
+#include "core/dist/data_parallel.h"
 #include "core/eval/evaluator.h"
 #include "core/train/batch_builder.h"
 #include "core/train/checkpoint.h"
 #include "core/train/model_setup.h"
+#include "core/train/progress.h"
 #include "core/train/selection.h"
 
 namespace hardgnn {
@@ -29,7 +31,8 @@ struct TrainOptions {
   int64_t users_per_epoch = 10000;  // kUsers: trnNum, a random subset of users per epoch (0 = all)
   double lr = 1e-3;
   double lr_decay = 0.96;           // staircase: lr * decay^floor(step / decay_steps)
-  int64_t lr_decay_steps = 19;
+  int64_t lr_decay_steps = 19;      // steps per stair (0: no decay, unless lr_decay_epochs)
+  int64_t lr_decay_epochs = 0;      // > 0: epochs per stair instead (lr_decay_steps is then ignored)
   int64_t eval_every = 3;           // evaluate after epochs 0, k, 2k, ... and the last
   int64_t patience = 0;             // stop after this many evaluations without improvement (0: never)
   Selection selection;              // what model selection maximizes (validation paper NDCG@10)
@@ -45,13 +48,18 @@ struct TrainOptions {
   // Stored in every checkpoint; a resume refuses a checkpoint whose identity differs. Train
   // fills in the dataset (WithDataset) when the caller has not.
   CheckpointIdentity identity;
-  bool progress_bar = false;
+  Progress::Mode progress = Progress::Mode::kNone;
   // Called after each epoch with its mean loss (the sampler study measures here); an error
   // stops training.
   std::function<absl::Status(int64_t epoch, double mean_loss)> after_epoch;
   // Called after each backward pass, before the optimizer step, with the step's gradients in
   // the encoder's parameters (the sampler study records their norms); an error stops.
   std::function<absl::Status(int64_t step, int64_t epoch)> after_backward;
+  // Data-parallel training (core/dist/data_parallel.h): this process is one rank of
+  // data_parallel.group (null: the only process). Each step's rows are split between the ranks,
+  // which sum their loss terms and gradients: the same steps as one process. Give rank 0 alone
+  // a run_dir; evaluation needs eval.shard / eval.reduce set for the group too.
+  dist::DataParallelOptions data_parallel;
   // Called once the run has been resumed (or started), before its first step; an error stops.
   std::function<absl::Status()> on_start;
 };
@@ -73,8 +81,12 @@ struct TrainSummary {
 absl::StatusOr<TrainSummary> Train(Model& model, const data::PreparedDataset& dataset,
                                    const TrainOptions& options);
 
-// The learning rate at a global step (SPEC §2.9).
+// The learning rate at a global step (SPEC §2.9), with stairs of options.lr_decay_steps steps.
 double LearningRateAt(const TrainOptions& options, int64_t step);
+
+// options.lr_decay_steps, or the steps of lr_decay_epochs epochs of steps_per_epoch steps
+// when that is set: a schedule in epochs keeps its pace per epoch whatever the data's size.
+int64_t DecayStairSteps(const TrainOptions& options, int64_t steps_per_epoch);
 
 // The batch options the chosen losses need (ranking negatives, SAL samples), over `base`.
 BatchOptions BatchOptionsFor(const Model& model, BatchOptions base);

@@ -6,19 +6,10 @@
 #include <ATen/CPUGeneratorImpl.h>
 
 #include "core/model/encoder.h"
+#include "plugins/encoders/table_scorer.h"
 
 namespace hardgnn {
 namespace {
-
-class MfScorer : public EvalScorer {
- public:
-  MfScorer(at::Tensor users, at::Tensor items) : users_(std::move(users)), items_(std::move(items)) {}
-  at::Tensor Items() override { return items_; }
-  at::Tensor Queries(const Batch& batch) override { return users_.index_select(0, batch.users); }
-
- private:
-  at::Tensor users_, items_;
-};
 
 class Mf : public Encoder {
  public:
@@ -36,7 +27,7 @@ class Mf : public Encoder {
   }
   std::vector<at::Tensor> RegularizedParameters() override { return {users_, items_}; }
   std::unique_ptr<EvalScorer> MakeEvalScorer() override {
-    return std::make_unique<MfScorer>(users_.detach(), items_.detach());
+    return std::make_unique<TableScorer>(users_.detach(), items_.detach());
   }
 
  private:

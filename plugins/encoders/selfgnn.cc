@@ -78,6 +78,10 @@ class SelfGnn : public Encoder {
   }
 
   Views Forward(const Batch& batch, bool all_items) override {
+    if (is_training() && options_.keep_rate < 1) {  // one mask seed per pass for users, one for items
+      user_dropout_seed_ = DrawDropoutSeed();
+      item_dropout_seed_ = DrawDropoutSeed();
+    }
     at::Tensor user_short, item_short;  // [G,U,d], [G,I,d]
     {
       ScopedPhase phase("forward: graph encoder");
@@ -113,7 +117,7 @@ class SelfGnn : public Encoder {
 
   void AddItemRows(Views& views, const at::Tensor& ids) override {
     if (options_.all_rows) return;  // every row already carries its gradient
-    const at::Tensor rows = Fuse(views.Get(view::kItemShortSlices).index_select(1, ids), true);
+    const at::Tensor rows = Fuse(views.Get(view::kItemShortSlices).index_select(1, ids), true, ids);
     views.Set(view::kItem, views.Get(view::kItem).index_copy(0, ids, rows));
   }
 
@@ -150,9 +154,12 @@ class SelfGnn : public Encoder {
   std::pair<at::Tensor, at::Tensor> FuseForStep(const at::Tensor& user_short, const at::Tensor& item_short,
                                                 const Batch& batch, bool all_items) {
     if (options_.all_rows) {  // the published formulation: fuse everyone, then pick
-      return {Fuse(user_short, /*items=*/false).index_select(0, batch.users), Fuse(item_short, /*items=*/true)};
+      return {Fuse(user_short, /*items=*/false, at::arange(num_users_, at::kLong)).index_select(0, batch.users),
+              Fuse(item_short, /*items=*/true, at::arange(num_items_, at::kLong))};
     }
-    at::Tensor user_long = Fuse(user_short.index_select(1, batch.users), false);
+    // A user row's dropout is keyed by its row of the whole batch, an item's by its id.
+    at::Tensor user_long = Fuse(user_short.index_select(1, batch.users), false,
+                                at::arange(batch.first_row, batch.first_row + batch.size(), at::kLong));
     const at::Tensor& touched = batch.touched_items;
     at::Tensor table = at::zeros({num_items_, options_.dim}, item_short.options());
     if (all_items) {
@@ -161,23 +168,28 @@ class SelfGnn : public Encoder {
       // backward pass never runs over the whole catalog.
       at::Tensor untouched = at::ones({num_items_}, at::kBool).index_fill_(0, touched, false).nonzero().view(-1);
       torch::NoGradGuard no_grad;
-      table.index_copy_(0, untouched, Fuse(item_short.index_select(1, untouched), true));
+      table.index_copy_(0, untouched, Fuse(item_short.index_select(1, untouched), true, untouched));
     }
-    return {user_long, table.index_copy(0, touched, Fuse(item_short.index_select(1, touched), true))};
+    return {user_long, table.index_copy(0, touched, Fuse(item_short.index_select(1, touched), true, touched))};
   }
 
-  // Interval fusion of slices [G, N, d] into long-term embeddings [N, d] (SPEC §2.2).
-  at::Tensor Fuse(const at::Tensor& slices, bool items) {
+  // Interval fusion of slices [G, N, d] into long-term embeddings [N, d] (SPEC §2.2). In
+  // training, row n's output dropout is keyed by keys[n] (RowDropout), with the pass's seed;
+  // undefined keys: no dropout (evaluation).
+  at::Tensor Fuse(const at::Tensor& slices, bool items, const at::Tensor& keys) {
     at::Tensor x = slices.permute({1, 0, 2});  // [N, G, d], a strided view: the RNN reads it in place
     IntervalRnn& rnn = items && options_.separate_rnn ? item_rnn_ : rnn_;
-    at::Tensor h = Dropout(rnn->forward(x), 1.0 - options_.keep_rate, is_training());
+    at::Tensor h = rnn->forward(x);
+    if (keys.defined()) {
+      h = RowDropout(h, 1.0 - options_.keep_rate, is_training(), items ? item_dropout_seed_ : user_dropout_seed_, keys);
+    }
     return (items ? item_attention_ : user_attention_)->forward(h);
   }
 
   at::Tensor FuseInChunks(const at::Tensor& slices, bool items) {
     std::vector<at::Tensor> parts;
     for (int64_t begin = 0; begin < slices.size(1); begin += kEvalChunk) {
-      parts.push_back(Fuse(slices.narrow(1, begin, std::min(kEvalChunk, slices.size(1) - begin)), items));
+      parts.push_back(Fuse(slices.narrow(1, begin, std::min(kEvalChunk, slices.size(1) - begin)), items, at::Tensor()));
     }
     return at::cat(parts, 0);
   }
@@ -215,6 +227,7 @@ class SelfGnn : public Encoder {
 
   Options options_;
   int64_t num_users_, num_items_, num_slices_;
+  uint64_t user_dropout_seed_ = 0, item_dropout_seed_ = 0;  // this training pass's
   graph::CsrGraph graph_;
   at::Tensor edge_norm_, latest_slice_;
   at::Tensor user_embed_, item_embed_, sal_w1_, sal_b1_, sal_w2_, sal_b2_;

@@ -19,6 +19,9 @@ class Bpr : public Loss {
     auto [pos, neg] = PairScores(input.batch, input.views);
     return cpu::FixedOrderMean(at::softplus(neg - pos));  // -log sigmoid(x) = softplus(-x), stable
   }
+  Reduction BatchReduction(const Input& input) const override {
+    return {Reduction::kMean, input.batch.pair_rows.numel()};
+  }
 
  private:
   int64_t negatives_;

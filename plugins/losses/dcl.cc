@@ -15,6 +15,7 @@ class Dcl : public Loss {
   std::vector<std::string> RequiredViews() const override { return {view::kItem}; }
   bool NeedsNegatives() const override { return true; }
   std::string AnchorView() const override { return anchor_; }
+  Reduction BatchReduction(const Input& input) const override { return {Reduction::kMean, input.batch.size()}; }
   at::Tensor Compute(const Input& input) override {
     ContrastiveTerms t = ComputeContrastiveTerms(input, anchor_, tau_);
     return DebiasedLoss(t, t.weights, tau_, tau_plus_);

@@ -20,6 +20,7 @@ class Hcl : public Loss {
   std::vector<std::string> RequiredViews() const override { return {view::kItem}; }
   bool NeedsNegatives() const override { return true; }
   std::string AnchorView() const override { return anchor_; }
+  Reduction BatchReduction(const Input& input) const override { return {Reduction::kMean, input.batch.size()}; }
   at::Tensor Compute(const Input& input) override {
     ContrastiveTerms t = ComputeContrastiveTerms(input, anchor_, tau_);
     // Subtracting the row max before exp leaves the rescaled weights unchanged.

@@ -21,6 +21,9 @@ class Hinge : public Loss {
     at::Tensor hinge = at::clamp_min(margin_ - (pos - neg), 0.0);
     return sum_ ? cpu::FixedOrderSum(hinge) : cpu::FixedOrderMean(hinge);
   }
+  Reduction BatchReduction(const Input& input) const override {
+    return sum_ ? Reduction{Reduction::kSum} : Reduction{Reduction::kMean, input.batch.pair_rows.numel()};
+  }
 
  private:
   int64_t negatives_;

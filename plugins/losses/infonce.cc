@@ -19,6 +19,7 @@ class InfoNce : public Loss {
   std::vector<std::string> RequiredViews() const override { return {view::kItem}; }
   bool NeedsNegatives() const override { return true; }
   std::string AnchorView() const override { return anchor_; }
+  Reduction BatchReduction(const Input& input) const override { return {Reduction::kMean, input.batch.size()}; }
   at::Tensor Compute(const Input& input) override {
     ContrastiveTerms t = ComputeContrastiveTerms(input, anchor_, tau_);
     // log(e^{s+} + sum_j w_j e^{s_j}) as a logsumexp; log 0 = -inf removes masked terms.

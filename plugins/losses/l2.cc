@@ -13,6 +13,7 @@ namespace {
 class L2 : public Loss {
  public:
   std::vector<std::string> RequiredViews() const override { return {}; }
+  Reduction BatchReduction(const Input&) const override { return {Reduction::kParameters}; }
   at::Tensor Compute(const Input& input) override {
     at::Tensor total = at::zeros({});
     for (const at::Tensor& p : input.encoder.RegularizedParameters()) total = total + cpu::FixedOrderSum(p.square());

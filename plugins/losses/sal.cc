@@ -22,6 +22,11 @@ class Sal : public Loss {
   }
   std::vector<std::string> DetachedViews() const override { return {view::kUserLong, view::kItem}; }
   BatchNeeds Needs() const override { return {0, samples_}; }
+  // Data parallel: the pairs span the whole batch, so the term is computed whole on every rank
+  // from gathered per-entry scores (kGathered).
+  Reduction BatchReduction(const Input& input) const override {
+    return {input.exchange != nullptr ? Reduction::kGathered : Reduction::kSum};
+  }
 
   at::Tensor Compute(const Input& input) override {
     const Views& v = input.views;
@@ -29,6 +34,7 @@ class Sal : public Loss {
     const at::Tensor item_long = v.Get(view::kItem).detach();
     const at::Tensor& user_short = v.Get(view::kUserShortSlices);  // [G,B,d]
     const at::Tensor& item_short = v.Get(view::kItemShortSlices);  // [G,I,d]
+    if (input.exchange != nullptr) return Gathered(input, user_long, item_long, user_short, item_short);
     const int64_t batch = user_short.size(1), items = item_short.size(1), d = user_short.size(2);
     // All slices at once, through flat [G*N, d] views: one gather (and one scatter in the
     // backward) per tensor instead of one full-size gradient buffer per slice.
@@ -62,6 +68,38 @@ class Sal : public Loss {
   }
 
  private:
+  // Data parallel: this rank's share of the batch holds entries of its rows only, but entry j
+  // pairs with entry j + n of the whole batch. Per slice, each entry's weighted long-term score
+  // and short-term score are gathered from every rank (in row order, as one process lists the
+  // entries) and every rank sums all pairs: the same terms, in the same order, as one process.
+  at::Tensor Gathered(const Input& input, const at::Tensor& user_long, const at::Tensor& item_long,
+                      const at::Tensor& user_short, const at::Tensor& item_short) const {
+    const int64_t batch = user_short.size(1), items = item_short.size(1), d = user_short.size(2);
+    const at::Tensor us = user_short.reshape({-1, d}), is = item_short.reshape({-1, d});
+    const at::Tensor w = input.views.Get(view::kSalWeight).reshape({-1});
+    std::vector<at::Tensor> pairs;
+    for (size_t k = 0; k < input.batch.sal.size(); ++k) {
+      const SalPairs& p = input.batch.sal[k];
+      const at::Tensor rows = at::cat({p.rows_a, p.rows_b}), entry_items = at::cat({p.items_a, p.items_b});
+      const at::Tensor flat_rows = rows + static_cast<int64_t>(k) * batch;
+      const at::Tensor weighted_long =
+          w.index_select(0, flat_rows) *
+          at::leaky_relu(user_long.index_select(0, rows) * item_long.index_select(0, entry_items), slope_).sum(1);
+      const at::Tensor short_term =
+          at::leaky_relu(us.index_select(0, flat_rows) * is.index_select(0, entry_items + static_cast<int64_t>(k) * items),
+                         slope_)
+              .sum(1);
+      const at::Tensor all = input.exchange->AllGather(at::stack({weighted_long, short_term}, 1));  // [entries, 2]
+      const int64_t n = all.size(0) / 2;
+      const at::Tensor long_gap = all.select(1, 0).narrow(0, 0, n) - all.select(1, 0).narrow(0, n, n);
+      const at::Tensor short_gap = all.select(1, 1).narrow(0, 0, n) - all.select(1, 1).narrow(0, n, n);
+      pairs.push_back(at::clamp_min(1.0 - long_gap * short_gap, 0.0));
+    }
+    if (pairs.empty()) return at::zeros({}, user_short.options());
+    return cpu::FixedOrderSum(at::cat(pairs));
+  }
+
+
   int64_t samples_;
   double slope_;
 };

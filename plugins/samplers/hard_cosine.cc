@@ -44,7 +44,7 @@ class HardCosineSampler : public Sampler {
     at::parallel_for(0, batch, 256, [&](int64_t b0, int64_t b1) {
       for (int64_t b = b0; b < b1; ++b) {
         const int64_t user = users[b];
-        Rng rng(request.seed, static_cast<uint64_t>(b));
+        Rng rng(request.seed, static_cast<uint64_t>(request.first_row + b));
         int64_t j = 0;
         for (const int64_t id : hard[b]) out[b * total + j++] = id;
         // Too few allowed items mined (tiny M, NaN scores) and the random mix: uniform.

@@ -25,7 +25,10 @@ class InBatchSampler : public Sampler {
     absl::Status status = CheckNegativesExist(request, "in_batch");
     if (!status.ok()) return status;
     const int64_t batch = request.users.size(0);
-    at::Tensor users = request.users.contiguous(), positives = request.positives.contiguous();
+    // The whole batch's positives: this request's, or all ranks' when it holds one rank's rows.
+    at::Tensor users = request.users.contiguous(),
+               positives = (request.batch_positives.defined() ? request.batch_positives : request.positives).contiguous();
+    const int64_t whole = positives.size(0);
     const int64_t* user = users.data_ptr<int64_t>();
     const int64_t* positive = positives.data_ptr<int64_t>();
     const data::Csr& history = *request.history;
@@ -33,12 +36,12 @@ class InBatchSampler : public Sampler {
     int64_t* out = ids.data_ptr<int64_t>();
     at::parallel_for(0, batch, 64, [&](int64_t begin, int64_t end) {
       for (int64_t b = begin; b < end; ++b) {
-        Rng rng(request.seed, static_cast<uint64_t>(b));
-        const int64_t start = static_cast<int64_t>(rng.Below(batch));
+        Rng rng(request.seed, static_cast<uint64_t>(request.first_row + b));
+        const int64_t start = static_cast<int64_t>(rng.Below(whole));
         int64_t taken = 0;
         // Visit the other rows from a random start; each yields its positive if allowed.
-        for (int64_t step = 0; step < batch && taken < k_; ++step) {
-          const int64_t item = positive[(start + step) % batch];
+        for (int64_t step = 0; step < whole && taken < k_; ++step) {
+          const int64_t item = positive[(start + step) % whole];
           if (!history.Contains(user[b], static_cast<int32_t>(item))) out[b * k_ + taken++] = item;
         }
         for (; taken < k_; ++taken) {

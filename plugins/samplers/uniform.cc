@@ -30,7 +30,7 @@ at::Tensor UniformNegatives(const Sampler::Request& request, int64_t k) {
   int64_t* out = ids.data_ptr<int64_t>();
   at::parallel_for(0, batch, 64, [&](int64_t begin, int64_t end) {
     for (int64_t b = begin; b < end; ++b) {
-      Rng rng(request.seed, static_cast<uint64_t>(b));
+      Rng rng(request.seed, static_cast<uint64_t>(request.first_row + b));
       for (int64_t j = 0; j < k; ++j) {
         out[b * k + j] = UniformOutside(rng, request.num_items, history.RowBegin(user[b]), history.RowSize(user[b]));
       }

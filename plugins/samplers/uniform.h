@@ -13,8 +13,9 @@ namespace hardgnn {
 absl::Status CheckNegativesExist(const Sampler::Request& request, const char* sampler);
 
 // [B, k] items, each uniform over the items row b's user never interacted with (with
-// replacement), in bounded time; row b draws from Rng(request.seed, b), so the result does
-// not depend on the thread count. Call CheckNegativesExist first.
+// replacement), in bounded time; row b draws from Rng(request.seed, request.first_row + b),
+// so the result does not depend on the thread count (nor on which rank computes the row).
+// Call CheckNegativesExist first.
 at::Tensor UniformNegatives(const Sampler::Request& request, int64_t k);
 
 }  // namespace hardgnn

@@ -47,5 +47,61 @@ check "a missing nested flagfile is named with the line naming it" 1 "names_gone
 printf -- '--flagfile\n' > "$tmp/bare.flags"
 check "a bare --flagfile line in a file is rejected" 1 "bare.flags:1: --flagfile needs =FILE" -- "$bin" --flagfile="$tmp/bare.flags" list
 
+printf -- '--lr 0.1\n' > "$tmp/spaced.flags"
+check "'--lr 0.1' in a file (gflags would set nothing) is rejected" 1 "spaced.flags:1: --lr needs =VALUE" -- "$bin" --flagfile="$tmp/spaced.flags" list
+printf -- 'hardgnn\n--lr=0.1\n' > "$tmp/section.flags"
+check "a program-name section line is rejected" 1 "section.flags:1: 'hardgnn' is not a flag" -- "$bin" --flagfile="$tmp/section.flags" list
+printf -- '--flagfile=cycle_b.flags\n' > "$tmp/cycle_a.flags"
+printf -- '--flagfile=cycle_a.flags\n' > "$tmp/cycle_b.flags"
+check "a flagfile cycle is rejected" 1 "cycle_b.flags:1: .*cycle_a.flags: the flagfile includes itself" -- "$bin" --flagfile="$tmp/cycle_a.flags" list
+
+# Nested flagfiles are relative to the file that names them, whatever the working directory.
+mkdir -p "$tmp/presets/sub" "$tmp/elsewhere"
+printf -- '--contrastive_tau=0.3\n' > "$tmp/presets/sub/inner.flags"
+printf -- '# names its neighbour relative to itself\n--flagfile=sub/inner.flags\n' > "$tmp/presets/outer.flags"
+printf -- '--flagfile=../sub/inner.flags\n' > "$tmp/presets/sub/up.flags"
+printf -- '--flagfile=presets/sub/inner.flags\n' > "$tmp/presets/rooted.flags"
+bin_abs=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
+in_dir() { local dir=$1; shift; (cd "$dir" && "$@"); }
+check "a nested flagfile is read relative to its parent (from another directory)" 1 \
+  "--contrastive_tau=0.3 and --infonce_tau=0.5 both set" -- \
+  in_dir "$tmp/elsewhere" "$bin_abs" train --flagfile="$tmp/presets/outer.flags" --contrastive_loss=infonce --sampler=random --infonce_tau=0.5
+check "a relative command-line flagfile and a ../ nested one" 1 "--contrastive_tau=0.3 and --infonce_tau=0.5 both set" -- \
+  in_dir "$tmp/presets" "$bin_abs" train --flagfile=sub/up.flags --contrastive_loss=infonce --sampler=random --infonce_tau=0.5
+check "a nested path written from the root is refused with the reason" 1 \
+  "rooted.flags:1: .*presets/presets/sub/inner.flags: cannot open the flagfile \(a nested --flagfile is relative to the file that names it, .*rooted.flags; 'presets/sub/inner.flags' exists relative to the current directory" -- \
+  in_dir "$tmp" "$bin_abs" --flagfile=presets/rooted.flags list
+
+# One knob, one value: the generic flags and the plugins' own.
+check "a conflicting tau is refused naming both flags" 1 "--contrastive_tau=0.2 and --infonce_tau=0.5 both set the contrastive loss's temperature" -- \
+  "$bin" train --contrastive_loss=infonce --sampler=random --contrastive_tau=0.2 --infonce_tau=0.5
+printf -- '--contrastive_loss=infonce\n--sampler=hard_cosine\n--contrastive_tau=0.1\n--contrastive_k=5\n' > "$tmp/variant.flags"
+check "a preset's tau against the user's plugin tau is refused" 1 "--contrastive_tau=0.1 and --infonce_tau=0.2 both set" -- \
+  "$bin" train --flagfile="$tmp/variant.flags" --infonce_tau=0.2
+check "a conflicting K is refused naming both flags" 1 "--contrastive_k=5 and --hard_cosine_k=7 both set the sampler's negatives per anchor" -- \
+  "$bin" train --flagfile="$tmp/variant.flags" --hard_cosine_k=7
+check "equal values of both tau flags are accepted" 1 "--data is required" -- \
+  "$bin" train --flagfile="$tmp/variant.flags" --infonce_tau=0.1 --hard_cosine_k=5
+check "a schedule in epochs and one in steps are refused together" 1 "--lr_decay_epochs=2 and --lr_decay_steps=19 both set the decay schedule" -- \
+  "$bin" train --lr_decay_epochs=2 --lr_decay_steps=19
+check "a schedule in epochs alone (or with --lr_decay_steps=0) is accepted" 1 "--data is required" -- \
+  "$bin" train --lr_decay_steps=0 --lr_decay_epochs=2
+check "list says each schedule flag's unit" 0 "--lr_decay_steps=19  unit: training steps.*" -- "$bin" list
+check "list says the epoch schedule's unit" 0 "--lr_decay_epochs=0  unit: epochs" -- "$bin" list
+
+# A data preset names its input and the dataset together: another --input alone is refused.
+printf -- '--input=%s\n--name=yelp2019\n--slices=12\n' "$tmp/yelp.tsv" > "$tmp/data.flags"
+check "prepare refuses a preset's name on another --input" 1 \
+  "--input=.*other.tsv \(the command line\) is set after --name=yelp2019 \(.*data.flags:2\), which names another input's data: give --name as well" -- \
+  "$bin" prepare --flagfile="$tmp/data.flags" --input="$tmp/other.tsv"
+check "prepare accepts another --input with its own --name" 2 "other.tsv: no such file" -- \
+  "$bin" prepare --flagfile="$tmp/data.flags" --input="$tmp/other.tsv" --name=other
+check "prepare accepts an --input given before the preset (the preset's wins)" 2 "yelp.tsv: no such file" -- \
+  "$bin" prepare --input="$tmp/other.tsv" --flagfile="$tmp/data.flags"
+
+check "compare needs run directories" 2 "hardgnn compare RUN_DIR" -- "$bin" compare
+check "compare names a folder that holds no finished run" 1 "nope/summary.json: cannot read it" -- "$bin" compare "$tmp/nope"
+check "recommend needs users or an export folder" 1 "give --users=ID,ID\|FILE" -- "$bin" recommend
+
 if [[ $failures -gt 0 ]]; then echo "$failures check(s) failed"; exit 1; fi
 echo "all checks passed"

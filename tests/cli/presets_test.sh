@@ -40,5 +40,28 @@ for p in $(find experiments/configs/data -name '*.flags' | sort); do
   echo "ok: $p (flags only)"
 done
 
+# From another working directory: nested flagfiles are found relative to the preset naming
+# them (main/selfgnn.flags -> ../gowalla-nyc-bpr.flags -> gowalla-nyc.flags -> published/).
+root=$PWD
+bin_abs=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
+mkdir -p "$tmp/elsewhere"
+if (cd "$tmp/elsewhere" && "$bin_abs" train --flagfile="$root/experiments/configs/main/selfgnn.flags" --data="$tmp/data" \
+      --run_dir="$tmp/elsewhere/run" --threads=1 --epochs=1 --max_steps=1 --users_per_epoch=16 --batch_size=16 \
+      --progress=never > "$tmp/elsewhere.log" 2>&1); then
+  # The innermost file's values arrived: published/gowalla.flags sets the attention and SAL sizes.
+  if grep -qx -- "--selfgnn_ssl_dim=48" "$tmp/elsewhere/run/flags.txt" && grep -qx -- "--pred_num=50" "$tmp/elsewhere/run/flags.txt"; then
+    echo "ok: a three-level preset trains from another directory"
+  else
+    echo "FAIL: from another directory, the nested presets' values are missing"; failures=$((failures + 1))
+  fi
+else
+  echo "FAIL: a nested preset from another directory"; tail -3 "$tmp/elsewhere.log"; failures=$((failures + 1))
+fi
+if (cd "$tmp/elsewhere" && "$bin_abs" --flagfile="$root/experiments/configs/data/yelp2019-2slices.flags" list > /dev/null 2>&1); then
+  echo "ok: a nested data preset resolves from another directory"
+else
+  echo "FAIL: data/yelp2019-2slices.flags from another directory"; failures=$((failures + 1))
+fi
+
 if [[ $failures -gt 0 ]]; then echo "$failures check(s) failed"; exit 1; fi
 echo "all $i presets train"

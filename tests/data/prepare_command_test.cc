@@ -8,6 +8,7 @@
 #include "core/cli/prepare_command.h"
 #include "core/data/cache.h"
 #include "core/data/file_io.h"
+#include "core/data/stats.h"
 #include "gtest/gtest.h"
 #include "tests/data/test_util.h"
 
@@ -118,6 +119,52 @@ TEST(PrepareCommand, WarnsAboutAFiftyYearSpanOnStderrAndInStatsJson) {
   absl::StatusOr<std::string> json = data::ReadFileToString(out + "/stats.json");
   ASSERT_TRUE(json.ok());
   EXPECT_NE(json->find("\"warnings\": [\"" + warning + "\"]"), std::string::npos) << *json;
+}
+
+TEST(ThinSlices, TheIssuesCaseIsWarnedWithTheSliceAndTheRemedies) {
+  data::DatasetStats stats;
+  stats.slice_edges = std::vector<int64_t>(12, 62000);
+  stats.slice_edges[0] = 159;
+  for (int k = 0; k <= 12; ++k) stats.slice_bounds.push_back(1546300800 + k * 2592000);  // 30-day slices from 2019-01-01
+  const std::vector<std::string> warnings = data::ThinSliceWarnings(stats);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_EQ(warnings[0],
+            "1 of 12 time slices hold almost no training edges (an even share is 56847 of 682159): slice 1 "
+            "(2019-01-01 .. 2019-01-31) holds 159; their short-term graphs are nearly empty: start later with "
+            "--time_begin=2019-01-31T00:00:00Z (where slice 2 begins) or use fewer --slices");
+  stats.slice_edges[0] = 6000;  // over a tenth of an even share: fine
+  EXPECT_TRUE(data::ThinSliceWarnings(stats).empty());
+  stats.slice_edges[5] = 10;  // a thin slice in the middle: --time_begin would not help
+  ASSERT_EQ(data::ThinSliceWarnings(stats).size(), 1u);
+  EXPECT_NE(data::ThinSliceWarnings(stats)[0].find("slice 6 (2019-05-31 .. 2019-06-30) holds 10; their short-term "
+                                                   "graphs are nearly empty: use fewer --slices"),
+            std::string::npos)
+      << data::ThinSliceWarnings(stats)[0];
+}
+
+TEST(PrepareCommand, WarnsAboutSlicesThatHoldAlmostNoTrainingEdges) {
+  const std::string dir = data::testing::TempDir("thin");
+  std::string text = "straggler,a,0\n";  // one early event: slices 1 and 2 are nearly empty
+  for (int u = 0; u < 20; ++u) {
+    for (int j = 0; j < 10; ++j) text += "u" + std::to_string(u) + ",i" + std::to_string((u + j) % 12) + "," + std::to_string(1000 + 100 * j) + "\n";
+  }
+  text += "straggler,b,1000\nstraggler,c,1500\nstraggler,d,1900\n";
+  data::testing::WriteFile(dir + "/log.csv", text);
+  std::string printed, errors;
+  ASSERT_EQ(RunPrepare({{"input", dir + "/log.csv"}, {"format", "generic"}, {"kcore", "0"}, {"slices", "4"},
+                        {"eval_negatives", "1"}, {"time_begin", "0"}, {"out", dir + "/out"}},
+                       &printed, &errors),
+            0)
+      << errors;
+  EXPECT_NE(errors.find("hardgnn prepare: warning: 2 of 4 time slices hold almost no training edges"), std::string::npos)
+      << errors;
+  EXPECT_NE(errors.find("slice 1 (1970-01-01 .. 1970-01-01) holds 1, slice 2 (1970-01-01 .. 1970-01-01) holds 0"),
+            std::string::npos) << errors;
+  EXPECT_NE(errors.find("start later with --time_begin=1970-01-01T00:14:10Z (where slice 3 begins)"), std::string::npos)
+      << errors;
+  absl::StatusOr<std::string> json = data::ReadFileToString(dir + "/out/stats.json");
+  ASSERT_TRUE(json.ok());
+  EXPECT_NE(json->find("\"warnings\": [\"2 of 4 time slices hold almost no training edges"), std::string::npos) << *json;
 }
 
 TEST(PrepareCommand, AuditsAndConvertsASelfGnnRelease) {

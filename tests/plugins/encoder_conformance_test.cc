@@ -64,6 +64,11 @@ TEST_P(EncoderConformance, PublishesItsViewsWithConsistentShapes) {
   }
   if (v.Has(view::kUserShortSlices)) EXPECT_EQ(v.Get(view::kUserShortSlices).sizes(), (std::vector<int64_t>{g, b, d}));
   if (v.Has(view::kItemShortSlices)) EXPECT_EQ(v.Get(view::kItemShortSlices).sizes(), (std::vector<int64_t>{g, items, d}));
+  if (v.Has(view::kSeqHidden)) {  // [B,M,d], zero at padded positions
+    const at::Tensor& h = v.Get(view::kSeqHidden);
+    EXPECT_EQ(h.sizes(), (std::vector<int64_t>{b, kSeqLen, d}));
+    EXPECT_EQ((h.abs().sum(2) * (1 - batch_.seq_mask)).sum().item<double>(), 0.0);
+  }
   if (v.Has(view::kSalWeight)) {
     const at::Tensor& w = v.Get(view::kSalWeight);
     EXPECT_EQ(w.sizes(), (std::vector<int64_t>{g, b}));

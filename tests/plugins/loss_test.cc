@@ -16,7 +16,7 @@
 namespace hardgnn {
 namespace {
 
-constexpr int64_t kB = 4, kI = 9, kD = 3, kG = 2, kK = 3;
+constexpr int64_t kB = 4, kI = 9, kD = 3, kG = 2, kK = 3, kM = 3;
 
 // An encoder whose only role here is to own parameters for the l2 loss.
 class ParamsOnly : public Encoder {
@@ -30,13 +30,14 @@ class ParamsOnly : public Encoder {
 
 const std::vector<std::string> kAllViews = {view::kUser, view::kItem, view::kUserLong, view::kUserSeq,
                                             view::kUserShort, view::kUserShortSlices,
-                                            view::kItemShortSlices, view::kSalWeight};
+                                            view::kItemShortSlices, view::kSalWeight, view::kSeqHidden};
 
 std::vector<int64_t> Shape(const std::string& name) {
   if (name == view::kItem) return {kI, kD};
   if (name == view::kUserShortSlices) return {kG, kB, kD};
   if (name == view::kItemShortSlices) return {kG, kI, kD};
   if (name == view::kSalWeight) return {kG, kB};
+  if (name == view::kSeqHidden) return {kB, kM, kD};
   return {kB, kD};
 }
 
@@ -49,6 +50,8 @@ Batch MakeBatch() {
   b.pair_rows = Longs({0, 0, 1, 2, 3, 3});
   b.pair_pos = Longs({0, 0, 3, 5, 8, 8});
   b.pair_neg = Longs({1, 2, 4, 6, 7, 1});
+  b.seq = Longs({0, 2, 3, 0, 0, 4, 5, 6, 7, 0, 0, 1}).view({kB, kM});  // right-aligned, 0 pad
+  b.seq_mask = at::tensor({0.0f, 1.0f, 1.0f, 0.0f, 0.0f, 1.0f, 1.0f, 1.0f, 1.0f, 0.0f, 0.0f, 1.0f}).view({kB, kM});
   for (int64_t k = 0; k < kG; ++k) {
     b.sal.push_back({Longs({0, 1, 2}), Longs({1, 4, 6}), Longs({3, 2, 0}), Longs({7, 2, 5 - k})});
   }

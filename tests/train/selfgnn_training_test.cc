@@ -2,26 +2,16 @@
 // the loss falls and the selected model's HR@10 beats the popularity ranking.
 #include <string>
 
-#include "core/data/input_format.h"
 #include "core/data/prepare.h"
 #include "core/train/model_setup.h"
 #include "core/train/trainer.h"
 #include "gtest/gtest.h"
+#include "tests/testing/gowalla_subset.h"
 
 namespace hardgnn {
 namespace {
 
-data::PreparedDataset GowallaSubset() {
-  auto log = data::ReadInteractionFile("data/gowalla-nyc/checkins.tsv.gz", data::InputFormat::kGowalla);
-  EXPECT_TRUE(log.ok()) << log.status();
-  data::PrepareOptions o;
-  o.name = "gowalla-nyc-subset";
-  o.time_begin = 1275350400;  // 2010-06-01: the last five months
-  o.num_slices = 3;
-  auto d = data::Prepare(*log, o);
-  EXPECT_TRUE(d.ok()) << d.status();
-  return *d;
-}
+using testing::GowallaSubset;
 
 absl::StatusOr<TrainSummary> TrainModel(const data::PreparedDataset& d, const std::string& encoder,
                                         std::vector<LossSpec> losses, ArgMap encoder_args) {

@@ -14,6 +14,7 @@
 #include <torch/nn/module.h>
 #include <torch/optim/adam.h>
 
+#include "core/cli/json.h"
 #include "core/data/prepare.h"
 #include "core/model/sampler.h"
 #include "core/train/batch_builder.h"
@@ -51,6 +52,14 @@ TEST(LearningRateTest, StaircaseDecayOfThePublishedCode) {
   EXPECT_DOUBLE_EQ(LearningRateAt(o, 19), 1e-3 * 0.96);
   EXPECT_DOUBLE_EQ(LearningRateAt(o, 57), 1e-3 * 0.96 * 0.96 * 0.96);
   EXPECT_NEAR(LearningRateAt(o, 3000), 1e-3 * std::pow(0.96, 157), 1e-18);  // ~0.00165 lr
+}
+
+TEST(LearningRateTest, AScheduleInEpochsIsOneInStepsOfThatManyEpochs) {
+  TrainOptions o;
+  EXPECT_EQ(DecayStairSteps(o, 50), 19) << "no epochs given: the steps";
+  o.lr_decay_epochs = 3;
+  EXPECT_EQ(DecayStairSteps(o, 50), 150);
+  EXPECT_EQ(DecayStairSteps(o, 100), 300) << "twice the users per epoch: twice the steps per stair";
 }
 
 TEST(SelectionTest, ParsesEachProtocolAndMetricAndReadsThatField) {
@@ -308,7 +317,7 @@ struct Tiny : torch::nn::Module {
   at::Tensor w;
 };
 
-const CheckpointIdentity kIdentity{"00ff", "tiny (3 users, 2 items)", "encoder=tiny\ndim=2\n", "lr=0.1\nseed=1\n", ""};
+const CheckpointIdentity kIdentity{"00ff", "tiny (3 users, 2 items)", "encoder=tiny\ndim=2\n", "lr=0.1\nseed=1\n", "", ""};
 
 TEST(CheckpointTest, RoundTripsModelAndOptimizerExactly) {
   const std::string path = ::testing::TempDir() + "/ck.pt";
@@ -378,6 +387,23 @@ TEST(CheckpointTest, AnyFlippedByteIsDetectedAndNothingIsLoaded) {
     EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << "byte " << at << ": " << s;
     EXPECT_TRUE(at::equal(b.w, before)) << "byte " << at;
   }
+}
+
+TEST(CheckpointTest, ASettingNewerThanTheCheckpointMatchesOnlyItsDefault) {
+  const std::string path = ::testing::TempDir() + "/older.pt";
+  Tiny a;
+  ASSERT_TRUE(SaveCheckpoint(path, a, nullptr, kIdentity).ok());
+  CheckpointIdentity now = kIdentity;  // a flag added since, at its default: the same run
+  now.config = "added=0\nlr=0.1\nseed=1\n";
+  now.config_defaults = "added=0\nlr=0.001\nseed=100\n";
+  Tiny b;
+  CheckpointIdentity stored;
+  ASSERT_TRUE(LoadCheckpoint(path, b, nullptr, now, IdentityCheck::kEverything, &stored).ok());
+  EXPECT_EQ(stored.config, kIdentity.config) << "the stored identity is handed back";
+  EXPECT_EQ(stored.architecture, kIdentity.architecture);
+  now.config = "added=3\nlr=0.1\nseed=1\n";  // set to something else: another run
+  absl::Status s = LoadCheckpoint(path, b, nullptr, now, IdentityCheck::kEverything).status();
+  EXPECT_NE(Message(s).find("added: the checkpoint has (unset), now '3'"), std::string::npos) << s;
 }
 
 struct Wider : torch::nn::Module {
@@ -566,6 +592,80 @@ TEST(TrainerTest, ResumeRefusesAnotherConfigOrDataset) {
   ASSERT_FALSE(refused.ok());
   EXPECT_NE(Message(refused.status()).find("trained on another dataset"), std::string::npos) << refused.status();
   EXPECT_TRUE(TrainMf(d, o).ok()) << "the run's own settings, more epochs";
+}
+
+// The log's events of one kind, parsed.
+std::vector<Json> LoggedEvents(const std::string& dir, const std::string& event) {
+  std::ifstream in(dir + "/log.jsonl");
+  std::vector<Json> out;
+  for (std::string line; std::getline(in, line);) {
+    absl::StatusOr<Json> json = ParseJson(line);
+    EXPECT_TRUE(json.ok()) << json.status() << ": " << line;
+    if (json.ok() && json->At({"event"})->string == event) out.push_back(*json);
+  }
+  return out;
+}
+
+TEST(TrainerTest, TheEpochLogGivesEachTermsRawValueWeightAndContribution) {
+  const data::PreparedDataset d = SmallDataset(120, 80);
+  const std::string dir = ::testing::TempDir() + "/terms";
+  mkdir(dir.c_str(), 0755);
+  ASSERT_TRUE(TrainMf(d, ShortRun(dir, 2)).ok());
+  const std::vector<Json> epochs = LoggedEvents(dir, "epoch");
+  ASSERT_EQ(epochs.size(), 2u);
+  for (const Json& e : epochs) {
+    double total = 0;
+    for (const auto& [name, weight] : {std::pair{"bpr", 1.0}, std::pair{"l2", 1e-4}}) {
+      const double raw = e.At({"terms", name})->number, part = e.At({"weighted", name})->number;
+      EXPECT_EQ(e.At({"weights", name})->number, weight) << name;
+      EXPECT_NEAR(part, weight * raw, 1e-5 * std::fabs(part)) << name;
+      total += part;
+    }
+    EXPECT_NEAR(total, e.At({"loss"})->number, 1e-5 * total) << "the contributions add up to the loss";
+  }
+}
+
+TEST(TrainerTest, ADecayInEpochsKeepsItsPacePerEpochOnMoreUsers) {
+  const data::PreparedDataset d = SmallDataset(120, 80);
+  for (const bool in_epochs : {true, false}) {
+    std::vector<std::vector<double>> lrs;  // per run, the logged lr after each epoch
+    for (const int64_t users : {32, 64}) {  // 2 and 4 steps per epoch
+      const std::string dir = absl::StrCat(::testing::TempDir(), "/decay_", in_epochs, "_", users);
+      mkdir(dir.c_str(), 0755);
+      TrainOptions o = ShortRun(dir, 3);
+      o.users_per_epoch = users;
+      o.lr_decay = 0.5;
+      o.lr_decay_steps = in_epochs ? 0 : 2;
+      o.lr_decay_epochs = in_epochs ? 1 : 0;
+      ASSERT_TRUE(TrainMf(d, o).ok());
+      lrs.emplace_back();
+      for (const Json& e : LoggedEvents(dir, "epoch")) lrs.back().push_back(e.At({"lr"})->number);
+    }
+    if (in_epochs) {
+      EXPECT_EQ(lrs[0], (std::vector<double>{0.01, 0.005, 0.0025}));
+      EXPECT_EQ(lrs[1], lrs[0]) << "one stair per epoch, however many steps an epoch has";
+    } else {
+      EXPECT_EQ(lrs[0], (std::vector<double>{0.01, 0.005, 0.0025}));
+      EXPECT_EQ(lrs[1], (std::vector<double>{0.005, 0.00125, 0.0003125})) << "steps: twice as fast per epoch";
+    }
+  }
+}
+
+TEST(TrainerTest, BestHoldsTheWeightsOnlyAndLastTheOptimizerToo) {
+  const data::PreparedDataset d = SmallDataset(120, 80);
+  const std::string dir = ::testing::TempDir() + "/files";
+  mkdir(dir.c_str(), 0755);
+  ASSERT_TRUE(TrainMf(d, ShortRun(dir, 2)).ok());
+  auto model = MakeMf(d);
+  torch::optim::Adam adam(model->encoder->parameters(), torch::optim::AdamOptions(0.1));
+  EXPECT_TRUE(LoadCheckpoint(dir + "/best.pt", *model->encoder, nullptr, {}, IdentityCheck::kModel).ok());
+  absl::Status s = LoadCheckpoint(dir + "/best.pt", *model->encoder, &adam, {}, IdentityCheck::kModel).status();
+  EXPECT_NE(Message(s).find("holds no optimizer state"), std::string::npos) << s;
+  EXPECT_TRUE(LoadCheckpoint(dir + "/last.pt", *model->encoder, &adam, {}, IdentityCheck::kModel).ok());
+  struct stat best, last;
+  ASSERT_EQ(stat((dir + "/best.pt").c_str(), &best), 0);
+  ASSERT_EQ(stat((dir + "/last.pt").c_str(), &last), 0);
+  EXPECT_LT(2 * best.st_size, last.st_size) << "Adam keeps two moments per weight";
 }
 
 TEST(TrainerTest, AnEventEpochVisitsEveryTrainingEventOnce) {

@@ -13,23 +13,26 @@
 namespace hardgnn::selfgnn {
 namespace {
 
-constexpr int64_t kChunk = 1 << 14;
-
-// out = x * mask, mask[i] = scale if draw(seed, i) < threshold else 0. The mask is a pure
-// function of (seed, i), so the backward regenerates it instead of keeping it in memory.
-at::Tensor ApplyMask(const at::Tensor& x, uint64_t seed, double keep) {
+// out = x * mask, row n's mask[j] = scale if the j-th draw of Rng(seed, keys[n]) < threshold
+// else 0: a pure function of (seed, key, j), so the backward regenerates it.
+at::Tensor ApplyMask(const at::Tensor& x, uint64_t seed, const at::Tensor& keys, double keep) {
   const at::Tensor in = x.contiguous();
+  const at::Tensor key = keys.contiguous();
+  TORCH_CHECK(key.scalar_type() == at::kLong && key.dim() == 1 && in.dim() >= 1 && key.size(0) == in.size(0),
+              "RowDropout: one int64 key per row");
   at::Tensor out = at::empty_like(in);
-  const int64_t n = in.numel();
+  const int64_t rows = in.size(0), width = rows > 0 ? in.numel() / rows : 0;
   const uint64_t threshold = static_cast<uint64_t>(std::ldexp(keep, 64));  // keep < 1
-  AT_DISPATCH_FLOATING_TYPES(in.scalar_type(), "Dropout", [&] {
+  const int64_t* k = key.data_ptr<int64_t>();
+  AT_DISPATCH_FLOATING_TYPES(in.scalar_type(), "RowDropout", [&] {
     const scalar_t* src = in.data_ptr<scalar_t>();
     scalar_t* dst = out.data_ptr<scalar_t>();
     const scalar_t scale = static_cast<scalar_t>(1.0 / keep);
-    at::parallel_for(0, (n + kChunk - 1) / kChunk, 1, [&](int64_t c0, int64_t c1) {
-      for (int64_t c = c0; c < c1; ++c) {
-        Rng rng(seed, static_cast<uint64_t>(c));
-        for (int64_t i = c * kChunk; i < std::min(n, (c + 1) * kChunk); ++i) {
+    const int64_t grain = std::max<int64_t>(1, (1 << 14) / std::max<int64_t>(1, width));
+    at::parallel_for(0, rows, grain, [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) {
+        Rng rng(seed, static_cast<uint64_t>(k[r]));
+        for (int64_t i = r * width; i < (r + 1) * width; ++i) {
           dst[i] = rng.Next() < threshold ? src[i] * scale : scalar_t(0);
         }
       }
@@ -38,32 +41,35 @@ at::Tensor ApplyMask(const at::Tensor& x, uint64_t seed, double keep) {
   return out;
 }
 
-struct DropoutFunction : public torch::autograd::Function<DropoutFunction> {
-  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x, double keep, int64_t seed) {
+struct RowDropoutFunction : public torch::autograd::Function<RowDropoutFunction> {
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x, double keep, int64_t seed,
+                            const at::Tensor& keys) {
     ctx->saved_data["keep"] = keep;
     ctx->saved_data["seed"] = seed;
-    return ApplyMask(x, static_cast<uint64_t>(seed), keep);
+    ctx->saved_data["keys"] = keys;
+    return ApplyMask(x, static_cast<uint64_t>(seed), keys, keep);
   }
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list grad) {
     const double keep = ctx->saved_data["keep"].toDouble();
     const uint64_t seed = static_cast<uint64_t>(ctx->saved_data["seed"].toInt());
-    return {ApplyMask(grad[0], seed, keep), at::Tensor(), at::Tensor()};
+    const at::Tensor keys = ctx->saved_data["keys"].toTensor();
+    return {ApplyMask(grad[0], seed, keys, keep), at::Tensor(), at::Tensor(), at::Tensor()};
   }
 };
 
 }  // namespace
 
-at::Tensor Dropout(const at::Tensor& x, double p, bool training) {
+uint64_t DrawDropoutSeed() {
+  at::Generator gen = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  return gen.get<at::CPUGeneratorImpl>()->random64();
+}
+
+at::Tensor RowDropout(const at::Tensor& x, double p, bool training, uint64_t seed, const at::Tensor& keys) {
   if (!training || p <= 0) return x;
   if (p >= 1) return x * 0;
-  uint64_t seed;
-  {
-    at::Generator gen = at::detail::getDefaultCPUGenerator();
-    std::lock_guard<std::mutex> lock(gen.mutex());
-    seed = gen.get<at::CPUGeneratorImpl>()->random64();
-  }
-  return DropoutFunction::apply(x, 1.0 - p, static_cast<int64_t>(seed));
+  return RowDropoutFunction::apply(x, 1.0 - p, static_cast<int64_t>(seed), keys);
 }
 
 }  // namespace hardgnn::selfgnn

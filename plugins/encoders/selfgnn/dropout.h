@@ -1,17 +1,25 @@
 #ifndef HARDGNN_PLUGINS_ENCODERS_SELFGNN_DROPOUT_H_
 #define HARDGNN_PLUGINS_ENCODERS_SELFGNN_DROPOUT_H_
 
+#include <cstdint>
+
 #include <ATen/core/Tensor.h>
 
 namespace hardgnn::selfgnn {
 
-// Inverted dropout (keep with probability 1 - p, scale kept values by 1 / (1 - p)) whose mask
-// comes from a counter-based generator in parallel chunks: at::dropout draws one Bernoulli per
-// element from the serial Mersenne twister, about 200 ms for the 20M outputs of the interval
-// RNN. The seed is drawn from LibTorch's default CPU generator, so at::manual_seed governs it,
-// and the mask does not depend on the thread count. The mask is never stored: the backward
-// regenerates it from the seed.
-at::Tensor Dropout(const at::Tensor& x, double p, bool training);
+// A dropout seed for one forward pass, drawn from LibTorch's default CPU generator, so
+// at::manual_seed governs it.
+uint64_t DrawDropoutSeed();
+
+// Inverted dropout (keep with probability 1 - p, scale kept values by 1 / (1 - p)) of the rows
+// of x ([N, ...]): row n's mask is drawn from the counter-based generator Rng(seed, keys[n])
+// ([N] int64), so it depends on the row's key alone, not on the other rows of the call nor on
+// the thread count. Keys are what a row is: a user's batch row (Batch::first_row + row), an
+// item's id; a rank computing a share of a batch, or an item computed in another call of the
+// same pass, draws the same mask. (at::dropout draws one Bernoulli per element from the serial
+// Mersenne twister, about 200 ms for the 20M outputs of the interval RNN.) The mask is never
+// stored: the backward regenerates it from the seed and the keys.
+at::Tensor RowDropout(const at::Tensor& x, double p, bool training, uint64_t seed, const at::Tensor& keys);
 
 }  // namespace hardgnn::selfgnn
 

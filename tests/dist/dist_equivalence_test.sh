@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Two ranks against one process on gowalla-nyc (HardGNN: SelfGNN with SAL and dropout, hinge,
+# L2, InfoNCE over hard negatives mined every step), same seed and global batch, 3 epochs of
+# 2 steps:
+#  - epoch losses agree to 1e-5 relative and every metric to 4 decimals, or by one user where a
+#    rank crosses a cutoff: the ranks sum the same per-row contributions in another order, so
+#    the parameters agree to the last bits only (not bit for bit);
+#  - gradients sent as sparse rows give the dense run's bits;
+#  - `eval` of one checkpoint on two ranks prints the one-process numbers bit for bit.
+set -uo pipefail
+bin=$1 launch=$2 checkins=$3
+source "$(dirname "$0")/lib.sh"
+prepare_gowalla "$tmp/data"
+read -ra flags <<< "$(train_flags)"
+
+"$bin" train "${flags[@]}" --epochs=3 --run_dir="$tmp/one" > "$tmp/one.out" 2>&1 \
+  || { fail "one process"; tail -5 "$tmp/one.out"; finish; }
+HARDGNN_BIN=$bin "$launch" 2 --threads=1 -- train "${flags[@]}" --epochs=3 --run_dir="$tmp/two" > "$tmp/two.out" 2>&1 \
+  || { fail "two ranks"; tail -5 "$tmp/two.out"; tail -5 "$tmp/two/rank1.log"; finish; }
+[[ -s $tmp/two/rank1.log ]] && grep -q "^epoch 2" "$tmp/two/rank1.log" || fail "rank 1 wrote no log of its own"
+[[ ! -e $tmp/two/rank1/log.jsonl ]] || fail "rank 1 wrote run files"
+
+# Losses, one per epoch: relative difference.
+paste <(grep '"event":"epoch"' "$tmp/one/log.jsonl" | grep -o '"loss":[^,]*' | cut -d: -f2) \
+      <(grep '"event":"epoch"' "$tmp/two/log.jsonl" | grep -o '"loss":[^,]*' | cut -d: -f2) > "$tmp/losses"
+[[ $(wc -l < "$tmp/losses") -eq 3 ]] || fail "expected 3 epoch losses: $(cat "$tmp/losses")"
+worst=$(awk '{ d = ($1 - $2) / $1; if (d < 0) d = -d; if (d > m) m = d } END { printf "%.2g", m }' "$tmp/losses")
+awk -v w="$worst" 'BEGIN { exit !(w <= 1e-5) }' && ok "epoch losses agree: worst relative difference $worst" \
+  || fail "epoch losses differ by $worst relative: $(tr '\n' ' ' < "$tmp/losses")"
+
+# Metrics of every evaluation: each within 4 decimals, or one user (1/users) where a rank crossed a cutoff.
+metrics() { grep -E '"event":"(eval|best)"' "$1" | sed -E 's/"seconds":[0-9.e+-]+//' | grep -oE '"users":[0-9]+|"[a-z@0-9]+":[0-9.]+' ; }
+paste <(metrics "$tmp/one/log.jsonl") <(metrics "$tmp/two/log.jsonl") | tr ':' ' ' > "$tmp/metrics"
+summary=$(awk '
+  $1 == "\"users\"" { users = $2; if ($2 != $4) bad++; next }
+  { n++; d = $2 - $4; if (d < 0) d = -d
+    if (d < 5e-5) same4++; else if (users > 0 && d <= 1.0 / users + 2e-6) oneuser++; else { bad++; print "  " $0 > "/dev/stderr" }
+    if (d > worst) worst = d }
+  END { printf "%d metrics: %d to 4 decimals, %d by one user, %d beyond; largest difference %.2g\n", n, same4, oneuser, bad, worst
+        exit bad > 0 }' "$tmp/metrics") && ok "metrics agree: $summary" || fail "metrics disagree: $summary"
+
+# Gradients as sparse rows: the dense run's bits.
+HARDGNN_BIN=$bin "$launch" 2 --threads=1 -- train "${flags[@]}" --epochs=3 --dist_sparse_grads --run_dir="$tmp/sparse" \
+  > "$tmp/sparse.out" 2>&1 || { fail "two ranks, sparse gradients"; tail -5 "$tmp/sparse.out"; }
+diff <(fingerprint "$tmp/two") <(fingerprint "$tmp/sparse") > /dev/null \
+  && ok "sparse gradient rows: the dense run bit for bit" || fail "sparse gradient rows changed the run"
+
+# Sharded evaluation of one checkpoint: the same bits.
+evaluate() {
+  "$@" eval --flagfile="$tmp/two/flags.txt" --checkpoint="$tmp/two/best.pt" --threads=1 2>&1 | tail -1 \
+    | sed -E 's/,"seconds":[0-9.e+-]+//'
+}
+one=$(evaluate "$bin")
+two=$(HARDGNN_BIN=$bin evaluate "$launch" 2 --threads=1 --)
+[[ $one == \{* && $one == "$two" ]] && ok "eval on two ranks: the one-process result bit for bit" \
+  || { fail "eval on two ranks differs"; echo "one: $one"; echo "two: $two"; }
+finish
