@@ -5,7 +5,7 @@
 # to split the step into what every rank repeats and what the ranks share, back to back so the ratios
 # come from one stretch of machine load; then MF, whose embedding gradients are sparse, both
 # ways; and 4 steps at the published Yelp shape (20k users, 38k items, 12 slices, synthetic) on
-# 1 x 1, 1 x 2 and 2 x 1, for the cost model (experiments/results/dist_cost_model.md). Each run
+# 1 x 1, 1 x 2 and 2 x 1, for the cost model (experiments/REPORT.md §11). Each run
 # trains one epoch (or those 4 steps) with --profile (per-step phases, all-reduced bytes, share of
 # table gradient rows that are not zero) and evaluates once. Writes the table to
 # experiments/results/dist_bench.txt (or $OUT), with the command and the raw profile lines.
