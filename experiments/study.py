@@ -30,7 +30,9 @@ runs/studies/STUDY/DATASET/VARIANT[@SWEEP=VALUE]/seedS and DIR.log its output.
 
 A cell whose row is in experiments/results/STUDY/runs.csv is done. Otherwise its run folder
 decides: summary.json -> only the row is appended; last.pt -> the run continues (--resume);
-anything else -> the folder is removed and the run starts afresh. A cell being trained holds
+anything else -> the folder is removed and the run starts afresh. DIR.binary names the commit
+of the binary that trained DIR: a folder trained by another binary (or of unknown origin) is
+neither appended nor resumed but started afresh, so one study never mixes two binaries. A cell being trained holds
 an flock on DIR.lock (the trainer inherits it), so a second runner skips it and --list counts
 it as running. SIGINT/SIGTERM stop the trainings; everything stays resumable.
 """
@@ -359,11 +361,22 @@ def comparable(flags):
 # Cells on disk
 
 
-def decide(run_dir, in_csv):
+def trained_by(run_dir):
+    """The binary commit stamped beside a run folder (DIR.binary), or None."""
+    try:
+        with open(run_dir + ".binary") as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
+def decide(run_dir, in_csv, commit):
     """What a missing cell needs: done (row in the CSV), append (finished run, no row), resume
-    (a checkpoint) or fresh."""
+    (a checkpoint) or fresh; a folder not stamped as trained by `commit`'s binary is fresh."""
     if in_csv:
         return "done"
+    if trained_by(run_dir) != commit:
+        return "fresh"
     if os.path.exists(os.path.join(run_dir, "summary.json")):
         return "append"
     if os.path.exists(os.path.join(run_dir, "last.pt")):
@@ -492,7 +505,8 @@ class Runner:
             self.say(f"skip {cell.label()}: another runner is training it")
             self.skipped.append(cell)
             return
-        state = decide(run_dir, cell.key() in done_rows(self.csv_path))  # reread: another runner may have added it
+        # Reread the CSV: another runner may have added the row.
+        state = decide(run_dir, cell.key() in done_rows(self.csv_path), self.commit)
         if state in ("done", "append"):
             if state == "append":
                 self.record(cell, run_dir, self.command(cell))
@@ -501,6 +515,8 @@ class Runner:
         if state == "fresh":
             shutil.rmtree(run_dir, ignore_errors=True)
         os.makedirs(os.path.dirname(run_dir), exist_ok=True)
+        with open(run_dir + ".binary", "w") as f:
+            f.write(self.commit + "\n")
         cmd = self.command(cell, resume=state == "resume")
         with open(run_dir + ".log", "a") as log:
             log.write(f"# {time.strftime('%Y-%m-%d %H:%M:%S')} {state}: {shlex.join(cmd)}\n")
@@ -637,7 +653,7 @@ def main(argv=None):
         missing = [c for c in todo if c.key() not in rows]
         if args.dry_run:
             for cell in missing:
-                state = decide(runner.run_dir(cell), False)
+                state = decide(runner.run_dir(cell), False, runner.commit)
                 what = "its row only" if state == "append" else shlex.join(runner.command(cell, state == "resume"))
                 print(f"{cell.label()} ({state}): {what}")
             return 0

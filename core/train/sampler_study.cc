@@ -17,10 +17,11 @@ at::Tensor Unit(const at::Tensor& x) {
   return x / at::linalg_vector_norm(x, 2, {-1}, true).clamp_min(1e-12);
 }
 
-// Mean cosine of each anchor with its negatives, and the InfoNCE of (anchor, positive, negatives).
+// Mean cosine of each anchor with its negatives, and the InfoNCE of (anchor, positive, negatives);
+// anchors, positives and unit_items are L2-normalized rows.
 std::pair<double, double> CosineAndInfoNce(const at::Tensor& anchors, const at::Tensor& positives,
-                                           const at::Tensor& items, const at::Tensor& ids, double tau) {
-  at::Tensor neg = Unit(items.index_select(0, ids.reshape(-1)).view({ids.size(0), ids.size(1), -1}));
+                                           const at::Tensor& unit_items, const at::Tensor& ids, double tau) {
+  at::Tensor neg = unit_items.index_select(0, ids.reshape(-1)).view({ids.size(0), ids.size(1), -1});
   at::Tensor cos_neg = (neg * anchors.unsqueeze(1)).sum(2);
   at::Tensor cos_pos = (positives * anchors).sum(1);
   at::Tensor logits = at::cat({cos_pos.unsqueeze(1), cos_neg}, 1) / tau;
@@ -92,7 +93,8 @@ absl::StatusOr<StudyRow> SamplerStudy::Measure(Encoder& encoder, int64_t epoch, 
   encoder.train(was_training);
   const at::Tensor anchors = Unit(views.Get(options_.anchor_view).to(at::kFloat));
   const at::Tensor items = views.Get(view::kItem).to(at::kFloat);
-  const at::Tensor positives = Unit(items.index_select(0, probes_.targets));
+  const at::Tensor unit_items = Unit(items);
+  const at::Tensor positives = unit_items.index_select(0, probes_.targets);
 
   Sampler::Request request;
   request.anchors = anchors;
@@ -106,7 +108,6 @@ absl::StatusOr<StudyRow> SamplerStudy::Measure(Encoder& encoder, int64_t epoch, 
   row.epoch = epoch;
   row.train_loss = train_loss;
   row.cos_positive = (positives * anchors).sum(1).mean().item<double>();
-  const at::Tensor unit_items = Unit(items);
   row.anchor_pair_cos = MeanPairCosine(anchors);
   row.item_pair_cos = MeanPairCosine(unit_items);
   row.anchor_top_share = TopDirectionShare(anchors);
@@ -116,7 +117,7 @@ absl::StatusOr<StudyRow> SamplerStudy::Measure(Encoder& encoder, int64_t epoch, 
     if (!sampler.ok()) return sampler.status();
     auto negatives = (*sampler)->Sample(request);
     if (!negatives.ok()) return negatives.status();
-    auto [cos, nce] = CosineAndInfoNce(anchors, positives, items, negatives->ids, options_.tau);
+    auto [cos, nce] = CosineAndInfoNce(anchors, positives, unit_items, negatives->ids, options_.tau);
     const bool random = std::string(name) == "random";
     (random ? row.cos_random : row.cos_hard) = cos;
     (random ? row.infonce_random : row.infonce_hard) = nce;

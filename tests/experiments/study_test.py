@@ -133,16 +133,28 @@ class DiskTest(unittest.TestCase):
         os.makedirs(os.path.dirname(path), exist_ok=True)
         open(path, "w").close()
 
+    def stamp(self, name, commit):
+        with open(os.path.join(self.dir, name + ".binary"), "w") as f:
+            f.write(commit + "\n")
+
     def test_decide(self):
         self.touch("a", "last.pt")
         self.touch("b", "last.pt")
         self.touch("b", "summary.json")
         self.touch("c", "log.jsonl")
-        self.assertEqual(study.decide(os.path.join(self.dir, "a"), False), "resume")
-        self.assertEqual(study.decide(os.path.join(self.dir, "b"), False), "append")
-        self.assertEqual(study.decide(os.path.join(self.dir, "c"), False), "fresh")
-        self.assertEqual(study.decide(os.path.join(self.dir, "none"), False), "fresh")
-        self.assertEqual(study.decide(os.path.join(self.dir, "b"), True), "done")
+        for name in "abc":
+            self.stamp(name, "c0ffee")
+        decide = lambda name, in_csv=False, commit="c0ffee": study.decide(os.path.join(self.dir, name), in_csv, commit)
+        self.assertEqual(decide("a"), "resume")
+        self.assertEqual(decide("b"), "append")
+        self.assertEqual(decide("c"), "fresh")
+        self.assertEqual(decide("none"), "fresh")
+        self.assertEqual(decide("b", in_csv=True), "done")
+        # Trained by another binary, or unstamped: neither appended nor resumed.
+        self.assertEqual(decide("a", commit="beef"), "fresh")
+        self.assertEqual(decide("b", commit="beef"), "fresh")
+        self.touch("d", "summary.json")
+        self.assertEqual(decide("d"), "fresh")
 
     def test_torn_row_is_dropped(self):
         path = os.path.join(self.dir, "runs.csv")
@@ -245,6 +257,9 @@ class RunnerTest(unittest.TestCase):
         open(os.path.join(self.run_dir("a", 2), "junk"), "w").close()  # no checkpoint: start afresh
         subprocess.run([self.fake, "train", "--seed=1", f"--run_dir={self.run_dir('b', 1)}"], check=True)
         os.remove(self.calls)  # b/seed1 finished but has no row: append only
+        for run in (self.run_dir("a", 1), self.run_dir("b", 1)):  # trained by this binary
+            with open(run + ".binary", "w") as f:
+                f.write("unknown\n")
         rc, out = self.main("--dry-run")
         self.assertIn("d/a/seed1 (resume)", out)
         self.assertIn("d/b/seed1 (append)", out)
@@ -259,6 +274,20 @@ class RunnerTest(unittest.TestCase):
         self.assertIn(f"--run_dir={self.run_dir('a', 1)}", resumed[0])
         self.assertFalse(os.path.exists(os.path.join(self.run_dir("a", 2), "junk")))
         self.assertEqual(len(self.rows()), 4)
+        with open(self.run_dir("a", 1) + ".binary") as f:
+            self.assertEqual(f.read(), "unknown\n")
+
+    def test_a_folder_trained_by_another_binary_starts_afresh(self):
+        subprocess.run([self.fake, "train", "--seed=1", f"--run_dir={self.run_dir('a', 1)}"], check=True)
+        os.remove(self.calls)
+        with open(self.run_dir("a", 1) + ".binary", "w") as f:
+            f.write("0ther\n")
+        rc, out = self.main("--dry-run")
+        self.assertIn("d/a/seed1 (fresh)", out)
+        rc, out = self.main()
+        self.assertEqual(rc, 0, out)
+        self.assertIn(f"--run_dir={self.run_dir('a', 1)}", " ".join(" ".join(c["argv"]) for c in self.fake_calls()))
+        self.assertEqual(len(self.fake_calls()), 4)  # every cell trained, a/seed1 included
 
     def test_failure_is_reported_and_others_run(self):
         self.write_study("variant bad = --fail\n")
@@ -275,6 +304,8 @@ class RunnerTest(unittest.TestCase):
         os.makedirs(self.run_dir("a", 1))
         with open(os.path.join(self.run_dir("a", 1), "summary.json"), "w") as f:
             f.write("{}")
+        with open(self.run_dir("a", 1) + ".binary", "w") as f:
+            f.write("unknown\n")
         rc, out = self.main()
         self.assertEqual(rc, 1, out)
         self.assertIn("FAILED d/a/seed1: no row from", out)
