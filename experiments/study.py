@@ -19,6 +19,8 @@ on the next line):
   variant NAME = FLAGS...        a model configuration; every variant runs on every dataset
   seeds = 1 2 3                  the seeds every cell runs with
   common = FLAGS...              flags for every run (optional)
+  {dataset} in any flag          the cell's dataset name (for per-dataset presets, e.g.
+                                 --flagfile=experiments/configs/baselines/{dataset}-sasrec.flags)
   sweep NAME = VARIANT... : VALUE FLAGS... | VALUE FLAGS...
                                  extra cells: each listed variant at each point VALUE, with
                                  the point's flags appended; the point is labelled NAME=VALUE
@@ -53,6 +55,7 @@ from dataclasses import dataclass, field
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
+PLACEHOLDER = re.compile(r"\{[^{}]*\}")
 RUNNER_FLAGS = ("seed", "run_dir", "threads", "progress", "resume")  # the runner sets these per cell
 METRICS = [("hr10", "hr@10"), ("ndcg10", "ndcg@10"), ("hr20", "hr@20"), ("ndcg20", "ndcg@20"), ("mrr", "mrr")]
 SPLITS = [("val", "validation"), ("test", "test")]
@@ -131,6 +134,9 @@ def parse_flags(text, where):
         if not flag.startswith("-"):
             raise StudyError(f"{where}: '{flag}' is not a flag (flags start with --)")
         name = flag.lstrip("-").split("=", 1)[0]
+        for placeholder in PLACEHOLDER.findall(flag):
+            if placeholder != "{dataset}":
+                raise StudyError(f"{where}: unknown placeholder '{placeholder}' in '{flag}' (only {{dataset}})")
         if name in RUNNER_FLAGS:
             raise StudyError(f"{where}: --{name} is set by the runner for each cell")
     return flags
@@ -243,7 +249,8 @@ def cell_flags(study, cell):
     if cell.point:
         sweep_name, value = cell.point.split("=", 1)
         point = study.sweeps[sweep_name].points[value]
-    return study.datasets[cell.dataset] + study.common + study.variants[cell.variant] + point
+    flags = study.datasets[cell.dataset] + study.common + study.variants[cell.variant] + point
+    return [f.replace("{dataset}", cell.dataset) for f in flags]
 
 
 def command(binary, study, cell, run_dir, threads, resume=False):

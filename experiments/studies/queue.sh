@@ -10,9 +10,10 @@ args=(--jobs 2 --commit)
 [[ -n ${BIN:-} ]] && args+=(--bin "$BIN" --bin-commit "${BIN_COMMIT:-unknown}")
 run() { python3 experiments/study.py "$@" "${args[@]}" || echo "queue: some cells of '$*' failed; going on"; }
 
-# 1. The ablation on each dataset: every variant, 5 seeds (sweep cells excluded: point=).
+# 1. The ablation on each dataset: every variant and baseline, 5 seeds (sweep cells excluded: point=).
 run ablation --only dataset=gowalla-nyc,point=
 run ablation --only dataset=yelp2019,point=
+run ablation --only dataset=tmall-buy,point=
 # 2. The sweeps around the proposal's point, 3 seeds a point.
 run ablation --only dataset=gowalla-nyc,seed=1,seed=2,seed=3
 run ablation --only dataset=yelp2019,seed=1,seed=2,seed=3

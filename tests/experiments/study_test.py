@@ -109,6 +109,15 @@ class ParserTest(unittest.TestCase):
                                "--contrastive_weight=0.01"])
         self.assertEqual(study.command("BIN", s, cells[0], "DIR", 1, resume=True)[-1], "--resume")
 
+    def test_dataset_placeholder(self):
+        s = parse(EXAMPLE + "variant sasrec = --flagfile=configs/{dataset}-sasrec.flags\n")
+        by_label = {c.label(): c for c in study.cells(s)}
+        self.assertEqual(study.cell_flags(s, by_label["yelp/sasrec/seed2"])[-1], "--flagfile=configs/yelp-sasrec.flags")
+        self.assertEqual(study.cell_flags(s, by_label["nyc/sasrec/seed1"])[-1], "--flagfile=configs/nyc-sasrec.flags")
+        with self.assertRaises(study.StudyError) as e:
+            parse(EXAMPLE + "variant v = --flagfile={data}.flags\n")
+        self.assertIn("unknown placeholder '{data}'", str(e.exception))
+
     def test_only(self):
         wanted = study.parse_only("dataset=yelp,variant=selfgnn,variant=hardgnn,seed=2")
         chosen = [c.label() for c in study.cells(parse(EXAMPLE)) if study.selected(c, wanted)]
