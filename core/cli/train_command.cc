@@ -85,6 +85,10 @@ DEFINE_bool(keep_last, true,
             "keep last.pt (weights, optimizer and trainer state, for --resume) when the run ends; best.pt "
             "(what eval needs) is always kept");
 DEFINE_string(checkpoint, "", "eval: the checkpoint to evaluate (a run's best.pt)");
+DEFINE_string(ranks_out, "",
+              "eval: also write each evaluated user's rank (0-based) of its target under both protocols "
+              "to this TSV (split, user, target, revisit, sampled_rank, full_rank; full_rank -1 without "
+              "--full_ranking), for paired per-user comparisons of two models");
 DEFINE_bool(profile, false, "report the mean wall time per training step of each phase");
 DEFINE_int64(study_probe_users, 1024, "study: users whose anchors are measured after every epoch");
 DEFINE_int64(study_k, 5, "study: hard and random negatives per probe anchor");
@@ -385,14 +389,30 @@ static int RunTraining(bool study) {
   return 0;
 }
 
+// Each evaluated user's ranks as a TSV, by the dataset's own user and item ids.
+std::string RanksTsv(const EvalResult& result, const data::PreparedDataset& d) {
+  std::string out = "split\tuser\ttarget\trevisit\tsampled_rank\tfull_rank\n";
+  for (const auto& [name, split] : {std::pair{"validation", &result.validation}, std::pair{"test", &result.test}}) {
+    for (const UserRank& r : split->ranks) {
+      absl::StrAppend(&out, name, "\t", d.user_names[r.user], "\t", d.item_names[r.target], "\t",
+                      r.revisit ? 1 : 0, "\t", r.sampled, "\t", r.full, "\n");
+    }
+  }
+  return out;
+}
+
 int RunEvalCommand() {
   absl::StatusOr<LoadedModel> m = LoadModelFromFlags();
   if (!m.ok()) return Fail("eval", m.status());
+  m->options.eval.keep_ranks = !FLAGS_ranks_out.empty();
   // Data parallel (core/cli/dist_flags.h): rank 0 reads the checkpoint and gives it to the
   // others; each scores its share of the users; rank 0 prints.
   absl::StatusOr<std::unique_ptr<RankOfJob>> job_or = RankOfJob::FromFlags();
   if (!job_or.ok()) return Fail("eval", job_or.status());
   std::unique_ptr<RankOfJob> job = std::move(*job_or);
+  if (job != nullptr && !FLAGS_ranks_out.empty()) {
+    return Fail("eval", absl::InvalidArgumentError("--ranks_out needs one process (each rank sees only its share of the users)"));
+  }
   if (job != nullptr) {
     if (absl::Status s = job->Join("eval", m->choice, *m->dataset, ""); !s.ok()) return Fail("eval", s);
     job->ConfigureEval(m->options.eval);
@@ -411,6 +431,11 @@ int RunEvalCommand() {
   std::printf("%s", ResultTable(m->choice.encoder, result, trained_on_validation,
                                 m->options.eval.test_input == TestInput::kOfficial).c_str());
   std::printf("%s\n", result.ToJson().c_str());
+  if (!FLAGS_ranks_out.empty()) {
+    if (absl::Status s = WriteFileAtomically(FLAGS_ranks_out, RanksTsv(result, *m->dataset)); !s.ok()) {
+      return Fail("eval", s);
+    }
+  }
   if (job != nullptr) job->Finish();
   return 0;
 }

@@ -60,6 +60,7 @@ SplitMetrics EvaluateSplit(EvalScorer& scorer, const at::Tensor& items, const da
                            const std::vector<Case>& cases, const EvalOptions& options) {
   const int64_t num_items = d.num_items, negs = d.negatives_per_user, max_len = options.max_seq_len;
   MetricAccumulator sampled, full, sampled_by[2], full_by[2];  // by[1]: revisits
+  std::vector<UserRank> ranks;
   // This shard's cases (all of them in one process).
   const size_t first = cases.size() * options.shard / options.num_shards,
                last = cases.size() * (options.shard + 1) / options.num_shards;
@@ -96,7 +97,9 @@ SplitMetrics EvaluateSplit(EvalScorer& scorer, const at::Tensor& items, const da
       }
     });
     for (int64_t b = 0; b < b_size; ++b) {
-      const int revisit = cases[begin + b].revisit ? 1 : 0;
+      const Case& c = cases[begin + b];
+      const int revisit = c.revisit ? 1 : 0;
+      if (options.keep_ranks) ranks.push_back({c.user, c.target, c.revisit, sampled_rank[b], full_rank[b]});
       sampled.Add(sampled_rank[b]);
       sampled_by[revisit].Add(sampled_rank[b]);
       if (options.full_ranking) {
@@ -119,8 +122,8 @@ SplitMetrics EvaluateSplit(EvalScorer& scorer, const at::Tensor& items, const da
       *acc[a] = MetricAccumulator::FromCounts(counts.data() + offset, size[a]);
     }
   }
-  return {sampled.Result(),        full.Result(),        sampled_by[1].Result(),
-          sampled_by[0].Result(), full_by[1].Result(), full_by[0].Result()};
+  return {sampled.Result(),       full.Result(),        sampled_by[1].Result(), sampled_by[0].Result(),
+          full_by[1].Result(),    full_by[0].Result(),  std::move(ranks)};
 }
 
 }  // namespace

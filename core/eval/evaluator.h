@@ -24,6 +24,7 @@ struct EvalOptions {
   bool full_ranking = true;   // also rank against every item but the user's known ones
   bool validation = true;
   bool test = true;
+  bool keep_ranks = false;    // also return each user's ranks (SplitMetrics::ranks)
   // Data-parallel evaluation (core/dist): this process scores the contiguous share `shard` of
   // `num_shards` of each split's users, and `reduce` sums the users-by-rank counts
   // (MetricAccumulator::Counts) over the shards in place, so every shard returns the metrics
@@ -33,12 +34,21 @@ struct EvalOptions {
   std::function<void(std::vector<int64_t>& counts)> reduce;
 };
 
+// One evaluated user's ranks (0-based; full = -1 when full ranking is off), for paired
+// comparisons of two models user by user.
+struct UserRank {
+  int32_t user, target;
+  bool revisit;
+  int64_t sampled, full;
+};
+
 struct SplitMetrics {
   RankingMetrics sampled;  // the paper's protocol: the positive among its fixed negatives
   RankingMetrics full;     // full ranking (users == 0 when not computed)
   // The same, split by target: revisits (the user had the item among the events before the
   // target's) and novel items. Their `users` add up to the whole split's.
   RankingMetrics sampled_revisit, sampled_novel, full_revisit, full_novel;
+  std::vector<UserRank> ranks;  // with EvalOptions::keep_ranks: this shard's users, in eval order
   std::string ToJson() const;
 };
 

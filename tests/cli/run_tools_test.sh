@@ -6,6 +6,7 @@
 #  - loss lines give each term's weighted contribution; log.jsonl keeps its fields;
 #  - --keep_last=false drops last.pt, leaves best.pt usable and refuses --resume;
 #  - eval labels the validation row by how the checkpoint was trained;
+#  - eval --ranks_out writes the per-user ranks behind its metrics;
 #  - compare tabulates runs with their variants and differing flags;
 #  - recommend's top-K are the unseen items the exported embeddings score highest.
 set -uo pipefail
@@ -86,6 +87,29 @@ train "$tmp/clean" "${mf[@]}" --lr=0.01
 out=$("$bin" eval --flagfile="$tmp/clean/flags.txt" --checkpoint="$tmp/clean/best.pt" --eval_protocol=official --threads=1 2>&1)
 grep -Eq '^mf +validation +60 ' <<<"$out" && grep -Eq '^mf +test \(official input\) +60 ' <<<"$out" \
   && ok "eval of a clean checkpoint under official input labels validation plainly" || fail "eval labels: $out"
+
+# eval --ranks_out: each user's ranks, from which the printed metrics follow.
+out=$("$bin" eval --flagfile="$tmp/clean/flags.txt" --checkpoint="$tmp/clean/best.pt" --ranks_out="$tmp/ranks.tsv" \
+      --threads=1 2>&1) || fail "eval --ranks_out: $out"
+if grep '^{"validation"' <<<"$out" | python3 -c '
+import csv, json, math, sys
+result = json.loads(sys.stdin.read())
+rows = list(csv.DictReader(open(sys.argv[1]), delimiter="\t"))
+assert len(rows) == 120 and {r["split"] for r in rows} == {"validation", "test"}, len(rows)
+for split in ("validation", "test"):
+    mine = [r for r in rows if r["split"] == split]
+    assert sorted(r["user"] for r in mine) == sorted(f"u{u}" for u in range(60))
+    for protocol, column in (("sampled", "sampled_rank"), ("full", "full_rank")):
+        ndcg = sum(1 / math.log2(int(r[column]) + 2) for r in mine if int(r[column]) < 10) / len(mine)
+        want = result[split][protocol]["ndcg@10"]
+        assert abs(ndcg - want) < 5e-7, (split, protocol, ndcg, want)
+    revisits = sum(r["revisit"] == "1" for r in mine)
+    assert revisits == result[split]["full_revisit"]["users"], (revisits, result[split]["full_revisit"])
+' "$tmp/ranks.tsv" > "$tmp/ranks.check" 2>&1; then
+  ok "eval --ranks_out writes every user's ranks, and they give the printed NDCG@10 and segments"
+else
+  fail "eval --ranks_out: $(tail -3 "$tmp/ranks.check")"
+fi
 
 # compare: one row per run, the variants, the flags that differ (and not those that do not).
 train "$tmp/clean2" "${mf[@]}" --lr=0.02

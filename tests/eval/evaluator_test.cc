@@ -70,6 +70,7 @@ double Score(const FixedEncoder& e, int32_t u, const std::vector<int32_t>& input
 
 struct Expected {
   MetricAccumulator sampled, full, sampled_by[2], full_by[2];  // by[1]: revisits
+  std::vector<UserRank> ranks;
 };
 
 Expected Reference(const FixedEncoder& e, const data::PreparedDataset& d, bool validation, bool official) {
@@ -86,8 +87,10 @@ Expected Reference(const FixedEncoder& e, const data::PreparedDataset& d, bool v
     for (int j = 0; j < d.negatives_per_user; ++j) list.push_back({Score(e, u, input, d.EvalNegatives(r)[j]), false});
     list.push_back({Score(e, u, input, target), true});
     std::stable_sort(list.begin(), list.end(), [](auto& a, auto& b) { return a.first > b.first; });
+    int64_t sampled_rank = -1;
     for (size_t p = 0; p < list.size(); ++p) {
       if (!list[p].second) continue;
+      sampled_rank = p;
       out.sampled.Add(p);
       out.sampled_by[revisit].Add(p);
     }
@@ -100,6 +103,7 @@ Expected Reference(const FixedEncoder& e, const data::PreparedDataset& d, bool v
     }
     out.full.Add(ahead);
     out.full_by[revisit].Add(ahead);
+    if (target >= 0) out.ranks.push_back({u, target, revisit == 1, sampled_rank, ahead});
   }
   return out;
 }
@@ -138,6 +142,33 @@ TEST(EvaluatorTest, MatchesBruteForceOnBothProtocolsAndInputs) {
     }
     EXPECT_GT(result.test.full_revisit.users, 0);
     EXPECT_GT(result.test.full_novel.users, 0);
+    EXPECT_TRUE(result.test.ranks.empty()) << "ranks are kept only when asked";
+  }
+}
+
+TEST(EvaluatorTest, KeptRanksAreEachUsersBruteForceRanks) {
+  const data::PreparedDataset d = Dataset();
+  FixedEncoder encoder(d.num_users, d.num_items);
+  EvalOptions options;
+  options.batch_size = 7;
+  options.max_seq_len = 50;
+  options.keep_ranks = true;
+  EvalResult result = Evaluate(encoder, d, options);
+  for (const auto& [got, want] : {std::pair{&result.validation, Reference(encoder, d, true, false)},
+                                  std::pair{&result.test, Reference(encoder, d, false, false)}}) {
+    ASSERT_EQ(got->ranks.size(), want.ranks.size());
+    ASSERT_EQ(static_cast<int64_t>(got->ranks.size()), got->sampled.users);
+    MetricAccumulator again;
+    for (size_t i = 0; i < got->ranks.size(); ++i) {
+      const UserRank &g = got->ranks[i], &w = want.ranks[i];
+      EXPECT_EQ(g.user, w.user);
+      EXPECT_EQ(g.target, w.target);
+      EXPECT_EQ(g.revisit, w.revisit) << "user " << g.user;
+      EXPECT_EQ(g.sampled, w.sampled) << "user " << g.user;
+      EXPECT_EQ(g.full, w.full) << "user " << g.user;
+      again.Add(g.full);
+    }
+    ExpectSame(again.Result(), got->full);  // the ranks are the ones the metrics summed
   }
 }
 
