@@ -2,11 +2,15 @@
 
 #include <cmath>
 #include <cstdio>
+#include <fstream>
+#include <sstream>
 
 #include <ATen/ATen.h>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 
 namespace hardgnn {
 namespace {
@@ -37,7 +41,32 @@ absl::StatusOr<std::unique_ptr<StudyRecorder>> StudyRecorder::Create(SamplerStud
   return recorder;
 }
 
+absl::Status StudyRecorder::DropRowsFrom(data::AppendOnlyFile& table, int column, int64_t first) {
+  std::ifstream in(table.path());
+  std::string line, kept;
+  bool header = true, dropped = false;
+  while (std::getline(in, line)) {
+    const std::vector<absl::string_view> fields = absl::StrSplit(line, ',');
+    int64_t value = 0;
+    if (!header && fields.size() > static_cast<size_t>(column) && absl::SimpleAtoi(fields[column], &value) &&
+        value >= first) {
+      dropped = true;
+      continue;
+    }
+    header = false;
+    absl::StrAppend(&kept, line, "\n");
+  }
+  if (in.bad()) return absl::DataLossError(absl::StrCat("cannot read ", table.path()));
+  if (!dropped) return absl::OkStatus();
+  if (absl::Status s = data::WriteFileAtomically(table.path(), kept); !s.ok()) return s;
+  absl::StatusOr<data::AppendOnlyFile> reopened = data::AppendOnlyFile::Open(table.path());
+  if (!reopened.ok()) return reopened.status();
+  table = std::move(*reopened);
+  return absl::OkStatus();
+}
+
 absl::Status StudyRecorder::Attach(TrainOptions& options) {
+  resumed_rows_ = resumed_norms_ = options.resume;
   if (!options.resume) {
     if (absl::Status s = Measure(-1, std::nan("")); !s.ok()) return s;
   }
@@ -51,6 +80,10 @@ absl::Status StudyRecorder::Attach(TrainOptions& options) {
 absl::Status StudyRecorder::Measure(int64_t epoch, double loss) {
   absl::StatusOr<StudyRow> row = study_.Measure(encoder_, epoch, loss);
   if (!row.ok()) return row.status();
+  if (resumed_rows_) {
+    resumed_rows_ = false;
+    if (absl::Status s = DropRowsFrom(rows_, /*column=epoch*/ 0, epoch); !s.ok()) return s;
+  }
   if (absl::Status s = rows_.Append(row->ToCsv() + "\n"); !s.ok()) return s;
   std::fprintf(stderr,
                "study: epoch %lld cos(anchor, positive) %.4f hard %.4f random %.4f | InfoNCE hard %.4f random "
@@ -61,6 +94,10 @@ absl::Status StudyRecorder::Measure(int64_t epoch, double loss) {
 }
 
 absl::Status StudyRecorder::RecordGradients(int64_t step, int64_t epoch) {
+  if (resumed_norms_) {
+    resumed_norms_ = false;
+    if (absl::Status s = DropRowsFrom(*grad_norms_, /*column=step*/ 0, step); !s.ok()) return s;
+  }
   std::string lines;
   for (const auto& p : encoder_.named_parameters()) {
     const at::Tensor& grad = p.value().grad();

@@ -31,11 +31,15 @@ class StudyRecorder {
       : study_(std::move(study)), encoder_(encoder), rows_(std::move(rows)) {}
   absl::Status Measure(int64_t epoch, double loss);
   absl::Status RecordGradients(int64_t step, int64_t epoch);
+  // A run stopped between writing rows and committing its checkpoint redoes those rows' epoch
+  // or steps after --resume: the first row each table gets after a resume drops the stale ones.
+  static absl::Status DropRowsFrom(data::AppendOnlyFile& table, int column, int64_t first);
 
   SamplerStudy study_;
   Encoder& encoder_;
   data::AppendOnlyFile rows_;
   std::optional<data::AppendOnlyFile> grad_norms_;
+  bool resumed_rows_ = false, resumed_norms_ = false;  // set by a resume until the first row
 };
 
 }  // namespace hardgnn
