@@ -245,14 +245,15 @@ def signed(diff):
     return f"{mean:+.4f} [{mean - half:+.4f}, {mean + half:+.4f}]"
 
 
-def format_table(rows, dataset, reference_present):
+def format_table(rows, dataset, reference_present, reference_asked=True):
     users = rows[0].users if rows else 0
     lines = [
         f"Test metrics on {dataset} ({users} users; each model selected on validation paper NDCG@10).",
         "paper: the positive among 999 fixed sampled negatives; full: among every item the user has not",
         "visited (revisits / novel: test targets the user had / had not visited before).",
         (f"vs {REFERENCE}: the per-user difference of NDCG@10 and its 95% interval over users (paired);"
-         if reference_present else f"vs {REFERENCE}: {REFERENCE} did not finish, no differences."),
+         if reference_present else f"vs {REFERENCE}: {REFERENCE} "
+         f"{'did not finish' if reference_asked else 'is not in this run'}, no differences."),
         "it does not cover seed-to-seed variation (experiments/REPORT.md has the five-seed study).",
         "",
         f"{'model':<15} {'paper NDCG@10':>13} {'HR@10':>7} {'full NDCG@10':>12} {'HR@10':>7} {'revisits':>8} "
@@ -350,7 +351,7 @@ def main(argv=None):
         rows.append(make_row(job.name, summary, ranks[job.name], reference, job.end - job.start))
     order = {v: i for i, v in enumerate(["popularity", "mf", "selfgnn", "hardgnn-random", "hardgnn"])}
     rows.sort(key=lambda r: order.get(r.name, len(order)))
-    table = format_table(rows, args.dataset_name, reference is not None)
+    table = format_table(rows, args.dataset_name, reference is not None, REFERENCE in variants)
     with open(os.path.join(out, "table.txt"), "w") as f:
         f.write(table)
     results = os.path.join(out, "results.tsv")

@@ -161,6 +161,11 @@ class MainJobTest(unittest.TestCase):
     def test_without_selfgnn_there_are_no_differences(self):
         proc, out_dir, _ = self.run_job("--only", "mf,popularity")
         self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+        self.assertIn("selfgnn is not in this run, no differences", proc.stdout)
+
+    def test_a_failed_selfgnn_is_said(self):
+        proc, out_dir, _ = self.run_job("--only", "selfgnn,popularity", fail="selfgnn")
+        self.assertEqual(proc.returncode, 1)
         self.assertIn("selfgnn did not finish, no differences", proc.stdout)
 
     @unittest.skipUnless(main_job.shutil.which("gnuplot"), "gnuplot is not installed")
