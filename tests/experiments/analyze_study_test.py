@@ -130,6 +130,24 @@ class ReportTest(unittest.TestCase):
         self.assertEqual([line.split(" | ")[5] for line in lines[2:]], [analyze.fmt_p(h) for h in analyze.holm(p)])
         self.assertEqual(counts, [5])
 
+    def test_contrasts(self):
+        rc, out = self.main("--contrast", "hardgnn:hardgnn@w=0.1", "--contrast", "hardgnn:nowhere")
+        self.assertEqual(rc, 0, out)
+        with open(self.report) as f:
+            text = f.read()
+        self.assertIn("s --contrast hardgnn:hardgnn@w=0.1 --contrast hardgnn:nowhere --results-dir", text)
+        self.assertIn("| contrast | metric | pairs |", text)
+        # hardgnn - hardgnn@w=0.1 per seed: (0.31 + s/500) - (0.40 + s/700); mean over s = 1..5.
+        want = sum((0.31 + s / 500) - (0.40 + s / 700) for s in range(1, 6)) / 5
+        self.assertIn(f"| hardgnn − hardgnn@w=0.1 | test paper NDCG@10 | 5 | {want:+.4f} [", text)
+        self.assertNotIn("nowhere |", text)  # a contrast with a group that never ran is left out
+        self.assertEqual(self.main("--contrast", "hardgnn:hardgnn@w=0.1", "--contrast", "hardgnn:nowhere",
+                                   "--check"), (0, ""))
+        self.assertEqual(self.main("--check")[0], 1)  # the block was made with the contrasts
+        rc, out = self.main("--contrast", "hardgnn")
+        self.assertEqual(rc, 2)
+        self.assertIn("--contrast hardgnn: expected VARIANT:VARIANT", out)
+
     @unittest.skipIf(shutil.which("gnuplot") is None, "gnuplot is not installed")
     def test_plots(self):
         rc, out = self.main("--plots", "--runs-dir", os.path.join(self.results, "no-runs"))
