@@ -17,5 +17,9 @@ run ablation --only dataset=tmall-buy,point=
 # 2. The sweeps around the proposal's point, 3 seeds a point.
 run ablation --only dataset=gowalla-nyc,seed=1,seed=2,seed=3
 run ablation --only dataset=yelp2019,seed=1,seed=2,seed=3
-# 3. Noise robustness.
+# 3. Five seeds at each sweep's best point, chosen on validation over seeds 1-3.
+for only in $(python3 experiments/best_points.py ablation); do
+  run ablation --only "$only,seed=4,seed=5"
+done
+# 4. Noise robustness.
 run noise

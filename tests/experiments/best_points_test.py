@@ -1,0 +1,72 @@
+"""Tests of experiments/best_points.py: the best sweep point on validation, by hand."""
+import contextlib
+import io
+import os
+import sys
+import tempfile
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(os.environ.get("ANALYZE_PY", os.path.join(HERE, "..", "..", "experiments",
+                                                                               "analyze_study.py"))))
+import best_points  # noqa: E402
+import study  # noqa: E402
+
+
+def row(dataset, variant, point, seed, val, test=0.5):
+    values = dict.fromkeys(study.HEADER, "0.1")
+    values.update(study="s", dataset=dataset, variant=variant, point=point, seed=str(seed), commit="c", flags="",
+                  val_paper_ndcg10=str(val), test_paper_ndcg10=str(test))
+    return [values[k] for k in study.HEADER]
+
+
+class BestPointsTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.path = os.path.join(self.tmp.name, "s", "runs.csv")
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def add(self, *args, **kw):
+        study.append_row(self.path, row(*args, **kw))
+
+    def run_main(self, *args):
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            rc = best_points.main(["s", "--results-dir", self.tmp.name, *args])
+        return rc, out.getvalue(), err.getvalue()
+
+    def test_by_hand(self):
+        for s in (1, 2, 3):
+            # d/h: own point mean 0.30; lambda=0.5 mean 0.32 (best); lambda=1 0.31. Test metrics are
+            # the other way round, and must not matter.
+            self.add("d", "h", "", s, 0.30, test=0.9)
+            self.add("d", "h", "lambda=0.5", s, 0.31 + (s - 2) * 0.01 + 0.01, test=0.1)
+            self.add("d", "h", "lambda=1", s, 0.31, test=0.2)
+            # d/h tau: the own point wins, nothing to run.
+            self.add("d", "h", "tau=0.2", s, 0.29)
+            # d/r: lambda=0.5 ties the own point: kept on the own point.
+            self.add("d", "r", "", s, 0.25)
+            self.add("d", "r", "lambda=0.5", s, 0.25)
+            # e/h: lambda=0.5 has only seeds 1, 2: undecided.
+            self.add("e", "h", "", s, 0.2)
+            if s < 3:
+                self.add("e", "h", "lambda=0.5", s, 0.9)
+        self.add("d", "h", "lambda=0.5", 4, 0.0)  # a seed outside --seeds is ignored
+        rc, out, err = self.run_main()
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(out, "dataset=d,variant=h,point=lambda=0.5\n")
+        self.assertIn("e/h/lambda: undecided, seeds [1, 2, 3] missing for lambda=0.5", err)
+        only = study.parse_only(out.strip() + ",seed=4,seed=5")
+        self.assertEqual(only, {"dataset": {"d"}, "variant": {"h"}, "point": {"lambda=0.5"}, "seed": {"4", "5"}})
+
+    def test_bad_metric(self):
+        self.add("d", "h", "", 1, 0.3)
+        rc, _, err = self.run_main("--metric", "val_nope")
+        self.assertEqual(rc, 2)
+        self.assertIn("--metric val_nope: not a column", err)
+
+
+if __name__ == "__main__":
+    unittest.main()
