@@ -4,6 +4,9 @@
 # nothing. Run as root on Debian 12 (bookworm).
 #   tools/setup.sh          build, test and experiment dependencies
 #   tools/setup.sh --dev    also clang-14 + libFuzzer runtime and numpy (fuzzers, fixtures)
+#   tools/setup.sh --cuda   also PyPI's CUDA LibTorch for `bazel build --config=cuda`: the wheels
+#                           pinned with their hashes in tools/cuda-requirements.txt (about 550 MB,
+#                           downloaded once into .cuda/wheels), unpacked into .cuda/libtorch
 set -euo pipefail
 
 say() { printf '[setup] %s\n' "$*"; }
@@ -20,9 +23,13 @@ packages=(
   gnuplot-nox                        # sampler-study and study plots
   python3-scipy                      # experiments/analyze_study.py and its test
 )
-if [[ "${1:-}" == "--dev" ]]; then
-  packages+=(clang-14 libclang-rt-14-dev python3-numpy)
-fi
+mode="${1:-}"
+case "$mode" in
+  "") ;;
+  --dev) packages+=(clang-14 libclang-rt-14-dev python3-numpy) ;;
+  --cuda) packages+=(python3-pip unzip) ;;
+  *) die "unknown option '$mode' (--dev or --cuda)" ;;
+esac
 
 [[ -r /etc/debian_version ]] || die "this script needs Debian 12 (no /etc/debian_version found)"
 case "$(cut -d. -f1 /etc/debian_version)" in
@@ -58,5 +65,38 @@ if [[ "$current" != "$openblas" ]]; then
   update-alternatives --set "$blas_link" "$openblas" || die "update-alternatives failed"
 else
   say "BLAS: $openblas"
+fi
+
+# --cuda: LibTorch from PyPI's torch wheel, for --config=cuda. pip only downloads (nothing is
+# installed into Python); the wheel's include/ and lib/ and the CUDA runtime's libraries go to
+# .cuda/libtorch, and .cuda/bazelrc (imported by .bazelrc) points the linker and the rpath there.
+if [[ "$mode" == "--cuda" ]]; then
+  root=$(cd "$(dirname "$0")/.." && pwd)
+  cuda="$root/.cuda"
+  stamp="$cuda/libtorch/.installed"
+  if [[ -f "$stamp" ]] && cmp -s "$stamp" "$root/tools/cuda-requirements.txt"; then
+    say "CUDA LibTorch: $cuda/libtorch (as pinned)"
+  else
+    say "downloading the pinned CUDA LibTorch wheels into $cuda/wheels (about 550 MB, once)"
+    platforms=()
+    for n in 17 25 28; do platforms+=(--platform "manylinux_2_${n}_x86_64"); done
+    python3 -m pip download --quiet --no-deps --only-binary=:all: --python-version 3.11 --implementation cp \
+      "${platforms[@]}" --platform manylinux2014_x86_64 --require-hashes \
+      -r "$root/tools/cuda-requirements.txt" -d "$cuda/wheels" || die "pip download of the CUDA wheels failed"
+    rm -rf "$cuda/libtorch" "$cuda/unpack"
+    mkdir -p "$cuda/libtorch" "$cuda/unpack"
+    unzip -q "$cuda"/wheels/torch-2.15.0-*.whl 'torch/include/*' 'torch/lib/*' -d "$cuda/unpack" \
+      || die "unzip of the torch wheel failed"
+    mv "$cuda/unpack/torch/include" "$cuda/unpack/torch/lib" "$cuda/libtorch/"
+    for wheel in "$cuda"/wheels/nvidia_cuda_runtime-*.whl "$cuda"/wheels/nvidia_cuda_cupti-*.whl; do
+      unzip -q -o "$wheel" 'nvidia/*/lib/*' -d "$cuda/unpack" || die "unzip of $wheel failed"
+    done
+    cp -a "$cuda"/unpack/nvidia/*/lib/* "$cuda/libtorch/lib/"
+    rm -rf "$cuda/unpack"
+    cp "$root/tools/cuda-requirements.txt" "$stamp"
+    say "CUDA LibTorch unpacked into $cuda/libtorch"
+  fi
+  printf 'build:cuda --linkopt=-L%s\nbuild:cuda --linkopt=-Wl,-rpath,%s\n' "$cuda/libtorch/lib" "$cuda/libtorch/lib" \
+    > "$cuda/bazelrc"
 fi
 say "done"

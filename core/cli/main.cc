@@ -5,11 +5,14 @@
 #include <vector>
 
 #include <gflags/gflags.h>
+#ifndef HARDGNN_TORCH_WHEEL  // Debian's c10 logs through glog; the wheel's has its own logging
 #include <glog/logging.h>
+#endif
 
 #include "absl/status/status.h"
 #include "core/cli/flagfile_check.h"
 #include "core/cli/compare_command.h"
+#include "core/cli/device.h"
 #include "core/cli/list_command.h"
 #include "core/cli/model_flags.h"
 #include "core/cli/plugin_flags.h"
@@ -19,6 +22,10 @@
 #include "core/cli/train_command.h"
 
 DEFINE_int32(threads, 0, "LibTorch intra-op threads; 0 = the machine's cores");
+DEFINE_string(device, "cpu",
+              "where train, eval, study and recommend compute: cpu, or cuda / cuda:N in the CUDA build "
+              "(bazel build --config=cuda; CUDA execution is not implemented yet, and this flag says why it "
+              "cannot run)");
 
 namespace {
 
@@ -65,6 +72,12 @@ int RunCommand(const std::string& command, const std::vector<std::string>& opera
       std::fprintf(stderr, "hardgnn: --threads=%d: must be >= 0 (0 = the machine's cores)\n", FLAGS_threads);
       return 1;
     }
+    absl::StatusOr<hardgnn::DeviceSpec> device = hardgnn::ParseDeviceFlag(FLAGS_device);
+    absl::Status usable = device.ok() ? hardgnn::CheckDevice(*device) : device.status();
+    if (!usable.ok()) {
+      std::fprintf(stderr, "hardgnn %s: %s\n", command.c_str(), std::string(usable.message()).c_str());
+      return 1;
+    }
     hardgnn::ConfigureRuntime(FLAGS_threads);
     if (command == "study") return hardgnn::RunStudyCommand();
     if (command == "recommend") return hardgnn::RunRecommendCommand();
@@ -78,7 +91,9 @@ int RunCommand(const std::string& command, const std::vector<std::string>& opera
 
 int main(int argc, char** argv) {
   if (RunsParallelWork(argc, argv)) hardgnn::EnsurePassiveOpenMpWaits(argv);  // may re-execute
+#ifndef HARDGNN_TORCH_WHEEL
   google::InitGoogleLogging(argv[0]);
+#endif
   hardgnn::RegisterAllPluginFlags();
   gflags::SetUsageMessage(kUsage);
   absl::StatusOr<hardgnn::CommandLine> command_line =

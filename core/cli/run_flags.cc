@@ -13,7 +13,7 @@
 
 namespace hardgnn {
 
-const char* const kResumableFlags[6] = {"epochs", "max_steps", "threads", "progress", "profile", "keep_last"};
+const char* const kResumableFlags[7] = {"epochs", "max_steps", "threads", "device", "progress", "profile", "keep_last"};
 
 namespace {
 

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <cstdio>
 #include <map>
+#include <optional>
 
 #include <ATen/ATen.h>
 #include <c10/util/Exception.h>
@@ -175,7 +176,17 @@ absl::Status GlooGroup::Rendezvous(const JoinRequest& request) {
   options.isServer = c.rank == 0;
   options.waitWorkers = false;
   options.timeout = c.timeout;
+  const std::string not_ours = absl::StrCat(Where(), ": what listens at ", store_at,
+                                            " is not rank 0's rendezvous store (no answer within ", c.timeout.count(),
+                                            " s: another program on MASTER_PORT, or rank 0 is stuck)");
   try {
+    // LibTorch 2.x's client also checks the server while it is constructed, and waits for ever
+    // on a program that accepts the connection but never answers (1.13's only connects).
+    std::optional<Guard> guard;
+    if (c.rank != 0) {
+      guard.emplace(std::chrono::milliseconds(c.timeout) + std::chrono::seconds(5),
+                    [&] { Report(absl::StrCat("hardgnn: ", not_ours)); });
+    }
     c10d_->store = c10::make_intrusive<c10d::TCPStore>(c.master_addr, options);
   } catch (const std::exception& e) {
     if (c.rank == 0) {
@@ -206,9 +217,7 @@ absl::Status GlooGroup::Rendezvous(const JoinRequest& request) {
     try {
       store.wait({"hardgnn"}, std::chrono::milliseconds(c.timeout));
     } catch (const std::exception& e) {
-      return absl::UnavailableError(absl::StrCat(
-          Where(), ": what listens at ", store_at, " is not rank 0's rendezvous store (no answer within ",
-          c.timeout.count(), " s: another program on MASTER_PORT, or rank 0 is stuck): ", ErrorText(e)));
+      return absl::UnavailableError(absl::StrCat(not_ours, ": ", ErrorText(e)));
     }
     if (store.add(absl::StrCat("joined/", c.rank), 1) > 1) {  // leave the first one's job alone
       return absl::AlreadyExistsError(absl::StrCat(Where(), ": another process already joined as rank ", c.rank,
