@@ -351,7 +351,8 @@ def plot_curves(dataset, groups, study_runs, out_dir, tmp):
         if len(curve) == 1:  # nothing trained (popularity): a flat reference line
             curve = [(0, curve[0][1]), (last, curve[0][1])]
         write_data(os.path.join(tmp, f"curve{i}.dat"), curve)
-        plots.append(f"'curve{i}.dat' using 1:2 with lines lw 2 title '{group}'")
+        # gnuplot's 8 colours repeat: the next 8 curves are dashed.
+        plots.append(f"'curve{i}.dat' using 1:2 with lines lw 2 lc {i % 8 + 1} dt {i // 8 + 1} title '{group}'")
     gnuplot(f"set title '{dataset}: validation paper NDCG@10, mean over seeds'\nset xlabel 'epoch'\n"
             "set key outside\nset grid\nplot " + ", ".join(plots),
             os.path.join(out_dir, f"{dataset}_validation_curve"), tmp)
