@@ -166,6 +166,8 @@ class SelfGnn : public Encoder {
       // A sampler scans every row, but the losses read only the touched ones (and, after
       // AddItemRows, the sampler's picks): the rest are computed without autograd, so the
       // backward pass never runs over the whole catalog.
+      // Nested in "forward: interval fusion": what fresh mining adds to SelfGNN's step.
+      ScopedPhase phase("forward: interval fusion, of it untouched items");
       at::Tensor untouched = at::ones({num_items_}, at::kBool).index_fill_(0, touched, false).nonzero().view(-1);
       torch::NoGradGuard no_grad;
       table.index_copy_(0, untouched, Fuse(item_short.index_select(1, untouched), true, untouched));
