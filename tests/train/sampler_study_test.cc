@@ -5,7 +5,9 @@
 
 #include <cmath>
 #include <fstream>
+#include <algorithm>
 #include <map>
+#include <tuple>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -16,6 +18,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "core/data/prepare.h"
+#include "core/train/batch_builder.h"
 #include "core/train/model_setup.h"
 #include "core/train/sampler_study.h"
 #include "core/train/study_recorder.h"
@@ -107,6 +110,73 @@ int64_t TrainWithRecorder(const data::PreparedDataset& d, const std::string& dir
   absl::StatusOr<TrainSummary> run = Train(*model, d, o);
   EXPECT_TRUE(run.ok()) << run.status();
   return run.ok() ? run->steps : 0;
+}
+
+// An encoder with fixed views: items are the unit basis vectors e_i; each user's anchor is
+// `val_weight` e_val + `test_weight` e_test of its own held-out items.
+class HeldOutAnchors : public Encoder {
+ public:
+  HeldOutAnchors(const data::PreparedDataset& d, double val_weight, double test_weight)
+      : items_(at::eye(d.num_items)), anchors_(at::zeros({d.num_users, d.num_items})) {
+    for (int32_t u = 0; u < d.num_users; ++u) {
+      if (d.val_item[u] >= 0) anchors_[u][d.val_item[u]] += val_weight;
+      if (d.test_item[u] >= 0) anchors_[u][d.test_item[u]] += test_weight;
+    }
+  }
+  std::vector<std::string> ProvidedViews() const override { return {view::kUser, view::kItem}; }
+  Views Forward(const Batch& batch, bool) override {
+    Views v;
+    v.Set(view::kUser, anchors_.index_select(0, batch.users));
+    v.Set(view::kItem, items_);
+    return v;
+  }
+  std::vector<at::Tensor> RegularizedParameters() override { return {}; }
+  std::unique_ptr<EvalScorer> MakeEvalScorer() override { return nullptr; }
+
+ private:
+  at::Tensor items_, anchors_;
+};
+
+// Known answers for the held-out share of the mined negatives (K = 1, the clean protocol: a
+// user's training prefix is excluded, held-out items are not). Anchor e_val + 0.5 e_test: the
+// one mined item is the validation item when it is not in the prefix, else the test item when
+// that is not, else an item at cosine 0 that is neither. Anchor -(e_val + e_test): never.
+TEST(SamplerStudyTest, HeldOutShareByHand) {
+  // SmallDataset's users, and 10 whose validation and test items both revisit their prefix.
+  std::vector<data::Triple> triples;
+  for (int u = 0; u < 60; ++u) {
+    for (int j = 0; j < 6 + u % 9; ++j) {
+      triples.push_back({"u" + std::to_string(u), "i" + std::to_string((u * 7 + j * j) % 50), 10 * j + u % 10});
+    }
+  }
+  for (int r = 0; r < 10; ++r) {
+    const int a = r, b = 10 + r, c = 20 + r;
+    int t = 0;
+    for (int item : {a, b, c, a, b}) triples.push_back({"r" + std::to_string(r), "i" + std::to_string(item), 10 * t++});
+  }
+  absl::StatusOr<data::PreparedDataset> prepared = data::PrepareTriples(triples, 2, 20);
+  ASSERT_TRUE(prepared.ok()) << prepared.status();
+  const data::PreparedDataset& d = *prepared;
+  BatchOptions batch;
+  int64_t probes = 0, expected_hits = 0;
+  const BatchBuilder builder(d, batch);
+  for (int32_t u : builder.TrainableUsers()) {
+    const int32_t* seq = d.Sequence(u);
+    auto in_prefix = [&](int32_t item) { return std::find(seq, seq + d.train_len[u], item) != seq + d.train_len[u]; };
+    ++probes;
+    expected_hits += !in_prefix(d.val_item[u]) || !in_prefix(d.test_item[u]);
+  }
+  ASSERT_GT(expected_hits, 0);
+  ASSERT_LT(expected_hits, probes) << "the data should hold users whose held-out items are both revisits";
+  for (const auto& [val_weight, test_weight, want] :
+       {std::tuple{1.0, 0.5, static_cast<double>(expected_hits) / probes}, std::tuple{-1.0, -1.0, 0.0}}) {
+    absl::StatusOr<SamplerStudy> study = SamplerStudy::Create(d, batch, {1000, 1, 0.1, view::kUser, 3});
+    ASSERT_TRUE(study.ok()) << study.status();
+    HeldOutAnchors encoder(d, val_weight, test_weight);
+    absl::StatusOr<StudyRow> row = study->Measure(encoder, 0, 0.0);
+    ASSERT_TRUE(row.ok()) << row.status();
+    EXPECT_DOUBLE_EQ(row->heldout_hard, want) << "anchor " << val_weight << " e_val + " << test_weight << " e_test";
+  }
 }
 
 void AppendText(const std::string& path, const std::string& text) {
