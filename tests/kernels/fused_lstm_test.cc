@@ -149,6 +149,27 @@ TEST(FusedLstmTest, BitIdenticalAcrossThreadCounts) {
       at::randn({n, g, d})));
 }
 
+// Without autograd the forward keeps no activations for a backward pass: the same output bits,
+// for a partial last block and for a time-major (strided) input.
+TEST(FusedLstmTest, NoGradForwardIsBitIdentical) {
+  at::manual_seed(8);
+  for (const bool time_major : {false, true}) {
+    const int64_t n = 300, g = 5, d = 16;
+    const at::Tensor x = time_major ? at::randn({g, n, d}).transpose(0, 1) : at::randn({n, g, d});
+    const at::Tensor kernel = (at::rand({2 * d, 4 * d}) * 0.5 - 0.25).requires_grad_(true);
+    const at::Tensor bias = (at::randn({4 * d}) * 0.1).requires_grad_(true);
+    const at::Tensor with_graph = FusedLstm(x, kernel, bias);
+    ASSERT_TRUE(with_graph.requires_grad());
+    at::Tensor without;
+    {
+      at::NoGradGuard no_grad;
+      without = FusedLstm(x, kernel, bias);
+    }
+    EXPECT_FALSE(without.requires_grad());
+    EXPECT_TRUE(at::equal(with_graph.detach(), without)) << (time_major ? "time-major" : "row-major");
+  }
+}
+
 TEST(FusedLstmTest, RejectsBadShapes) {
   EXPECT_THROW(FusedLstm(at::zeros({2, 3}), at::zeros({8, 16}), at::zeros({16})), std::invalid_argument);
   EXPECT_THROW(FusedLstm(at::zeros({2, 3, 4}), at::zeros({7, 16}), at::zeros({16})), std::invalid_argument);

@@ -135,22 +135,45 @@ int64_t BlockOffset(int64_t n0, int64_t g, int64_t t, int64_t width) {
 // Forward over blocks of rows. Per block and step: gates = [x_t | h_{t-1}] · kernel (one GEMM,
 // K = d_in + h; d_in at t = 0), then the fused cell pass. All GEMMs run single-threaded inside
 // the parallel loop, on blocks fixed independently of the thread count, so results are too.
+// acts and cells null (nothing needs a gradient): the block's step activations and cells live
+// in scratch reused from step to step instead of [N, G, 5h] buffers kept for the backward pass;
+// the arithmetic, and so every output bit, is the same.
 template <typename T>
 void Forward(const Dims& s, const T* x, const T* w, const T* bias, T forget_bias, T* acts, T* cells, T* out) {
   const int64_t h4 = 4 * s.h, k = s.din + s.h, out_stride = s.g * s.h;
+  const bool keep = acts != nullptr;
   cpu::ForEachChunk(s.n, kRowBlock, [&](int64_t n0, int64_t n1, int64_t) {
     const int64_t rows = n1 - n0;
-    std::vector<T> xh(rows * k);
+    std::vector<T> xh(rows * k), scratch(keep ? 0 : kRowBlock * (h4 + 2 * s.h));
     for (int64_t t = 0; t < s.g; ++t) {
-      T* a = acts + BlockOffset(n0, s.g, t, h4);
-      T* c = cells + BlockOffset(n0, s.g, t, s.h);
+      T* a = keep ? acts + BlockOffset(n0, s.g, t, h4) : scratch.data();
+      T* c = keep ? cells + BlockOffset(n0, s.g, t, s.h) : scratch.data() + kRowBlock * (h4 + (t % 2) * s.h);
+      const T* c_prev = t == 0 ? nullptr : keep ? c - kRowBlock * s.h
+                                                : scratch.data() + kRowBlock * (h4 + ((t - 1) % 2) * s.h);
       T* o = out + (n0 * s.g + t) * s.h;
       GatherInputs(rows, x + n0 * s.sxn + t * s.sxg, s.sxn, s.din, t > 0 ? o - s.h : nullptr, out_stride, s.h,
                    xh.data());
       cpu::Gemm(false, false, rows, h4, t > 0 ? k : s.din, T(1), xh.data(), k, w, h4, T(0), a, h4);
-      CellForward<T>(rows, s.h, a, h4, t > 0 ? c - kRowBlock * s.h : nullptr, c, s.h, o, out_stride, bias, forget_bias);
+      CellForward<T>(rows, s.h, a, h4, c_prev, c, s.h, o, out_stride, bias, forget_bias);
     }
   });
+}
+
+// The output alone, for calls that record no gradient (evaluation; the item rows HardGNN's miner
+// reads but no loss does).
+at::Tensor ForwardOnly(const at::Tensor& x, const at::Tensor& kernel, const at::Tensor& bias, double forget_bias) {
+  const at::Tensor w = kernel.contiguous(), b = bias.contiguous();
+  const at::Tensor xs = x.stride(2) == 1 ? x : x.contiguous();
+  const Dims s{xs.size(0), xs.size(1), xs.size(2), w.size(1) / 4, xs.stride(0), xs.stride(1)};
+  at::Tensor out = at::empty({s.n, s.g, s.h}, xs.options());
+  if (xs.scalar_type() == at::kFloat) {
+    Forward<float>(s, xs.data_ptr<float>(), w.data_ptr<float>(), b.data_ptr<float>(), static_cast<float>(forget_bias),
+                   nullptr, nullptr, out.data_ptr<float>());
+  } else {
+    Forward<double>(s, xs.data_ptr<double>(), w.data_ptr<double>(), b.data_ptr<double>(), forget_bias, nullptr,
+                    nullptr, out.data_ptr<double>());
+  }
+  return out;
 }
 
 // Rows per group of the backward: a group's blocks run in order on one thread and accumulate
@@ -267,7 +290,9 @@ at::Tensor FusedLstm(const at::Tensor& x, const at::Tensor& kernel, const at::Te
         "kernel must be [d_in + h, 4h]");
   Check(bias.dim() == 1 && bias.size(0) == kernel.size(1), "bias must be [4h]");
   Check(kernel.scalar_type() == x.scalar_type() && bias.scalar_type() == x.scalar_type(), "dtypes differ");
-  return FusedLstmFunction::apply(x, kernel, bias, forget_bias);
+  const bool records_grad =
+      at::GradMode::is_enabled() && (x.requires_grad() || kernel.requires_grad() || bias.requires_grad());
+  return records_grad ? FusedLstmFunction::apply(x, kernel, bias, forget_bias) : ForwardOnly(x, kernel, bias, forget_bias);
 }
 
 }  // namespace hardgnn::selfgnn
