@@ -160,33 +160,28 @@ def summary_table(groups):
     return lines
 
 
-def comparisons(groups, reference):
-    """[(group, metric name, paired result)] for every group but the reference."""
-    ref = groups[reference]
+def paired_rows(groups, pairs, label):
+    """[(label(a, b), metric name, paired result of a against b)] for each pair (a, b) whose
+    groups both ran on a common seed."""
     out = []
-    for group, seeds in groups.items():
-        if group == reference:
-            continue
-        common = sorted(set(seeds) & set(ref))
-        if not common:
-            continue
-        for key, name in COMPARED:
-            values = [float(seeds[s][key]) for s in common]
-            out.append((group, name, paired(values, [float(ref[s][key]) for s in common])))
-    return out
-
-
-def contrast_rows(groups, contrasts):
-    """[('a − b', metric name, paired result)] for each contrast (a, b) both of whose groups ran."""
-    out = []
-    for a, b in contrasts:
+    for a, b in pairs:
         if a not in groups or b not in groups:
             continue
         common = sorted(set(groups[a]) & set(groups[b]))
         for key, name in COMPARED if common else ():
-            out.append((f"{a} − {b}", name, paired([float(groups[a][s][key]) for s in common],
-                                                     [float(groups[b][s][key]) for s in common])))
+            out.append((label(a, b), name, paired([float(groups[a][s][key]) for s in common],
+                                                  [float(groups[b][s][key]) for s in common])))
     return out
+
+
+def comparisons(groups, reference):
+    """Every group but the reference against it, labelled by the group."""
+    return paired_rows(groups, [(g, reference) for g in groups if g != reference], lambda a, b: a)
+
+
+def contrast_rows(groups, contrasts):
+    """Each contrast (a, b) both of whose groups ran, labelled 'a − b'."""
+    return paired_rows(groups, contrasts, lambda a, b: f"{a} − {b}")
 
 
 def comparison_table(groups, reference):

@@ -43,6 +43,7 @@ class Job:
     run_dir: str
     log: str
     epochs: int = 0
+    bounded: bool = False  # --patience may end the run early: its time left is an upper bound
     proc: object = None
     start: float = 0.0
     end: float = 0.0
@@ -85,9 +86,11 @@ def read_new_epochs(job):
         m = EPOCH_LINE.match(line)
         if m:
             job.done_epochs = int(m.group(1)) + 1
-    if not job.epochs:
-        value = flag_value(os.path.join(job.run_dir, "flags.txt"), "epochs")
+    if not job.epochs:  # flags.txt is read once it is there
+        flags = os.path.join(job.run_dir, "flags.txt")
+        value = flag_value(flags, "epochs")
         job.epochs = int(value) if value and value.isdigit() else 0
+        job.bounded = flag_value(flags, "patience") not in (None, "0")
 
 
 def job_status(job, now):
@@ -95,8 +98,7 @@ def job_status(job, now):
     if not job.epochs or job.done_epochs == 0:
         return f"{job.name} starting ({clock(elapsed)})"
     left = elapsed / job.done_epochs * (job.epochs - job.done_epochs)
-    # Early stopping (--patience) can end a run sooner: the estimate is then an upper bound.
-    bound = "<=" if flag_value(os.path.join(job.run_dir, "flags.txt"), "patience") not in (None, "0") else "~"
+    bound = "<=" if job.bounded else "~"
     return f"{job.name} epoch {job.done_epochs}/{job.epochs} ({clock(elapsed)}, {bound}{clock(left)} left)"
 
 
