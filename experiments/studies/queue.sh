@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the issue 15 studies in order of need, resumably, committing each CSV row as its run
+# Runs the issue 15/16 studies in order of need, resumably, committing each CSV row as its run
 # finishes (experiments/study.py --commit). Stop it at any time (SIGTERM); run it again, on this
 # or another machine, to continue. 2 jobs at a time, one thread each.
 #   experiments/studies/queue.sh           (env BIN: a fixed binary, default a copy of bazel-bin/hardgnn;
@@ -9,9 +9,16 @@ cd "$(dirname "$0")/../.."
 args=(--jobs 2 --commit)
 [[ -n ${BIN:-} ]] && args+=(--bin "$BIN" --bin-commit "${BIN_COMMIT:-unknown}")
 run() { python3 experiments/study.py "$@" "${args[@]}" || echo "queue: some cells of '$*' failed; going on"; }
+# A runner already at work on this study (a queue restarted with a new order) finishes first.
+while pgrep -f "experiments/study.py ablation" > /dev/null; do sleep 30; done
 
-# 1. The ablation on each dataset: every variant and baseline, 5 seeds (sweep cells excluded: point=).
+core=variant=popularity,variant=mf,variant=lightgcn,variant=sasrec,variant=selfgnn,variant=hardgnn-random,variant=hardgnn,variant=debiased
+# 1. The ablation on each dataset, 5 seeds (sweep cells excluded: point=): the baselines and the
+#    four variants the issues ask for first, then the normalized-propagation pair.
 run ablation --only dataset=gowalla-nyc,point=
+run ablation --only "dataset=yelp2019,point=,$core"
+run ablation --only "dataset=tmall-buy,point=,variant=popularity,variant=mf,variant=lightgcn,variant=sasrec"
+run ablation --only "dataset=tmall-buy,point=,$core"
 run ablation --only dataset=yelp2019,point=
 run ablation --only dataset=tmall-buy,point=
 # 2. The sweeps around the proposal's point, 3 seeds a point.
