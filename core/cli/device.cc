@@ -49,9 +49,7 @@ absl::Status CheckDevice(const DeviceSpec& device) {
     return absl::InvalidArgumentError(absl::StrCat("--device=cuda:", device.index, ": this machine has ", count,
                                                    " CUDA device(s), cuda:0 to cuda:", count - 1));
   }
-  return absl::UnimplementedError(absl::StrCat(
-      "--device=cuda:", device.index, ": the device is there (", count,
-      " visible), but training and evaluation on CUDA are not implemented yet: every path runs on the CPU"));
+  return absl::OkStatus();
 #endif
 }
 

@@ -3,6 +3,8 @@
 
 #include <string>
 
+#include <c10/core/Device.h>
+
 #include "absl/status/statusor.h"
 
 namespace hardgnn {
@@ -15,11 +17,15 @@ struct DeviceSpec {
 
 absl::StatusOr<DeviceSpec> ParseDeviceFlag(const std::string& text);
 
+// LibTorch's name for it.
+inline c10::Device TorchDevice(const DeviceSpec& spec) {
+  return spec.cuda ? c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(spec.index)) : c10::Device(c10::kCPU);
+}
+
 // Checks that the device can be used by this binary on this machine, and says why not: a binary
 // built on Debian's CPU-only LibTorch; LibTorch's CUDA backend (libtorch_cuda.so, loaded here on
 // demand, so that the CPU paths need none of the CUDA libraries) or a library it needs missing;
-// no visible device; an index past the last device. Then, for CUDA: training on the device is
-// not implemented yet, which is said too.
+// no visible device; an index past the last device.
 absl::Status CheckDevice(const DeviceSpec& device);
 
 }  // namespace hardgnn

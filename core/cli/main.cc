@@ -13,6 +13,7 @@
 #include "core/cli/flagfile_check.h"
 #include "core/cli/compare_command.h"
 #include "core/cli/device.h"
+#include "core/cpu/kernel_path.h"
 #include "core/cli/list_command.h"
 #include "core/cli/model_flags.h"
 #include "core/cli/plugin_flags.h"
@@ -23,9 +24,13 @@
 
 DEFINE_int32(threads, 0, "LibTorch intra-op threads; 0 = the machine's cores");
 DEFINE_string(device, "cpu",
-              "where train, eval, study and recommend compute: cpu, or cuda / cuda:N in the CUDA build "
-              "(bazel build --config=cuda; CUDA execution is not implemented yet, and this flag says why it "
-              "cannot run)");
+              "where train and eval compute: cpu, or cuda / cuda:N in the CUDA build (bazel build "
+              "--config=cuda): the model's parameters live there, batches move there per step, the "
+              "project's CPU kernels give way to LibTorch's ops; study and recommend run on the CPU");
+DEFINE_bool(aten_kernels, false,
+            "on the CPU too, compute with LibTorch's ops where the project has its own CPU kernels "
+            "(LSTM, attention, layer norm, linear, dropout, propagation, cosine top-K): what --device=cuda "
+            "runs, to check it against the kernels on a machine without a GPU; slower");
 
 namespace {
 
@@ -74,10 +79,15 @@ int RunCommand(const std::string& command, const std::vector<std::string>& opera
     }
     absl::StatusOr<hardgnn::DeviceSpec> device = hardgnn::ParseDeviceFlag(FLAGS_device);
     absl::Status usable = device.ok() ? hardgnn::CheckDevice(*device) : device.status();
+    if (usable.ok() && device->cuda && (command == "study" || command == "recommend")) {
+      usable = absl::UnimplementedError(absl::StrCat("--device=", FLAGS_device, ": `", command,
+                                                     "` runs on the CPU only; --device applies to train and eval"));
+    }
     if (!usable.ok()) {
       std::fprintf(stderr, "hardgnn %s: %s\n", command.c_str(), std::string(usable.message()).c_str());
       return 1;
     }
+    hardgnn::cpu::ForceAtenKernels(FLAGS_aten_kernels);
     hardgnn::ConfigureRuntime(FLAGS_threads);
     if (command == "study") return hardgnn::RunStudyCommand();
     if (command == "recommend") return hardgnn::RunRecommendCommand();

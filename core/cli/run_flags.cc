@@ -13,7 +13,7 @@
 
 namespace hardgnn {
 
-const char* const kResumableFlags[7] = {"epochs", "max_steps", "threads", "device", "progress", "profile", "keep_last"};
+const char* const kResumableFlags[8] = {"epochs", "max_steps", "threads", "device", "aten_kernels", "progress", "profile", "keep_last"};
 
 namespace {
 

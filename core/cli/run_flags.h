@@ -23,7 +23,7 @@ std::string RunFlagfile(const PluginChoice& choice);
 CheckpointIdentity IdentityFromFlags(const PluginChoice& choice);
 
 // The flags --resume accepts with a new value.
-extern const char* const kResumableFlags[7];
+extern const char* const kResumableFlags[8];
 
 // Every defined flag's current value, by name.
 std::map<std::string, std::string> CurrentFlagValues();

@@ -15,6 +15,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "core/cli/device.h"
 #include "core/cli/dist_flags.h"
 #include "core/cli/model_flags.h"
 #include "core/cli/plugin_flags.h"
@@ -30,6 +31,8 @@
 #include "core/train/sampler_study.h"
 #include "core/train/study_recorder.h"
 #include "core/train/trainer.h"
+
+DECLARE_string(device);  // core/cli/main.cc
 
 DEFINE_string(data, "", "prepared dataset: a folder written by `hardgnn prepare` (or its dataset.bin)");
 DEFINE_int64(epochs, 150, "unit: epochs (see --epoch_scheme). Training epochs");
@@ -198,6 +201,9 @@ absl::StatusOr<TrainOptions> OptionsFromFlags() {
         "--epochs, --users_per_epoch, --pred_num, --negative_popularity and --max_loss_growth must be >= 0; "
         "--batch_size, --max_seq_len, --eval_batch_size and --eval_every >= 1");
   }
+  absl::StatusOr<DeviceSpec> device = ParseDeviceFlag(FLAGS_device);
+  if (!device.ok()) return device.status();
+  o.device = TorchDevice(*device);
   PhaseProfile::Enable(FLAGS_profile);
   absl::StatusOr<Progress::Mode> progress = ProgressFromFlag();
   if (!progress.ok()) return progress.status();
@@ -316,6 +322,7 @@ absl::StatusOr<LoadedModel> LoadModelFromFlags() {
   absl::StatusOr<Model> model = CreateModel(m.choice, *m.dataset, m.options.seed, ArgSourceFromFlags(m.choice));
   if (!model.ok()) return model.status();
   m.model = std::move(*model);
+  m.model.encoder->to(m.options.device);  // a checkpoint's tensors are read onto the device
   return m;
 }
 
@@ -348,6 +355,10 @@ static int RunTraining(bool study) {
     return job != nullptr ? job->Fail(command, s) : Fail(command, s);
   };
   const absl::Status set_up = job == nullptr || job->writes_run() ? SetUpRunDirectory(m) : absl::OkStatus();
+  if (job != nullptr && !m.options.device.is_cpu()) {
+    return Fail("train", absl::UnimplementedError("data-parallel training (WORLD_SIZE > 1) runs on the CPU (gloo); "
+                                                  "NCCL for --device=cuda is not built"));
+  }
   if (job != nullptr) {
     if (absl::Status s = job->Join(study ? "study" : "train", m.choice, *m.dataset, FLAGS_run_dir); !s.ok()) {
       return Fail("train", s);

@@ -76,7 +76,8 @@ SplitMetrics EvaluateSplit(EvalScorer& scorer, const at::Tensor& items, const da
       FillSequenceRow(d.Sequence(c.user), c.input_len, b, max_len, batch.seq.data_ptr<int64_t>(),
                       batch.seq_mask.data_ptr<float>());
     }
-    at::Tensor scores = at::mm(scorer.Queries(batch), items.t()).to(at::kFloat).contiguous();
+    // Scored where the model's tables are; ranked on the host.
+    at::Tensor scores = at::mm(scorer.Queries(OnDevice(batch, items.device())), items.t()).to(at::kCPU, at::kFloat).contiguous();
     const float* s = scores.data_ptr<float>();
     std::vector<int64_t> sampled_rank(b_size), full_rank(b_size, -1);
     at::parallel_for(0, b_size, 16, [&](int64_t lo, int64_t hi) {

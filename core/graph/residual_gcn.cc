@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "core/cpu/kernel_path.h"
 #include "core/graph/spmm_kernel.h"
 
 namespace hardgnn::graph {
@@ -215,12 +216,28 @@ struct ResidualGcnFunction : public torch::autograd::Function<ResidualGcnFunctio
   }
 };
 
+// The unfused formulation of residual_gcn.h's header, through Propagate's ATen path.
+ResidualGcnResult UnfusedResidualGcn(const CsrGraph& g, const at::Tensor& rows0, const at::Tensor& cols0,
+                                     int64_t layers, double slope, const at::Tensor& edge_values) {
+  at::Tensor r = rows0, c = cols0, sum_r = rows0, sum_c = cols0;
+  for (int64_t l = 0; l < layers; ++l) {
+    at::Tensor r2 = at::leaky_relu(Propagate(g, c, edge_values), slope) + r;
+    at::Tensor c2 = at::leaky_relu(PropagateTransposed(g, r, edge_values), slope) + c;
+    r = r2;
+    c = c2;
+    sum_r = sum_r + r;
+    sum_c = sum_c + c;
+  }
+  return {sum_r, sum_c};
+}
+
 }  // namespace
 
 ResidualGcnResult ResidualGcn(const CsrGraph& g, const at::Tensor& rows0, const at::Tensor& cols0, int64_t layers,
                               double slope, const at::Tensor& edge_values) {
   internal::Check(layers >= 0, "ResidualGcn: layers must be >= 0");
   const internal::EdgeValues ev = internal::CheckedEdgeValues(g, edge_values, rows0);
+  if (!cpu::UseCpuKernels(rows0)) return UnfusedResidualGcn(g, rows0, cols0, layers, slope, ev.values);
   const auto out = ResidualGcnFunction::apply(rows0, cols0, &g, layers, slope, ev);
   return {out[0], out[1]};
 }

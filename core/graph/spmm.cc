@@ -5,9 +5,11 @@
 #include <torch/csrc/autograd/custom_function.h>
 
 #include <algorithm>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 
+#include "core/cpu/kernel_path.h"
 #include "core/graph/spmm_kernel.h"
 
 namespace hardgnn::graph {
@@ -87,8 +89,21 @@ struct PropagateFunction : public torch::autograd::Function<PropagateFunction> {
   }
 };
 
+// out[to[e]] += w_e · x[from[e]] over the edges, with (to, from) = (row, col) for A and
+// (col, row) for Aᵀ, in LibTorch ops on dense's device.
+at::Tensor AtenApply(const CsrGraph& g, const at::Tensor& dense, const at::Tensor& values, bool transposed) {
+  const auto [row, col] = g.Coo(dense.device());
+  const int64_t n_in = transposed ? g.rows() : g.cols(), n_out = transposed ? g.cols() : g.rows();
+  const at::Tensor x = internal::AsMatrix(dense, n_in, g.num_blocks());
+  at::Tensor messages = x.index_select(0, transposed ? row : col);
+  if (values.defined()) messages = messages * values.to(x.device()).unsqueeze(1);
+  const at::Tensor out = at::zeros({n_out, x.size(1)}, x.options()).index_add(0, transposed ? col : row, messages);
+  return dense.dim() == 3 ? out.view({g.num_blocks(), n_out / g.num_blocks(), x.size(1)}) : out;
+}
+
 at::Tensor Apply(const CsrGraph& g, const at::Tensor& dense, const at::Tensor& edge_values, bool transposed) {
   const internal::EdgeValues values = internal::CheckedEdgeValues(g, edge_values, dense);
+  if (!cpu::UseCpuKernels(dense)) return AtenApply(g, dense, values.values, transposed);
   const CsrIndex* m = transposed ? &g.transposed() : &g.forward();
   const CsrIndex* mt = transposed ? &g.forward() : &g.transposed();
   return PropagateFunction::apply(dense, values, m, mt, g.num_blocks());
@@ -142,9 +157,20 @@ CsrIndex LoadIndex(torch::autograd::AutogradContext* ctx, const std::string& pre
 
 }  // namespace internal
 
+std::pair<at::Tensor, at::Tensor> CsrGraph::Coo(const c10::Device& device) const {
+  std::lock_guard<std::mutex> lock(coo_->mu);
+  for (const auto& [where, coo] : coo_->per_device) {
+    if (where == device) return coo;
+  }
+  const at::Tensor row = at::repeat_interleave(at::arange(fwd_.rows, at::kLong), fwd_.row_ptr.diff(), /*dim=*/0, /*output_size=*/nnz_);
+  coo_->per_device.emplace_back(device, std::make_pair(row.to(device), fwd_.col.to(at::kLong).to(device)));
+  return coo_->per_device.back().second;
+}
+
 CsrGraph::CsrGraph(const data::Csr& a) : CsrGraph(a, 1) {}
 
-CsrGraph::CsrGraph(const data::Csr& a, int64_t num_blocks) : nnz_(a.nnz()), num_blocks_(num_blocks) {
+CsrGraph::CsrGraph(const data::Csr& a, int64_t num_blocks)
+    : nnz_(a.nnz()), num_blocks_(num_blocks) {
   if (static_cast<int64_t>(a.row_ptr.size()) != a.num_rows + 1 || a.row_ptr.back() != a.nnz()) {
     throw std::invalid_argument("CsrGraph: inconsistent Csr");
   }

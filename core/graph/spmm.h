@@ -7,7 +7,7 @@
 //   Propagate(g, e_cols)                      // A · e_cols     [rows, d]   (e.g. users <- items)
 //   PropagateTransposed(g, e_rows)            // Aᵀ · e_rows    [cols, d]   (items <- users)
 //
-// Both are custom autograd functions: the gradient of A·X with respect to X is Aᵀ·grad
+// On CPU tensors both are custom autograd functions: the gradient of A·X with respect to X is Aᵀ·grad
 // (and of Aᵀ·X, A·grad), computed by the same kernel on the other orientation, which is built
 // once with the graph. Optional per-edge values (in forward-CSR edge order) weight the sum;
 // they carry no gradient.
@@ -17,12 +17,18 @@
 //   Propagate(all, e_items /*[G, C, d]*/)             // -> [G, R, d]
 //
 // Each output row is summed in CSR order by one thread, so results are bit-identical for any
-// number of threads.
+// number of threads. On other devices (and with cpu::ScopedAtenKernels) the same sums are a
+// gather, a scale and an index_add, which autograd differentiates.
 
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
+#include <memory>
+#include <mutex>
+#include <utility>
 #include <vector>
+
+#include <c10/core/Device.h>
 
 #include "core/data/csr.h"
 
@@ -57,13 +63,21 @@ class CsrGraph {
   int64_t num_blocks() const { return num_blocks_; }
   const CsrIndex& forward() const { return fwd_; }     // A
   const CsrIndex& transposed() const { return bwd_; }  // Aᵀ
+  // A's entries as (row, col) int64 [nnz] each, in forward edge order, on `device`: what the
+  // ATen formulation (other devices, or forced) gathers and adds by. Built once per device.
+  std::pair<at::Tensor, at::Tensor> Coo(const c10::Device& device) const;
 
  private:
+  struct CooCache {
+    std::mutex mu;
+    std::vector<std::pair<c10::Device, std::pair<at::Tensor, at::Tensor>>> per_device;
+  };
   CsrGraph(const data::Csr& a, int64_t num_blocks);
   CsrIndex fwd_;
   CsrIndex bwd_;
   int64_t nnz_ = 0;
   int64_t num_blocks_ = 1;
+  std::shared_ptr<CooCache> coo_ = std::make_shared<CooCache>();  // shared by copies
 };
 
 // A · dense. dense: float or double, [cols, d], or [G, cols/G, d] for a graph of G blocks

@@ -40,6 +40,22 @@ struct Batch {
 };
 
 // Right-aligns the last `max_len` of items[0, len) into row `row` of seq/mask ([B,M]).
+// The batch's tensors on `device` (the same tensors when they are there already): batches
+// are built on the host and move to the model's device once per step.
+inline Batch OnDevice(Batch batch, const c10::Device& device) {
+  auto move = [&](at::Tensor& t) {
+    if (t.defined() && t.device() != device) t = t.to(device);
+  };
+  for (at::Tensor* t : {&batch.users, &batch.seq, &batch.seq_mask, &batch.targets, &batch.pair_rows, &batch.pair_pos,
+                        &batch.pair_neg, &batch.touched_items}) {
+    move(*t);
+  }
+  for (SalPairs& p : batch.sal) {
+    for (at::Tensor* t : {&p.rows_a, &p.items_a, &p.rows_b, &p.items_b}) move(*t);
+  }
+  return batch;
+}
+
 inline void FillSequenceRow(const int32_t* items, int64_t len, int64_t row, int64_t max_len, int64_t* seq,
                             float* mask) {
   const int64_t kept = std::min(len, max_len);

@@ -127,7 +127,8 @@ absl::Status SaveCheckpoint(const std::string& path, torch::nn::Module& module, 
     root.write("config", Bytes(identity.config));
     root.write("trainer_state", Bytes(trainer_state));
     root.write("manifest", Bytes(list.manifest));
-    for (size_t i = 0; i < list.tensors.size(); ++i) root.write(absl::StrCat("t", i), list.tensors[i].detach());
+    // Host copies: a checkpoint from a GPU run reads on a machine without one.
+    for (size_t i = 0; i < list.tensors.size(); ++i) root.write(absl::StrCat("t", i), list.tensors[i].detach().cpu());
     if (optimizer != nullptr) {
       torch::serialize::OutputArchive optim;
       optimizer->save(optim);
@@ -164,8 +165,10 @@ absl::StatusOr<std::string> LoadCheckpoint(const std::string& path, torch::nn::M
                                          stored_sum, sum));
   }
   try {
+    // Read onto the module's device, so that the optimizer's state lands where its parameters are.
+    const std::vector<at::Tensor> params = module.parameters();
     torch::serialize::InputArchive root;
-    root.load_from(c.data(), body);
+    root.load_from(c.data(), body, params.empty() ? c10::Device(c10::kCPU) : params.front().device());
     at::Tensor format, fingerprint, dataset, architecture, config, state, manifest;
     if (!root.try_read("format", format) || format.item<int64_t>() != kFormat) return Corrupt(path, "unknown format");
     root.read("dataset_fingerprint", fingerprint);

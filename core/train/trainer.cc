@@ -83,7 +83,7 @@ class TrainingRun {
  private:
   absl::Status Prepare();
   absl::StatusOr<double> Step(const std::vector<TrainingEvent>& rows, int64_t epoch, std::vector<double>& term_sums);
-  absl::Status SampleNegatives(Batch& batch, const Views* views, uint64_t seed, Sampler::Result& out) const;
+  absl::Status SampleNegatives(const Batch& host, const Views* views, uint64_t seed, Sampler::Result& out) const;
   absl::Status EndEpoch(int64_t epoch, double loss, const std::vector<double>& term_sums, int64_t steps,
                         double seconds, bool stop_requested);
   absl::Status Finish();
@@ -155,7 +155,9 @@ absl::Status TrainingRun::Prepare() {
   return options_.on_start ? options_.on_start() : absl::OkStatus();
 }
 
-absl::Status TrainingRun::SampleNegatives(Batch& batch, const Views* views, uint64_t seed,
+// `host`: the step's batch on the host (samplers read users and positives there); the
+// negatives go to the model's device.
+absl::Status TrainingRun::SampleNegatives(const Batch& host, const Views* views, uint64_t seed,
                                           Sampler::Result& out) const {
   ScopedPhase phase("sampler");
   Sampler::Request request;
@@ -163,9 +165,9 @@ absl::Status TrainingRun::SampleNegatives(Batch& batch, const Views* views, uint
     request.anchors = views->Get(anchor_view_).detach();
     request.items = views->Get(view::kItem).detach();
   }
-  request.users = batch.users;
-  request.positives = batch.targets;
-  request.first_row = batch.first_row;
+  request.users = host.users;
+  request.positives = host.targets;
+  request.first_row = host.first_row;
   request.batch_positives = batch_positives_;
   request.history = &builder_.Seen();
   request.num_items = dataset_.num_items;
@@ -173,6 +175,8 @@ absl::Status TrainingRun::SampleNegatives(Batch& batch, const Views* views, uint
   absl::StatusOr<Sampler::Result> sampled = model_.sampler->Sample(request);
   if (!sampled.ok()) return sampled.status();
   out = std::move(*sampled);
+  out.ids = out.ids.to(options_.device);
+  if (out.weights.defined()) out.weights = out.weights.to(options_.device);
   return absl::OkStatus();
 }
 
@@ -190,12 +194,13 @@ absl::StatusOr<double> TrainingRun::Step(const std::vector<TrainingEvent>& step_
   dist::DataParallel* dp = dp_ && static_cast<int64_t>(step_rows.size()) >= dp_->group().size() ? &*dp_ : nullptr;
   const dist::Shard shard = dp ? dp->ShardOf(step_rows.size()) : dist::Shard{0, static_cast<int64_t>(step_rows.size())};
   const std::vector<TrainingEvent> rows(step_rows.begin() + shard.begin, step_rows.begin() + shard.end);
-  Batch batch;
+  Batch host, batch;  // the step's batch as built, and on the model's device (the same tensors on CPU)
   {
     ScopedPhase phase("batch building");
-    batch = builder_.BuildRows(rows, batch_seed);
-    batch.first_row = shard.begin;
+    host = builder_.BuildRows(rows, batch_seed);
+    host.first_row = shard.begin;
     batch_positives_ = dp && model_.sampler != nullptr ? builder_.Targets(step_rows, batch_seed) : at::Tensor();
+    batch = OnDevice(host, options_.device);
   }
   const uint64_t sampler_seed = step_rng.Next();
   const bool all_items = model_.sampler != nullptr && model_.sampler->NeedsItemTable();
@@ -203,12 +208,12 @@ absl::StatusOr<double> TrainingRun::Step(const std::vector<TrainingEvent>& step_
   // A sampler that needs no embeddings runs first, so the encoder computes its negatives'
   // item rows along with the batch's other touched items.
   if (model_.sampler != nullptr && !all_items) {
-    if (absl::Status s = SampleNegatives(batch, nullptr, sampler_seed, negatives); !s.ok()) return s;
+    if (absl::Status s = SampleNegatives(host, nullptr, sampler_seed, negatives); !s.ok()) return s;
     batch.touched_items = std::get<0>(at::_unique(at::cat({batch.touched_items, negatives.ids.reshape(-1)})));
   }
   Views views = encoder_.Forward(batch, all_items);
   if (model_.sampler != nullptr && all_items) {
-    if (absl::Status s = SampleNegatives(batch, &views, sampler_seed, negatives); !s.ok()) return s;
+    if (absl::Status s = SampleNegatives(host, &views, sampler_seed, negatives); !s.ok()) return s;
     ScopedPhase phase("forward: sampled item rows");
     // Rows of touched items already carry their gradient; only the other picks need one.
     const at::Tensor picked = std::get<0>(at::_unique(negatives.ids.reshape(-1)));
@@ -447,6 +452,7 @@ absl::StatusOr<TrainSummary> Train(Model& model, const data::PreparedDataset& da
     absl::Status s = run->Log(absl::StrCat("{\"event\":\"eval\",\"epoch\":-1,\"result\":", summary->best.ToJson(), "}"));
     if (!s.ok()) return s;
   } else {
+    model.encoder->to(options.device);  // before the optimizer takes the parameters
     TrainingRun training(model, dataset, options, std::move(*run));
     summary = training.Execute();
     if (!summary.ok()) return summary.status();

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include <c10/core/Device.h>
+
 #include "absl/status/statusor.h"
 #include "core/data/dataset.h"
 #include "core/dist/data_parallel.h"
@@ -43,6 +45,9 @@ struct TrainOptions {
   double max_loss_growth = 1000;
   BatchOptions batch;
   EvalOptions eval;
+  // Where the model's parameters and each step's tensors live (--device). Batches are built on
+  // the host and moved per step; samplers read users and positives on the host.
+  c10::Device device = c10::kCPU;
   std::string run_dir;              // where logs and checkpoints go ("" = nowhere)
   bool resume = false;              // continue from run_dir's last checkpoint (none: start)
   // Stored in every checkpoint; a resume refuses a checkpoint whose identity differs. Train

@@ -43,8 +43,8 @@ at::Tensor CausalSelfAttentionImpl::forward(const at::Tensor& x, const at::Tenso
   auto split = [&](const at::Tensor& t) { return t.view({b, m, heads_, dh}).transpose(1, 2); };  // [B,H,M,dh]
   const at::Tensor q = split(query(x)), k = split(key(x)), v = split(value(x));
   at::Tensor scores = at::matmul(q, k.transpose(-2, -1)) / std::sqrt(static_cast<double>(dh));  // [B,H,M,M]
-  const at::Tensor causal = at::ones({m, m}, at::kBool).tril();
-  const at::Tensor self = at::eye(m, at::kBool);
+  const at::Tensor causal = at::ones({m, m}, mask.options().dtype(at::kBool)).tril();
+  const at::Tensor self = at::eye(m, mask.options().dtype(at::kBool));
   const at::Tensor allowed = causal & (mask.gt(0).view({b, 1, 1, m}) | self);
   scores = scores.masked_fill(allowed.logical_not(), -std::numeric_limits<double>::infinity());
   const at::Tensor weights = dropout_(at::softmax(scores, -1));
@@ -94,8 +94,11 @@ at::Tensor NetImpl::ForwardBySpan(const at::Tensor& seq, const at::Tensor& seq_m
   const int64_t rows = seq.size(0), width = seq.size(1);
   const at::Tensor filled = seq_mask.gt(0);
   // Each row's first filled column (the last one for an empty row).
+  // Read on the host (a copy off the CPU) to group the rows.
   const at::Tensor first =
-      at::where(filled.any(1), filled.to(at::kInt).argmax(1), at::full({rows}, width - 1, at::kLong)).contiguous();
+      at::where(filled.any(1), filled.to(at::kInt).argmax(1), at::full({rows}, width - 1, at::kLong).to(filled.device()))
+          .cpu()
+          .contiguous();
   std::map<int64_t, std::vector<int64_t>> groups;  // group width -> its rows
   for (int64_t r = 0; r < rows; ++r) {
     int64_t w = kMinSpan;
@@ -108,7 +111,7 @@ at::Tensor NetImpl::ForwardBySpan(const at::Tensor& seq, const at::Tensor& seq_m
   if (groups.size() == 1) return run(seq, seq_mask, groups.begin()->first);
   at::Tensor out = at::zeros({rows, width, options_.dim}, items_.options());
   for (const auto& [w, members] : groups) {
-    const at::Tensor index = at::tensor(at::ArrayRef<int64_t>(members), at::kLong);
+    const at::Tensor index = at::tensor(at::ArrayRef<int64_t>(members), at::kLong).to(seq.device());
     out = out.index_copy(0, index, run(seq.index_select(0, index), seq_mask.index_select(0, index), w));
   }
   return out;

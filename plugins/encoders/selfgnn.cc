@@ -107,7 +107,7 @@ class SelfGnn : public Encoder {
     v.Set(view::kUserSeq, seq);
     v.Set(view::kUserShortSlices, batch_short);
     v.Set(view::kItemShortSlices, item_short);
-    const at::Tensor latest = latest_slice_.index_select(0, users);
+    const at::Tensor latest = OnDevice(latest_slice_, latest_slice_on_device_, users.device()).index_select(0, users);
     v.Set(view::kUserShort, batch_short.permute({1, 0, 2})
                                 .gather(1, latest.view({-1, 1, 1}).expand({-1, 1, options_.dim}))
                                 .squeeze(1));
@@ -139,9 +139,9 @@ class SelfGnn : public Encoder {
  private:
   // Short-term embeddings of every user and item in every slice (SPEC §2.1).
   std::pair<at::Tensor, at::Tensor> ShortTerm() {
-    at::Tensor values = edge_norm_;
+    at::Tensor values = edge_norm_.defined() ? OnDevice(edge_norm_, edge_norm_on_device_, user_embed_.device()) : edge_norm_;
     if (options_.edge_dropout && is_training()) {
-      at::Tensor keep = at::bernoulli(at::full({graph_.nnz()}, options_.keep_rate)) / options_.keep_rate;
+      at::Tensor keep = at::bernoulli(at::full({graph_.nnz()}, options_.keep_rate)).to(user_embed_.device()) / options_.keep_rate;
       values = values.defined() ? values * keep : keep;
     }
     graph::ResidualGcnResult r =
@@ -168,7 +168,8 @@ class SelfGnn : public Encoder {
       // backward pass never runs over the whole catalog.
       // Nested in "forward: interval fusion": what fresh mining adds to SelfGNN's step.
       ScopedPhase phase("forward: interval fusion, of it untouched items");
-      at::Tensor untouched = at::ones({num_items_}, at::kBool).index_fill_(0, touched, false).nonzero().view(-1);
+      at::Tensor untouched =
+          at::ones({num_items_}, touched.options().dtype(at::kBool)).index_fill_(0, touched, false).nonzero().view(-1);
       torch::NoGradGuard no_grad;
       table.index_copy_(0, untouched, Fuse(item_short.index_select(1, untouched), true, untouched));
     }
@@ -179,6 +180,8 @@ class SelfGnn : public Encoder {
   // training, row n's output dropout is keyed by keys[n] (RowDropout), with the pass's seed;
   // undefined keys: no dropout (evaluation).
   at::Tensor Fuse(const at::Tensor& slices, bool items, const at::Tensor& keys) {
+    // No rows (no untouched item, no extra pick): the stock modules cannot reshape an empty batch.
+    if (slices.size(1) == 0) return at::zeros({0, options_.dim}, slices.options());
     at::Tensor x = slices.permute({1, 0, 2});  // [N, G, d], a strided view: the RNN reads it in place
     IntervalRnn& rnn = items && options_.separate_rnn ? item_rnn_ : rnn_;
     at::Tensor h = rnn->forward(x);
@@ -196,6 +199,13 @@ class SelfGnn : public Encoder {
     return at::cat(parts, 0);
   }
 
+  // `host`'s copy on `device`, kept in `cache` (the model's constant tables follow its parameters).
+  static const at::Tensor& OnDevice(const at::Tensor& host, at::Tensor& cache, const c10::Device& device) {
+    if (device.is_cpu()) return host;
+    if (!cache.defined() || cache.device() != device) cache = host.to(device);
+    return cache;
+  }
+
   // SAL stability weights w_k(u) for the batch's users, [G, B] (SPEC §2.5).
   at::Tensor SalWeights(const at::Tensor& user_long, const at::Tensor& batch_short) {
     at::Tensor l = user_long.unsqueeze(0).expand_as(batch_short);
@@ -208,7 +218,7 @@ class SelfGnn : public Encoder {
   // x · w + b. Linear's weight and bias gradients (sums over every row) do not depend on the
   // thread count; at::matmul's do (multi-threaded OpenBLAS, ATen's bias reduction).
   at::Tensor Dense(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b) const {
-    return options_.fused ? Linear(x, w, b) : at::matmul(x, w) + b;
+    return Fused(options_, x) ? Linear(x, w, b) : at::matmul(x, w) + b;
   }
 
   // 1/sqrt(|N_k(u)| |N_k(i)|) per edge, in the block graph's forward edge order.
@@ -231,7 +241,8 @@ class SelfGnn : public Encoder {
   int64_t num_users_, num_items_, num_slices_;
   uint64_t user_dropout_seed_ = 0, item_dropout_seed_ = 0;  // this training pass's
   graph::CsrGraph graph_;
-  at::Tensor edge_norm_, latest_slice_;
+  at::Tensor edge_norm_, latest_slice_;                        // on the CPU
+  at::Tensor edge_norm_on_device_, latest_slice_on_device_;    // their copies where the parameters are
   at::Tensor user_embed_, item_embed_, sal_w1_, sal_b1_, sal_w2_, sal_b2_;
   IntervalRnn rnn_{nullptr}, item_rnn_{nullptr};
   IntervalAttention user_attention_{nullptr}, item_attention_{nullptr};

@@ -32,7 +32,8 @@ ContrastiveTerms ComputeContrastiveTerms(const Loss::Input& input, const std::st
   // Mask negatives the anchor's user interacted with (the positive included).
   t.valid = at::ones(ids.sizes(), anchor.options());
   if (input.history != nullptr) {
-    at::Tensor users = input.batch.users.contiguous(), flat = ids.contiguous();
+    // The history is read on the host: the ids and users come there (a copy off the CPU).
+    at::Tensor users = input.batch.users.cpu().contiguous(), flat = ids.cpu().contiguous();
     const int64_t* u = users.data_ptr<int64_t>();
     const int64_t* id = flat.data_ptr<int64_t>();
     at::Tensor valid = at::ones(ids.sizes(), at::kFloat);
@@ -42,7 +43,7 @@ ContrastiveTerms ComputeContrastiveTerms(const Loss::Input& input, const std::st
         if (input.history->Contains(u[b], static_cast<int32_t>(id[b * ids.size(1) + j]))) v[b * ids.size(1) + j] = 0;
       }
     }
-    t.valid = valid.to(anchor.scalar_type());
+    t.valid = valid.to(anchor.device(), anchor.scalar_type());
   }
   t.count = t.valid.sum(1);
   const at::Tensor& w = input.negatives->weights;

@@ -70,8 +70,10 @@ class NextItem : public Loss {
                        const at::Tensor& targets, int64_t num_items) const {
     const uint64_t seed = at::detail::getDefaultCPUGenerator().current_seed() ^ kStreamSalt;
     const int64_t n = rows.size(0);
-    const at::Tensor users = input.batch.users.contiguous(), target_ids = targets.contiguous();
-    const int64_t *row = rows.data_ptr<int64_t>(), *position = positions.data_ptr<int64_t>();
+    // Drawn on the host (a copy off the CPU), returned on the targets' device.
+    const at::Tensor users = input.batch.users.cpu().contiguous(), target_ids = targets.cpu().contiguous();
+    const at::Tensor host_rows = rows.cpu().contiguous(), host_positions = positions.cpu().contiguous();
+    const int64_t *row = host_rows.data_ptr<int64_t>(), *position = host_positions.data_ptr<int64_t>();
     at::Tensor out = at::empty({n, negatives_}, at::kLong);
     int64_t* o = out.data_ptr<int64_t>();
     for (int64_t j = 0; j < n; ++j) {
@@ -90,7 +92,7 @@ class NextItem : public Loss {
         o[j * negatives_ + k] = UniformOutside(rng, num_items, excluded, num_excluded);
       }
     }
-    return out;
+    return out.to(targets.device());
   }
 
   int64_t negatives_;

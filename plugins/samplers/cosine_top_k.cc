@@ -35,6 +35,7 @@
 
 #include <ATen/ATen.h>
 
+#include "core/cpu/kernel_path.h"
 #include "core/cpu/parallel.h"
 #include "core/cpu/vec.h"
 
@@ -385,6 +386,55 @@ class RowPrefetch {
   int64_t j0_, lines_per_row_, lines_, per_slice_, line_ = 0;
 };
 
+// The same search in LibTorch ops on the anchors' device (CUDA, or forced on the CPU): the score
+// matrix written whole, the anchor's history and NaN scores set to -inf, and a stable descending
+// sort, so that ties go to the earlier pool position. Scores are summed in ATen's order, so an
+// item within float rounding of the K-th best may differ from the kernels' pick.
+std::vector<std::vector<int64_t>> AtenCosineTopK(const at::Tensor& anchors, const at::Tensor& items,
+                                                 const std::vector<int64_t>* pool_ids, const int64_t* users,
+                                                 const data::Csr& history, int64_t k) {
+  const int64_t batch = anchors.size(0);
+  std::vector<std::vector<int64_t>> out(batch);
+  if (k < 1 || batch == 0) return out;
+  const auto normalized = [](const at::Tensor& x) {
+    const at::Tensor f = x.to(at::kFloat);
+    return f / at::linalg_vector_norm(f, 2, {1}, /*keepdim=*/true).clamp_min(1e-12);
+  };
+  at::Tensor x = items.to(anchors.device());
+  std::vector<int64_t> position;  // an item's place in the pool, -1 outside it
+  if (pool_ids != nullptr) {
+    x = x.index_select(0, at::tensor(at::ArrayRef<int64_t>(*pool_ids), at::kLong).to(x.device()));
+    position.assign(items.size(0), -1);
+    for (size_t j = 0; j < pool_ids->size(); ++j) position[(*pool_ids)[j]] = static_cast<int64_t>(j);
+  }
+  at::Tensor scores = at::mm(normalized(anchors), normalized(x).t());  // [B, n]
+  const int64_t n = scores.size(1);
+  std::vector<int64_t> rows, cols;  // (anchor, pool position) of each history item
+  for (int64_t b = 0; b < batch; ++b) {
+    for (const int32_t* h = history.RowBegin(users[b]); h != history.RowEnd(users[b]); ++h) {
+      const int64_t j = pool_ids != nullptr ? (*h < static_cast<int64_t>(position.size()) ? position[*h] : -1) : *h;
+      if (j < 0 || j >= n) continue;
+      rows.push_back(b);
+      cols.push_back(j);
+    }
+  }
+  scores.masked_fill_(scores.isnan(), -kInf);
+  if (!rows.empty()) {
+    const auto index = [&](const std::vector<int64_t>& v) { return at::tensor(at::ArrayRef<int64_t>(v), at::kLong).to(scores.device()); };
+    scores.index_put_({index(rows), index(cols)}, -kInf);
+  }
+  const int64_t kept = std::min(k, n);
+  auto [values, order] = at::sort(scores, /*stable=*/true, /*dim=*/1, /*descending=*/true);
+  const at::Tensor top_values = values.narrow(1, 0, kept).cpu().contiguous(), top = order.narrow(1, 0, kept).cpu().contiguous();
+  for (int64_t b = 0; b < batch; ++b) {
+    for (int64_t j = 0; j < kept && top_values.data_ptr<float>()[b * kept + j] > -kInf; ++j) {
+      const int64_t p = top.data_ptr<int64_t>()[b * kept + j];
+      out[b].push_back(pool_ids != nullptr ? (*pool_ids)[p] : p);
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 bool Int16ScreenAvailable() { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
@@ -392,6 +442,7 @@ bool Int16ScreenAvailable() { return __builtin_cpu_supports("avx2") && __builtin
 std::vector<std::vector<int64_t>> CosineTopK(const at::Tensor& anchors, const at::Tensor& items,
                                              const std::vector<int64_t>* pool_ids, const int64_t* users,
                                              const data::Csr& history, int64_t k, CosineScreen screen) {
+  if (!cpu::UseCpuKernels(anchors)) return AtenCosineTopK(anchors, items, pool_ids, users, history, k);
   const bool int16 = screen == CosineScreen::kInt16 && Int16ScreenAvailable();
   const at::Tensor af = anchors.to(at::kFloat).contiguous(), xf = items.to(at::kFloat).contiguous();
   const int64_t batch = af.size(0), d = af.size(1), n = pool_ids ? static_cast<int64_t>(pool_ids->size()) : xf.size(0);

@@ -31,7 +31,7 @@ class DebiasedSampler : public Sampler {
     // to mean 1 cancels it).
     at::Tensor a = request.anchors.to(at::kFloat);
     a = a / at::linalg_vector_norm(a, 2, {1}, true).clamp_min(1e-12);
-    at::Tensor n = request.items.to(at::kFloat).index_select(0, ids.view(-1)).view({batch, k_, -1});
+    at::Tensor n = request.items.to(at::kFloat).index_select(0, ids.view(-1).to(request.items.device())).view({batch, k_, -1});
     n = n / at::linalg_vector_norm(n, 2, {2}, true).clamp_min(1e-12);
     at::Tensor logits = at::matmul(n, a.unsqueeze(2)).squeeze(2) * (beta_ / tau_);
     at::Tensor w = at::exp(logits - std::get<0>(logits.max(1, true)));

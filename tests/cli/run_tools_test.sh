@@ -8,7 +8,8 @@
 #  - eval labels the validation row by how the checkpoint was trained;
 #  - eval --ranks_out writes the per-user ranks behind its metrics;
 #  - compare tabulates runs with their variants and differing flags;
-#  - recommend's top-K are the unseen items the exported embeddings score highest.
+#  - recommend's top-K are the unseen items the exported embeddings score highest;
+#  - --aten_kernels (the formulation --device=cuda runs) trains to the kernels' losses.
 set -uo pipefail
 bin="$1"
 tmp="${TEST_TMPDIR:-$(mktemp -d)}"
@@ -32,6 +33,21 @@ hardgnn=(--encoder=selfgnn --selfgnn_dim=8 --selfgnn_heads=2 --losses=bpr,sal:1e
          --sampler=debiased --epochs=3 --eval_every=1 --batch_size=16 --users_per_epoch=0 --lr=0.01
          --lr_decay=0.5 --lr_decay_epochs=1 --lr_decay_steps=0)
 mf=(--encoder=mf --losses=bpr,l2:1e-4 --mf_dim=8 --epochs=3 --eval_every=1 --batch_size=16 --users_per_epoch=0)
+
+# --aten_kernels: LibTorch's formulation of every kernel (what --device=cuda runs) trains HardGNN
+# with mined negatives to the kernels' losses, epoch by epoch, within float rounding.
+mined=(--encoder=selfgnn --selfgnn_dim=8 --selfgnn_heads=2 --losses=bpr,sal:1e-6,l2:1e-3 --contrastive_loss=infonce
+       --sampler=hard_cosine --epochs=2 --eval_every=1 --batch_size=16 --users_per_epoch=0 --lr=0.01)
+if train "$tmp/kernels" "${mined[@]}" && train "$tmp/aten" "${mined[@]}" --aten_kernels; then
+  epoch_losses() { grep -o '"event":"epoch","epoch":[0-9]*,"step":[0-9]*,"loss":[^,]*' "$1" | sed 's/.*"loss"://'; }
+  if paste <(epoch_losses "$tmp/kernels/log.jsonl") <(epoch_losses "$tmp/aten/log.jsonl") \
+       | awk 'NF != 2 || ($1 - $2) > 1e-3 * ($1 < 0 ? -$1 : $1) || ($2 - $1) > 1e-3 * ($1 < 0 ? -$1 : $1) { bad = 1 }
+              END { exit bad || NR != 2 }'; then
+    ok "--aten_kernels trains to the kernels' epoch losses"
+  else
+    fail "--aten_kernels losses: $(epoch_losses "$tmp/kernels/log.jsonl" | tr '\n' ' ') vs $(epoch_losses "$tmp/aten/log.jsonl" | tr '\n' ' ')"
+  fi
+fi
 
 # flags.txt round trip: the same run again, from its flags.txt alone.
 train "$tmp/hard" "${hardgnn[@]}" && train "$tmp/hard_again" --flagfile="$tmp/hard/flags.txt"

@@ -1,12 +1,15 @@
 #include "core/graph/residual_gcn.h"
 
 #include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
 
+#include <optional>
 #include <random>
 #include <utility>
 #include <vector>
 
+#include "core/cpu/kernel_path.h"
 #include "core/data/csr.h"
 #include "core/graph/spmm.h"
 #include "gtest/gtest.h"
@@ -74,6 +77,27 @@ TEST_P(ResidualGcnTest, MatchesUnfusedForwardAndBackward) {
   EXPECT_TRUE(AllClose(fused.cols, ref.cols, 1e-5, 1e-5));
   EXPECT_TRUE(AllClose(du, u.grad(), 1e-5, 1e-5));
   EXPECT_TRUE(AllClose(di, i.grad(), 1e-5, 1e-5));
+}
+
+// What CUDA runs (the unfused layers through Propagate's gather and index_add, autograd for the
+// backward), forced on the CPU, against the fused kernel.
+TEST_P(ResidualGcnTest, AtenPathMatchesTheKernel) {
+  const Case p = GetParam();
+  const CsrGraph g = CsrGraph::BlockDiagonal(RandomSlices(3, 40, 70, p.pairs, 19));
+  at::manual_seed(6);
+  const at::Tensor w = p.weighted ? at::rand({g.nnz()}) : at::Tensor();
+  const at::Tensor gu = at::randn({3, 40, p.d}), gi = at::randn({3, 70, p.d});
+  std::vector<at::Tensor> out[2];
+  for (const bool aten : {false, true}) {
+    const at::Tensor u = at::randn({3, 40, p.d}, at::Generator(at::detail::createCPUGenerator(1))).requires_grad_();
+    const at::Tensor i = at::randn({3, 70, p.d}, at::Generator(at::detail::createCPUGenerator(2))).requires_grad_();
+    std::optional<cpu::ScopedAtenKernels> forced;
+    if (aten) forced.emplace();
+    const ResidualGcnResult r = ResidualGcn(g, u, i, p.layers, 0.5, w);
+    ((r.rows * gu).sum() + (r.cols * gi).sum()).backward();
+    out[aten] = {r.rows.detach(), r.cols.detach(), u.grad(), i.grad()};
+  }
+  for (int k = 0; k < 4; ++k) EXPECT_TRUE(AllClose(out[1][k], out[0][k], 1e-5, 1e-5)) << "output " << k;
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, ResidualGcnTest,

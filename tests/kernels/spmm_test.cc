@@ -3,10 +3,12 @@
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 
+#include <optional>
 #include <random>
 #include <utility>
 #include <vector>
 
+#include "core/cpu/kernel_path.h"
 #include "core/data/csr.h"
 #include "gtest/gtest.h"
 #include "tests/kernels/gradcheck.h"
@@ -87,6 +89,7 @@ struct Case {
   int64_t d;
   at::ScalarType dtype;
   bool weighted;
+  bool aten = false;  // the ATen formulation (what CUDA runs), forced on the CPU
 };
 
 class SpmmRandomTest : public ::testing::TestWithParam<Case> {};
@@ -100,6 +103,8 @@ TEST_P(SpmmRandomTest, MatchesDenseForwardAndBackward) {
   const at::Tensor w = c.weighted ? at::randn({g.nnz()}, opt) : at::Tensor();
   const at::Tensor m = Densify(a, w, c.dtype);
   const double tol = c.dtype == at::kFloat ? 1e-5 : 1e-12;
+  std::optional<cpu::ScopedAtenKernels> aten;
+  if (c.aten) aten.emplace();
 
   const at::Tensor x = at::randn({1100, c.d}, opt).requires_grad_();
   const at::Tensor y = Propagate(g, x, w);
@@ -119,7 +124,9 @@ TEST_P(SpmmRandomTest, MatchesDenseForwardAndBackward) {
 INSTANTIATE_TEST_SUITE_P(Shapes, SpmmRandomTest,
                          ::testing::Values(Case{64, at::kFloat, false}, Case{64, at::kFloat, true},
                                            Case{72, at::kFloat, false}, Case{5, at::kFloat, true},
-                                           Case{16, at::kDouble, false}, Case{13, at::kDouble, true}));
+                                           Case{16, at::kDouble, false}, Case{13, at::kDouble, true},
+                                           Case{64, at::kFloat, true, true}, Case{5, at::kFloat, false, true},
+                                           Case{13, at::kDouble, true, true}));
 
 TEST(SpmmTest, BlockDiagonalEqualsPerSliceCalls) {
   std::vector<data::Csr> slices;

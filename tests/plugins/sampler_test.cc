@@ -4,11 +4,13 @@
 // when a user has a single item left.
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <set>
 #include <vector>
 
 #include <ATen/ATen.h>
 
+#include "core/cpu/kernel_path.h"
 #include "core/data/csr.h"
 #include "core/model/rng.h"
 #include "core/model/sampler.h"
@@ -144,6 +146,59 @@ TEST(HardCosineTest, RandomDataMatchesUpToFloatRounding) {
     }
   }
   EXPECT_GE(exact_rows, batch - 2);
+}
+
+// The ATen formulation (what --device=cuda mines with), forced on the CPU: exact ties and
+// exclusions as the full sort has them, with every item and with a candidate pool of all items.
+TEST(HardCosineTest, AtenPathEqualsAFullSortWithExactTiesAndExclusions) {
+  const int64_t d = 8, n = 2000, batch = 150, k = 7;
+  at::Tensor items = at::zeros({n, d});
+  for (int64_t i = 0; i < n; ++i) items[i][(i * 5) % d] = static_cast<float>(1 + i % 3);
+  at::manual_seed(2);
+  at::Tensor anchors = at::randint(-3, 4, {batch, d}).to(at::kFloat);
+  anchors.select(1, 0).add_(0.5);
+  const data::Csr history = RandomHistory(batch, n, 300, 4);
+  cpu::ScopedAtenKernels aten;
+  for (const char* candidates : {"0", "2000"}) {
+    auto result = Make("hard_cosine", {{"k", std::to_string(k)}, {"candidates", candidates}})
+                      ->Sample(MakeRequest(anchors, items, history));
+    ASSERT_TRUE(result.ok()) << result.status();
+    for (int64_t b = 0; b < batch; ++b) {
+      std::vector<int64_t> got(result->ids[b].data_ptr<int64_t>(), result->ids[b].data_ptr<int64_t>() + k);
+      ASSERT_EQ(got, BruteTopK(anchors, items, history, b, k)) << "row " << b << ", candidates " << candidates;
+    }
+  }
+}
+
+// On random data the ATen path picks what the kernels pick, but for rows where float rounding
+// in a different summation order swaps a near-tie; NaN and infinite items are never picked, and
+// an anchor with a NaN gets the same uniform negatives from both.
+TEST(HardCosineTest, AtenPathChoosesWhatTheKernelsChoose) {
+  const int64_t d = 64, n = 5000, batch = 200;
+  at::manual_seed(13);
+  at::Tensor items = at::randn({n, d}), anchors = at::randn({batch, d});
+  items.narrow(0, 0, 40).fill_(std::nanf(""));
+  items.narrow(0, 40, 3).fill_(INFINITY);
+  anchors[1].fill_(std::nanf(""));
+  const data::Csr history = RandomHistory(batch, n, 80, 14);
+  for (const std::string k : {"5", "50"}) {
+    for (const std::string candidates : {"0", "1500"}) {
+      const ArgMap args{{"k", k}, {"candidates", candidates}};
+      auto kernel = Make("hard_cosine", args)->Sample(MakeRequest(anchors, items, history));
+      std::optional<absl::StatusOr<Sampler::Result>> aten;
+      {
+        cpu::ScopedAtenKernels forced;
+        aten.emplace(Make("hard_cosine", args)->Sample(MakeRequest(anchors, items, history)));
+      }
+      ASSERT_TRUE(kernel.ok() && aten->ok());
+      const at::Tensor& got = (*aten)->ids;
+      // Every row but the NaN anchor's is mined whole, so no NaN or infinite item is in it.
+      const at::Tensor mined = at::cat({got.narrow(0, 0, 1), got.narrow(0, 2, batch - 2)});
+      EXPECT_EQ(mined.lt(43).sum().item<int64_t>(), 0) << "a NaN or infinite item was mined";
+      EXPECT_TRUE(at::equal(got[1], kernel->ids[1])) << "the NaN anchor's uniform negatives";
+      EXPECT_GE(got.eq(kernel->ids).all(1).sum().item<int64_t>(), batch - 2) << "k " << k << ", candidates " << candidates;
+    }
+  }
 }
 
 TEST(HardCosineTest, CandidatePoolAndRandomMix) {

@@ -3,16 +3,21 @@
 // and item) computes, for everything the losses read, values and gradients; the published
 // length-1 "self-attention" of the sequence encoder equals w * (W_V y + b_V).
 #include <cmath>
+#include <cstdint>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include <ATen/ATen.h>
 #include <torch/csrc/autograd/grad_mode.h>
 
+#include "core/cpu/kernel_path.h"
 #include "core/data/prepare.h"
 #include "core/model/encoder.h"
 #include "core/model/loss.h"
 #include "core/train/batch_builder.h"
 #include "gtest/gtest.h"
+#include "plugins/encoders/selfgnn/dropout.h"
 #include "plugins/encoders/selfgnn/options.h"
 #include "plugins/encoders/selfgnn/sequence_encoder.h"
 
@@ -120,6 +125,71 @@ TEST(SelfGnnTest, ItemRowsAddedAfterSamplingMatchTheAllRowsFormulation) {
     ++compared;
   }
   EXPECT_GT(compared, 0);
+}
+
+// RowDropout's ATen mask (int64 tensor ops, what CUDA computes) is the kernel's SplitMix mask
+// bit for bit, forward and backward, for keys of any sign and size.
+TEST(SelfGnnTest, RowDropoutAtenMaskIsTheKernelsMask) {
+  at::manual_seed(8);
+  const at::Tensor keys = at::cat({at::randint(-1000000, 1000000, {30}, at::kLong),
+                                   at::tensor({int64_t{0}, INT64_MAX, INT64_MIN, int64_t{-1}}, at::kLong)});
+  const at::Tensor x0 = at::randn({34, 3, 5}), weights = at::randn({34, 3, 5});
+  std::vector<at::Tensor> outs, grads;
+  for (const bool aten : {false, true}) {
+    std::optional<cpu::ScopedAtenKernels> forced;
+    if (aten) forced.emplace();
+    const at::Tensor x = x0.clone().requires_grad_();
+    const at::Tensor y = selfgnn::RowDropout(x, 0.3, /*training=*/true, 0xDEADBEEFCAFEULL, keys);
+    (y * weights).sum().backward();
+    outs.push_back(y.detach());
+    grads.push_back(x.grad());
+  }
+  EXPECT_TRUE(at::equal(outs[0], outs[1]));
+  EXPECT_TRUE(at::equal(grads[0], grads[1]));
+  const double kept = outs[0].ne(0).to(at::kDouble).mean().item<double>();
+  EXPECT_NEAR(kept, 0.7, 0.06) << "the mask keeps about 1 - p";
+}
+
+// The whole encoder with the ATen formulation forced (stock LSTM and attention, layer norm,
+// matmul, the tensor-op dropout mask, propagation by gather and index_add: what --device=cuda
+// runs) against the fused kernels, in a training step with dropout and the mining table:
+// every view and every parameter's gradient.
+TEST(SelfGnnTest, AtenPathEqualsTheKernelsInATrainingStep) {
+  const data::PreparedDataset d = Dataset();
+  const Batch batch = MakeBatch(d, {1, 5, 8, 13, 21, 34}, 9, /*negatives=*/5, /*sal=*/3);
+  std::unique_ptr<Encoder> kernels = MakeSelfGnn(d, true), aten = MakeSelfGnn(d, true);
+  std::vector<std::unique_ptr<Loss>> losses;
+  for (const char* name : {"hinge", "sal", "l2"}) losses.push_back(std::move(*LossRegistry::Global().Create(name, {}, {})));
+  std::vector<Views> views;
+  std::vector<double> totals;
+  for (Encoder* e : {kernels.get(), aten.get()}) {
+    std::optional<cpu::ScopedAtenKernels> forced;
+    if (e == aten.get()) forced.emplace();
+    e->train();
+    at::manual_seed(21);  // the same dropout seeds for both
+    Views v = e->Forward(batch, /*all_items=*/true);
+    at::Tensor total = at::zeros({});
+    for (auto& l : losses) total = total + l->Compute(Loss::Input{batch, v, *e, nullptr, &d.interacted});
+    total.backward();
+    totals.push_back(total.item<double>());
+    views.push_back(v);
+  }
+  for (const char* name : {view::kUser, view::kItem, view::kUserLong, view::kUserSeq, view::kUserShort, view::kSalWeight}) {
+    EXPECT_TRUE(at::allclose(views[1].Get(name), views[0].Get(name), 1e-4, 1e-5)) << name;
+  }
+  EXPECT_NEAR(totals[1], totals[0], 1e-4 * std::abs(totals[0]));
+  auto kernel_params = kernels->named_parameters(), aten_params = aten->named_parameters();
+  int compared = 0;
+  for (const auto& p : kernel_params) {
+    const at::Tensor& g = p.value().grad();
+    const at::Tensor& g_aten = aten_params[p.key()].grad();
+    ASSERT_EQ(g.defined(), g_aten.defined()) << p.key();
+    if (!g.defined()) continue;
+    const double scale = g.abs().max().item<double>() + 1e-12;
+    EXPECT_LT((g_aten - g).abs().max().item<double>() / scale, 1e-3) << p.key();
+    ++compared;
+  }
+  EXPECT_GT(compared, 10);
 }
 
 TEST(SelfGnnTest, PublishedSequenceAttentionIsAResidualLinearBlock) {

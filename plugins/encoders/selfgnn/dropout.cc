@@ -8,6 +8,7 @@
 #include <ATen/Parallel.h>
 #include <torch/csrc/autograd/custom_function.h>
 
+#include "core/cpu/kernel_path.h"
 #include "core/model/rng.h"
 
 namespace hardgnn::selfgnn {
@@ -41,6 +42,36 @@ at::Tensor ApplyMask(const at::Tensor& x, uint64_t seed, const at::Tensor& keys,
   return out;
 }
 
+// z >> s as uint64 on int64 tensors (ATen's shift is arithmetic).
+at::Tensor ShiftRight(const at::Tensor& z, int s) {
+  return at::bitwise_and(at::bitwise_right_shift(z, s), static_cast<int64_t>((uint64_t{1} << (64 - s)) - 1));
+}
+
+// Rng's Mix on int64 tensors: the multiplies wrap as uint64's do.
+at::Tensor Mix(at::Tensor z) {
+  z = at::bitwise_xor(z, ShiftRight(z, 30)) * static_cast<int64_t>(0xBF58476D1CE4E5B9ULL);
+  z = at::bitwise_xor(z, ShiftRight(z, 27)) * static_cast<int64_t>(0x94D049BB133111EBULL);
+  return at::bitwise_xor(z, ShiftRight(z, 31));
+}
+
+// ApplyMask's mask (scale or 0 per element, x's shape and dtype) with int64 tensor ops on x's
+// device: element j of row n is kept when the j-th draw of Rng(seed, keys[n]) is below the
+// threshold, compared as uint64 by flipping the sign bits.
+at::Tensor AtenMask(const at::Tensor& x, uint64_t seed, const at::Tensor& keys, double keep) {
+  TORCH_CHECK(keys.scalar_type() == at::kLong && keys.dim() == 1 && x.dim() >= 1 && keys.size(0) == x.size(0),
+              "RowDropout: one int64 key per row");
+  constexpr uint64_t kSign = uint64_t{1} << 63;
+  const int64_t rows = x.size(0), width = rows > 0 ? x.numel() / rows : 0;
+  const at::Tensor key = keys.to(x.device());
+  const at::Tensor state = Mix(at::bitwise_xor(Mix(key + static_cast<int64_t>(0x632BE59BD9B4E019ULL)),
+                                               static_cast<int64_t>(seed)));
+  const at::Tensor steps = at::arange(1, width + 1, key.options()) * static_cast<int64_t>(0x9E3779B97F4A7C15ULL);
+  const at::Tensor draws = Mix(state.unsqueeze(1) + steps.unsqueeze(0));
+  const uint64_t threshold = static_cast<uint64_t>(std::ldexp(keep, 64));
+  const at::Tensor kept = at::bitwise_xor(draws, static_cast<int64_t>(kSign)) < static_cast<int64_t>(threshold ^ kSign);
+  return (kept.to(x.scalar_type()) * (1.0 / keep)).view(x.sizes());
+}
+
 struct RowDropoutFunction : public torch::autograd::Function<RowDropoutFunction> {
   static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x, double keep, int64_t seed,
                             const at::Tensor& keys) {
@@ -69,6 +100,8 @@ uint64_t DrawDropoutSeed() {
 at::Tensor RowDropout(const at::Tensor& x, double p, bool training, uint64_t seed, const at::Tensor& keys) {
   if (!training || p <= 0) return x;
   if (p >= 1) return x * 0;
+  // Off the CPU kernels: the same mask as a constant factor (autograd keeps it for the backward).
+  if (!cpu::UseCpuKernels(x)) return x * AtenMask(x, seed, keys, 1.0 - p);
   return RowDropoutFunction::apply(x, 1.0 - p, static_cast<int64_t>(seed), keys);
 }
 

@@ -27,7 +27,7 @@ IntervalRnnImpl::IntervalRnnImpl(const Options& options, at::Generator& gen) : o
 
 at::Tensor IntervalRnnImpl::forward(const at::Tensor& x) {
   if (options_.gru) return std::get<0>(gru_->forward(x));
-  return options_.fused ? FusedLstm(x, kernel_, bias_, kForgetBias) : StockLstm(x, kernel_, bias_, kForgetBias);
+  return Fused(options_, x) ? FusedLstm(x, kernel_, bias_, kForgetBias) : StockLstm(x, kernel_, bias_, kForgetBias);
 }
 
 IntervalAttentionImpl::IntervalAttentionImpl(const Options& options, at::Generator& gen) : options_(options) {
@@ -42,15 +42,16 @@ IntervalAttentionImpl::IntervalAttentionImpl(const Options& options, at::Generat
 at::Tensor IntervalAttentionImpl::forward(const at::Tensor& h) {
   // TF's layer_norm(begin_norm_axis=1): statistics over (G, d) jointly, scale and shift per d.
   at::Tensor x;
-  if (options_.ln_lastdim && !options_.fused) {
+  const bool fused = Fused(options_, h);
+  if (options_.ln_lastdim && !fused) {
     x = at::layer_norm(h, {options_.dim}, ln_gamma_, ln_beta_, kLayerNormEps);
   } else if (options_.ln_lastdim) {  // one slice per row: γ/β gradients independent of --threads
     x = BlockLayerNorm(h.reshape({-1, 1, options_.dim}), ln_gamma_, ln_beta_, kLayerNormEps).view(h.sizes());
   } else {
-    x = options_.fused ? BlockLayerNorm(h, ln_gamma_, ln_beta_, kLayerNormEps)
+    x = fused ? BlockLayerNorm(h, ln_gamma_, ln_beta_, kLayerNormEps)
                        : ReferenceBlockLayerNorm(h, ln_gamma_, ln_beta_, kLayerNormEps);
   }
-  return options_.fused ? IntervalAttention(x, w_qkv_, b_qkv_, options_.heads)
+  return fused ? IntervalAttention(x, w_qkv_, b_qkv_, options_.heads)
                         : StockIntervalAttention(x, w_qkv_, b_qkv_, options_.heads);
 }
 

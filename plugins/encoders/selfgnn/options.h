@@ -3,6 +3,9 @@
 
 #include <cstdint>
 
+#include <ATen/core/Tensor.h>
+
+#include "core/cpu/kernel_path.h"
 #include "core/registry/plugin_args.h"
 #include "core/registry/plugin_info.h"
 
@@ -35,6 +38,10 @@ struct Options {
   static PluginInfo Describe();
   static Options FromArgs(const PluginArgs& args, int64_t max_seq_len);
 };
+
+// Whether the fused CPU kernels compute on `t`: asked for, and `t` on the CPU (elsewhere, and
+// with the ATen path forced, the stock LibTorch formulation runs).
+inline bool Fused(const Options& o, const at::Tensor& t) { return o.fused && cpu::UseCpuKernels(t); }
 
 }  // namespace hardgnn::selfgnn
 

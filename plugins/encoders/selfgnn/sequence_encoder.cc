@@ -41,14 +41,14 @@ SequenceEncoderImpl::SequenceEncoderImpl(const Options& options, at::Generator& 
 // normalization with those sums in fixed chunks.
 at::Tensor SequenceEncoderImpl::LayerNorm(const at::Tensor& x, const at::Tensor& gamma,
                                           const at::Tensor& beta) const {
-  if (!options_.fused) return at::layer_norm(x, {options_.dim}, gamma, beta, kLayerNormEps);
+  if (!Fused(options_, x)) return at::layer_norm(x, {options_.dim}, gamma, beta, kLayerNormEps);
   return BlockLayerNorm(x.reshape({-1, 1, options_.dim}), gamma, beta, kLayerNormEps).view(x.sizes());
 }
 
 // x · w + b. The weight gradient is a product over every row (K = rows), which a multi-threaded
 // OpenBLAS (at::addmm) blocks differently per thread count; Linear's is independent of it.
 at::Tensor SequenceEncoderImpl::Project(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b) const {
-  if (options_.fused) return Linear(x, w, b);
+  if (Fused(options_, x)) return Linear(x, w, b);
   return b.defined() ? at::matmul(x, w) + b : at::matmul(x, w);
 }
 

@@ -1,0 +1,34 @@
+#ifndef HARDGNN_CORE_CPU_KERNEL_PATH_H_
+#define HARDGNN_CORE_CPU_KERNEL_PATH_H_
+
+// Which formulation an op takes: the project's CPU kernels (SIMD, OpenMP, raw pointers) for
+// CPU tensors, LibTorch's own ops (what runs on CUDA) for tensors on any other device. Tests
+// and `--kernels=aten` force the ATen formulation on CPU, so that the path a GPU takes is
+// checked against the CPU kernels on a machine without one.
+
+#include <ATen/core/Tensor.h>
+
+namespace hardgnn::cpu {
+
+// Process-wide: the CPU kernels are used for CPU tensors unless forced off.
+void ForceAtenKernels(bool on);
+bool AtenKernelsForced();
+
+// True when `t` (a CPU tensor, with the kernels not forced off) goes to the CPU kernels.
+inline bool UseCpuKernels(const at::Tensor& t) { return t.is_cpu() && !AtenKernelsForced(); }
+
+// Forces the ATen formulation for its lifetime (tests).
+class ScopedAtenKernels {
+ public:
+  ScopedAtenKernels() : was_(AtenKernelsForced()) { ForceAtenKernels(true); }
+  ~ScopedAtenKernels() { ForceAtenKernels(was_); }
+  ScopedAtenKernels(const ScopedAtenKernels&) = delete;
+  ScopedAtenKernels& operator=(const ScopedAtenKernels&) = delete;
+
+ private:
+  bool was_;
+};
+
+}  // namespace hardgnn::cpu
+
+#endif  // HARDGNN_CORE_CPU_KERNEL_PATH_H_
