@@ -85,7 +85,7 @@ if [[ "$mode" == "--cuda" ]]; then
       -r "$root/tools/cuda-requirements.txt" -d "$cuda/wheels" || die "pip download of the CUDA wheels failed"
     rm -rf "$cuda/libtorch" "$cuda/unpack"
     mkdir -p "$cuda/libtorch" "$cuda/unpack"
-    unzip -q "$cuda"/wheels/torch-2.15.0-*.whl 'torch/include/*' 'torch/lib/*' -d "$cuda/unpack" \
+    unzip -q "$cuda"/wheels/torch-"$(sed -n "s/^torch==\([^ ]*\) .*/\1/p" "$root/tools/cuda-requirements.txt")"-*.whl 'torch/include/*' 'torch/lib/*' -d "$cuda/unpack" \
       || die "unzip of the torch wheel failed"
     mv "$cuda/unpack/torch/include" "$cuda/unpack/torch/lib" "$cuda/libtorch/"
     for wheel in "$cuda"/wheels/nvidia_cuda_runtime-*.whl "$cuda"/wheels/nvidia_cuda_cupti-*.whl; do

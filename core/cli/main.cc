@@ -1,9 +1,11 @@
 // hardgnn: one binary for SelfGNN, HardGNN and their variants; see README.md.
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
 
+#include <ATen/Context.h>
 #include <gflags/gflags.h>
 #ifndef HARDGNN_TORCH_WHEEL  // Debian's c10 logs through glog; the wheel's has its own logging
 #include <glog/logging.h>
@@ -88,6 +90,14 @@ int RunCommand(const std::string& command, const std::vector<std::string>& opera
       return 1;
     }
     hardgnn::cpu::ForceAtenKernels(FLAGS_aten_kernels);
+    if (device->cuda) {
+      // A fixed seed gives the same numbers on a GPU too: the deterministic kernels (index_add
+      // sorts instead of adding atomically), and cuBLAS with a fixed workspace, set before CUDA starts.
+      setenv("CUBLAS_WORKSPACE_CONFIG", ":4096:8", /*overwrite=*/0);
+      at::globalContext().setDeterministicAlgorithms(true, /*warn_only=*/true);
+      at::globalContext().setDeterministicCuDNN(true);
+      at::globalContext().setBenchmarkCuDNN(false);
+    }
     hardgnn::ConfigureRuntime(FLAGS_threads);
     if (command == "study") return hardgnn::RunStudyCommand();
     if (command == "recommend") return hardgnn::RunRecommendCommand();
