@@ -5,6 +5,7 @@
 // tensor comparisons with readable failure messages.
 
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 #include <ATen/Parallel.h>
 #include <torch/csrc/autograd/autograd.h>
 

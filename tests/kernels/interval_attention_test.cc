@@ -1,6 +1,7 @@
 #include "plugins/encoders/selfgnn/interval_attention.h"
 
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 #include <ATen/Parallel.h>
 #include <torch/nn/modules/activation.h>
 
