@@ -8,6 +8,7 @@
 
 #include "core/cpu/kernel_path.h"
 #include "core/graph/spmm_kernel.h"
+#include "core/model/profile.h"
 
 namespace hardgnn::graph {
 namespace {
@@ -189,6 +190,7 @@ struct ResidualGcnFunction : public torch::autograd::Function<ResidualGcnFunctio
 
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list grads) {
+    ScopedPhase phase("backward: residual GCN");  // nested in the trainer's "backward" (--profile)
     const CsrIndex a = internal::LoadIndex(ctx, "a");
     const CsrIndex at_ = internal::LoadIndex(ctx, "at");
     const at::Tensor values = ctx->saved_data["values"].toTensor();

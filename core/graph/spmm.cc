@@ -11,6 +11,7 @@
 
 #include "core/cpu/kernel_path.h"
 #include "core/graph/spmm_kernel.h"
+#include "core/model/profile.h"
 
 namespace hardgnn::graph {
 namespace {
@@ -78,6 +79,7 @@ struct PropagateFunction : public torch::autograd::Function<PropagateFunction> {
 
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list grads) {
+    ScopedPhase phase("backward: sparse products");  // nested in the trainer's "backward" (--profile)
     const CsrIndex mt = internal::LoadIndex(ctx, "mt");
     const at::Tensor values = ctx->saved_data["values"].toTensor();
     const auto in_sizes = ctx->saved_data["in_sizes"].toIntVector();

@@ -9,6 +9,7 @@
 #include <torch/csrc/autograd/custom_function.h>
 
 #include "core/cpu/kernel_path.h"
+#include "core/model/profile.h"
 #include "core/model/rng.h"
 
 namespace hardgnn::selfgnn {
@@ -82,6 +83,7 @@ struct RowDropoutFunction : public torch::autograd::Function<RowDropoutFunction>
   }
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list grad) {
+    ScopedPhase phase("backward: row dropout");  // nested in the trainer's "backward" (--profile)
     const double keep = ctx->saved_data["keep"].toDouble();
     const uint64_t seed = static_cast<uint64_t>(ctx->saved_data["seed"].toInt());
     const at::Tensor keys = ctx->saved_data["keys"].toTensor();

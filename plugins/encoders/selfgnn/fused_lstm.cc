@@ -11,6 +11,7 @@
 #include "core/cpu/blas.h"
 #include "core/cpu/parallel.h"
 #include "core/cpu/vec.h"
+#include "core/model/profile.h"
 
 namespace hardgnn::selfgnn {
 namespace {
@@ -261,6 +262,7 @@ struct FusedLstmFunction : public torch::autograd::Function<FusedLstmFunction> {
 
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list grads) {
+    ScopedPhase phase("backward: fused LSTM");  // nested in the trainer's "backward" (--profile)
     const auto saved = ctx->get_saved_variables();
     const at::Tensor &xs = saved[0], &w = saved[1], &acts = saved[2], &cells = saved[3], &out = saved[4];
     const at::Tensor gout = grads[0].contiguous();

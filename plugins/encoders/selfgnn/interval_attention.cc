@@ -14,6 +14,7 @@
 
 #include "core/cpu/parallel.h"
 #include "core/cpu/vec.h"
+#include "core/model/profile.h"
 #include "plugins/encoders/selfgnn/linear.h"
 
 namespace hardgnn::selfgnn {
@@ -435,6 +436,7 @@ struct PooledAttentionFunction : public torch::autograd::Function<PooledAttentio
 
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list grads) {
+    ScopedPhase phase("backward: interval attention");  // nested in the trainer's "backward" (--profile)
     const at::Tensor x = ctx->get_saved_variables()[0];
     const int64_t heads = ctx->saved_data["heads"].toInt();
     const int64_t n = x.size(0), d = x.size(2) / 3;

@@ -9,6 +9,7 @@
 
 #include "core/cpu/parallel.h"
 #include "core/cpu/vec.h"
+#include "core/model/profile.h"
 
 namespace hardgnn::selfgnn {
 namespace {
@@ -174,6 +175,7 @@ struct BlockLayerNormFunction : public torch::autograd::Function<BlockLayerNormF
 
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list grads) {
+    ScopedPhase phase("backward: block layer norm");  // nested in the trainer's "backward" (--profile)
     const auto saved = ctx->get_saved_variables();
     const at::Tensor &xc = saved[0], &gc = saved[1], &mean = saved[2], &rstd = saved[3];
     const at::Tensor gy = grads[0].contiguous();

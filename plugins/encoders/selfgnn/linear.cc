@@ -9,6 +9,7 @@
 
 #include "core/cpu/blas.h"
 #include "core/cpu/parallel.h"
+#include "core/model/profile.h"
 
 namespace hardgnn::selfgnn {
 namespace {
@@ -69,6 +70,7 @@ struct LinearFunction : public torch::autograd::Function<LinearFunction> {
 
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list grads) {
+    ScopedPhase phase("backward: linear");  // nested in the trainer's "backward" (--profile)
     const auto saved = ctx->get_saved_variables();
     const at::Tensor &x2 = saved[0], &w = saved[1];
     const int64_t in = w.size(0), out = w.size(1), m = x2.size(0);
