@@ -76,13 +76,23 @@ TEST(HardCosineTest, EqualsAFullSortWithExactTiesAndExclusions) {
   at::Tensor anchors = at::randint(-3, 4, {batch, d}).to(at::kFloat);
   anchors.select(1, 0).add_(0.5);  // no all-zero anchor
   const data::Csr history = RandomHistory(batch, n, 300, 4);
-  for (const char* int16 : {"true", "false"}) {
-    auto result = Make("hard_cosine", {{"k", std::to_string(k)}, {"int16_screen", int16}})
-                      ->Sample(MakeRequest(anchors, items, history));
+  // Either screen of the kernels; the ATen formulation (what --device=cuda mines with), forced
+  // on the CPU, over every item and over a candidate pool of all items.
+  const std::vector<std::pair<bool, ArgMap>> configs = {{false, {{"int16_screen", "true"}}},
+                                                        {false, {{"int16_screen", "false"}}},
+                                                        {true, {}},
+                                                        {true, {{"candidates", "2000"}}}};
+  for (const auto& [aten, extra] : configs) {
+    ArgMap args = extra;
+    args["k"] = std::to_string(k);
+    std::optional<cpu::ScopedAtenKernels> forced;
+    if (aten) forced.emplace();
+    auto result = Make("hard_cosine", args)->Sample(MakeRequest(anchors, items, history));
     ASSERT_TRUE(result.ok()) << result.status();
     for (int64_t b = 0; b < batch; ++b) {
       std::vector<int64_t> got(result->ids[b].data_ptr<int64_t>(), result->ids[b].data_ptr<int64_t>() + k);
-      ASSERT_EQ(got, BruteTopK(anchors, items, history, b, k)) << "row " << b << ", int16_screen " << int16;
+      ASSERT_EQ(got, BruteTopK(anchors, items, history, b, k))
+          << "row " << b << (aten ? ", ATen path" : ", kernels") << ", " << args.size() << " args";
     }
   }
 }
@@ -146,28 +156,6 @@ TEST(HardCosineTest, RandomDataMatchesUpToFloatRounding) {
     }
   }
   EXPECT_GE(exact_rows, batch - 2);
-}
-
-// The ATen formulation (what --device=cuda mines with), forced on the CPU: exact ties and
-// exclusions as the full sort has them, with every item and with a candidate pool of all items.
-TEST(HardCosineTest, AtenPathEqualsAFullSortWithExactTiesAndExclusions) {
-  const int64_t d = 8, n = 2000, batch = 150, k = 7;
-  at::Tensor items = at::zeros({n, d});
-  for (int64_t i = 0; i < n; ++i) items[i][(i * 5) % d] = static_cast<float>(1 + i % 3);
-  at::manual_seed(2);
-  at::Tensor anchors = at::randint(-3, 4, {batch, d}).to(at::kFloat);
-  anchors.select(1, 0).add_(0.5);
-  const data::Csr history = RandomHistory(batch, n, 300, 4);
-  cpu::ScopedAtenKernels aten;
-  for (const char* candidates : {"0", "2000"}) {
-    auto result = Make("hard_cosine", {{"k", std::to_string(k)}, {"candidates", candidates}})
-                      ->Sample(MakeRequest(anchors, items, history));
-    ASSERT_TRUE(result.ok()) << result.status();
-    for (int64_t b = 0; b < batch; ++b) {
-      std::vector<int64_t> got(result->ids[b].data_ptr<int64_t>(), result->ids[b].data_ptr<int64_t>() + k);
-      ASSERT_EQ(got, BruteTopK(anchors, items, history, b, k)) << "row " << b << ", candidates " << candidates;
-    }
-  }
 }
 
 // On random data the ATen path picks what the kernels pick, but for rows where float rounding
