@@ -39,12 +39,15 @@ struct Batch {
   int64_t size() const { return users.defined() ? users.size(0) : 0; }
 };
 
-// Right-aligns the last `max_len` of items[0, len) into row `row` of seq/mask ([B,M]).
 // The batch's tensors on `device` (the same tensors when they are there already): batches
-// are built on the host and move to the model's device once per step.
+// are built on the host and move to the model's device once per step. Toward a GPU they go
+// through pinned (page-locked) host memory, so the copy is a DMA that does not wait for the
+// host: CUDA's caching host allocator keeps the pinned block until the copy has run.
 inline Batch OnDevice(Batch batch, const c10::Device& device) {
   auto move = [&](at::Tensor& t) {
-    if (t.defined() && t.device() != device) t = t.to(device);
+    if (!t.defined() || t.device() == device) return;
+    const bool pin = device.is_cuda() && t.device().is_cpu();
+    t = pin ? t.pin_memory().to(device, /*non_blocking=*/true) : t.to(device);
   };
   for (at::Tensor* t : {&batch.users, &batch.seq, &batch.seq_mask, &batch.targets, &batch.pair_rows, &batch.pair_pos,
                         &batch.pair_neg, &batch.touched_items}) {
@@ -56,6 +59,7 @@ inline Batch OnDevice(Batch batch, const c10::Device& device) {
   return batch;
 }
 
+// Right-aligns the last `max_len` of items[0, len) into row `row` of seq/mask ([B,M]).
 inline void FillSequenceRow(const int32_t* items, int64_t len, int64_t row, int64_t max_len, int64_t* seq,
                             float* mask) {
   const int64_t kept = std::min(len, max_len);
