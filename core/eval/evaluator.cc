@@ -9,6 +9,7 @@
 #include <torch/csrc/autograd/grad_mode.h>
 
 #include "absl/strings/str_cat.h"
+#include "core/eval/count_ahead.h"
 #include "core/model/batch.h"
 
 namespace hardgnn {
@@ -49,18 +50,48 @@ int64_t FullRank(const float* scores, int64_t num_items, int32_t target,
                  const std::vector<int32_t>& known) {
   const float pos = scores[target];
   if (std::isnan(pos)) return num_items;
-  int64_t ahead = 0;
-  for (int64_t i = 0; i < num_items; ++i) ahead += !(scores[i] < pos);
-  ahead -= 1;  // the target itself
+  int64_t ahead = CountNotBelow(scores, num_items, pos) - 1;  // less the target itself
   for (int32_t h : known) ahead -= !(scores[h] < pos);
   return ahead;
 }
 
+// Ranks of the targets of `rows` cases among their fixed negatives and, with `full`, among all
+// items; scores: [rows, num_items], row-major.
+void RankRows(const float* scores, const Case* cases, int64_t rows, const data::PreparedDataset& d, bool full,
+              int64_t* sampled_rank, int64_t* full_rank) {
+  const int64_t negs = d.negatives_per_user;
+  at::parallel_for(0, rows, 16, [&](int64_t lo, int64_t hi) {
+    std::vector<float> neg(negs);
+    std::vector<int32_t> known;
+    for (int64_t b = lo; b < hi; ++b) {
+      const Case& c = cases[b];
+      const float* row = scores + b * d.num_items;
+      const int32_t* cand = d.EvalNegatives(c.eval_row);
+      for (int64_t j = 0; j < negs; ++j) neg[j] = row[cand[j]];
+      sampled_rank[b] = RankAmongNegatives(row[c.target], neg.data(), negs);
+      if (!full) continue;
+      known.assign(d.Sequence(c.user), d.Sequence(c.user) + c.input_len);
+      std::sort(known.begin(), known.end());
+      known.erase(std::unique(known.begin(), known.end()), known.end());
+      known.erase(std::remove(known.begin(), known.end(), c.target), known.end());
+      full_rank[b] = FullRank(row, d.num_items, c.target, known);
+    }
+  });
+}
+
+double SecondsSince(std::chrono::steady_clock::time_point& since) {
+  const auto now = std::chrono::steady_clock::now();
+  const double s = std::chrono::duration<double>(now - since).count();
+  since = now;
+  return s;
+}
+
 SplitMetrics EvaluateSplit(EvalScorer& scorer, const at::Tensor& items, const data::PreparedDataset& d,
-                           const std::vector<Case>& cases, const EvalOptions& options) {
+                           const std::vector<Case>& cases, const EvalOptions& options, EvalResult::Phases& phases) {
   const int64_t num_items = d.num_items, negs = d.negatives_per_user, max_len = options.max_seq_len;
   MetricAccumulator sampled, full, sampled_by[2], full_by[2];  // by[1]: revisits
   std::vector<UserRank> ranks;
+  at::Tensor buffer;  // the host's score rows
   // This shard's cases (all of them in one process).
   const size_t first = cases.size() * options.shard / options.num_shards,
                last = cases.size() * (options.shard + 1) / options.num_shards;
@@ -77,26 +108,24 @@ SplitMetrics EvaluateSplit(EvalScorer& scorer, const at::Tensor& items, const da
                       batch.seq_mask.data_ptr<float>());
     }
     // Scored where the model's tables are; ranked on the host.
-    at::Tensor scores = at::mm(scorer.Queries(OnDevice(batch, items.device())), items.t()).to(at::kCPU, at::kFloat).contiguous();
-    const float* s = scores.data_ptr<float>();
+    auto clock = std::chrono::steady_clock::now();
+    const at::Tensor queries = scorer.Queries(OnDevice(batch, items.device()));
+    phases.queries += SecondsSince(clock);
+    at::Tensor scores;
+    if (items.is_cpu()) {
+      // Into one buffer for every batch: a fresh 78 MB (512 x 38k floats) per batch is fresh
+      // pages from the kernel each time, which doubled the products' time (REPORT §4).
+      if (!buffer.defined()) buffer = at::empty({options.batch_size, num_items}, items.options());
+      scores = buffer.narrow(0, 0, b_size);
+      at::mm_out(scores, queries, items.t());
+    } else {
+      scores = at::mm(queries, items.t()).to(at::kCPU, at::kFloat).contiguous();
+    }
+    phases.scores += SecondsSince(clock);
     std::vector<int64_t> sampled_rank(b_size), full_rank(b_size, -1);
-    at::parallel_for(0, b_size, 16, [&](int64_t lo, int64_t hi) {
-      std::vector<float> neg(negs);
-      std::vector<int32_t> known;
-      for (int64_t b = lo; b < hi; ++b) {
-        const Case& c = cases[begin + b];
-        const float* row = s + b * num_items;
-        const int32_t* cand = d.EvalNegatives(c.eval_row);
-        for (int64_t j = 0; j < negs; ++j) neg[j] = row[cand[j]];
-        sampled_rank[b] = RankAmongNegatives(row[c.target], neg.data(), negs);
-        if (!options.full_ranking) continue;
-        known.assign(d.Sequence(c.user), d.Sequence(c.user) + c.input_len);
-        std::sort(known.begin(), known.end());
-        known.erase(std::unique(known.begin(), known.end()), known.end());
-        known.erase(std::remove(known.begin(), known.end(), c.target), known.end());
-        full_rank[b] = FullRank(row, num_items, c.target, known);
-      }
-    });
+    RankRows(scores.data_ptr<float>(), &cases[begin], b_size, d, options.full_ranking, sampled_rank.data(),
+             full_rank.data());
+    phases.ranks += SecondsSince(clock);
     for (int64_t b = 0; b < b_size; ++b) {
       const Case& c = cases[begin + b];
       const int revisit = c.revisit ? 1 : 0;
@@ -148,11 +177,14 @@ EvalResult Evaluate(Encoder& encoder, const data::PreparedDataset& dataset, cons
   std::unique_ptr<EvalScorer> scorer = encoder.MakeEvalScorer();
   at::Tensor items = scorer->Items();
   EvalResult result;
+  auto clock = start;
+  result.phases.embeddings = SecondsSince(clock);
   if (options.validation) {
-    result.validation = EvaluateSplit(*scorer, items, dataset, Cases(dataset, true, options.test_input), options);
+    result.validation =
+        EvaluateSplit(*scorer, items, dataset, Cases(dataset, true, options.test_input), options, result.phases);
   }
   if (options.test) {
-    result.test = EvaluateSplit(*scorer, items, dataset, Cases(dataset, false, options.test_input), options);
+    result.test = EvaluateSplit(*scorer, items, dataset, Cases(dataset, false, options.test_input), options, result.phases);
   }
   encoder.train(was_training);
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -55,6 +55,11 @@ struct SplitMetrics {
 struct EvalResult {
   SplitMetrics validation, test;
   double seconds = 0;
+  // Where the seconds went: the long-term embeddings (MakeEvalScorer), the users' queries,
+  // the score products and the ranking of the scores.
+  struct Phases {
+    double embeddings = 0, queries = 0, scores = 0, ranks = 0;
+  } phases;
   std::string ToJson() const;
 };
 

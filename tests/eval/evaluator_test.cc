@@ -46,9 +46,9 @@ class FixedEncoder : public Encoder {
   at::Tensor users, items;
 };
 
-data::PreparedDataset Dataset() {
+data::PreparedDataset Dataset(int num_users = 30) {
   std::vector<data::Triple> triples;
-  for (int u = 0; u < 30; ++u) {
+  for (int u = 0; u < num_users; ++u) {
     const int n = 3 + u % 7;
     for (int j = 0; j < n; ++j) {
       // Repeats on purpose: the test item is often also a training item.
@@ -146,29 +146,33 @@ TEST(EvaluatorTest, MatchesBruteForceOnBothProtocolsAndInputs) {
   }
 }
 
+// Batches of 7 users (the score buffer reused by a smaller last one), and one batch of 150.
 TEST(EvaluatorTest, KeptRanksAreEachUsersBruteForceRanks) {
-  const data::PreparedDataset d = Dataset();
-  FixedEncoder encoder(d.num_users, d.num_items);
-  EvalOptions options;
-  options.batch_size = 7;
-  options.max_seq_len = 50;
-  options.keep_ranks = true;
-  EvalResult result = Evaluate(encoder, d, options);
-  for (const auto& [got, want] : {std::pair{&result.validation, Reference(encoder, d, true, false)},
-                                  std::pair{&result.test, Reference(encoder, d, false, false)}}) {
-    ASSERT_EQ(got->ranks.size(), want.ranks.size());
-    ASSERT_EQ(static_cast<int64_t>(got->ranks.size()), got->sampled.users);
-    MetricAccumulator again;
-    for (size_t i = 0; i < got->ranks.size(); ++i) {
-      const UserRank &g = got->ranks[i], &w = want.ranks[i];
-      EXPECT_EQ(g.user, w.user);
-      EXPECT_EQ(g.target, w.target);
-      EXPECT_EQ(g.revisit, w.revisit) << "user " << g.user;
-      EXPECT_EQ(g.sampled, w.sampled) << "user " << g.user;
-      EXPECT_EQ(g.full, w.full) << "user " << g.user;
-      again.Add(g.full);
+  for (const auto& [num_users, batch_size] : {std::pair{30, 7}, std::pair{150, 512}}) {
+    SCOPED_TRACE(num_users);
+    const data::PreparedDataset d = Dataset(num_users);
+    FixedEncoder encoder(d.num_users, d.num_items);
+    EvalOptions options;
+    options.batch_size = batch_size;
+    options.max_seq_len = 50;
+    options.keep_ranks = true;
+    EvalResult result = Evaluate(encoder, d, options);
+    for (const auto& [got, want] : {std::pair{&result.validation, Reference(encoder, d, true, false)},
+                                    std::pair{&result.test, Reference(encoder, d, false, false)}}) {
+      ASSERT_EQ(got->ranks.size(), want.ranks.size());
+      ASSERT_EQ(static_cast<int64_t>(got->ranks.size()), got->sampled.users);
+      MetricAccumulator again;
+      for (size_t i = 0; i < got->ranks.size(); ++i) {
+        const UserRank &g = got->ranks[i], &w = want.ranks[i];
+        EXPECT_EQ(g.user, w.user);
+        EXPECT_EQ(g.target, w.target);
+        EXPECT_EQ(g.revisit, w.revisit) << "user " << g.user;
+        EXPECT_EQ(g.sampled, w.sampled) << "user " << g.user;
+        EXPECT_EQ(g.full, w.full) << "user " << g.user;
+        again.Add(g.full);
+      }
+      ExpectSame(again.Result(), got->full);  // the ranks are the ones the metrics summed
     }
-    ExpectSame(again.Result(), got->full);  // the ranks are the ones the metrics summed
   }
 }
 
