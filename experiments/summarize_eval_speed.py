@@ -1,0 +1,52 @@
+#!/usr/bin/env python3
+"""The evaluation-speed table (REPORT §4, issue 18's fourth target) from the Google Benchmark
+JSON that experiments/eval_speed.sh writes to experiments/results/eval_speed/.
+
+  python3 experiments/summarize_eval_speed.py [--report experiments/REPORT.md [--check]]
+"""
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import report_block  # noqa: E402
+
+COMMAND = "python3 experiments/summarize_eval_speed.py --report experiments/REPORT.md"
+WHAT = {
+    "hardgnn_evaluator/paper_protocol": "hardgnn's evaluator, paper protocol (1 + 999)",
+    "hardgnn_evaluator/paper_protocol+full_ranking": "hardgnn's evaluator, paper protocol + full ranking",
+    "per_batch_forward_fused/paper_protocol+full_ranking":
+        "published loop (full-graph forward per 512 users, fused kernels), paper protocol + full ranking",
+}
+
+
+def seconds(counters, key):
+    return f"{counters[key]:.2f}" if key in counters else ""
+
+
+def table(results):
+    with open(os.path.join(results, "run.txt")) as f:
+        about = f.read().strip().replace("\n", "; ")
+    out = [about, "",
+           "| evaluated users | evaluation | wall s | long-term embeddings s | queries s | score products s | ranking s |",
+           "|---|---|---|---|---|---|---|"]
+    walls = {}
+    for name in ("users20000", "users10000"):
+        with open(os.path.join(results, name + ".json")) as f:
+            runs = json.load(f)["benchmarks"]
+        for r in runs:
+            key = r["run_name"].split("/iterations")[0]
+            wall = r["real_time"] * {"s": 1, "ms": 1e-3}[r["time_unit"]]
+            walls[(name, key)] = wall
+            out.append(f"| {int(r['users']):,} | {WHAT[key]} | **{wall:.2f}** | {seconds(r, 'embeddings_s')} | "
+                       f"{seconds(r, 'queries_s')} | {seconds(r, 'scores_s')} | {seconds(r, 'ranks_s')} |")
+    ours = walls.get(("users10000", "hardgnn_evaluator/paper_protocol+full_ranking"))
+    theirs = walls.get(("users10000", "per_batch_forward_fused/paper_protocol+full_ranking"))
+    if ours and theirs:
+        out += ["", f"At 10,000 users with full ranking, hardgnn's evaluator is **{theirs / ours:.1f}x** faster than "
+                    "the published loop with the same kernels, in the same run."]
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    sys.exit(report_block.main("eval_speed", COMMAND, table, __doc__.splitlines()[0]))
