@@ -6,7 +6,9 @@
 # (every user and item through the stock LibTorch LSTM and attention at every step), with the
 # peak resident memory of each. Needs GNU time (/usr/bin/time). Run from the repository root.
 #   experiments/step_profile.sh [steps (default 6)] [extra train flags...]
-#   env FORMS: the formulations to run (default "fused straightforward"); TAG: run-dir suffix.
+#   env FORMS: the formulations to run (default "fused straightforward"); TAG: run-dir suffix;
+#   BIN: another hardgnn binary to profile (say, one built at an earlier commit), instead of
+#   building this tree's.
 # HardGNN's step against SelfGNN's:
 #   FORMS=fused TAG=selfgnn experiments/step_profile.sh 10
 #   FORMS=fused TAG=hardgnn experiments/step_profile.sh 10 --flagfile=experiments/configs/variants/hardgnn.flags
@@ -14,8 +16,8 @@ set -euo pipefail
 steps=${1:-6}; shift || true
 out=runs/step_profile
 mkdir -p "$out"
-bazel build //:hardgnn
-bin=bazel-bin/hardgnn
+bin=${BIN:-bazel-bin/hardgnn}
+[[ -n ${BIN:-} ]] || bazel build //:hardgnn
 [[ -f $out/yelp-shape.tsv ]] || python3 tools/make_synthetic_log.py --out="$out/yelp-shape.tsv"
 [[ -f $out/yelp-shape/dataset.bin ]] || "$bin" prepare --input="$out/yelp-shape.tsv" --format=generic \
   --name=yelp-shape --kcore=0 --slices=12 --num_eval_users=10000 --out="$out/yelp-shape"

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include <ATen/ATen.h>
@@ -15,6 +16,7 @@
 #include "core/data/prepare.h"
 #include "core/model/encoder.h"
 #include "core/model/loss.h"
+#include "core/model/rng.h"
 #include "core/train/batch_builder.h"
 #include "gtest/gtest.h"
 #include "plugins/encoders/selfgnn/dropout.h"
@@ -128,26 +130,41 @@ TEST(SelfGnnTest, ItemRowsAddedAfterSamplingMatchTheAllRowsFormulation) {
 }
 
 // RowDropout's ATen mask (int64 tensor ops, what CUDA computes) is the kernel's SplitMix mask
-// bit for bit, forward and backward, for keys of any sign and size.
+// bit for bit, forward and backward, for keys of any sign and size; row widths below, at and
+// past the kernel's eight lanes (its vector body and scalar tail), in float and double (the
+// scalar loop). And both are the mask Rng::Next draws, computed here one draw at a time.
 TEST(SelfGnnTest, RowDropoutAtenMaskIsTheKernelsMask) {
   at::manual_seed(8);
   const at::Tensor keys = at::cat({at::randint(-1000000, 1000000, {30}, at::kLong),
                                    at::tensor({int64_t{0}, INT64_MAX, INT64_MIN, int64_t{-1}}, at::kLong)});
-  const at::Tensor x0 = at::randn({34, 3, 5}), weights = at::randn({34, 3, 5});
-  std::vector<at::Tensor> outs, grads;
-  for (const bool aten : {false, true}) {
-    std::optional<cpu::ScopedAtenKernels> forced;
-    if (aten) forced.emplace();
-    const at::Tensor x = x0.clone().requires_grad_();
-    const at::Tensor y = selfgnn::RowDropout(x, 0.3, /*training=*/true, 0xDEADBEEFCAFEULL, keys);
-    (y * weights).sum().backward();
-    outs.push_back(y.detach());
-    grads.push_back(x.grad());
+  constexpr uint64_t kSeed = 0xDEADBEEFCAFEULL;
+  for (const auto& [slices, dim, dtype] : {std::tuple{3, 5, at::kFloat}, std::tuple{1, 8, at::kFloat},
+                                           std::tuple{12, 64, at::kFloat}, std::tuple{2, 13, at::kDouble}}) {
+    SCOPED_TRACE(testing::Message() << slices << "x" << dim << " " << dtype);
+    const at::Tensor x0 = at::randn({34, slices, dim}, dtype), weights = at::randn({34, slices, dim}, dtype);
+    std::vector<at::Tensor> outs, grads;
+    for (const bool aten : {false, true}) {
+      std::optional<cpu::ScopedAtenKernels> forced;
+      if (aten) forced.emplace();
+      const at::Tensor x = x0.clone().requires_grad_();
+      const at::Tensor y = selfgnn::RowDropout(x, 0.3, /*training=*/true, kSeed, keys);
+      (y * weights).sum().backward();
+      outs.push_back(y.detach());
+      grads.push_back(x.grad());
+    }
+    EXPECT_TRUE(at::equal(outs[0], outs[1]));
+    EXPECT_TRUE(at::equal(grads[0], grads[1]));
+    const double kept = outs[0].ne(0).to(at::kDouble).mean().item<double>();
+    EXPECT_NEAR(kept, 0.7, 0.08) << "the mask keeps about 1 - p";
+    const uint64_t threshold = static_cast<uint64_t>(std::ldexp(0.7, 64));
+    const at::Tensor flat = outs[0].reshape({34, -1}).ne(0);
+    for (int64_t r = 0; r < 34; r += 11) {  // rows 0, 11, 22, 33 (33: INT64_MIN's key)
+      Rng rng(kSeed, static_cast<uint64_t>(keys[r].item<int64_t>()));
+      for (int64_t j = 0; j < flat.size(1); ++j) {
+        ASSERT_EQ(flat[r][j].item<bool>(), rng.Next() < threshold) << "row " << r << " element " << j;
+      }
+    }
   }
-  EXPECT_TRUE(at::equal(outs[0], outs[1]));
-  EXPECT_TRUE(at::equal(grads[0], grads[1]));
-  const double kept = outs[0].ne(0).to(at::kDouble).mean().item<double>();
-  EXPECT_NEAR(kept, 0.7, 0.06) << "the mask keeps about 1 - p";
 }
 
 // The whole encoder with the ATen formulation forced (stock LSTM and attention, layer norm,

@@ -9,11 +9,48 @@
 #include <torch/csrc/autograd/custom_function.h>
 
 #include "core/cpu/kernel_path.h"
+#include "core/cpu/vec.h"
 #include "core/model/profile.h"
 #include "core/model/rng.h"
 
 namespace hardgnn::selfgnn {
 namespace {
+
+typedef uint64_t u4 __attribute__((vector_size(32)));
+typedef int32_t i4 __attribute__((vector_size(16)));
+
+// Rng::Mix on four lanes (AVX2 has no 64-bit multiply; GCC composes it from 32-bit ones).
+HARDGNN_INLINE u4 MixV(u4 z) {
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+
+// Rows [r0, r1) of ApplyMask for float, eight draws at a time: draw j + 1 of a row is
+// Mix(state + (j + 1) * kIncrement), the same integers as Rng::Next's j-th call.
+HARDGNN_SIMD_CLONES void MaskFloatRows(const float* src, float* dst, const int64_t* keys, int64_t r0, int64_t r1,
+                                       int64_t width, uint64_t seed, uint64_t threshold, float scale) {
+  using cpu::f8;
+  const f8 vscale = cpu::SplatV<f8>(scale);
+  const u4 step = u4{1, 2, 3, 4} * Rng::kIncrement;
+  for (int64_t r = r0; r < r1; ++r) {
+    const uint64_t state = Rng::StreamState(seed, static_cast<uint64_t>(keys[r]));
+    const float* in = src + r * width;
+    float* out = dst + r * width;
+    u4 counter = (u4{} + state) + step;  // draws 1-4 of the row
+    int64_t j = 0;
+    for (; j + 8 <= width; j += 8) {
+      const u4 lo = MixV(counter), hi = MixV(counter + 4 * Rng::kIncrement);
+      counter += 8 * Rng::kIncrement;
+      const i4 keep_lo = __builtin_convertvector(lo < threshold, i4), keep_hi = __builtin_convertvector(hi < threshold, i4);
+      const cpu::i8 keep = __builtin_shufflevector(keep_lo, keep_hi, 0, 1, 2, 3, 4, 5, 6, 7);
+      cpu::StoreV<f8>(out + j, keep ? cpu::LoadV<f8>(in + j) * vscale : f8{});
+    }
+    for (; j < width; ++j) {
+      out[j] = Rng::Mix(state + static_cast<uint64_t>(j + 1) * Rng::kIncrement) < threshold ? in[j] * scale : 0.0f;
+    }
+  }
+}
 
 // out = x * mask, row n's mask[j] = scale if the j-th draw of Rng(seed, keys[n]) < threshold
 // else 0: a pure function of (seed, key, j), so the backward regenerates it.
@@ -26,11 +63,19 @@ at::Tensor ApplyMask(const at::Tensor& x, uint64_t seed, const at::Tensor& keys,
   const int64_t rows = in.size(0), width = rows > 0 ? in.numel() / rows : 0;
   const uint64_t threshold = static_cast<uint64_t>(std::ldexp(keep, 64));  // keep < 1
   const int64_t* k = key.data_ptr<int64_t>();
+  const int64_t grain = std::max<int64_t>(1, (1 << 14) / std::max<int64_t>(1, width));
+  if (in.scalar_type() == at::kFloat) {
+    const float* src = in.data_ptr<float>();
+    float* dst = out.data_ptr<float>();
+    at::parallel_for(0, rows, grain, [&](int64_t r0, int64_t r1) {
+      MaskFloatRows(src, dst, k, r0, r1, width, seed, threshold, static_cast<float>(1.0 / keep));
+    });
+    return out;
+  }
   AT_DISPATCH_FLOATING_TYPES(in.scalar_type(), "RowDropout", [&] {
     const scalar_t* src = in.data_ptr<scalar_t>();
     scalar_t* dst = out.data_ptr<scalar_t>();
     const scalar_t scale = static_cast<scalar_t>(1.0 / keep);
-    const int64_t grain = std::max<int64_t>(1, (1 << 14) / std::max<int64_t>(1, width));
     at::parallel_for(0, rows, grain, [&](int64_t r0, int64_t r1) {
       for (int64_t r = r0; r < r1; ++r) {
         Rng rng(seed, static_cast<uint64_t>(k[r]));
