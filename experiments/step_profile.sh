@@ -8,7 +8,9 @@
 #   experiments/step_profile.sh [steps (default 6)] [extra train flags...]
 #   env FORMS: the formulations to run (default "fused straightforward"); TAG: run-dir suffix;
 #   BIN: another hardgnn binary to profile (say, one built at an earlier commit), instead of
-#   building this tree's.
+#   building this tree's. Without BIN each run's profile, peak memory and commit also go to
+#   experiments/results/step_profile/<form>[-TAG].json, which summarize_step_profile.py turns
+#   into REPORT §3's table.
 # HardGNN's step against SelfGNN's:
 #   FORMS=fused TAG=selfgnn experiments/step_profile.sh 10
 #   FORMS=fused TAG=hardgnn experiments/step_profile.sh 10 --flagfile=experiments/configs/variants/hardgnn.flags
@@ -27,8 +29,16 @@ for variant in ${FORMS:-fused straightforward}; do
   run="$out/run-$variant${TAG:+-$TAG}"
   rm -rf "$run"
   echo "== $variant"
-  /usr/bin/time -f "peak resident memory: %M KB, wall %e s" "$bin" train --data="$out/yelp-shape" \
+  /usr/bin/time -o "$run.time" -f "%M" "$bin" train --data="$out/yelp-shape" \
     --flagfile=experiments/configs/published/yelp.flags --epochs=1 --max_steps="$steps" --profile \
-    --progress=never --run_dir="$run" "${flags[@]}" "$@" 2>&1 \
-    | grep -E "per-step|  [a-z].* ms$|peak resident"
+    --progress=never --run_dir="$run" "${flags[@]}" "$@" 2>&1 | grep -E "per-step|  [a-z].* ms$"
+  echo "peak resident memory: $(cat "$run.time") KB"
+  [[ -n ${BIN:-} ]] && continue
+  mkdir -p experiments/results/step_profile
+  {
+    printf '{"commit":"%s","form":"%s","flags":"%s","peak_rss_kb":%s,"profile":' "$(git rev-parse --short HEAD)" \
+      "$variant${TAG:+-$TAG}" "${flags[*]} $*" "$(cat "$run.time")"
+    grep '"event":"profile"' "$run/log.jsonl"
+    echo "}"
+  } | tr -d '\n' > "experiments/results/step_profile/$variant${TAG:+-$TAG}.json"
 done

@@ -1,0 +1,74 @@
+#!/usr/bin/env python3
+"""REPORT §3's table (one training step at the published Yelp shape, by phase) from the
+profiles experiments/step_profile.sh writes to experiments/results/step_profile/.
+
+  python3 experiments/summarize_step_profile.py [--report experiments/REPORT.md [--check]]
+"""
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import report_block  # noqa: E402
+
+COMMAND = "python3 experiments/summarize_step_profile.py --report experiments/REPORT.md"
+COLUMNS = [  # file, heading
+    ("fused", "SelfGNN (fused kernels, fusion only for the rows the step reads)"),
+    ("straightforward", "straightforward (stock LibTorch LSTM and attention, every user and item fused every step)"),
+    ("fused-selfgnn", "SelfGNN"),
+    ("fused-hardgnn", "HardGNN (hard_cosine, K = 5)"),
+]
+
+
+def label(phase):
+    if phase.startswith("backward: "):
+        return "of it: " + phase[len("backward: "):]
+    if phase == "forward: interval fusion, of it untouched items":
+        return "of it: items the step does not touch (for the miner)"
+    return phase
+
+
+def table(results):
+    runs = []
+    for name, heading in COLUMNS:
+        path = os.path.join(results, name + ".json")
+        if os.path.exists(path):
+            with open(path) as f:
+                runs.append((heading, json.load(f)))
+    phases = []
+    for _, r in runs:
+        phases += [p for p in r["profile"]["seconds_per_step"] if p not in phases]
+    # The backward's parts under it; "backward" is the whole (its parts are nested in it).
+    untouched = "forward: interval fusion, of it untouched items"
+    order = []
+    for p in phases:
+        if p.startswith("backward") or p in ("optimizer", "step (total)", untouched):
+            continue
+        order.append(p)
+        if p == "forward: interval fusion" and untouched in phases:
+            order.append(untouched)  # nested in the fusion
+    order += ["backward"] + [p for p in phases if p.startswith("backward: ")] + ["optimizer", "step (total)"]
+    out = ["| phase (ms per step) | " + " | ".join(f"{h}, {r['profile']['steps']} steps" for h, r in runs) + " |",
+           "|---|" + "---|" * len(runs)]
+    for p in order:
+        cells = []
+        for _, r in runs:
+            v = r["profile"]["seconds_per_step"].get(p)
+            cells.append("" if v is None else (f"**{1e3 * v:,.0f}**" if p == "step (total)" else f"{1e3 * v:,.0f}"))
+        name = "**step**" if p == "step (total)" else label(p)
+        out.append(f"| {name} | " + " | ".join(cells) + " |")
+    out.append("| peak resident memory (evaluation included) | " +
+               " | ".join(f"{r['peak_rss_kb'] / 1e6:.2f} GB" for _, r in runs) + " |")
+    out += ["", "Commits: " + ", ".join(f"{h.split(' (')[0]} {r['commit']}" for h, r in runs) + "."]
+    step = {name: json.load(open(os.path.join(results, name + ".json")))["profile"]["seconds_per_step"]["step (total)"]
+            for name, _ in COLUMNS if os.path.exists(os.path.join(results, name + ".json"))}
+    if "fused" in step and "straightforward" in step:
+        out.append(f"The fused step is **{step['straightforward'] / step['fused']:.1f}x** faster than the "
+                   "straightforward one in the same run.")
+    if "fused-selfgnn" in step and "fused-hardgnn" in step:
+        out.append(f"HardGNN's step is **{step['fused-hardgnn'] / step['fused-selfgnn']:.2f}x** SelfGNN's in the same run.")
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    sys.exit(report_block.main("step_profile", COMMAND, table, __doc__.splitlines()[0]))
