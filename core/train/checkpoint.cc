@@ -2,7 +2,6 @@
 
 #include <cstring>
 #include <map>
-#include <sstream>
 #include <vector>
 
 #include <ATen/ATen.h>
@@ -116,10 +115,18 @@ CheckpointIdentity WithDataset(CheckpointIdentity identity, const data::Prepared
 
 absl::Status SaveCheckpoint(const std::string& path, torch::nn::Module& module, torch::optim::Optimizer* optimizer,
                             const CheckpointIdentity& identity, const std::string& trainer_state) {
-  std::ostringstream bytes;
+  const TensorList list = ListTensors(module);
+  // Serialized straight into one string with room for the model and two optimizer moments per
+  // tensor. A checkpoint of the published Yelp shape is 536 MB; through a growing ostringstream,
+  // its copy out and the trailer's append, saving it was the run's peak (3.33 GB resident
+  // against 2.52 GB now, experiments/step_profile.sh). Reserved pages that are never written are
+  // never resident, so the room costs nothing.
+  std::string contents;
+  int64_t tensor_bytes = 0;
+  for (const at::Tensor& t : list.tensors) tensor_bytes += t.numel() * t.element_size();
+  contents.reserve(static_cast<size_t>(tensor_bytes * (optimizer != nullptr ? 3 : 1)) + (size_t{1} << 20));
   try {
     torch::serialize::OutputArchive root;
-    const TensorList list = ListTensors(module);
     root.write("format", at::tensor(kFormat));
     root.write("dataset_fingerprint", Bytes(identity.dataset_fingerprint));
     root.write("dataset", Bytes(identity.dataset));
@@ -134,11 +141,14 @@ absl::Status SaveCheckpoint(const std::string& path, torch::nn::Module& module, 
       optimizer->save(optim);
       root.write("optimizer", optim);
     }
-    root.save_to(bytes);  // to memory: the file itself is written, and checked, below
+    // To memory: the file itself is written, and checked, below.
+    root.save_to([&contents](const void* data, size_t size) {
+      contents.append(static_cast<const char*>(data), size);
+      return size;
+    });
   } catch (const std::exception& e) {
     return absl::InternalError(absl::StrCat(path, ": cannot serialize the checkpoint: ", e.what()));
   }
-  std::string contents = std::move(bytes).str();
   const uint64_t sum = data::Xxh64(contents.data(), contents.size());
   char trailer[kTrailer];
   for (int i = 0; i < 8; ++i) trailer[i] = static_cast<char>((sum >> (8 * i)) & 0xff);
