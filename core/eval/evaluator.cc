@@ -112,13 +112,13 @@ SplitMetrics EvaluateSplit(EvalScorer& scorer, const at::Tensor& items, const da
     const at::Tensor queries = scorer.Queries(OnDevice(batch, items.device()));
     phases.queries += SecondsSince(clock);
     at::Tensor scores;
-    if (items.is_cpu()) {
+    if (items.is_cpu() && items.scalar_type() == at::kFloat && queries.scalar_type() == at::kFloat) {
       // Into one buffer for every batch: a fresh 78 MB (512 x 38k floats) per batch is fresh
       // pages from the kernel each time, which doubled the products' time (REPORT §4).
       if (!buffer.defined()) buffer = at::empty({options.batch_size, num_items}, items.options());
       scores = buffer.narrow(0, 0, b_size);
       at::mm_out(scores, queries, items.t());
-    } else {
+    } else {  // another device or dtype: ranked as host floats
       scores = at::mm(queries, items.t()).to(at::kCPU, at::kFloat).contiguous();
     }
     phases.scores += SecondsSince(clock);

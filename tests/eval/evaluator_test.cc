@@ -176,6 +176,21 @@ TEST(EvaluatorTest, KeptRanksAreEachUsersBruteForceRanks) {
   }
 }
 
+// A model whose tables are double (not float) is scored outside the float buffer and ranks the
+// same: the grid's scores are exact in both types.
+TEST(EvaluatorTest, DoubleTablesRankLikeTheBruteForce) {
+  const data::PreparedDataset d = Dataset();
+  FixedEncoder encoder(d.num_users, d.num_items);
+  encoder.users = encoder.users.to(at::kDouble);
+  encoder.items = encoder.items.to(at::kDouble);
+  EvalOptions options;
+  options.max_seq_len = 50;
+  EvalResult result = Evaluate(encoder, d, options);
+  Expected test = Reference(encoder, d, false, false);
+  ExpectSame(result.test.sampled, test.sampled.Result());
+  ExpectSame(result.test.full, test.full.Result());
+}
+
 TEST(EvaluatorTest, SegmentsSplitRevisitsFromNovelTargetsByHand) {
   // User a's test item x is one it visited before; user b's test item w is new to it.
   auto d = data::PrepareTriples({{"a", "x", 1}, {"a", "y", 2}, {"a", "z", 3}, {"a", "x", 4},
