@@ -59,6 +59,10 @@ def table(results):
         out.append(f"| {name} | " + " | ".join(cells) + " |")
     out.append("| peak resident memory (evaluation included) | " +
                " | ".join(f"{r['peak_rss_kb'] / 1e6:.2f} GB" for _, r in runs) + " |")
+    if any("live_tensor_peak_mb" in r["profile"] for _, r in runs):
+        out.append("| of it, peak of live LibTorch CPU tensors (training thread) | " +
+                   " | ".join(f"{r['profile']['live_tensor_peak_mb'] / 1e3:.2f} GB" if "live_tensor_peak_mb" in r["profile"]
+                              else "" for _, r in runs) + " |")
     out += ["", "Commits: " + ", ".join(f"{h.split(' (')[0]} {r['commit']}" for h, r in runs) + "."]
     step = {name: json.load(open(os.path.join(results, name + ".json")))["profile"]["seconds_per_step"]["step (total)"]
             for name, _ in COLUMNS if os.path.exists(os.path.join(results, name + ".json"))}

@@ -27,6 +27,7 @@
 #include "core/data/file_io.h"
 #include "core/train/checkpoint.h"
 #include "core/model/profile.h"
+#include "core/model/tensor_memory.h"
 #include "core/train/progress.h"
 #include "core/train/sampler_study.h"
 #include "core/train/study_recorder.h"
@@ -205,6 +206,10 @@ absl::StatusOr<TrainOptions> OptionsFromFlags() {
   if (!device.ok()) return device.status();
   o.device = TorchDevice(*device);
   PhaseProfile::Enable(FLAGS_profile);
+  if (FLAGS_profile) {  // and the live tensor memory at each phase's end
+    TensorMemory::StartTracking();
+    PhaseProfile::SetGauge(&TensorMemory::Live);
+  }
   absl::StatusOr<Progress::Mode> progress = ProgressFromFlag();
   if (!progress.ok()) return progress.status();
   o.progress = *progress;

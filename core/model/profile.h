@@ -2,6 +2,7 @@
 #define HARDGNN_CORE_MODEL_PROFILE_H_
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
@@ -19,6 +20,12 @@ class PhaseProfile {
   static void Reset();
   // Phases in first-seen order with their total seconds.
   static std::vector<std::pair<std::string, double>> Totals();
+  // A quantity read at the end of every phase and averaged per phase (the trainer's is the
+  // live tensor memory, core/model/tensor_memory.h); nullptr: none.
+  static void SetGauge(int64_t (*gauge)());
+  static bool HasGauge();
+  // Phases in first-seen order with the mean of the gauge's readings at their ends.
+  static std::vector<std::pair<std::string, double>> GaugeMeans();
 };
 
 class ScopedPhase {

@@ -13,6 +13,7 @@
 #include "absl/strings/str_format.h"
 #include "core/dist/data_parallel.h"
 #include "core/model/profile.h"
+#include "core/model/tensor_memory.h"
 #include "core/model/rng.h"
 #include "core/train/progress.h"
 #include "core/train/run_directory.h"
@@ -347,6 +348,17 @@ absl::Status TrainingRun::Finish() {
       absl::StrAppendFormat(&table, "  %-34s %9.1f ms\n", phase, 1e3 * per_step);
       absl::StrAppendFormat(&json, "%s\"%s\":%.6f", json.empty() ? "" : ",", phase, per_step);
     }
+    std::string memory_json;
+    if (PhaseProfile::HasGauge() && TensorMemory::Tracking()) {
+      absl::StrAppendFormat(&table, "live LibTorch CPU tensors at the end of each phase (mean), peak %.0f MB:\n",
+                            TensorMemory::Peak() / 1e6);
+      for (const auto& [phase, bytes] : PhaseProfile::GaugeMeans()) {
+        absl::StrAppendFormat(&table, "  %-34s %9.0f MB live\n", phase, bytes / 1e6);
+        absl::StrAppendFormat(&memory_json, "%s\"%s\":%.0f", memory_json.empty() ? "" : ",", phase, bytes / 1e6);
+      }
+      memory_json = absl::StrFormat(",\"live_tensor_mb\":{%s},\"live_tensor_peak_mb\":%.0f", memory_json,
+                                    TensorMemory::Peak() / 1e6);
+    }
     std::string dp_json;
     if (dp_) {  // what the ranks exchanged
       const dist::DataParallel::Stats d = dp_->stats();
@@ -359,7 +371,7 @@ absl::Status TrainingRun::Finish() {
     }
     progress_->Message(table);
     if (absl::Status s = run_.Log(absl::StrCat("{\"event\":\"profile\",\"steps\":", state_.step - first_step_,
-                                               ",\"seconds_per_step\":{", json, "}", dp_json, "}"));
+                                               ",\"seconds_per_step\":{", json, "}", memory_json, dp_json, "}"));
         !s.ok()) {
       return s;
     }

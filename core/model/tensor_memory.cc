@@ -1,0 +1,43 @@
+#include "core/model/tensor_memory.h"
+
+#include <atomic>
+#include <memory>
+
+#include <c10/core/Allocator.h>
+#include <c10/util/ThreadLocalDebugInfo.h>
+
+namespace hardgnn {
+namespace {
+
+std::atomic<int64_t> g_live{0}, g_peak{0};
+std::atomic<bool> g_tracking{false};
+
+class Reporter : public c10::MemoryReportingInfoBase {
+ public:
+  // total_allocated: the allocator's running count of the bytes it handed out and was not
+  // given back (CPU; the CUDA allocator reports its own device, not counted here).
+  void reportMemoryUsage(void*, int64_t, int64_t total_allocated, int64_t, c10::Device device) override {
+    if (!device.is_cpu()) return;
+    g_live = total_allocated;
+    int64_t peak = g_peak.load();
+    while (total_allocated > peak && !g_peak.compare_exchange_weak(peak, total_allocated)) {
+    }
+  }
+  bool memoryProfilingEnabled() const override { return true; }
+};
+
+}  // namespace
+
+void TensorMemory::StartTracking() {
+  if (g_tracking.exchange(true)) return;
+  // Kept for the rest of the process: the reporter is thread-local debug info of this thread.
+  static c10::DebugInfoGuard* guard =
+      new c10::DebugInfoGuard(c10::DebugInfoKind::PROFILER_STATE, std::make_shared<Reporter>());
+  (void)guard;
+}
+
+bool TensorMemory::Tracking() { return g_tracking; }
+int64_t TensorMemory::Live() { return g_live; }
+int64_t TensorMemory::Peak() { return g_peak; }
+
+}  // namespace hardgnn
