@@ -337,6 +337,24 @@ absl::Status TrainingRun::EndEpoch(int64_t epoch, double loss, const std::vector
   return absl::OkStatus();
 }
 
+namespace {
+
+// The profile's live tensor memory per phase (when --profile tracks it), appended to `table`
+// after the times; returns the same as JSON members for the run's log.
+std::string AppendTensorMemory(std::string& table) {
+  if (!PhaseProfile::HasGauge() || !TensorMemory::Tracking()) return "";
+  absl::StrAppendFormat(&table, "live LibTorch CPU tensors at the end of each phase (mean), peak %.0f MB:\n",
+                        TensorMemory::Peak() / 1e6);
+  std::string json;
+  for (const auto& [phase, bytes] : PhaseProfile::GaugeMeans()) {
+    absl::StrAppendFormat(&table, "  %-34s %9.0f MB live\n", phase, bytes / 1e6);
+    absl::StrAppendFormat(&json, "%s\"%s\":%.0f", json.empty() ? "" : ",", phase, bytes / 1e6);
+  }
+  return absl::StrFormat(",\"live_tensor_mb\":{%s},\"live_tensor_peak_mb\":%.0f", json, TensorMemory::Peak() / 1e6);
+}
+
+}  // namespace
+
 // The phase profile, and the selected model re-read from its checkpoint, so the numbers
 // reported are the file's.
 absl::Status TrainingRun::Finish() {
@@ -348,17 +366,6 @@ absl::Status TrainingRun::Finish() {
       absl::StrAppendFormat(&table, "  %-34s %9.1f ms\n", phase, 1e3 * per_step);
       absl::StrAppendFormat(&json, "%s\"%s\":%.6f", json.empty() ? "" : ",", phase, per_step);
     }
-    std::string memory_json;
-    if (PhaseProfile::HasGauge() && TensorMemory::Tracking()) {
-      absl::StrAppendFormat(&table, "live LibTorch CPU tensors at the end of each phase (mean), peak %.0f MB:\n",
-                            TensorMemory::Peak() / 1e6);
-      for (const auto& [phase, bytes] : PhaseProfile::GaugeMeans()) {
-        absl::StrAppendFormat(&table, "  %-34s %9.0f MB live\n", phase, bytes / 1e6);
-        absl::StrAppendFormat(&memory_json, "%s\"%s\":%.0f", memory_json.empty() ? "" : ",", phase, bytes / 1e6);
-      }
-      memory_json = absl::StrFormat(",\"live_tensor_mb\":{%s},\"live_tensor_peak_mb\":%.0f", memory_json,
-                                    TensorMemory::Peak() / 1e6);
-    }
     std::string dp_json;
     if (dp_) {  // what the ranks exchanged
       const dist::DataParallel::Stats d = dp_->stats();
@@ -369,6 +376,7 @@ absl::Status TrainingRun::Finish() {
       dp_json = absl::StrFormat(",\"data_parallel\":{\"ranks\":%d,\"bytes_per_step\":%.0f,\"nonzero_row_share\":%.4f}",
                                 dp_->group().size(), d.bytes_per_step, d.nonzero_row_share);
     }
+    const std::string memory_json = AppendTensorMemory(table);
     progress_->Message(table);
     if (absl::Status s = run_.Log(absl::StrCat("{\"event\":\"profile\",\"steps\":", state_.step - first_step_,
                                                ",\"seconds_per_step\":{", json, "}", memory_json, dp_json, "}"));
