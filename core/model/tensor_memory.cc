@@ -12,15 +12,23 @@ namespace {
 std::atomic<int64_t> g_live{0}, g_peak{0};
 std::atomic<bool> g_tracking{false};
 
+// The totals' type: int64_t in LibTorch 1.13, size_t in the wheel's 2.x.
+#ifdef HARDGNN_TORCH_WHEEL
+using Total = size_t;
+#else
+using Total = int64_t;
+#endif
+
 class Reporter : public c10::MemoryReportingInfoBase {
  public:
   // total_allocated: the allocator's running count of the bytes it handed out and was not
   // given back (CPU; the CUDA allocator reports its own device, not counted here).
-  void reportMemoryUsage(void*, int64_t, int64_t total_allocated, int64_t, c10::Device device) override {
+  void reportMemoryUsage(void*, int64_t, Total total_allocated, Total, c10::Device device) override {
     if (!device.is_cpu()) return;
-    g_live = total_allocated;
+    const int64_t total = static_cast<int64_t>(total_allocated);
+    g_live = total;
     int64_t peak = g_peak.load();
-    while (total_allocated > peak && !g_peak.compare_exchange_weak(peak, total_allocated)) {
+    while (total > peak && !g_peak.compare_exchange_weak(peak, total)) {
     }
   }
   bool memoryProfilingEnabled() const override { return true; }
