@@ -36,7 +36,7 @@ for variant in ${FORMS:-fused straightforward}; do
   [[ -n ${BIN:-} ]] && continue
   mkdir -p experiments/results/step_profile
   {
-    printf '{"commit":"%s","form":"%s","flags":"%s","peak_rss_kb":%s,"profile":' "$(git rev-parse --short HEAD)" \
+    printf '{"commit":"%s","form":"%s","flags":"%s","peak_rss_kb":%s,"profile":' "$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- core plugins || echo ' (modified)')" \
       "$variant${TAG:+-$TAG}" "${flags[*]} $*" "$(cat "$run.time")"
     grep '"event":"profile"' "$run/log.jsonl"
     echo "}"

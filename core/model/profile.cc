@@ -3,17 +3,17 @@
 namespace hardgnn {
 namespace {
 
-struct GaugeSum {
-  std::string phase;
-  double sum = 0;
-  int64_t count = 0;
+// One phase: its seconds, and the sum and count of the gauge's readings at its ends.
+struct Phase {
+  std::string name;
+  double seconds = 0, gauge_sum = 0;
+  int64_t gauge_count = 0;
 };
 
 struct State {
   bool enabled = false;
-  std::vector<std::pair<std::string, double>> totals;
   int64_t (*gauge)() = nullptr;
-  std::vector<GaugeSum> gauge_sums;
+  std::vector<Phase> phases;  // in first-seen order
 };
 
 State& Get() {
@@ -25,37 +25,34 @@ State& Get() {
 
 void PhaseProfile::Enable(bool on) { Get().enabled = on; }
 bool PhaseProfile::Enabled() { return Get().enabled; }
-void PhaseProfile::Reset() {
-  Get().totals.clear();
-  Get().gauge_sums.clear();
-}
+void PhaseProfile::Reset() { Get().phases.clear(); }
 void PhaseProfile::SetGauge(int64_t (*gauge)()) { Get().gauge = gauge; }
 bool PhaseProfile::HasGauge() { return Get().gauge != nullptr; }
 
-std::vector<std::pair<std::string, double>> PhaseProfile::GaugeMeans() {
+void PhaseProfile::Add(const std::string& phase, double seconds) {
+  State& state = Get();
+  auto it = state.phases.begin();
+  while (it != state.phases.end() && it->name != phase) ++it;
+  if (it == state.phases.end()) it = state.phases.insert(it, Phase{phase});
+  it->seconds += seconds;
+  if (state.gauge != nullptr) {
+    it->gauge_sum += static_cast<double>(state.gauge());
+    ++it->gauge_count;
+  }
+}
+
+std::vector<std::pair<std::string, double>> PhaseProfile::Totals() {
   std::vector<std::pair<std::string, double>> out;
-  for (const GaugeSum& g : Get().gauge_sums) out.push_back({g.phase, g.sum / g.count});
+  for (const Phase& p : Get().phases) out.push_back({p.name, p.seconds});
   return out;
 }
 
-void PhaseProfile::Add(const std::string& phase, double seconds) {
-  if (Get().gauge != nullptr) {
-    const double reading = static_cast<double>(Get().gauge());
-    auto it = Get().gauge_sums.begin();
-    while (it != Get().gauge_sums.end() && it->phase != phase) ++it;
-    if (it == Get().gauge_sums.end()) it = Get().gauge_sums.insert(it, GaugeSum{phase});
-    it->sum += reading;
-    ++it->count;
+std::vector<std::pair<std::string, double>> PhaseProfile::GaugeMeans() {
+  std::vector<std::pair<std::string, double>> out;
+  for (const Phase& p : Get().phases) {
+    if (p.gauge_count > 0) out.push_back({p.name, p.gauge_sum / p.gauge_count});
   }
-  for (auto& [name, total] : Get().totals) {
-    if (name == phase) {
-      total += seconds;
-      return;
-    }
-  }
-  Get().totals.push_back({phase, seconds});
+  return out;
 }
-
-std::vector<std::pair<std::string, double>> PhaseProfile::Totals() { return Get().totals; }
 
 }  // namespace hardgnn
