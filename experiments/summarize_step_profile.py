@@ -28,6 +28,10 @@ def label(phase):
     return phase
 
 
+def rss(kib):  # GNU time's %M is in KiB
+    return f"{kib * 1024 / 1e9:.2f} GB ({kib / 2**20:.2f} GiB)"
+
+
 def table(results):
     runs, step = [], {}  # (heading, profile file) per column; each file's step seconds
     for name, heading in COLUMNS:
@@ -59,7 +63,7 @@ def table(results):
         name = "**step**" if p == "step (total)" else label(p)
         out.append(f"| {name} | " + " | ".join(cells) + " |")
     out.append("| peak resident memory (evaluation included) | " +
-               " | ".join(f"{r['peak_rss_kb'] / 1e6:.2f} GB" for _, r in runs) + " |")
+               " | ".join(rss(r["peak_rss_kb"]) for _, r in runs) + " |")
     if any("live_tensor_peak_mb" in r["profile"] for _, r in runs):
         out.append("| of it, peak of live LibTorch CPU tensors (training thread) | " +
                    " | ".join(f"{r['profile']['live_tensor_peak_mb'] / 1e3:.2f} GB" if "live_tensor_peak_mb" in r["profile"]

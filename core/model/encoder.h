@@ -49,6 +49,10 @@ class Encoder : public torch::nn::Module {
 
   // Parameters under the L2 penalty.
   virtual std::vector<at::Tensor> RegularizedParameters() = 0;
+  // True when RegularizedParameters() does not depend on the step's Forward (whole tables,
+  // not the batch's rows): the trainer may then compute the penalty before the forward pass,
+  // so that its gradient is not held through the backward.
+  virtual bool RegularizedBeforeForward() const { return false; }
 
   // For evaluation: no gradients, dropout off.
   virtual std::unique_ptr<EvalScorer> MakeEvalScorer() = 0;

@@ -47,5 +47,6 @@ void TensorMemory::StartTracking() {
 bool TensorMemory::Tracking() { return g_tracking; }
 int64_t TensorMemory::Live() { return g_live; }
 int64_t TensorMemory::Peak() { return g_peak; }
+void TensorMemory::ResetPeak() { g_peak = g_live.load(); }
 
 }  // namespace hardgnn

@@ -15,7 +15,8 @@ class TensorMemory {
   static void StartTracking();  // on the thread that trains; idempotent
   static bool Tracking();
   static int64_t Live();  // bytes now
-  static int64_t Peak();  // the most bytes at once since StartTracking
+  static int64_t Peak();  // the most bytes at once since StartTracking or ResetPeak
+  static void ResetPeak();  // the peak from now on starts at Live()
 };
 
 }  // namespace hardgnn

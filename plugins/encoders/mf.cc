@@ -26,6 +26,7 @@ class Mf : public Encoder {
     return v;
   }
   std::vector<at::Tensor> RegularizedParameters() override { return {users_, items_}; }
+  bool RegularizedBeforeForward() const override { return true; }
   std::unique_ptr<EvalScorer> MakeEvalScorer() override {
     return std::make_unique<TableScorer>(users_.detach(), items_.detach());
   }

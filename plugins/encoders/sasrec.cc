@@ -62,6 +62,7 @@ class SasRec : public Encoder {
 
   // The embedding tables (the paper trains without L2; `l2` adds it on these).
   std::vector<at::Tensor> RegularizedParameters() override { return {net_->items(), net_->positions()}; }
+  bool RegularizedBeforeForward() const override { return true; }
 
   std::unique_ptr<EvalScorer> MakeEvalScorer() override {
     return std::make_unique<SasRecScorer>(*this, net_->items().detach());

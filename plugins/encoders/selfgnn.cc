@@ -124,6 +124,7 @@ class SelfGnn : public Encoder {
   std::vector<at::Tensor> RegularizedParameters() override {
     return {user_embed_, item_embed_, sequence_->positions(), sal_w1_, sal_w2_};
   }
+  bool RegularizedBeforeForward() const override { return true; }
 
   std::unique_ptr<EvalScorer> MakeEvalScorer() override {
     torch::NoGradGuard no_grad;

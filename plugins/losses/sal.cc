@@ -57,13 +57,18 @@ class Sal : public Loss {
       return at::leaky_relu(user_long.index_select(0, at::cat(r)) * item_long.index_select(0, at::cat(i)), slope_)
           .sum(1);
     };
-    auto short_score = [&](const at::Tensor& r, const at::Tensor& i) {
-      return at::leaky_relu(us.index_select(0, r) * is.index_select(0, i), slope_).sum(1);
-    };
     const at::Tensor fra = at::cat(flat_rows_a), frb = at::cat(flat_rows_b);
+    // Both sides of the pairs in one gather per tensor: one full-size gradient buffer each in
+    // the backward, not two summed into a third.
+    const int64_t n = fra.size(0);
+    const at::Tensor short_both =
+        at::leaky_relu(us.index_select(0, at::cat({fra, frb})) *
+                           is.index_select(0, at::cat({at::cat(flat_items_a), at::cat(flat_items_b)})),
+                       slope_)
+            .sum(1);
     at::Tensor long_gap = w.index_select(0, fra) * long_score(rows_a, items_a) -
                           w.index_select(0, frb) * long_score(rows_b, items_b);
-    at::Tensor short_gap = short_score(fra, at::cat(flat_items_a)) - short_score(frb, at::cat(flat_items_b));
+    at::Tensor short_gap = short_both.narrow(0, 0, n) - short_both.narrow(0, n, short_both.size(0) - n);
     return cpu::FixedOrderSum(at::clamp_min(1.0 - long_gap * short_gap, 0.0));
   }
 

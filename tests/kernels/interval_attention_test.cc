@@ -8,7 +8,9 @@
 #include <cmath>
 #include <vector>
 
+#include "core/model/tensor_memory.h"
 #include "gtest/gtest.h"
+#include "plugins/encoders/selfgnn/linear.h"
 #include "plugins/encoders/selfgnn/reference.h"
 #include "tests/kernels/gradcheck.h"
 
@@ -153,6 +155,47 @@ TEST(AttentionTest, BitIdenticalAcrossThreadCounts) {
   const auto f = [](const std::vector<at::Tensor>& in) { return IntervalAttention(in[0], in[1], in[2], heads); };
   EXPECT_TRUE(BitIdenticalAcrossThreads(
       f, {at::randn({n, g, d}), (at::rand({d, 3 * d}) * 2 - 1) * 0.2165, at::randn({3 * d}) * 0.1}, at::randn({n, d})));
+}
+
+// The backward writes the qkv gradient over the saved qkv when nothing else can read it (the
+// published shape's fast path). Run three ways: qkv a temporary of the forward (reused), qkv
+// still held by the caller (a fresh buffer: the caller's values must survive), and the graph kept
+// for a second backward (a fresh buffer: the second pass must see the saved values). Each gives
+// the same gradients bit for bit, and only the first saves the gradient's buffer.
+TEST(AttentionTest, BackwardReusesTheSavedInputOnlyWhenNothingElseReadsIt) {
+  const int64_t n = 300, g = 12, d = 64, heads = 16;  // the fast path: 16 heads of width 4
+  at::manual_seed(8);
+  const at::Tensor x0 = at::randn({n, g, d}), w = (at::rand({d, 3 * d}) * 2 - 1) * 0.2, b = at::randn({3 * d}) * 0.1;
+  const at::Tensor gy = at::randn({n, d});
+  const int64_t qkv_bytes = n * g * 3 * d * 4;
+  TensorMemory::StartTracking();
+  // Returns x's gradient; *transient: the most bytes the backward held above its start.
+  auto run = [&](bool hold_qkv, bool keep_graph, int64_t* transient) {
+    const at::Tensor x = x0.clone().requires_grad_();
+    at::Tensor held = Linear(x, w, b);
+    const at::Tensor qkv_before = held.detach().clone();
+    at::Tensor loss = (PooledAttention(hold_qkv ? held : std::move(held), heads) * gy).sum();
+    if (!hold_qkv) held = at::Tensor();
+    const int64_t start = TensorMemory::Live();
+    TensorMemory::ResetPeak();
+    loss.backward({}, /*retain_graph=*/keep_graph);
+    *transient = TensorMemory::Peak() - start;
+    if (hold_qkv) EXPECT_TRUE(at::equal(held, qkv_before)) << "the caller's qkv was overwritten";
+    if (!keep_graph) return x.grad().clone();
+    const at::Tensor first = x.grad().clone();
+    x.mutable_grad() = at::Tensor();
+    loss.backward();
+    EXPECT_TRUE(at::equal(x.grad(), first)) << "the kept graph's second backward differs";
+    return first;
+  };
+  int64_t reused = 0, held = 0, kept = 0;
+  const at::Tensor dx_reused = run(false, false, &reused);
+  const at::Tensor dx_held = run(true, false, &held);
+  const at::Tensor dx_kept = run(false, true, &kept);
+  EXPECT_TRUE(at::equal(dx_reused, dx_held));
+  EXPECT_TRUE(at::equal(dx_reused, dx_kept));
+  EXPECT_LE(reused, held - qkv_bytes);
+  EXPECT_LE(reused, kept - qkv_bytes);
 }
 
 TEST(AttentionTest, RejectsBadShapes) {

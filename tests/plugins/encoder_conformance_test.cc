@@ -77,6 +77,25 @@ TEST_P(EncoderConformance, PublishesItsViewsWithConsistentShapes) {
   for (const std::string& name : v.Names()) EXPECT_TRUE(at::isfinite(v.Get(name)).all().item<bool>()) << name;
 }
 
+// An encoder that lets the trainer compute the L2 term before the forward pass must penalize
+// the same tensors, with the same values, whatever the step's Forward did: a batch's rows
+// (LightGCN's layer-0 rows of its pairs) are not.
+TEST_P(EncoderConformance, RegularizedBeforeForwardMeansTheForwardDoesNotChangeThePenalty) {
+  if (!encoder_->RegularizedBeforeForward()) GTEST_SKIP() << GetParam() << " penalizes what its Forward picks";
+  const std::vector<at::Tensor> before = encoder_->RegularizedParameters();
+  for (const at::Tensor& p : before) ASSERT_TRUE(p.defined() && p.requires_grad()) << GetParam();
+  encoder_->Forward(batch_, false);
+  BatchOptions o;
+  o.max_seq_len = kSeqLen;
+  encoder_->Forward(BatchBuilder(dataset_, o).Build({1, 2}, 5), true);
+  const std::vector<at::Tensor> after = encoder_->RegularizedParameters();
+  ASSERT_EQ(before.size(), after.size());
+  for (size_t i = 0; i < before.size(); ++i) {
+    EXPECT_TRUE(before[i].is_same(after[i])) << GetParam() << " #" << i;
+    EXPECT_TRUE(at::equal(before[i], after[i])) << GetParam() << " #" << i;
+  }
+}
+
 TEST_P(EncoderConformance, GradientsReachTheParameters) {
   if (!encoder_->Trainable()) GTEST_SKIP() << GetParam() << " has nothing to train";
   Views v = encoder_->Forward(batch_, false);
