@@ -114,6 +114,31 @@ HARDGNN_SIMD_CLONES void CellBackward(int64_t rows, int64_t h, const T* a, int64
   }
 }
 
+// h_t = tanh(c_t) · o_t for `rows` rows, recomputed from the saved cells and activations as
+// CellForward computed it (the same operations: the same bits), into dst (row stride
+// dst_stride). The backward needs h_{t-1}; recomputing it spares keeping the [N, G, h] output.
+template <typename V>
+HARDGNN_INLINE void CellOutputWith(int64_t rows, int64_t h, const typename cpu::Lanes<V>::T* a, int64_t a_stride,
+                                   const typename cpu::Lanes<V>::T* c, int64_t c_stride,
+                                   typename cpu::Lanes<V>::T* dst, int64_t dst_stride) {
+  constexpr int L = cpu::Lanes<V>::kN;
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t k = 0; k < h; k += L) {
+      StoreV<V>(dst + r * dst_stride + k, cpu::Tanh(LoadV<V>(c + r * c_stride + k)) * LoadV<V>(a + r * a_stride + 3 * h + k));
+    }
+  }
+}
+
+template <typename T>
+HARDGNN_SIMD_CLONES void CellOutput(int64_t rows, int64_t h, const T* a, int64_t a_stride, const T* c,
+                                    int64_t c_stride, T* dst, int64_t dst_stride) {
+  if (h % cpu::kLanes<T> == 0) {
+    CellOutputWith<cpu::Vec<T>>(rows, h, a, a_stride, c, c_stride, dst, dst_stride);
+  } else {
+    CellOutputWith<T>(rows, h, a, a_stride, c, c_stride, dst, dst_stride);
+  }
+}
+
 // Copies rows of [x_t | h_{t-1}] into xh [rows, d_in + h] (h part only when h_prev is set).
 template <typename T>
 void GatherInputs(int64_t rows, const T* x, int64_t sxn, int64_t din, const T* h_prev, int64_t h_stride, int64_t h,
@@ -185,9 +210,9 @@ constexpr int64_t kGroupRows = 4 * kRowBlock;
 // one fused cell pass and one GEMM dh_{t-1} = dg_t · W_hᵀ per step, keeping the block's gate
 // gradients dg for all steps ([rows][G][4h], ~1.5 MB). Then, per block, one GEMM each:
 // dx = dg · W_xᵀ (written in place: the block's rows of dx are contiguous in the same order),
-// dkernel += [x | h_prev]ᵀ · dg (K = rows·G), and dbias += colsum(dg).
+// dkernel += [x | h_prev]ᵀ · dg (K = rows·G; h_prev recomputed, CellOutput), and dbias += colsum(dg).
 template <typename T>
-void Backward(const Dims& s, const T* x, const T* w, const T* acts, const T* cells, const T* out, const T* gout, T* dx,
+void Backward(const Dims& s, const T* x, const T* w, const T* acts, const T* cells, const T* gout, T* dx,
               T* dw, T* db) {
   const int64_t h4 = 4 * s.h, k = s.din + s.h, dg_stride = s.g * h4, out_stride = s.g * s.h;
   const int64_t width = k * h4 + h4;  // one partial: dkernel then dbias
@@ -215,12 +240,12 @@ void Backward(const Dims& s, const T* x, const T* w, const T* acts, const T* cel
         for (int64_t t = 0; t < s.g; ++t) {
           T* dst = xh.data() + (r * s.g + t) * k;
           std::copy_n(x + (n0 + r) * s.sxn + t * s.sxg, s.din, dst);
-          if (t > 0) {
-            std::copy_n(out + ((n0 + r) * s.g + t - 1) * s.h, s.h, dst + s.din);
-          } else {
-            std::fill_n(dst + s.din, s.h, T(0));
-          }
+          if (t == 0) std::fill_n(dst + s.din, s.h, T(0));
         }
+      }
+      for (int64_t t = 1; t < s.g; ++t) {  // h_{t-1} of the block's rows, into their step-t rows of xh
+        CellOutput<T>(rows, s.h, acts + BlockOffset(n0, s.g, t - 1, h4), h4, cells + BlockOffset(n0, s.g, t - 1, s.h),
+                      s.h, xh.data() + t * k + s.din, s.g * k);
       }
       cpu::Gemm(true, false, k, h4, m, T(1), xh.data(), k, dg.data(), h4, T(1), dw_part, h4);
       for (int64_t i = 0; i < m; ++i) {
@@ -256,7 +281,7 @@ struct FusedLstmFunction : public torch::autograd::Function<FusedLstmFunction> {
       Forward<double>(s, xs.data_ptr<double>(), w.data_ptr<double>(), b.data_ptr<double>(), forget_bias,
                       acts.data_ptr<double>(), cells.data_ptr<double>(), out.data_ptr<double>());
     }
-    ctx->save_for_backward({xs, w, acts, cells, out});
+    ctx->save_for_backward({xs, w, acts, cells});  // not out: the backward recomputes h (CellOutput)
     return out;
   }
 
@@ -264,7 +289,7 @@ struct FusedLstmFunction : public torch::autograd::Function<FusedLstmFunction> {
                                                  torch::autograd::variable_list grads) {
     ScopedPhase phase("backward: fused LSTM");  // nested in the trainer's "backward" (--profile)
     const auto saved = ctx->get_saved_variables();
-    const at::Tensor &xs = saved[0], &w = saved[1], &acts = saved[2], &cells = saved[3], &out = saved[4];
+    const at::Tensor &xs = saved[0], &w = saved[1], &acts = saved[2], &cells = saved[3];
     const at::Tensor gout = grads[0].contiguous();
     const Dims s{xs.size(0), xs.size(1), xs.size(2), w.size(1) / 4, xs.stride(0), xs.stride(1)};
     at::Tensor dx = at::empty({s.n, s.g, s.din}, xs.options());
@@ -272,11 +297,11 @@ struct FusedLstmFunction : public torch::autograd::Function<FusedLstmFunction> {
     at::Tensor db = at::empty({4 * s.h}, w.options());
     if (xs.scalar_type() == at::kFloat) {
       Backward<float>(s, xs.data_ptr<float>(), w.data_ptr<float>(), acts.data_ptr<float>(), cells.data_ptr<float>(),
-                      out.data_ptr<float>(), gout.data_ptr<float>(), dx.data_ptr<float>(), dw.data_ptr<float>(),
+                      gout.data_ptr<float>(), dx.data_ptr<float>(), dw.data_ptr<float>(),
                       db.data_ptr<float>());
     } else {
       Backward<double>(s, xs.data_ptr<double>(), w.data_ptr<double>(), acts.data_ptr<double>(),
-                       cells.data_ptr<double>(), out.data_ptr<double>(), gout.data_ptr<double>(), dx.data_ptr<double>(),
+                       cells.data_ptr<double>(), gout.data_ptr<double>(), dx.data_ptr<double>(),
                        dw.data_ptr<double>(), db.data_ptr<double>());
     }
     return {dx, dw, db, at::Tensor()};
