@@ -85,6 +85,8 @@ class TrainingRun {
   absl::Status Prepare();
   absl::StatusOr<double> Step(const std::vector<TrainingEvent>& rows, int64_t epoch, std::vector<double>& term_sums);
   absl::Status SampleNegatives(const Batch& host, const Views* views, uint64_t seed, Sampler::Result& out) const;
+  struct StepTerms;
+  void ComputeTerms(const Loss::Input& input, dist::DataParallel* dp, bool before_forward, StepTerms& terms);
   absl::Status EndEpoch(int64_t epoch, double loss, const std::vector<double>& term_sums, int64_t steps,
                         double seconds, bool stop_requested);
   absl::Status Finish();
@@ -108,6 +110,38 @@ class TrainingRun {
   bool rank0_writes_ = false;     // rank 0 has a run directory (best.pt to re-read at the end)
   at::Tensor batch_positives_;   // the whole step's targets, for a sampler drawing from the batch
 };
+
+// A step's loss terms: the tensors to differentiate (undefined: not computed on this rank),
+// their values, their data-parallel weights, and how each adds up over the ranks.
+struct TrainingRun::StepTerms {
+  explicit StepTerms(size_t n) : tensors(n), values(n, 0.0), scales(n, 1.0), reductions(n), early(n, false) {}
+  std::vector<at::Tensor> tensors;
+  std::vector<double> values, scales;
+  std::vector<Loss::Reduction> reductions;
+  std::vector<bool> early;  // a term of the parameters alone, done before the forward pass
+};
+
+// Before the forward pass (before_forward), the terms of the parameters alone, when the
+// encoder's penalized tensors are its tables: autograd runs ready nodes newest first, so their
+// backward then runs last, after the forward's saved tensors are freed, and the L2 term's
+// gradients of the tables (178 MB at the published Yelp shape) are not held through the whole
+// backward; a parameter's gradient is the same sum (two addends, in the other order). After
+// it, every other term. Data parallel: a term of the parameters alone is rank 0's.
+void TrainingRun::ComputeTerms(const Loss::Input& input, dist::DataParallel* dp, bool before_forward,
+                               StepTerms& terms) {
+  if (before_forward && !encoder_.RegularizedBeforeForward()) return;
+  for (size_t t = 0; t < model_.losses.size(); ++t) {
+    Loss& loss = *model_.losses[t].loss;
+    if (terms.early[t] || (before_forward && !loss.RequiredViews().empty())) continue;
+    if (before_forward || dp) terms.reductions[t] = loss.BatchReduction(input);
+    const bool parameters_alone = terms.reductions[t].kind == Loss::Reduction::kParameters;
+    if (before_forward && !parameters_alone) continue;
+    terms.early[t] = before_forward;
+    if (dp && parameters_alone && dp->group().rank() != 0) continue;
+    terms.tensors[t] = loss.Compute(input);
+    terms.values[t] = terms.tensors[t].item<double>();
+  }
+}
 
 // Checks what can be checked before the first step, then resumes or starts.
 absl::Status TrainingRun::Prepare() {
@@ -212,25 +246,13 @@ absl::StatusOr<double> TrainingRun::Step(const std::vector<TrainingEvent>& step_
     if (absl::Status s = SampleNegatives(host, nullptr, sampler_seed, negatives); !s.ok()) return s;
     batch.touched_items = std::get<0>(at::_unique(at::cat({batch.touched_items, negatives.ids.reshape(-1)})));
   }
-  // Terms of the parameters alone are computed before the forward pass when the encoder's
-  // regularized parameters are its tables. Autograd runs ready nodes newest first, so their
-  // backward then runs last, after the activations are freed: the L2 term's gradients of the
-  // per-slice tables (178 MB at the published Yelp shape) are no longer held through the
-  // whole backward. A parameter's gradient is the same sum (two addends, in the other order).
   const size_t num_terms = model_.losses.size();
-  std::vector<at::Tensor> terms(num_terms);  // undefined: not computed (yet, or on this rank)
-  std::vector<double> values(num_terms, 0.0), scales(num_terms, 1.0);
-  std::vector<Loss::Reduction> reductions(num_terms);
-  const Views no_views;
-  for (size_t t = 0; t < num_terms && encoder_.RegularizedBeforeForward(); ++t) {
-    if (!model_.losses[t].loss->RequiredViews().empty()) continue;
-    Loss::Input input{batch, no_views, encoder_, nullptr, &builder_.Seen(), dp ? dp->exchange() : nullptr};
-    reductions[t] = model_.losses[t].loss->BatchReduction(input);
-    if (reductions[t].kind != Loss::Reduction::kParameters) continue;
-    if (dp && dp->group().rank() != 0) continue;  // a term of the parameters alone: rank 0's
+  StepTerms step_terms(num_terms);
+  {
     ScopedPhase phase("losses: parameters alone");
-    terms[t] = model_.losses[t].loss->Compute(input);
-    values[t] = terms[t].item<double>();
+    const Views no_views;
+    ComputeTerms({batch, no_views, encoder_, nullptr, &builder_.Seen(), dp ? dp->exchange() : nullptr}, dp,
+                 /*before_forward=*/true, step_terms);
   }
   Views views = encoder_.Forward(batch, all_items);
   if (model_.sampler != nullptr && all_items) {
@@ -242,17 +264,13 @@ absl::StatusOr<double> TrainingRun::Step(const std::vector<TrainingEvent>& step_
   }
 
   std::optional<ScopedPhase> loss_phase(std::in_place, "losses");
-  for (size_t t = 0; t < num_terms; ++t) {
-    if (reductions[t].kind == Loss::Reduction::kParameters) continue;  // done before the forward
-    Loss::Input input{batch, views, encoder_, model_.sampler ? &negatives : nullptr, &builder_.Seen(),
-                      dp ? dp->exchange() : nullptr};
-    if (dp) {  // a term of the parameters alone is computed on rank 0 only
-      reductions[t] = model_.losses[t].loss->BatchReduction(input);
-      if (reductions[t].kind == Loss::Reduction::kParameters && dp->group().rank() != 0) continue;
-    }
-    terms[t] = model_.losses[t].loss->Compute(input);
-    values[t] = terms[t].item<double>();
-  }
+  ComputeTerms({batch, views, encoder_, model_.sampler ? &negatives : nullptr, &builder_.Seen(),
+                dp ? dp->exchange() : nullptr},
+               dp, /*before_forward=*/false, step_terms);
+  std::vector<at::Tensor>& terms = step_terms.tensors;
+  std::vector<double>& values = step_terms.values;
+  std::vector<double>& scales = step_terms.scales;
+  const std::vector<Loss::Reduction>& reductions = step_terms.reductions;
   if (dp) {  // the whole batch's terms, and this rank's weight of each
     std::vector<std::string> names;
     for (const WeightedLoss& l : model_.losses) names.push_back(l.name);
