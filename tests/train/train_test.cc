@@ -489,6 +489,26 @@ TEST(TrainerTest, LossFallsAndRunsAreDeterministic) {
   EXPECT_TRUE(at::equal(LastParameters(d, base + "/det_a"), LastParameters(d, base + "/det_b")));
 }
 
+// Gradients are dropped once Adam has used them, so none is held through the next step's
+// forward pass (nor after the run).
+TEST(TrainerTest, NoGradientOutlivesItsOptimizerStep) {
+  const data::PreparedDataset d = SmallDataset(120, 80);
+  const std::string dir = ::testing::TempDir() + "/no_grad_kept";
+  mkdir(dir.c_str(), 0755);
+  auto model = MakeMf(d);
+  ASSERT_TRUE(model.ok()) << model.status();
+  int64_t backward_passes = 0;
+  TrainOptions o = ShortRun(dir, 2);
+  o.after_backward = [&](int64_t, int64_t) {
+    ++backward_passes;
+    for (const at::Tensor& p : model->encoder->parameters()) EXPECT_TRUE(p.grad().defined());
+    return absl::OkStatus();
+  };
+  ASSERT_TRUE(Train(*model, d, o).ok());
+  EXPECT_GT(backward_passes, 2);
+  for (const at::Tensor& p : model->encoder->parameters()) EXPECT_FALSE(p.grad().defined());
+}
+
 TEST(TrainerTest, ResumeContinuesExactlyWhereTheRunStopped) {
   const data::PreparedDataset d = SmallDataset(120, 80);
   const std::string straight = ::testing::TempDir() + "/straight", split = ::testing::TempDir() + "/split";
