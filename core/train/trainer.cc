@@ -125,11 +125,10 @@ struct TrainingRun::StepTerms {
 // encoder's penalized tensors are its tables: autograd runs ready nodes newest first, so their
 // backward then runs last, after the forward's saved tensors are freed, and the L2 term's
 // gradients of the tables (178 MB at the published Yelp shape) are not held through the whole
-// backward; a parameter's gradient is the same sum (two addends, in the other order). After
-// it, every other term. Data parallel: a term of the parameters alone is rank 0's.
+// backward; a parameter's gradient is the same sum (two addends, in the other order). The
+// caller asks for these only when Encoder::RegularizedBeforeForward(). After it, every other term. Data parallel: a term of the parameters alone is rank 0's.
 void TrainingRun::ComputeTerms(const Loss::Input& input, dist::DataParallel* dp, bool before_forward,
                                StepTerms& terms) {
-  if (before_forward && !encoder_.RegularizedBeforeForward()) return;
   for (size_t t = 0; t < model_.losses.size(); ++t) {
     Loss& loss = *model_.losses[t].loss;
     if (terms.early[t] || (before_forward && !loss.RequiredViews().empty())) continue;
@@ -248,7 +247,7 @@ absl::StatusOr<double> TrainingRun::Step(const std::vector<TrainingEvent>& step_
   }
   const size_t num_terms = model_.losses.size();
   StepTerms step_terms(num_terms);
-  {
+  if (encoder_.RegularizedBeforeForward()) {
     ScopedPhase phase("losses: parameters alone");
     const Views no_views;
     ComputeTerms({batch, no_views, encoder_, nullptr, &builder_.Seen(), dp ? dp->exchange() : nullptr}, dp,
