@@ -2,6 +2,7 @@
 // excluded; beside each shape, the bare dense product A·Xᵀ writing the full B x N score
 // matrix, and the straightforward hard-negative miner (normalize, that product, mask the
 // history, topk); hard_cosine_float_screen is hard_cosine with its int16 screen off,
+// hard_cosine_avx2_tiles the int16 screen without AVX-512 VNNI,
 // hard_cosine_no_survivors the same miner on data where nothing passes its screen. Counter
 // x_matmul = time / the bare product's time of the same shape.
 //   bazel run //benchmarks:sampler_bench -- --benchmark_filter=...
@@ -145,10 +146,13 @@ int main(int argc, char** argv) {
             benchmark::RegisterBenchmark((name + suffix).c_str(), RunSampler, name, hardgnn::ArgMap{}, s, false)
                 ->Unit(benchmark::kMillisecond)->UseRealTime();
           }
-          // hard_cosine with every score in float (its int16 screen off), for the screen's gain,
-          // and on planted data where no item survives the screen, for the survivors' cost.
+          // hard_cosine with every score in float (its int16 screen off), for the screen's gain;
+          // with the AVX2 tiles where the CPU has VNNI, for theirs; and on planted data where no item survives the screen, for the survivors' cost.
           benchmark::RegisterBenchmark(("hard_cosine_float_screen" + suffix).c_str(), RunSampler, "hard_cosine",
                                        hardgnn::ArgMap{{"int16_screen", "false"}}, s, false)
+              ->Unit(benchmark::kMillisecond)->UseRealTime();
+          benchmark::RegisterBenchmark(("hard_cosine_avx2_tiles" + suffix).c_str(), RunSampler, "hard_cosine",
+                                       hardgnn::ArgMap{{"vnni", "false"}}, s, false)
               ->Unit(benchmark::kMillisecond)->UseRealTime();
           benchmark::RegisterBenchmark(("hard_cosine_no_survivors" + suffix).c_str(), RunSampler, "hard_cosine",
                                        hardgnn::ArgMap{}, s, true)

@@ -265,10 +265,22 @@ std::vector<int64_t> Finish(const float* anchor, const Pool& pool, int64_t k, in
   return ids;
 }
 
+// Holds the lanes of panel p whose products s[l] are above anchor `row`'s cut (lanes: a bit per
+// lane that was above the cut as the tile ended).
+HARDGNN_INLINE void AdmitLanes(uint32_t lanes, const int32_t* s, int64_t p, const Pool& pool, Int16Anchor& row) {
+  for (uint32_t m = lanes; m != 0; m &= m - 1) {
+    const int l = __builtin_ctz(m);
+    const int64_t j = p * kPanel + l;
+    if (j < pool.n && s[l] > row.cut && !std::isnan(pool.norm[j]) && pool.Allowed(row.user, j)) {
+      row.Add(s[l], static_cast<int32_t>(j));
+    }
+  }
+}
+
 // Integer products of kRows anchors (a: [dim pair][kRows] int16 pairs) with panels [p0, p1),
 // packed in `block` as x[p - p0][dim pair][16][2]; the products above an anchor's cut are held.
-__attribute__((target("avx2,fma"))) void Int16Panels(const int32_t* a, int64_t pairs, const int16_t* block,
-                                                      int64_t p0, int64_t p1, const Pool& pool, Int16Anchor* rows) {
+__attribute__((target("avx2,fma"))) void Int16PanelsAvx2(const int32_t* a, int64_t pairs, const int16_t* block,
+                                                          int64_t p0, int64_t p1, const Pool& pool, Int16Anchor* rows) {
   for (int64_t p = p0; p < p1; ++p) {
     const __m256i* x = reinterpret_cast<const __m256i*>(block + (p - p0) * pairs * 2 * kPanel);
     cpu::i8 acc[kRows][2] = {};
@@ -291,18 +303,50 @@ __attribute__((target("avx2,fma"))) void Int16Panels(const int32_t* a, int64_t p
       alignas(32) int32_t s[kPanel];
       _mm256_store_si256(reinterpret_cast<__m256i*>(s), (__m256i)acc[i][0]);
       _mm256_store_si256(reinterpret_cast<__m256i*>(s + 8), (__m256i)acc[i][1]);
-      const uint32_t lanes = static_cast<uint32_t>(_mm256_movemask_ps(_mm256_castsi256_ps(above0))) |
-                             static_cast<uint32_t>(_mm256_movemask_ps(_mm256_castsi256_ps(above1))) << 8;
-      for (uint32_t m = lanes; m != 0; m &= m - 1) {  // the lanes above the cut as the tile ended
-        const int l = __builtin_ctz(m);
-        const int64_t j = p * kPanel + l;
-        if (j < pool.n && s[l] > rows[i].cut && !std::isnan(pool.norm[j]) && pool.Allowed(rows[i].user, j)) {
-          rows[i].Add(s[l], static_cast<int32_t>(j));
-        }
-      }
+      AdmitLanes(static_cast<uint32_t>(_mm256_movemask_ps(_mm256_castsi256_ps(above0))) |
+                     static_cast<uint32_t>(_mm256_movemask_ps(_mm256_castsi256_ps(above1))) << 8,
+                 s, p, pool, rows[i]);
     }
   }
 }
+
+// The same products by AVX-512 VNNI: vpdpwssd multiplies the pairs and adds them into the
+// accumulator in one instruction (vpmaddwd then vpaddd above), a panel's 16 items in one
+// register. Its additions wrap like vpaddd, so every product is the same integer.
+__attribute__((target("avx512f,avx512vl,avx512bw,avx512vnni,avx2,fma"))) void Int16PanelsVnni(
+    const int32_t* a, int64_t pairs, const int16_t* block, int64_t p0, int64_t p1, const Pool& pool, Int16Anchor* rows) {
+  for (int64_t p = p0; p < p1; ++p) {
+    const __m512i* x = reinterpret_cast<const __m512i*>(block + (p - p0) * pairs * 2 * kPanel);
+    __m512i acc[kRows];
+#pragma GCC unroll 6
+    for (int i = 0; i < kRows; ++i) acc[i] = _mm512_setzero_si512();
+#pragma GCC unroll 4
+    for (int64_t k = 0; k < pairs; ++k) {
+      const __m512i xk = _mm512_loadu_si512(x + k);
+#pragma GCC unroll 6
+      for (int i = 0; i < kRows; ++i) acc[i] = _mm512_dpwssd_epi32(acc[i], _mm512_set1_epi32(a[k * kRows + i]), xk);
+    }
+#pragma GCC unroll 6
+    for (int i = 0; i < kRows; ++i) {
+      const __mmask16 above = _mm512_cmpgt_epi32_mask(acc[i], _mm512_set1_epi32(rows[i].cut));
+      if (__builtin_expect(above == 0, 1)) continue;
+      alignas(64) int32_t s[kPanel];
+      _mm512_store_si512(s, acc[i]);
+      AdmitLanes(above, s, p, pool, rows[i]);
+    }
+  }
+}
+
+using Int16Tile = void (*)(const int32_t*, int64_t, const int16_t*, int64_t, int64_t, const Pool&, Int16Anchor*);
+
+}  // namespace
+
+bool VnniTilesAvailable() {
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+         __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vnni");
+}
+
+namespace {
 
 // q[k] = round(S x[k] r), r = 1 / norm, by the float rounding of the addition of 1.5 * 2^23
 // (|S x r| <= 2^14 + 1), vectorized; returns |q|_1. For a row with no NaN.
@@ -441,7 +485,8 @@ bool Int16ScreenAvailable() { return __builtin_cpu_supports("avx2") && __builtin
 
 std::vector<std::vector<int64_t>> CosineTopK(const at::Tensor& anchors, const at::Tensor& items,
                                              const std::vector<int64_t>* pool_ids, const int64_t* users,
-                                             const data::Csr& history, int64_t k, CosineScreen screen) {
+                                             const data::Csr& history, int64_t k, CosineScreen screen,
+                                             Int16Tiles tiles) {
   if (!cpu::UseCpuKernels(anchors)) return AtenCosineTopK(anchors, items, pool_ids, users, history, k);
   const bool int16 = screen == CosineScreen::kInt16 && Int16ScreenAvailable();
   const at::Tensor af = anchors.to(at::kFloat).contiguous(), xf = items.to(at::kFloat).contiguous();
@@ -505,6 +550,7 @@ std::vector<std::vector<int64_t>> CosineTopK(const at::Tensor& anchors, const at
   }
   const int64_t panel_size = pairs * 2 * kPanel, block_panels = std::max<int64_t>(1, kInt16BlockBytes / (panel_size * 2));
   const int64_t num_blocks = cpu::DivUp(num_panels, block_panels);
+  const Int16Tile int16_panels = tiles == Int16Tiles::kBest && VnniTilesAvailable() ? Int16PanelsVnni : Int16PanelsAvx2;
   const auto tiles_of = [&](int64_t g) { return reinterpret_cast<const int32_t*>(int16_tiles.data()) + g * pairs * kRows; };
   const auto add_anchor = [&](int64_t r, std::vector<Int16Anchor>* state) {
     state->push_back({k, r < batch ? users[r] : 0, bands[r], &cuts[r], cuts[r].load(), {}, {}});
@@ -524,7 +570,7 @@ std::vector<std::vector<int64_t>> CosineTopK(const at::Tensor& anchors, const at
       std::vector<Int16Anchor> state;
       for (int64_t r = g0 * kRows; r < g1 * kRows; ++r) add_anchor(r, &state);
       ForEachTile(g1 - g0, num_panels, kInt16BlockBytes, panel_size * 2, [&](int64_t g, int64_t p0, int64_t p1) {
-        Int16Panels(tiles_of(g0 + g), pairs, packed.data() + p0 * panel_size, p0, p1, pool, state.data() + g * kRows);
+        int16_panels(tiles_of(g0 + g), pairs, packed.data() + p0 * panel_size, p0, p1, pool, state.data() + g * kRows);
       });
       for (int64_t r = g0 * kRows; r < std::min(batch, g1 * kRows); ++r) {
         Int16Anchor& anchor = state[r - g0 * kRows];
@@ -553,7 +599,7 @@ std::vector<std::vector<int64_t>> CosineTopK(const at::Tensor& anchors, const at
         RowPrefetch prefetch(pool, std::min(n, after * block_panels * kPanel), std::min(n, (after + 1) * block_panels * kPanel), groups);
         for (int64_t g = 0; g < groups; ++g) {
           prefetch.Next();
-          Int16Panels(tiles_of(g), pairs, block.data(), p0, p1, pool, state[w].data() + g * kRows);
+          int16_panels(tiles_of(g), pairs, block.data(), p0, p1, pool, state[w].data() + g * kRows);
         }
       }
       for (Int16Anchor& anchor : state[w]) anchor.Sync();

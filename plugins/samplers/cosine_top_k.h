@@ -26,13 +26,20 @@ enum class CosineScreen {
 
 bool Int16ScreenAvailable();
 
+// The instructions of the int16 screen's tiles: kBest is AVX-512 VNNI where the CPU has it (one
+// vpdpwssd per 16 multiply-adds, accumulated), else AVX2 (vpmaddwd, then vpaddd). The integer
+// products, hence the result, are the same; kAvx2 lets a test compare the two on one machine.
+enum class Int16Tiles { kBest, kAvx2 };
+bool VnniTilesAvailable();
+
 // For each anchor b (a row of `anchors`, B x d), the ids of the at most k items of `pool`
 // (row indices of `items`, N x d; null: every row) with the highest cosine similarity to it,
 // leaving out the items in history row users[b]; best first, ties to the earlier pool position.
 // NaN scores are never chosen, so a row can get fewer than k.
 std::vector<std::vector<int64_t>> CosineTopK(const at::Tensor& anchors, const at::Tensor& items,
                                              const std::vector<int64_t>* pool, const int64_t* users,
-                                             const data::Csr& history, int64_t k, CosineScreen screen);
+                                             const data::Csr& history, int64_t k, CosineScreen screen,
+                                             Int16Tiles tiles = Int16Tiles::kBest);
 
 }  // namespace hardgnn
 

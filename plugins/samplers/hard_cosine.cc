@@ -21,8 +21,8 @@ namespace {
 
 class HardCosineSampler : public Sampler {
  public:
-  HardCosineSampler(int64_t k, int64_t candidates, int64_t random, bool int16_screen)
-      : k_(k), candidates_(candidates), random_(random), int16_screen_(int16_screen) {}
+  HardCosineSampler(int64_t k, int64_t candidates, int64_t random, bool int16_screen, bool vnni)
+      : k_(k), candidates_(candidates), random_(random), int16_screen_(int16_screen), vnni_(vnni) {}
   int64_t NumNegatives() const override { return k_ + random_; }
   bool NeedsItemTable() const override { return true; }
 
@@ -38,7 +38,7 @@ class HardCosineSampler : public Sampler {
     const std::vector<int64_t> pool = sampled ? DistinctUniform(request.num_items, candidates_, request.seed) : std::vector<int64_t>();
     const std::vector<std::vector<int64_t>> hard =
         CosineTopK(request.anchors, request.items.narrow(0, 0, request.num_items), sampled ? &pool : nullptr, users, history, k_,
-                   int16_screen_ ? CosineScreen::kInt16 : CosineScreen::kFloat);
+                   int16_screen_ ? CosineScreen::kInt16 : CosineScreen::kFloat, vnni_ ? Int16Tiles::kBest : Int16Tiles::kAvx2);
     at::Tensor ids = at::empty({batch, total}, at::kLong);
     int64_t* out = ids.data_ptr<int64_t>();
     at::parallel_for(0, batch, 256, [&](int64_t b0, int64_t b1) {
@@ -74,7 +74,7 @@ class HardCosineSampler : public Sampler {
   }
 
   int64_t k_, candidates_, random_;
-  bool int16_screen_;
+  bool int16_screen_, vnni_;
 };
 
 const Registration<Sampler> kRegistration(
@@ -86,13 +86,16 @@ const Registration<Sampler> kRegistration(
       {"random", ParamType::kInt, "0", "uniform random negatives added to the K hard ones"},
       {"int16_screen", ParamType::kBool, "true",
        "screen the scores with an exact 14-bit fixed-point product and its error bound, then score the "
-       "survivors in float: the same negatives, faster (AVX2+FMA CPUs; float everywhere otherwise)"}}},
+       "survivors in float: the same negatives, faster (AVX2+FMA CPUs; float everywhere otherwise)"},
+      {"vnni", ParamType::kBool, "true",
+       "the int16 screen's products by AVX-512 VNNI where the CPU has it (AVX2 otherwise, or when false): "
+       "the same products, fewer instructions"}}},
     [](const PluginArgs& a, const Sampler::Context&) -> absl::StatusOr<std::unique_ptr<Sampler>> {
       if (a.Int("k") < 1 || a.Int("candidates") < 0 || a.Int("random") < 0) {
         return absl::InvalidArgumentError("hard_cosine: k >= 1, candidates >= 0 and random >= 0");
       }
       return std::make_unique<HardCosineSampler>(a.Int("k"), a.Int("candidates"), a.Int("random"),
-                                                 a.Bool("int16_screen"));
+                                                 a.Bool("int16_screen"), a.Bool("vnni"));
     });
 
 }  // namespace

@@ -4,6 +4,7 @@
 // when a user has a single item left.
 #include <algorithm>
 #include <cmath>
+#include <iostream>
 #include <optional>
 #include <set>
 #include <vector>
@@ -98,11 +99,13 @@ TEST(HardCosineTest, EqualsAFullSortWithExactTiesAndExclusions) {
 }
 
 // The int16 screen only discards items its error bound proves cannot enter, and scores the rest
-// as the float tiles do: the two screens choose the same ids, in the same order. Near-duplicate
+// as the float tiles do: the two screens choose the same ids, in the same order, whichever
+// instructions (AVX2 or AVX-512 VNNI) compute the integer products. Near-duplicate
 // items (copies perturbed below the 2^-14 fixed-point step) have equal integer products but
 // different float scores, so the float rescoring alone decides among them.
 TEST(HardCosineTest, Int16ScreenChoosesWhatTheFloatScoresChoose) {
   if (!Int16ScreenAvailable()) GTEST_SKIP() << "no AVX2+FMA: the int16 screen falls back to float";
+  if (!VnniTilesAvailable()) std::cout << "no AVX-512 VNNI here: both runs use the AVX2 tiles\n";
   for (const int64_t d : {64, 7}) {
     const int64_t n = 4000, batch = 130;
     at::manual_seed(11 + d);
@@ -116,12 +119,18 @@ TEST(HardCosineTest, Int16ScreenChoosesWhatTheFloatScoresChoose) {
     for (const std::string k : {"1", "5", "50"}) {
       for (const std::string candidates : {"0", "1500"}) {
         ArgMap args{{"k", k}, {"candidates", candidates}};
-        args["int16_screen"] = "true";
-        auto screened = Make("hard_cosine", args)->Sample(MakeRequest(anchors, items, history));
         args["int16_screen"] = "false";
         auto exact = Make("hard_cosine", args)->Sample(MakeRequest(anchors, items, history));
-        ASSERT_TRUE(screened.ok() && exact.ok());
-        EXPECT_TRUE(at::equal(screened->ids, exact->ids)) << "d " << d << ", k " << k << ", candidates " << candidates;
+        ASSERT_TRUE(exact.ok());
+        args["int16_screen"] = "true";
+        // Its VNNI tiles (where the CPU has them) and its AVX2 tiles.
+        for (const std::string vnni : {"true", "false"}) {
+          args["vnni"] = vnni;
+          auto screened = Make("hard_cosine", args)->Sample(MakeRequest(anchors, items, history));
+          ASSERT_TRUE(screened.ok());
+          EXPECT_TRUE(at::equal(screened->ids, exact->ids))
+              << "d " << d << ", k " << k << ", candidates " << candidates << ", vnni " << vnni;
+        }
       }
     }
   }
