@@ -2,7 +2,8 @@
 // excluded; beside each shape, the bare dense product A·Xᵀ writing the full B x N score
 // matrix, and the straightforward hard-negative miner (normalize, that product, mask the
 // history, topk); hard_cosine_float_screen is hard_cosine with its int16 screen off,
-// hard_cosine_avx2_tiles the int16 screen without AVX-512 VNNI,
+// hard_cosine_int8_screen with its 8-bit screen, hard_cosine_avx2_tiles the int16 screen
+// without AVX-512 VNNI,
 // hard_cosine_no_survivors the same miner on data where nothing passes its screen. Counter
 // x_matmul = time / the bare product's time of the same shape.
 //   bazel run //benchmarks:sampler_bench -- --benchmark_filter=...
@@ -150,6 +151,9 @@ int main(int argc, char** argv) {
           // with the AVX2 tiles where the CPU has VNNI, for theirs; and on planted data where no item survives the screen, for the survivors' cost.
           benchmark::RegisterBenchmark(("hard_cosine_float_screen" + suffix).c_str(), RunSampler, "hard_cosine",
                                        hardgnn::ArgMap{{"int16_screen", "false"}}, s, false)
+              ->Unit(benchmark::kMillisecond)->UseRealTime();
+          benchmark::RegisterBenchmark(("hard_cosine_int8_screen" + suffix).c_str(), RunSampler, "hard_cosine",
+                                       hardgnn::ArgMap{{"int8_screen", "true"}}, s, false)
               ->Unit(benchmark::kMillisecond)->UseRealTime();
           benchmark::RegisterBenchmark(("hard_cosine_avx2_tiles" + suffix).c_str(), RunSampler, "hard_cosine",
                                        hardgnn::ArgMap{{"vnni", "false"}}, s, false)

@@ -3,15 +3,23 @@
 # issue's shape (B = 512 anchors, N = 50,000 items, d = 64, K = 5, 50 excluded items per
 # anchor), as ratios measured within each run: RUNS separate processes (default 5), each the
 # median of 5 repetitions, then the median and range of the per-run ratios. Timings on a
-# shared machine swing by 20-30% between runs; ratios within a run are what to read.
+# shared machine swing by 20-30% between runs; ratios within a run are what to read. Besides
+# hard_cosine as configured by default: its float screen, its 8-bit screen and its int16
+# screen on AVX2 tiles (the last two equal the default where the CPU has no AVX-512 VNNI).
+# The first line names the CPU and the kernel OpenBLAS chose for the dense product.
 #   experiments/sampler_ratio.sh [runs]
 set -euo pipefail
 runs=${1:-5}
 bazel build --jobs=2 //benchmarks:sampler_bench >/dev/null 2>&1 || bazel build --jobs=2 //benchmarks:sampler_bench
 shape='B512/N50000/d64'
+bench=./bazel-bin/benchmarks/sampler_bench
+vnni=$(grep -qw avx512_vnni /proc/cpuinfo && echo "AVX-512 VNNI" || echo "no AVX-512 VNNI")
+core=$(OPENBLAS_VERBOSE=2 $bench --benchmark_filter="^dense_product/B512/N10000/d64/" --benchmark_min_time=0.01 2>&1 |
+  sed -n 's/^Core: //p' | head -1)
+echo "# CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs) (family $(grep -m1 'cpu family' /proc/cpuinfo | cut -d: -f2 | xargs), model $(grep -m1 '^model[[:space:]]' /proc/cpuinfo | cut -d: -f2 | xargs)), $vnni; OpenBLAS kernel: ${core:-unknown}"
 for ((r = 1; r <= runs; ++r)); do
-  ./bazel-bin/benchmarks/sampler_bench \
-    --benchmark_filter="^(dense_product/$shape|(straightforward_hard|hard_cosine|hard_cosine_float_screen)/$shape/K5)/" \
+  $bench \
+    --benchmark_filter="^(dense_product/$shape|(straightforward_hard|hard_cosine|hard_cosine_float_screen|hard_cosine_int8_screen|hard_cosine_avx2_tiles)/$shape/K5)/" \
     --benchmark_repetitions=5 --benchmark_report_aggregates_only=true 2>/dev/null |
     awk -v run="$r" '/_median/ { split($1, name, "/"); print run, name[1], $2 }'
 done | python3 -c '
@@ -20,15 +28,19 @@ ms = collections.defaultdict(dict)
 for line in sys.stdin:
     run, name, t = line.split()
     ms[int(run)][name] = float(t)
-print("run  dense ms  straightforward ms  hard_cosine ms  float screen ms  hard/dense  straightforward/hard")
-ratios, speedups = [], []
+print("run  dense ms  straightforward ms  hard_cosine ms  float screen ms  int8 screen ms  avx2 tiles ms  hard/dense  int8/dense  straightforward/hard")
+ratios, ratios8, speedups = [], [], []
 for run in sorted(ms):
-    dense, straight, hard, flt = (ms[run][k] for k in ("dense_product", "straightforward_hard", "hard_cosine",
-                                                       "hard_cosine_float_screen"))
+    dense, straight, hard, flt, int8, avx2 = (ms[run][k] for k in ("dense_product", "straightforward_hard", "hard_cosine",
+                                                                   "hard_cosine_float_screen", "hard_cosine_int8_screen",
+                                                                   "hard_cosine_avx2_tiles"))
     ratios.append(hard / dense)
+    ratios8.append(int8 / dense)
     speedups.append(straight / hard)
-    print(f"{run:3d}  {dense:8.1f}  {straight:18.1f}  {hard:14.1f}  {flt:15.1f}  {ratios[-1]:10.2f}  {speedups[-1]:19.2f}")
+    print(f"{run:3d}  {dense:8.1f}  {straight:18.1f}  {hard:14.1f}  {flt:15.1f}  {int8:14.1f}  {avx2:13.1f}  {ratios[-1]:10.2f}"
+          f"  {ratios8[-1]:10.2f}  {speedups[-1]:19.2f}")
 print(f"median hard_cosine / dense product {statistics.median(ratios):.2f} (range {min(ratios):.2f}-{max(ratios):.2f}); "
+      f"int8 screen {statistics.median(ratios8):.2f} ({min(ratios8):.2f}-{max(ratios8):.2f}); "
       f"median speedup over the straightforward miner {statistics.median(speedups):.2f}x "
       f"(range {min(speedups):.2f}-{max(speedups):.2f})")
 '

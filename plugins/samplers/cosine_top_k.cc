@@ -7,7 +7,7 @@
 // anchors pass over 64 KB item blocks. Up to K = 16 the int16 screen's workers take 32 KB item
 // blocks in turn, pack one and pass every anchor over it while it is in cache: the packed items
 // never leave the cache, and a worker slowed by a neighbour on a shared machine takes fewer
-// blocks; anchors share their cuts across workers (see Int16Anchor). Above it, tasks of anchors
+// blocks; anchors share their cuts across workers (see IntAnchor). Above it, tasks of anchors
 // pass over items packed first, as in the float screen (see kItemSplitMaxK).
 //
 // The int16 screen's bound. With S = 2^14, q = round(S x r), r = 1/|x| in float, for the
@@ -20,6 +20,12 @@
 // any set of an anchor's allowed items (those seen so far, or one worker's), K items score at least P/S^2 - b in float, so an item whose
 // product is below P - 2 b S^2 scores strictly below the final K-th best float score: it is
 // dropped. The rest are scored in float at the end, as the float tiles score them.
+//
+// The int8 screen's bound is the same argument with two scales: q_x = round(s_x x r) with
+// s_x = 127 for every item, q_a = round(s_a a r) with s_a = 127 / max_i |a_i r| (at most 2^14,
+// so S 3u above still holds), and S^2 replaced by s_a s_x. Items are stored as q_x + 128
+// (vpdpbusd multiplies unsigned by signed bytes); a tile starts each anchor's sums at
+// -128 sum(q_a), so they end at q_a.q_x exactly (every partial sum is below 127 255 d < 2^31).
 
 #include <immintrin.h>
 
@@ -46,9 +52,9 @@ constexpr int kRows = 6;             // anchors per register tile (12 accumulato
 constexpr int kPanel = 16;           // items per register tile (two 8-lane vectors)
 constexpr int64_t kGroupChunk = 22;  // anchor groups per task when tasks split the anchors (132 anchors)
 constexpr int64_t kItemSplitMaxK = 16;  // int16 workers split the items up to this K, the anchors above it
-constexpr int64_t kInt16BlockBytes = 32 << 10, kFloatBlockBytes = 64 << 10;  // measured best
+constexpr int64_t kIntBlockBytes = 32 << 10, kFloatBlockBytes = 64 << 10;  // measured best
 constexpr float kScale = 16384.0f;   // S = 2^14
-constexpr double kScale2 = static_cast<double>(kScale) * kScale;
+constexpr float kItemScale8 = 127.0f;  // s_x of the int8 screen
 constexpr double kFixedError = 0.5 + 1.0 / 256;  // E above
 constexpr float kInf = std::numeric_limits<float>::infinity();
 constexpr int32_t kNone = std::numeric_limits<int32_t>::max();  // an int16 cut that admits nothing
@@ -181,9 +187,10 @@ void DropRuledOut(Held& held, int32_t cut) {
 // K-th best among all items), so a cut raised by any worker is valid for all: at the start of
 // each item block a worker publishes its cut to the shared one and takes the others' (sharing at
 // every raise or every tile would bounce the cut's cache line between the cores).
-struct Int16Anchor {
+struct IntAnchor {
   int64_t k, user;
   int64_t band;                                   // 2 b S^2, rounded up, with a margin
+  int32_t bias;                                   // a tile's start: -128 sum(q_a) for int8 items' offset, else 0
   std::atomic<int32_t>* shared;                   // the anchor's cut, shared by the workers
   int32_t cut;                                    // this worker's copy, at most the shared one
   std::vector<int32_t> best;                      // the K best products this worker added, a min-heap
@@ -267,7 +274,7 @@ std::vector<int64_t> Finish(const float* anchor, const Pool& pool, int64_t k, in
 
 // Holds the lanes of panel p whose products s[l] are above anchor `row`'s cut (lanes: a bit per
 // lane that was above the cut as the tile ended).
-HARDGNN_INLINE void AdmitLanes(uint32_t lanes, const int32_t* s, int64_t p, const Pool& pool, Int16Anchor& row) {
+HARDGNN_INLINE void AdmitLanes(uint32_t lanes, const int32_t* s, int64_t p, const Pool& pool, IntAnchor& row) {
   for (uint32_t m = lanes; m != 0; m &= m - 1) {
     const int l = __builtin_ctz(m);
     const int64_t j = p * kPanel + l;
@@ -279,11 +286,13 @@ HARDGNN_INLINE void AdmitLanes(uint32_t lanes, const int32_t* s, int64_t p, cons
 
 // Integer products of kRows anchors (a: [dim pair][kRows] int16 pairs) with panels [p0, p1),
 // packed in `block` as x[p - p0][dim pair][16][2]; the products above an anchor's cut are held.
-__attribute__((target("avx2,fma"))) void Int16PanelsAvx2(const int32_t* a, int64_t pairs, const int16_t* block,
-                                                          int64_t p0, int64_t p1, const Pool& pool, Int16Anchor* rows) {
+__attribute__((target("avx2,fma"))) void Int16PanelsAvx2(const int32_t* a, int64_t pairs, const uint8_t* block,
+                                                          int64_t p0, int64_t p1, const Pool& pool, IntAnchor* rows) {
   for (int64_t p = p0; p < p1; ++p) {
-    const __m256i* x = reinterpret_cast<const __m256i*>(block + (p - p0) * pairs * 2 * kPanel);
-    cpu::i8 acc[kRows][2] = {};
+    const __m256i* x = reinterpret_cast<const __m256i*>(block + (p - p0) * pairs * 4 * kPanel);
+    cpu::i8 acc[kRows][2];
+#pragma GCC unroll 6
+    for (int i = 0; i < kRows; ++i) acc[i][0] = acc[i][1] = (cpu::i8)_mm256_set1_epi32(rows[i].bias);
 #pragma GCC unroll 4
     for (int64_t k = 0; k < pairs; ++k) {
       const __m256i x0 = _mm256_loadu_si256(x + 2 * k), x1 = _mm256_loadu_si256(x + 2 * k + 1);
@@ -310,21 +319,26 @@ __attribute__((target("avx2,fma"))) void Int16PanelsAvx2(const int32_t* a, int64
   }
 }
 
-// The same products by AVX-512 VNNI: vpdpwssd multiplies the pairs and adds them into the
-// accumulator in one instruction (vpmaddwd then vpaddd above), a panel's 16 items in one
-// register. Its additions wrap like vpaddd, so every product is the same integer.
-__attribute__((target("avx512f,avx512vl,avx512bw,avx512vnni,avx2,fma"))) void Int16PanelsVnni(
-    const int32_t* a, int64_t pairs, const int16_t* block, int64_t p0, int64_t p1, const Pool& pool, Int16Anchor* rows) {
+// The same products by AVX-512 VNNI, a panel's 16 items in one register: for int16 pairs
+// vpdpwssd multiplies and adds them into the accumulator in one instruction (vpmaddwd, then
+// vpaddd above; both wrap, so every product is the same integer); for int8 quads (kInt8, items
+// unsigned) vpdpbusd does the same with four products a lane. `units`: pairs or quads per row.
+template <bool kInt8>
+__attribute__((target("avx512f,avx512vl,avx512bw,avx512vnni,avx2,fma"))) void IntPanelsVnni(
+    const int32_t* a, int64_t units, const uint8_t* block, int64_t p0, int64_t p1, const Pool& pool, IntAnchor* rows) {
   for (int64_t p = p0; p < p1; ++p) {
-    const __m512i* x = reinterpret_cast<const __m512i*>(block + (p - p0) * pairs * 2 * kPanel);
+    const __m512i* x = reinterpret_cast<const __m512i*>(block + (p - p0) * units * 4 * kPanel);
     __m512i acc[kRows];
 #pragma GCC unroll 6
-    for (int i = 0; i < kRows; ++i) acc[i] = _mm512_setzero_si512();
+    for (int i = 0; i < kRows; ++i) acc[i] = _mm512_set1_epi32(rows[i].bias);
 #pragma GCC unroll 4
-    for (int64_t k = 0; k < pairs; ++k) {
+    for (int64_t k = 0; k < units; ++k) {
       const __m512i xk = _mm512_loadu_si512(x + k);
 #pragma GCC unroll 6
-      for (int i = 0; i < kRows; ++i) acc[i] = _mm512_dpwssd_epi32(acc[i], _mm512_set1_epi32(a[k * kRows + i]), xk);
+      for (int i = 0; i < kRows; ++i) {
+        const __m512i ai = _mm512_set1_epi32(a[k * kRows + i]);
+        acc[i] = kInt8 ? _mm512_dpbusd_epi32(acc[i], xk, ai) : _mm512_dpwssd_epi32(acc[i], ai, xk);
+      }
     }
 #pragma GCC unroll 6
     for (int i = 0; i < kRows; ++i) {
@@ -337,7 +351,7 @@ __attribute__((target("avx512f,avx512vl,avx512bw,avx512vnni,avx2,fma"))) void In
   }
 }
 
-using Int16Tile = void (*)(const int32_t*, int64_t, const int16_t*, int64_t, int64_t, const Pool&, Int16Anchor*);
+using IntTile = void (*)(const int32_t*, int64_t, const uint8_t*, int64_t, int64_t, const Pool&, IntAnchor*);
 
 }  // namespace
 
@@ -348,59 +362,91 @@ bool VnniTilesAvailable() {
 
 namespace {
 
-// q[k] = round(S x[k] r), r = 1 / norm, by the float rounding of the addition of 1.5 * 2^23
-// (|S x r| <= 2^14 + 1), vectorized; returns |q|_1. For a row with no NaN.
-HARDGNN_SIMD_CLONES int64_t FixedRow(const float* x, float norm, int64_t d, int16_t* q) {
-  const float r = 1.0f / norm;
+// q[k] = round(s x[k] r), r = 1 / norm, by the float rounding of the addition of 1.5 * 2^23
+// (|s x r| <= s + 1), vectorized; returns |q|_1. For a row with no NaN.
+template <typename Q>
+HARDGNN_INLINE int64_t RoundRow(const float* x, float r, float s, int64_t d, Q* q) {
   int32_t l1 = 0;
   for (int64_t k = 0; k < d; ++k) {
-    const int32_t v = static_cast<int32_t>((x[k] * r * kScale + 12582912.0f) - 12582912.0f);
-    q[k] = static_cast<int16_t>(v);
+    const int32_t v = static_cast<int32_t>((x[k] * r * s + 12582912.0f) - 12582912.0f);
+    q[k] = static_cast<Q>(v);
     l1 += v < 0 ? -v : v;
   }
   return l1;
 }
+HARDGNN_SIMD_CLONES int64_t FixedRow(const float* x, float r, float s, int64_t d, int16_t* q) { return RoundRow(x, r, s, d, q); }
+HARDGNN_SIMD_CLONES int64_t FixedRow8(const float* x, float r, float s, int64_t d, int8_t* q) { return RoundRow(x, r, s, d, q); }
 
-// The fixed-point row of x / norm as int16 pairs (dimensions 2i, 2i+1 in pair i; an odd d's
-// last pair padded with 0; all zero when norm is NaN), as the int16 tiles read it. Returns |q|_1.
+// The fixed-point row of x / norm as int16 pairs at S = 2^14 (dimensions 2i, 2i+1 in pair i; an
+// odd d's last pair padded with 0; all zero when norm is NaN), as the int16 tiles read it.
+// Returns |q|_1.
 int64_t FixedPairs(const float* x, float norm, int64_t d, uint32_t* pairs) {
   std::fill(pairs, pairs + cpu::DivUp(d, 2), 0);
-  return std::isnan(norm) ? 0 : FixedRow(x, norm, d, reinterpret_cast<int16_t*>(pairs));
+  return std::isnan(norm) ? 0 : FixedRow(x, 1.0f / norm, kScale, d, reinterpret_cast<int16_t*>(pairs));
 }
 
-// Packs panels [p0, p1) as the int16 tiles read them, x[p - p0][dim pair][16][2] (zero-padded;
-// rows with a NaN are zero), and fills their pool.norm. q: scratch for kPanel rows of pairs.
-void PackInt16Panels(Pool& pool, int64_t p0, int64_t p1, int16_t* block, uint32_t* q) {
-  const int64_t n = pool.n, d = pool.d, pairs = cpu::DivUp(d, 2);
+// An item's row for the int8 tiles: round(127 x / norm) (|x_k / norm| <= 1, so it fits), plus
+// 128, as unsigned quads (zero, i.e. 128, past d and when norm is NaN). Returns |q|_1.
+int64_t FixedItemQuads(const float* x, float norm, int64_t d, uint32_t* quads) {
+  const int64_t units = cpu::DivUp(d, 4);
+  std::fill(quads, quads + units, 0);
+  const int64_t l1 = std::isnan(norm) ? 0 : FixedRow8(x, 1.0f / norm, kItemScale8, d, reinterpret_cast<int8_t*>(quads));
+  for (int64_t t = 0; t < units; ++t) quads[t] ^= 0x80808080u;  // q + 128 in every byte
+  return l1;
+}
+
+// An anchor's row for the int8 tiles: round(s_a a) with its own scale s_a = 127 / max_k |a_k|
+// (at most 2^14, which the error bound assumes), as signed quads. Returns |q|_1 and s_a.
+int64_t FixedAnchorQuads(const float* x, float norm, int64_t d, uint32_t* quads, float* scale) {
+  std::fill(quads, quads + cpu::DivUp(d, 4), 0);
+  *scale = kScale;
+  if (std::isnan(norm)) return 0;
+  const float r = 1.0f / norm;
+  float largest = 0.0f;
+  for (int64_t k = 0; k < d; ++k) largest = std::max(largest, std::fabs(x[k] * r));
+  if (largest > 0.0f) *scale = std::min(kScale, kItemScale8 / largest);
+  return FixedRow8(x, r, *scale, d, reinterpret_cast<int8_t*>(quads));
+}
+
+// An integer screen: how rows are rounded to fixed point, and the tiles that multiply them.
+struct IntFormat {
+  int64_t per_unit;   // dimensions per 32-bit unit: 2 (int16 pairs) or 4 (int8 quads)
+  float item_scale;   // s_x: an item's normalized coordinate v is rounded to round(s_x v)
+  IntTile tile;
+  int64_t (*item_row)(const float* x, float norm, int64_t d, uint32_t* units);
+};
+
+// Packs panels [p0, p1) as the tiles read them, x[p - p0][unit][16] (zero-padded; rows with a
+// NaN are zero), and fills their pool.norm. q: scratch for kPanel rows of units.
+void PackPanels(Pool& pool, const IntFormat& format, int64_t p0, int64_t p1, uint8_t* block, uint32_t* q) {
+  const int64_t n = pool.n, d = pool.d, units = cpu::DivUp(d, format.per_unit);
   for (int64_t p = p0; p < p1; ++p) {
-    uint32_t* panel = reinterpret_cast<uint32_t*>(block + (p - p0) * pairs * 2 * kPanel);
+    uint32_t* panel = reinterpret_cast<uint32_t*>(block + (p - p0) * units * 4 * kPanel);
     PanelNorms(pool, p);
     for (int64_t l = 0; l < kPanel; ++l) {
       const int64_t j = p * kPanel + l;
-      if (j < n) FixedPairs(pool.Row(j), pool.norm[j], d, q + l * pairs);
-      else std::fill(q + l * pairs, q + (l + 1) * pairs, 0);
+      format.item_row(j < n ? pool.Row(j) : nullptr, j < n ? pool.norm[j] : std::nanf(""), d, q + l * units);
     }
-    for (int64_t k = 0; k < pairs; ++k) {
-      for (int64_t l = 0; l < kPanel; ++l) panel[k * kPanel + l] = q[l * pairs + k];
+    for (int64_t k = 0; k < units; ++k) {
+      for (int64_t l = 0; l < kPanel; ++l) panel[k * kPanel + l] = q[l * units + k];
     }
   }
 }
 
 // ---- search ----
 
-// Packed int16 panels on 64-byte boundaries, so that no 32-byte load of the tiles straddles two
+// Packed integer panels on 64-byte boundaries, so that no load of the tiles straddles two
 // cache lines (the allocator only promises 16 bytes).
 class AlignedPanels {
  public:
-  explicit AlignedPanels(int64_t size)
-      : data_(static_cast<int16_t*>(std::aligned_alloc(64, cpu::DivUp(size * 2, 64) * 64))) {}
-  int16_t* data() const { return data_.get(); }
+  explicit AlignedPanels(int64_t bytes) : data_(static_cast<uint8_t*>(std::aligned_alloc(64, cpu::DivUp(bytes, 64) * 64))) {}
+  uint8_t* data() const { return data_.get(); }
 
  private:
   struct Free {
-    void operator()(int16_t* p) const { std::free(p); }
+    void operator()(uint8_t* p) const { std::free(p); }
   };
-  std::unique_ptr<int16_t[], Free> data_;
+  std::unique_ptr<uint8_t[], Free> data_;
 };
 
 // Runs `tile(g, p0, p1)` over every (anchor group, item block), blocks outermost.
@@ -488,25 +534,33 @@ std::vector<std::vector<int64_t>> CosineTopK(const at::Tensor& anchors, const at
                                              const data::Csr& history, int64_t k, CosineScreen screen,
                                              Int16Tiles tiles) {
   if (!cpu::UseCpuKernels(anchors)) return AtenCosineTopK(anchors, items, pool_ids, users, history, k);
-  const bool int16 = screen == CosineScreen::kInt16 && Int16ScreenAvailable();
+  // The integer screen, if any: int8 needs VNNI (else int16), int16 needs AVX2 (else float).
+  const bool int8 = screen == CosineScreen::kInt8 && tiles == Int16Tiles::kBest && VnniTilesAvailable();
+  const bool int16 = (screen == CosineScreen::kInt16 || screen == CosineScreen::kInt8) && Int16ScreenAvailable();
+  const IntFormat format = int8 ? IntFormat{4, kItemScale8, IntPanelsVnni<true>, FixedItemQuads}
+                                : IntFormat{2, kScale, tiles == Int16Tiles::kBest && VnniTilesAvailable() ? IntPanelsVnni<false> : Int16PanelsAvx2,
+                                            FixedPairs};
   const at::Tensor af = anchors.to(at::kFloat).contiguous(), xf = items.to(at::kFloat).contiguous();
   const int64_t batch = af.size(0), d = af.size(1), n = pool_ids ? static_cast<int64_t>(pool_ids->size()) : xf.size(0);
-  const int64_t pairs = cpu::DivUp(d, 2), num_panels = cpu::DivUp(n, kPanel), groups = cpu::DivUp(batch, kRows);
+  const int64_t units = cpu::DivUp(d, format.per_unit), num_panels = cpu::DivUp(n, kPanel), groups = cpu::DivUp(batch, kRows);
   Pool pool{xf.data_ptr<float>(), pool_ids ? pool_ids->data() : nullptr, n, d, std::vector<float>(n), &history};
   std::vector<std::vector<int64_t>> out(batch);
   if (k < 1 || batch == 0) return out;
 
-  // The normalized anchors, as a[r] and packed as [group][dim (pair)][kRows] so that each
-  // broadcast is one load. Padding rows (past the batch) are zero and admit nothing.
+  // The normalized anchors, as a[r] and packed as [group][dim (unit)][kRows] so that each
+  // broadcast is one load. Padding rows (past the batch) are zero and admit nothing. An
+  // anchor's integer products are s_a s_x times its scores (scale2).
   std::vector<float> a(groups * kRows * d, 0.0f), float_tiles(int16 ? 0 : groups * d * kRows, 0.0f);
-  std::vector<uint32_t> int16_tiles(int16 ? groups * pairs * kRows : 0, 0);
+  std::vector<uint32_t> int_tiles(int16 ? groups * units * kRows : 0, 0);
   std::vector<int64_t> l1(groups * kRows, 0);
+  std::vector<int32_t> bias(groups * kRows, 0);
+  std::vector<double> scale2(groups * kRows, static_cast<double>(kScale) * kScale);
   std::vector<char> admits(groups * kRows, 0);
   cpu::ForEachChunk(groups, kGroupChunk, [&](int64_t g0, int64_t g1, int64_t) {
     const int64_t r0 = g0 * kRows, r1 = std::min(batch, g1 * kRows);
     std::vector<const float*> raw(r1 - r0);
     std::vector<float> norms(r1 - r0);
-    std::vector<uint32_t> q(pairs);
+    std::vector<uint32_t> q(units);
     for (int64_t r = r0; r < r1; ++r) raw[r - r0] = af.data_ptr<float>() + r * d;
     NormsOf(raw.data(), r1 - r0, d, norms.data());
     for (int64_t r = r0; r < r1; ++r) {
@@ -514,9 +568,20 @@ std::vector<std::vector<int64_t>> CosineTopK(const at::Tensor& anchors, const at
       const int64_t g = r / kRows, i = r % kRows;
       admits[r] = !std::isnan(norm);
       for (int64_t dim = 0; dim < d; ++dim) a[r * d + dim] = raw[r - r0][dim] / norm;
-      if (int16) {
+      if (int8) {
+        float scale = 0.0f;
+        l1[r] = FixedAnchorQuads(raw[r - r0], norm, d, q.data(), &scale);
+        scale2[r] = static_cast<double>(scale) * kItemScale8;
+        int32_t sum = 0;  // the items' offset adds 128 sum(q_a) to every product
+        for (int64_t t = 0; t < units; ++t) {
+          for (int byte = 0; byte < 4; ++byte) sum += static_cast<int8_t>(q[t] >> (8 * byte));
+        }
+        bias[r] = -128 * sum;
+      } else if (int16) {
         l1[r] = FixedPairs(raw[r - r0], norm, d, q.data());
-        for (int64_t t = 0; t < pairs; ++t) int16_tiles[(g * pairs + t) * kRows + i] = q[t];
+      }
+      if (int16) {
+        for (int64_t t = 0; t < units; ++t) int_tiles[(g * units + t) * kRows + i] = q[t];
       } else {
         for (int64_t dim = 0; dim < d; ++dim) float_tiles[(g * d + dim) * kRows + i] = a[r * d + dim];
       }
@@ -538,22 +603,22 @@ std::vector<std::vector<int64_t>> CosineTopK(const at::Tensor& anchors, const at
     return out;
   }
 
-  // Int16. An item's |q_x|_1 is at most sqrt(d) |q_x|_2 <= sqrt(d) (S (1 + 1e-6) + sqrt(d) / 2).
-  const double item_l1 = std::sqrt(static_cast<double>(d)) * (kScale * (1 + 1e-6) + 0.5 * std::sqrt(static_cast<double>(d)));
+  // Integer screens. An item's |q_x|_1 is at most sqrt(d) |q_x|_2 <= sqrt(d) (s_x (1 + 1e-6) + sqrt(d) / 2).
+  const double item_l1 =
+      std::sqrt(static_cast<double>(d)) * (format.item_scale * (1 + 1e-6) + 0.5 * std::sqrt(static_cast<double>(d)));
   std::unique_ptr<std::atomic<int32_t>[]> cuts(new std::atomic<int32_t>[groups * kRows]);
   std::vector<int64_t> bands(groups * kRows);
   for (int64_t r = 0; r < groups * kRows; ++r) {
     cuts[r].store(admits[r] ? std::numeric_limits<int32_t>::min() : kNone);
-    const double bound = (kFixedError * (static_cast<double>(l1[r]) + item_l1) + d * kFixedError * kFixedError) / kScale2 +
+    const double bound = (kFixedError * (static_cast<double>(l1[r]) + item_l1) + d * kFixedError * kFixedError) / scale2[r] +
                          1.2e-7 * d + 1e-7;
-    bands[r] = static_cast<int64_t>(std::ceil(2 * bound * kScale2)) + 2;
+    bands[r] = static_cast<int64_t>(std::ceil(2 * bound * scale2[r])) + 2;
   }
-  const int64_t panel_size = pairs * 2 * kPanel, block_panels = std::max<int64_t>(1, kInt16BlockBytes / (panel_size * 2));
+  const int64_t panel_bytes = units * 4 * kPanel, block_panels = std::max<int64_t>(1, kIntBlockBytes / panel_bytes);
   const int64_t num_blocks = cpu::DivUp(num_panels, block_panels);
-  const Int16Tile int16_panels = tiles == Int16Tiles::kBest && VnniTilesAvailable() ? Int16PanelsVnni : Int16PanelsAvx2;
-  const auto tiles_of = [&](int64_t g) { return reinterpret_cast<const int32_t*>(int16_tiles.data()) + g * pairs * kRows; };
-  const auto add_anchor = [&](int64_t r, std::vector<Int16Anchor>* state) {
-    state->push_back({k, r < batch ? users[r] : 0, bands[r], &cuts[r], cuts[r].load(), {}, {}});
+  const auto tiles_of = [&](int64_t g) { return reinterpret_cast<const int32_t*>(int_tiles.data()) + g * units * kRows; };
+  const auto add_anchor = [&](int64_t r, std::vector<IntAnchor>* state) {
+    state->push_back({k, r < batch ? users[r] : 0, bands[r], bias[r], &cuts[r], cuts[r].load(), {}, {}});
     state->back().best.reserve(k);
     state->back().held.reserve(4 * k + 16);
   };
@@ -561,19 +626,19 @@ std::vector<std::vector<int64_t>> CosineTopK(const at::Tensor& anchors, const at
     // Many negatives per anchor: admitting items costs more than scoring them, and workers that
     // split an anchor's items would each admit its own K best. So every block is packed first,
     // and tasks of anchors pass over all of them, each anchor in one worker.
-    const AlignedPanels packed(num_panels * panel_size);
+    const AlignedPanels packed(num_panels * panel_bytes);
     cpu::ForEachChunk(num_panels, 64, [&](int64_t p0, int64_t p1, int64_t) {
-      std::vector<uint32_t> q(kPanel * pairs);
-      PackInt16Panels(pool, p0, p1, packed.data() + p0 * panel_size, q.data());
+      std::vector<uint32_t> q(kPanel * units);
+      PackPanels(pool, format, p0, p1, packed.data() + p0 * panel_bytes, q.data());
     });
     cpu::ForEachChunk(groups, kGroupChunk, [&](int64_t g0, int64_t g1, int64_t) {
-      std::vector<Int16Anchor> state;
+      std::vector<IntAnchor> state;
       for (int64_t r = g0 * kRows; r < g1 * kRows; ++r) add_anchor(r, &state);
-      ForEachTile(g1 - g0, num_panels, kInt16BlockBytes, panel_size * 2, [&](int64_t g, int64_t p0, int64_t p1) {
-        int16_panels(tiles_of(g0 + g), pairs, packed.data() + p0 * panel_size, p0, p1, pool, state.data() + g * kRows);
+      ForEachTile(g1 - g0, num_panels, kIntBlockBytes, panel_bytes, [&](int64_t g, int64_t p0, int64_t p1) {
+        format.tile(tiles_of(g0 + g), units, packed.data() + p0 * panel_bytes, p0, p1, pool, state.data() + g * kRows);
       });
       for (int64_t r = g0 * kRows; r < std::min(batch, g1 * kRows); ++r) {
-        Int16Anchor& anchor = state[r - g0 * kRows];
+        IntAnchor& anchor = state[r - g0 * kRows];
         out[r] = Finish(a.data() + r * d, pool, k, anchor.cut, std::move(anchor.held));
       }
     });
@@ -583,26 +648,26 @@ std::vector<std::vector<int64_t>> CosineTopK(const at::Tensor& anchors, const at
   // Few negatives per anchor: workers take item blocks in turn, pack each and pass every anchor
   // over it while it is in cache.
   const int64_t workers = std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), num_blocks));
-  std::vector<std::vector<Int16Anchor>> state(workers);
+  std::vector<std::vector<IntAnchor>> state(workers);
   std::atomic<int64_t> next_block{0};
   at::parallel_for(0, workers, 1, [&](int64_t w0, int64_t w1) {
     for (int64_t w = w0; w < w1; ++w) {
       for (int64_t r = 0; r < groups * kRows; ++r) add_anchor(r, &state[w]);
-      const AlignedPanels block(block_panels * panel_size);
-      std::vector<uint32_t> q(kPanel * pairs);
+      const AlignedPanels block(block_panels * panel_bytes);
+      std::vector<uint32_t> q(kPanel * units);
       // The next block is claimed before this one is scored, so that its rows are fetched from
       // memory (into L2) while the anchors pass over this one.
       for (int64_t b = next_block++, after = next_block++; b < num_blocks; b = after, after = next_block++) {
         const int64_t p0 = b * block_panels, p1 = std::min(num_panels, p0 + block_panels);
-        PackInt16Panels(pool, p0, p1, block.data(), q.data());
-        for (Int16Anchor& anchor : state[w]) anchor.Sync();
+        PackPanels(pool, format, p0, p1, block.data(), q.data());
+        for (IntAnchor& anchor : state[w]) anchor.Sync();
         RowPrefetch prefetch(pool, std::min(n, after * block_panels * kPanel), std::min(n, (after + 1) * block_panels * kPanel), groups);
         for (int64_t g = 0; g < groups; ++g) {
           prefetch.Next();
-          int16_panels(tiles_of(g), pairs, block.data(), p0, p1, pool, state[w].data() + g * kRows);
+          format.tile(tiles_of(g), units, block.data(), p0, p1, pool, state[w].data() + g * kRows);
         }
       }
-      for (Int16Anchor& anchor : state[w]) anchor.Sync();
+      for (IntAnchor& anchor : state[w]) anchor.Sync();
     }
   });
   cpu::ForEachChunk(batch, 64, [&](int64_t r0, int64_t r1, int64_t) {

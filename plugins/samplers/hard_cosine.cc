@@ -21,8 +21,8 @@ namespace {
 
 class HardCosineSampler : public Sampler {
  public:
-  HardCosineSampler(int64_t k, int64_t candidates, int64_t random, bool int16_screen, bool vnni)
-      : k_(k), candidates_(candidates), random_(random), int16_screen_(int16_screen), vnni_(vnni) {}
+  HardCosineSampler(int64_t k, int64_t candidates, int64_t random, CosineScreen screen, bool vnni)
+      : k_(k), candidates_(candidates), random_(random), screen_(screen), vnni_(vnni) {}
   int64_t NumNegatives() const override { return k_ + random_; }
   bool NeedsItemTable() const override { return true; }
 
@@ -38,7 +38,7 @@ class HardCosineSampler : public Sampler {
     const std::vector<int64_t> pool = sampled ? DistinctUniform(request.num_items, candidates_, request.seed) : std::vector<int64_t>();
     const std::vector<std::vector<int64_t>> hard =
         CosineTopK(request.anchors, request.items.narrow(0, 0, request.num_items), sampled ? &pool : nullptr, users, history, k_,
-                   int16_screen_ ? CosineScreen::kInt16 : CosineScreen::kFloat, vnni_ ? Int16Tiles::kBest : Int16Tiles::kAvx2);
+                   screen_, vnni_ ? Int16Tiles::kBest : Int16Tiles::kAvx2);
     at::Tensor ids = at::empty({batch, total}, at::kLong);
     int64_t* out = ids.data_ptr<int64_t>();
     at::parallel_for(0, batch, 256, [&](int64_t b0, int64_t b1) {
@@ -74,7 +74,8 @@ class HardCosineSampler : public Sampler {
   }
 
   int64_t k_, candidates_, random_;
-  bool int16_screen_, vnni_;
+  CosineScreen screen_;
+  bool vnni_;
 };
 
 const Registration<Sampler> kRegistration(
@@ -87,6 +88,9 @@ const Registration<Sampler> kRegistration(
       {"int16_screen", ParamType::kBool, "true",
        "screen the scores with an exact 14-bit fixed-point product and its error bound, then score the "
        "survivors in float: the same negatives, faster (AVX2+FMA CPUs; float everywhere otherwise)"},
+      {"int8_screen", ParamType::kBool, "false",
+       "with the int16 screen on, screen first with an exact 8-bit product and its wider bound "
+       "(AVX-512 VNNI CPUs; int16 otherwise): the same negatives"},
       {"vnni", ParamType::kBool, "true",
        "the int16 screen's products by AVX-512 VNNI where the CPU has it (AVX2 otherwise, or when false): "
        "the same products, fewer instructions"}}},
@@ -95,7 +99,10 @@ const Registration<Sampler> kRegistration(
         return absl::InvalidArgumentError("hard_cosine: k >= 1, candidates >= 0 and random >= 0");
       }
       return std::make_unique<HardCosineSampler>(a.Int("k"), a.Int("candidates"), a.Int("random"),
-                                                 a.Bool("int16_screen"), a.Bool("vnni"));
+                                                 !a.Bool("int16_screen") ? CosineScreen::kFloat
+                                                 : a.Bool("int8_screen") ? CosineScreen::kInt8
+                                                                         : CosineScreen::kInt16,
+                                                 a.Bool("vnni"));
     });
 
 }  // namespace

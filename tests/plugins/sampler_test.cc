@@ -80,6 +80,7 @@ TEST(HardCosineTest, EqualsAFullSortWithExactTiesAndExclusions) {
   // Either screen of the kernels; the ATen formulation (what --device=cuda mines with), forced
   // on the CPU, over every item and over a candidate pool of all items.
   const std::vector<std::pair<bool, ArgMap>> configs = {{false, {{"int16_screen", "true"}}},
+                                                        {false, {{"int8_screen", "true"}}},
                                                         {false, {{"int16_screen", "false"}}},
                                                         {true, {}},
                                                         {true, {{"candidates", "2000"}}}};
@@ -98,11 +99,12 @@ TEST(HardCosineTest, EqualsAFullSortWithExactTiesAndExclusions) {
   }
 }
 
-// The int16 screen only discards items its error bound proves cannot enter, and scores the rest
-// as the float tiles do: the two screens choose the same ids, in the same order, whichever
-// instructions (AVX2 or AVX-512 VNNI) compute the integer products. Near-duplicate
-// items (copies perturbed below the 2^-14 fixed-point step) have equal integer products but
-// different float scores, so the float rescoring alone decides among them.
+// The integer screens only discard items their error bound proves cannot enter, and score the
+// rest as the float tiles do: every screen chooses the same ids, in the same order, whichever
+// instructions (AVX2 or AVX-512 VNNI) compute the integer products. Near-duplicate items (copies
+// perturbed below the 2^-14 fixed-point step, or, for the 8-bit screen, below its 1/127 step)
+// have equal integer products but different float scores, so the float rescoring alone decides
+// among them.
 TEST(HardCosineTest, Int16ScreenChoosesWhatTheFloatScoresChoose) {
   if (!Int16ScreenAvailable()) GTEST_SKIP() << "no AVX2+FMA: the int16 screen falls back to float";
   if (!VnniTilesAvailable()) std::cout << "no AVX-512 VNNI here: both runs use the AVX2 tiles\n";
@@ -110,7 +112,8 @@ TEST(HardCosineTest, Int16ScreenChoosesWhatTheFloatScoresChoose) {
     const int64_t n = 4000, batch = 130;
     at::manual_seed(11 + d);
     const at::Tensor base = at::randn({n / 8, d});
-    at::Tensor items = base.repeat({8, 1}) * (1 + 1e-6 * at::randn({n, 1})) + 1e-7 * at::randn({n, d});
+    const at::Tensor noise = (at::arange(n) % 2).to(at::kFloat).unsqueeze(1) * 2e-3 + 1e-7;  // odd rows: 2e-3
+    at::Tensor items = base.repeat({8, 1}) * (1 + 1e-6 * at::randn({n, 1})) + noise * at::randn({n, d});
     items.narrow(0, 0, 50).fill_(std::nanf(""));  // never chosen by either screen
     items.narrow(0, 50, 3).fill_(INFINITY);
     at::Tensor anchors = at::randn({batch, d});
@@ -123,13 +126,15 @@ TEST(HardCosineTest, Int16ScreenChoosesWhatTheFloatScoresChoose) {
         auto exact = Make("hard_cosine", args)->Sample(MakeRequest(anchors, items, history));
         ASSERT_TRUE(exact.ok());
         args["int16_screen"] = "true";
-        // Its VNNI tiles (where the CPU has them) and its AVX2 tiles.
-        for (const std::string vnni : {"true", "false"}) {
+        // The 8-bit screen (VNNI), the int16 screen's VNNI tiles (where the CPU has them) and its
+        // AVX2 tiles.
+        for (const auto& [int8, vnni] : {std::pair{"true", "true"}, {"false", "true"}, {"false", "false"}}) {
+          args["int8_screen"] = int8;
           args["vnni"] = vnni;
           auto screened = Make("hard_cosine", args)->Sample(MakeRequest(anchors, items, history));
           ASSERT_TRUE(screened.ok());
           EXPECT_TRUE(at::equal(screened->ids, exact->ids))
-              << "d " << d << ", k " << k << ", candidates " << candidates << ", vnni " << vnni;
+              << "d " << d << ", k " << k << ", candidates " << candidates << ", int8 " << int8 << ", vnni " << vnni;
         }
       }
     }
