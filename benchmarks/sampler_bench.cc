@@ -5,7 +5,8 @@
 // hard_cosine_int8_screen with its 8-bit screen, hard_cosine_avx2_tiles the int16 screen
 // without AVX-512 VNNI,
 // hard_cosine_no_survivors the same miner on data where nothing passes its screen. Counter
-// x_matmul = time / the bare product's time of the same shape.
+// x_matmul = time / the bare product's time of the same shape. vnni_peak: the int16 screen's
+// multiply rate on one core (MAC/s), its instruction alone.
 //   bazel run //benchmarks:sampler_bench -- --benchmark_filter=...
 #include <chrono>
 #include <map>
@@ -15,6 +16,7 @@
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <benchmark/benchmark.h>
+#include <immintrin.h>
 
 #include "benchmarks/common.h"
 #include "core/data/csr.h"
@@ -126,6 +128,31 @@ void RunSampler(benchmark::State& state, std::string name, ArgMap args, Shape s,
   }, false);
 }
 
+// The int16 screen's ceiling on this core: `vpdpwssd` alone, 512-bit, 12 independent
+// accumulators in registers (as many as a tile's latency needs), one thread. Counter MAC/s:
+// multiply-adds a second, 32 an instruction.
+__attribute__((target("avx512f,avx512vnni"))) void VnniPeak(benchmark::State& state) {
+  if (!__builtin_cpu_supports("avx512f") || !__builtin_cpu_supports("avx512vnni")) {
+    state.SkipWithError("no AVX-512 VNNI on this CPU");
+    return;
+  }
+  constexpr int kAcc = 12, kReps = 1 << 16;
+  __m512i acc[kAcc];
+  for (int i = 0; i < kAcc; ++i) acc[i] = _mm512_set1_epi32(i);
+  __m512i x = _mm512_set1_epi32(0x00010001), y = _mm512_set1_epi32(0x00020002);
+  int64_t instructions = 0;
+  for (auto _ : state) {
+    asm volatile("" : "+v"(x), "+v"(y));  // not constants to the compiler
+    for (int r = 0; r < kReps; ++r) {
+#pragma GCC unroll 12
+      for (int i = 0; i < kAcc; ++i) acc[i] = _mm512_dpwssd_epi32(acc[i], x, y);
+    }
+    instructions += int64_t{kReps} * kAcc;
+  }
+  for (int i = 0; i < kAcc; ++i) benchmark::DoNotOptimize(acc[i]);
+  state.counters["MAC/s"] = benchmark::Counter(32.0 * instructions, benchmark::Counter::kIsRate);
+}
+
 }  // namespace
 }  // namespace hardgnn::bench
 
@@ -165,6 +192,7 @@ int main(int argc, char** argv) {
       }
     }
   }
+  benchmark::RegisterBenchmark("vnni_peak", VnniPeak)->Unit(benchmark::kMillisecond);
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
   return 0;
