@@ -7,6 +7,8 @@
 # hard_cosine as configured by default: its float screen, its 8-bit screen and its int16
 # screen on AVX2 tiles (the last two equal the default where the CPU has no AVX-512 VNNI).
 # The first line names the CPU and the kernel OpenBLAS chose for the dense product.
+# Output also goes to experiments/results/sampler_ratio/runs.txt, from which
+# summarize_sampler_ratio.py makes REPORT §7's table.
 #   experiments/sampler_ratio.sh [runs]
 set -euo pipefail
 runs=${1:-5}
@@ -16,6 +18,9 @@ bench=./bazel-bin/benchmarks/sampler_bench
 vnni=$(grep -qw avx512_vnni /proc/cpuinfo && echo "AVX-512 VNNI" || echo "no AVX-512 VNNI")
 core=$(OPENBLAS_VERBOSE=2 $bench --benchmark_filter="^dense_product/B512/N10000/d64/" --benchmark_min_time=0.01 2>&1 |
   sed -n 's/^Core: //p' | head -1)
+mkdir -p experiments/results/sampler_ratio
+exec > >(tee experiments/results/sampler_ratio/runs.txt)
+echo "# commit $(git log -1 --format=%h -- core plugins benchmarks)$(git diff --quiet HEAD -- core plugins benchmarks || echo ' (modified)'): experiments/sampler_ratio.sh $runs"
 echo "# CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs) (family $(grep -m1 'cpu family' /proc/cpuinfo | cut -d: -f2 | xargs), model $(grep -m1 '^model[[:space:]]' /proc/cpuinfo | cut -d: -f2 | xargs)), $vnni; OpenBLAS kernel: ${core:-unknown}"
 for ((r = 1; r <= runs; ++r)); do
   $bench \

@@ -1,0 +1,54 @@
+#!/usr/bin/env python3
+"""REPORT §7's table (hard_cosine against the bare dense product at B512/N50k/d64/K5, issue 18's
+third target) from the runs experiments/sampler_ratio.sh writes to experiments/results/sampler_ratio/.
+
+  python3 experiments/summarize_sampler_ratio.py [--report experiments/REPORT.md [--check]]
+"""
+import os
+import statistics
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import report_block  # noqa: E402
+
+COMMAND = "python3 experiments/summarize_sampler_ratio.py --report experiments/REPORT.md"
+# Columns of runs.txt after the run number, in milliseconds.
+TIMES = ["dense", "straightforward", "hard", "float", "int8", "avx2"]
+
+
+def table(results):
+    about, runs = [], []
+    with open(os.path.join(results, "runs.txt")) as f:
+        for line in f:
+            words = line.split()
+            if line.startswith("# commit ") or line.startswith("# CPU: "):
+                about.append(line[2:].strip())
+            elif words and words[0].isdigit():
+                runs.append(dict(zip(TIMES, map(float, words[1:1 + len(TIMES)]))))
+    if not runs:
+        raise SystemExit(f"{results}/runs.txt: no runs")
+    out = ["; ".join(about) + ".", "",
+           "| run | bare dense product (512 x 50k scores written) | straightforward miner | **hard_cosine** "
+           "(int16, VNNI tiles where the CPU has them) | float screen | 8-bit screen | int16, AVX2 tiles | "
+           "hard_cosine / bare product | 8-bit / bare product | straightforward / hard_cosine |",
+           "|---|---|---|---|---|---|---|---|---|---|"]
+    ratio, ratio8, speedup = [], [], []
+    for i, r in enumerate(runs, 1):
+        ratio.append(r["hard"] / r["dense"])
+        ratio8.append(r["int8"] / r["dense"])
+        speedup.append(r["straightforward"] / r["hard"])
+        unit = " ms" if i == 1 else ""
+        times = " | ".join(f"{r[k]:.1f}{unit}" for k in TIMES)
+        out.append(f"| {i} | {times} | {ratio[-1]:.2f} | {ratio8[-1]:.2f} | {speedup[-1]:.2f} |")
+
+    def spread(values, fmt):
+        return f"{fmt.format(statistics.median(values))} ({fmt.format(min(values))}-{fmt.format(max(values))})"
+
+    out.append(f"| **median** | | | | | | | **{spread(ratio, '{:.2f}')}** | {spread(ratio8, '{:.2f}')} | "
+               f"**{spread(speedup, '{:.2f}')}x** |")
+    out += ["", f"Ratios within each run, each time the median of 5 repetitions; {len(runs)} runs."]
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    sys.exit(report_block.main("sampler_ratio", COMMAND, table, __doc__.splitlines()[0]))
