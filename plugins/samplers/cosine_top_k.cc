@@ -55,6 +55,7 @@ constexpr int64_t kItemSplitMaxK = 16;  // int16 workers split the items up to t
 constexpr int64_t kIntBlockBytes = 32 << 10, kFloatBlockBytes = 64 << 10;  // measured best
 constexpr float kScale = 16384.0f;   // S = 2^14
 constexpr float kItemScale8 = 127.0f;  // s_x of the int8 screen
+constexpr int64_t kInt8MaxDims = 60000;  // its sums stay below 127 x 255 x d < 2^31
 constexpr double kFixedError = 0.5 + 1.0 / 256;  // E above
 constexpr float kInf = std::numeric_limits<float>::infinity();
 constexpr int32_t kNone = std::numeric_limits<int32_t>::max();  // an int16 cut that admits nothing
@@ -535,7 +536,8 @@ std::vector<std::vector<int64_t>> CosineTopK(const at::Tensor& anchors, const at
                                              Int16Tiles tiles) {
   if (!cpu::UseCpuKernels(anchors)) return AtenCosineTopK(anchors, items, pool_ids, users, history, k);
   // The integer screen, if any: int8 needs VNNI (else int16), int16 needs AVX2 (else float).
-  const bool int8 = screen == CosineScreen::kInt8 && tiles == Int16Tiles::kBest && VnniTilesAvailable();
+  const bool int8 = screen == CosineScreen::kInt8 && tiles == Int16Tiles::kBest && VnniTilesAvailable() &&
+                    anchors.size(-1) <= kInt8MaxDims;
   const bool int16 = (screen == CosineScreen::kInt16 || screen == CosineScreen::kInt8) && Int16ScreenAvailable();
   const IntFormat format = int8 ? IntFormat{4, kItemScale8, IntPanelsVnni<true>, FixedItemQuads}
                                 : IntFormat{2, kScale, tiles == Int16Tiles::kBest && VnniTilesAvailable() ? IntPanelsVnni<false> : Int16PanelsAvx2,
