@@ -25,7 +25,9 @@
 // s_x = 127 for every item, q_a = round(s_a a r) with s_a = 127 / max_i |a_i r| (at most 2^14,
 // so S 3u above still holds), and S^2 replaced by s_a s_x. Items are stored as q_x + 128
 // (vpdpbusd multiplies unsigned by signed bytes); a tile starts each anchor's sums at
-// -128 sum(q_a), so they end at q_a.q_x exactly (every partial sum is below 127 255 d < 2^31).
+// -128 sum(q_a), so they end at q_a.q_x exactly. After m dimensions a sum is
+// q_a.q_x over them minus 128 sum(q_a) over the rest: at most 128 127 d, below 2^31 for d up to
+// kInt8MaxDims.
 
 #include <immintrin.h>
 
@@ -55,10 +57,10 @@ constexpr int64_t kItemSplitMaxK = 16;  // int16 workers split the items up to t
 constexpr int64_t kIntBlockBytes = 32 << 10, kFloatBlockBytes = 64 << 10;  // measured best
 constexpr float kScale = 16384.0f;   // S = 2^14
 constexpr float kItemScale8 = 127.0f;  // s_x of the int8 screen
-constexpr int64_t kInt8MaxDims = 60000;  // its sums stay below 127 x 255 x d < 2^31
+constexpr int64_t kInt8MaxDims = 60000;  // its partial sums stay within 128 x 127 x d < 2^31
 constexpr double kFixedError = 0.5 + 1.0 / 256;  // E above
 constexpr float kInf = std::numeric_limits<float>::infinity();
-constexpr int32_t kNone = std::numeric_limits<int32_t>::max();  // an int16 cut that admits nothing
+constexpr int32_t kNone = std::numeric_limits<int32_t>::max();  // an integer cut that admits nothing
 
 // The items searched: rows ids[j] of `raw` (n of them; every row when ids is null), and their
 // norms, so that the normalized value of (j, k) is always computed as raw / norm, by every path.
@@ -190,7 +192,7 @@ void DropRuledOut(Held& held, int32_t cut) {
 // every raise or every tile would bounce the cut's cache line between the cores).
 struct IntAnchor {
   int64_t k, user;
-  int64_t band;                                   // 2 b S^2, rounded up, with a margin
+  int64_t band;                                   // 2 b S^2 (int8: 2 b s_a s_x), rounded up, with a margin
   int32_t bias;                                   // a tile's start: -128 sum(q_a) for int8 items' offset, else 0
   std::atomic<int32_t>* shared;                   // the anchor's cut, shared by the workers
   int32_t cut;                                    // this worker's copy, at most the shared one
