@@ -175,7 +175,8 @@ int main(int argc, char** argv) {
                 ->Unit(benchmark::kMillisecond)->UseRealTime();
           }
           // hard_cosine with every score in float (its int16 screen off), for the screen's gain;
-          // with the AVX2 tiles where the CPU has VNNI, for theirs; and on planted data where no item survives the screen, for the survivors' cost.
+          // with its 8-bit screen; with the AVX2 tiles where the CPU has VNNI, for theirs; and on
+          // planted data where no item survives the screen, for the survivors' cost.
           benchmark::RegisterBenchmark(("hard_cosine_float_screen" + suffix).c_str(), RunSampler, "hard_cosine",
                                        hardgnn::ArgMap{{"int16_screen", "false"}}, s, false)
               ->Unit(benchmark::kMillisecond)->UseRealTime();

@@ -16,17 +16,32 @@ COMMAND = "python3 experiments/summarize_sampler_ratio.py --report experiments/R
 TIMES = ["dense", "straightforward", "hard", "float", "int8", "avx2"]
 
 
-def table(results):
+def read_runs(path):
+    """The '# commit' and '# CPU:' lines and each run's times. Other comments, the column header
+    and the median line pass; any other line is an error naming the file and line."""
     about, runs = [], []
-    with open(os.path.join(results, "runs.txt")) as f:
-        for line in f:
+    with open(path) as f:
+        for number, line in enumerate(f, 1):
             words = line.split()
             if line.startswith("# commit ") or line.startswith("# CPU: "):
                 about.append(line[2:].strip())
-            elif words and words[0].isdigit():
-                runs.append(dict(zip(TIMES, map(float, words[1:1 + len(TIMES)]))))
+            elif not words or line.startswith("#") or words[0] in ("run", "median"):
+                continue
+            elif words[0].isdigit() and len(words) == 1 + len(TIMES) + 3:
+                try:
+                    runs.append(dict(zip(TIMES, map(float, words[1:1 + len(TIMES)]))))
+                except ValueError:
+                    raise SystemExit(f"{path}:{number}: a run's times must be numbers: {line.strip()}")
+            else:
+                raise SystemExit(f"{path}:{number}: expected a run of {1 + len(TIMES) + 3} columns "
+                                 f"(number, {len(TIMES)} times, 3 ratios): {line.strip()}")
     if not runs:
-        raise SystemExit(f"{results}/runs.txt: no runs")
+        raise SystemExit(f"{path}: no runs")
+    return about, runs
+
+
+def table(results):
+    about, runs = read_runs(os.path.join(results, "runs.txt"))
     out = ["; ".join(about) + ".", "",
            "| run | bare dense product (512 x 50k scores written) | straightforward miner | **hard_cosine** "
            "(int16, VNNI tiles where the CPU has them) | float screen | 8-bit screen | int16, AVX2 tiles | "

@@ -126,7 +126,8 @@ struct TrainingRun::StepTerms {
 // backward then runs last, after the forward's saved tensors are freed, and the L2 term's
 // gradients of the tables (178 MB at the published Yelp shape) are not held through the whole
 // backward; a parameter's gradient is the same sum (two addends, in the other order). The
-// caller asks for these only when Encoder::RegularizedBeforeForward(). After it, every other term. Data parallel: a term of the parameters alone is rank 0's.
+// caller asks for these only when Encoder::RegularizedBeforeForward(). After the forward pass,
+// every term not yet computed. Data parallel: a term of the parameters alone is rank 0's.
 void TrainingRun::ComputeTerms(const Loss::Input& input, dist::DataParallel* dp, bool before_forward,
                                StepTerms& terms) {
   for (size_t t = 0; t < model_.losses.size(); ++t) {

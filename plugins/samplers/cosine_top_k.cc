@@ -399,16 +399,20 @@ int64_t FixedItemQuads(const float* x, float norm, int64_t d, uint32_t* quads) {
 }
 
 // An anchor's row for the int8 tiles: round(s_a a) with its own scale s_a = 127 / max_k |a_k|
-// (at most 2^14, which the error bound assumes), as signed quads. Returns |q|_1 and s_a.
-int64_t FixedAnchorQuads(const float* x, float norm, int64_t d, uint32_t* quads, float* scale) {
+// (at most 2^14, which the error bound assumes), as signed quads. Returns |q|_1, s_a and sum(q).
+int64_t FixedAnchorQuads(const float* x, float norm, int64_t d, uint32_t* quads, float* scale, int32_t* sum) {
   std::fill(quads, quads + cpu::DivUp(d, 4), 0);
   *scale = kScale;
+  *sum = 0;
   if (std::isnan(norm)) return 0;
   const float r = 1.0f / norm;
   float largest = 0.0f;
   for (int64_t k = 0; k < d; ++k) largest = std::max(largest, std::fabs(x[k] * r));
   if (largest > 0.0f) *scale = std::min(kScale, kItemScale8 / largest);
-  return FixedRow8(x, r, *scale, d, reinterpret_cast<int8_t*>(quads));
+  const int8_t* q = reinterpret_cast<const int8_t*>(quads);
+  const int64_t l1 = FixedRow8(x, r, *scale, d, reinterpret_cast<int8_t*>(quads));
+  for (int64_t k = 0; k < d; ++k) *sum += q[k];
+  return l1;
 }
 
 // An integer screen: how rows are rounded to fixed point, and the tiles that multiply them.
@@ -535,15 +539,14 @@ bool Int16ScreenAvailable() { return __builtin_cpu_supports("avx2") && __builtin
 std::vector<std::vector<int64_t>> CosineTopK(const at::Tensor& anchors, const at::Tensor& items,
                                              const std::vector<int64_t>* pool_ids, const int64_t* users,
                                              const data::Csr& history, int64_t k, CosineScreen screen,
-                                             Int16Tiles tiles) {
+                                             IntTiles tiles) {
   if (!cpu::UseCpuKernels(anchors)) return AtenCosineTopK(anchors, items, pool_ids, users, history, k);
   // The integer screen, if any: int8 needs VNNI (else int16), int16 needs AVX2 (else float).
-  const bool int8 = screen == CosineScreen::kInt8 && tiles == Int16Tiles::kBest && VnniTilesAvailable() &&
-                    anchors.size(-1) <= kInt8MaxDims;
-  const bool int16 = (screen == CosineScreen::kInt16 || screen == CosineScreen::kInt8) && Int16ScreenAvailable();
+  const bool vnni = tiles == IntTiles::kBest && VnniTilesAvailable();
+  const bool int8 = screen == CosineScreen::kInt8 && vnni && anchors.size(-1) <= kInt8MaxDims;
+  const bool integer = screen != CosineScreen::kFloat && Int16ScreenAvailable();
   const IntFormat format = int8 ? IntFormat{4, kItemScale8, IntPanelsVnni<true>, FixedItemQuads}
-                                : IntFormat{2, kScale, tiles == Int16Tiles::kBest && VnniTilesAvailable() ? IntPanelsVnni<false> : Int16PanelsAvx2,
-                                            FixedPairs};
+                                : IntFormat{2, kScale, vnni ? IntPanelsVnni<false> : Int16PanelsAvx2, FixedPairs};
   const at::Tensor af = anchors.to(at::kFloat).contiguous(), xf = items.to(at::kFloat).contiguous();
   const int64_t batch = af.size(0), d = af.size(1), n = pool_ids ? static_cast<int64_t>(pool_ids->size()) : xf.size(0);
   const int64_t units = cpu::DivUp(d, format.per_unit), num_panels = cpu::DivUp(n, kPanel), groups = cpu::DivUp(batch, kRows);
@@ -554,8 +557,8 @@ std::vector<std::vector<int64_t>> CosineTopK(const at::Tensor& anchors, const at
   // The normalized anchors, as a[r] and packed as [group][dim (unit)][kRows] so that each
   // broadcast is one load. Padding rows (past the batch) are zero and admit nothing. An
   // anchor's integer products are s_a s_x times its scores (scale2).
-  std::vector<float> a(groups * kRows * d, 0.0f), float_tiles(int16 ? 0 : groups * d * kRows, 0.0f);
-  std::vector<uint32_t> int_tiles(int16 ? groups * units * kRows : 0, 0);
+  std::vector<float> a(groups * kRows * d, 0.0f), float_tiles(integer ? 0 : groups * d * kRows, 0.0f);
+  std::vector<uint32_t> int_tiles(integer ? groups * units * kRows : 0, 0);
   std::vector<int64_t> l1(groups * kRows, 0);
   std::vector<int32_t> bias(groups * kRows, 0);
   std::vector<double> scale2(groups * kRows, static_cast<double>(kScale) * kScale);
@@ -574,17 +577,14 @@ std::vector<std::vector<int64_t>> CosineTopK(const at::Tensor& anchors, const at
       for (int64_t dim = 0; dim < d; ++dim) a[r * d + dim] = raw[r - r0][dim] / norm;
       if (int8) {
         float scale = 0.0f;
-        l1[r] = FixedAnchorQuads(raw[r - r0], norm, d, q.data(), &scale);
-        scale2[r] = static_cast<double>(scale) * kItemScale8;
         int32_t sum = 0;  // the items' offset adds 128 sum(q_a) to every product
-        for (int64_t t = 0; t < units; ++t) {
-          for (int byte = 0; byte < 4; ++byte) sum += static_cast<int8_t>(q[t] >> (8 * byte));
-        }
+        l1[r] = FixedAnchorQuads(raw[r - r0], norm, d, q.data(), &scale, &sum);
+        scale2[r] = static_cast<double>(scale) * kItemScale8;
         bias[r] = -128 * sum;
-      } else if (int16) {
+      } else if (integer) {
         l1[r] = FixedPairs(raw[r - r0], norm, d, q.data());
       }
-      if (int16) {
+      if (integer) {
         for (int64_t t = 0; t < units; ++t) int_tiles[(g * units + t) * kRows + i] = q[t];
       } else {
         for (int64_t dim = 0; dim < d; ++dim) float_tiles[(g * d + dim) * kRows + i] = a[r * d + dim];
@@ -592,7 +592,7 @@ std::vector<std::vector<int64_t>> CosineTopK(const at::Tensor& anchors, const at
     }
   });
 
-  if (!int16) {
+  if (!integer) {
     const std::vector<float> float_panels = FloatPanelsOf(pool);
     cpu::ForEachChunk(groups, kGroupChunk, [&](int64_t g0, int64_t g1, int64_t) {
       std::vector<FloatAnchor> state;

@@ -31,10 +31,11 @@ enum class CosineScreen {
 
 bool Int16ScreenAvailable();
 
-// The instructions of the int16 screen's tiles: kBest is AVX-512 VNNI where the CPU has it (one
-// vpdpwssd per 16 multiply-adds, accumulated), else AVX2 (vpmaddwd, then vpaddd). The integer
-// products, hence the result, are the same; kAvx2 lets a test compare the two on one machine.
-enum class Int16Tiles { kBest, kAvx2 };
+// The instructions of the integer screens' tiles: kBest is AVX-512 VNNI where the CPU has it
+// (int16: one vpdpwssd per 16 multiply-adds, accumulated; int8: vpdpbusd), else AVX2 (vpmaddwd,
+// then vpaddd; the int8 screen falls back to int16). The integer products, hence the result,
+// are the same; kAvx2 lets a test compare the two on one machine.
+enum class IntTiles { kBest, kAvx2 };
 bool VnniTilesAvailable();
 
 // For each anchor b (a row of `anchors`, B x d), the ids of the at most k items of `pool`
@@ -44,7 +45,7 @@ bool VnniTilesAvailable();
 std::vector<std::vector<int64_t>> CosineTopK(const at::Tensor& anchors, const at::Tensor& items,
                                              const std::vector<int64_t>* pool, const int64_t* users,
                                              const data::Csr& history, int64_t k, CosineScreen screen,
-                                             Int16Tiles tiles = Int16Tiles::kBest);
+                                             IntTiles tiles = IntTiles::kBest);
 
 }  // namespace hardgnn
 

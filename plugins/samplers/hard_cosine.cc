@@ -38,7 +38,7 @@ class HardCosineSampler : public Sampler {
     const std::vector<int64_t> pool = sampled ? DistinctUniform(request.num_items, candidates_, request.seed) : std::vector<int64_t>();
     const std::vector<std::vector<int64_t>> hard =
         CosineTopK(request.anchors, request.items.narrow(0, 0, request.num_items), sampled ? &pool : nullptr, users, history, k_,
-                   screen_, vnni_ ? Int16Tiles::kBest : Int16Tiles::kAvx2);
+                   screen_, vnni_ ? IntTiles::kBest : IntTiles::kAvx2);
     at::Tensor ids = at::empty({batch, total}, at::kLong);
     int64_t* out = ids.data_ptr<int64_t>();
     at::parallel_for(0, batch, 256, [&](int64_t b0, int64_t b1) {

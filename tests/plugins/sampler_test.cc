@@ -105,7 +105,7 @@ TEST(HardCosineTest, EqualsAFullSortWithExactTiesAndExclusions) {
 // perturbed below the 2^-14 fixed-point step, or, for the 8-bit screen, below its 1/127 step)
 // have equal integer products but different float scores, so the float rescoring alone decides
 // among them.
-TEST(HardCosineTest, Int16ScreenChoosesWhatTheFloatScoresChoose) {
+TEST(HardCosineTest, IntegerScreensChooseWhatTheFloatScoresChoose) {
   if (!Int16ScreenAvailable()) GTEST_SKIP() << "no AVX2+FMA: the int16 screen falls back to float";
   if (!VnniTilesAvailable()) std::cout << "no AVX-512 VNNI here: both runs use the AVX2 tiles\n";
   for (const int64_t d : {64, 7}) {
