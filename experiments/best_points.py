@@ -13,38 +13,99 @@ sweep whose best point is a sweep point (the variant's own point already runs ev
 
 which `experiments/study.py STUDY --only "LINE,seed=4,seed=5"` completes to five seeds
 (experiments/studies/queue.sh does). The choice uses validation only, never test metrics.
+The candidates are the points the study description (experiments/studies/STUDY.study) defines,
+so a point with no rows yet leaves its sweep undecided.
+
+  experiments/best_points.py STUDY --overall VARIANT --write DIR
+
+The variant's best setting on each dataset, over its own point and every point of every sweep
+that lists it (the noise study's "best HardGNN setting"): writes DIR/DATASET-VARIANT.flags, the
+point's flags with a comment saying how it was chosen, for each dataset where every candidate
+has every seed.
 """
 import argparse
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from analyze_study import AnalysisError, load_rows  # noqa: E402
+from study import StudyError, done_rows, load_study  # noqa: E402  (no scipy: queue.sh runs this)
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def best_points(rows, seeds, metric):
-    """([(dataset, variant, point)] whose point is best and a sweep point, [undecided messages])."""
-    runs = {}  # (dataset, variant, point) -> {seed: value}
+def seed_values(rows, metric):
+    """{(dataset, variant, point): {seed: value of metric}}."""
+    runs = {}
     for r in rows:
         runs.setdefault((r["dataset"], r["variant"], r["point"]), {})[int(r["seed"])] = float(r[metric])
-    sweeps = {}  # (dataset, variant, sweep) -> [points]
-    for dataset, variant, point in runs:
-        if point:
-            sweeps.setdefault((dataset, variant, point.split("=", 1)[0]), []).append(point)
+    return runs
+
+
+def choose(runs, dataset, variant, candidates, seeds):
+    """(best candidate, its mean) or (None, message naming the candidates that lack a seed);
+    a tie keeps the own point ("")."""
+    missing = [p or "(own point)" for p in candidates if not set(seeds) <= set(runs.get((dataset, variant, p), {}))]
+    if missing:
+        return None, f"seeds {seeds} missing for {', '.join(missing)}"
+    score = {p: sum(runs[(dataset, variant, p)][s] for s in seeds) / len(seeds) for p in candidates}
+    winner = max(candidates, key=lambda p: (score[p], p == ""))
+    return winner, score[winner]
+
+
+def sweeps_of(study, variant):
+    """{sweep name: [its points as SWEEP=VALUE]} of the sweeps that list the variant."""
+    return {name: [f"{name}={v}" for v in sweep.points] for name, sweep in study.sweeps.items() if variant in sweep.variants}
+
+
+def best_points(rows, study, seeds, metric):
+    """([(dataset, variant, point)] whose point is best and a sweep point, [undecided messages])."""
+    runs = seed_values(rows, metric)
     best, undecided = [], []
-    for (dataset, variant, sweep), points in sorted(sweeps.items()):
-        candidates = [""] + sorted(points)
-        missing = [p or "(own point)" for p in candidates if not set(seeds) <= set(runs.get((dataset, variant, p), {}))]
-        if missing:
-            undecided.append(f"{dataset}/{variant}/{sweep}: undecided, seeds {seeds} missing for {', '.join(missing)}")
-            continue
-        score = {p: sum(runs[(dataset, variant, p)][s] for s in seeds) / len(seeds) for p in candidates}
-        winner = max(candidates, key=lambda p: (score[p], p == ""))  # a tie keeps the own point
-        if winner:
-            best.append((dataset, variant, winner))
+    for dataset in study.datasets:
+        for variant in study.variants:
+            for sweep, points in sweeps_of(study, variant).items():
+                winner, why = choose(runs, dataset, variant, [""] + points, seeds)
+                if winner is None:
+                    undecided.append(f"{dataset}/{variant}/{sweep}: undecided, {why}")
+                elif winner:
+                    best.append((dataset, variant, winner))
     return best, undecided
+
+
+def overall_best(rows, study, variant, seeds, metric):
+    """({dataset: (point, mean)}, [undecided messages]): the variant's best over all its points."""
+    runs = seed_values(rows, metric)
+    candidates = [""] + [p for points in sweeps_of(study, variant).values() for p in points]
+    best, undecided = {}, []
+    for dataset in study.datasets:
+        winner, value = choose(runs, dataset, variant, candidates, seeds)
+        if winner is None:
+            undecided.append(f"{dataset}/{variant}: undecided, {value}")
+        else:
+            best[dataset] = (winner, value)
+    return best, undecided
+
+
+def point_flags(study, point):
+    if not point:
+        return []
+    sweep, value = point.split("=", 1)
+    return study.sweeps[sweep].points[value]
+
+
+def write_flagfiles(study, variant, best, seeds, metric, directory):
+    os.makedirs(directory, exist_ok=True)
+    paths = []
+    for dataset, (point, value) in sorted(best.items()):
+        path = os.path.join(directory, f"{dataset}-{variant}.flags")
+        with open(path + ".tmp", "w") as f:
+            f.write(f"# The best setting of {variant} on {dataset}: {point or 'its own point'} (mean {metric} "
+                    f"{value:.4f} over seeds {','.join(map(str, seeds))}),\n"
+                    f"# chosen by experiments/best_points.py {study.name} --overall {variant} from runs.csv.\n")
+            f.writelines(flag + "\n" for flag in point_flags(study, point))
+        os.replace(path + ".tmp", path)
+        paths.append(path)
+    return paths
 
 
 def main(argv=None):
@@ -53,20 +114,33 @@ def main(argv=None):
     p.add_argument("--seeds", default="1,2,3")
     p.add_argument("--metric", default="val_paper_ndcg10")
     p.add_argument("--results-dir", default=os.path.join(REPO, "experiments", "results"))
+    p.add_argument("--study-file", help="default experiments/studies/STUDY.study")
+    p.add_argument("--overall", metavar="VARIANT", help="the variant's best setting over all its points")
+    p.add_argument("--write", metavar="DIR", help="with --overall: write DIR/DATASET-VARIANT.flags")
     args = p.parse_args(argv)
     try:
         seeds = [int(s) for s in args.seeds.split(",")]
-        rows = load_rows(os.path.join(args.results_dir, args.study, "runs.csv"))
+        study = load_study(args.study_file or os.path.join(REPO, "experiments", "studies", args.study + ".study"))
+        rows = list(done_rows(os.path.join(args.results_dir, args.study, "runs.csv")).values())
         if rows and args.metric not in rows[0]:
-            raise AnalysisError(f"--metric {args.metric}: not a column of runs.csv")
-    except (AnalysisError, ValueError) as e:
+            raise StudyError(f"--metric {args.metric}: not a column of runs.csv")
+        if args.overall is not None and args.overall not in study.variants:
+            raise StudyError(f"--overall {args.overall}: not a variant of {study.path}")
+    except (StudyError, OSError, ValueError) as e:
         print(f"best_points: {e}", file=sys.stderr)
         return 2
-    best, undecided = best_points(rows, seeds, args.metric)
+    if args.overall is None:
+        best, undecided = best_points(rows, study, seeds, args.metric)
+        lines = [f"dataset={dataset},variant={variant},point={point}" for dataset, variant, point in best]
+    else:
+        chosen, undecided = overall_best(rows, study, args.overall, seeds, args.metric)
+        lines = [f"{dataset} {point or '(own point)'} {value:.4f}" for dataset, (point, value) in chosen.items()]
+        if args.write:
+            lines += [f"wrote {path}" for path in write_flagfiles(study, args.overall, chosen, seeds, args.metric, args.write)]
     for line in undecided:
         print(line, file=sys.stderr)
-    for dataset, variant, point in best:
-        print(f"dataset={dataset},variant={variant},point={point}")
+    for line in lines:
+        print(line)
     return 0
 
 
