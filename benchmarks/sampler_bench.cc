@@ -1,12 +1,13 @@
 // Every registered sampler at B anchors x N items x d dims, K negatives, with user histories
 // excluded; beside each shape, the bare dense product A·Xᵀ writing the full B x N score
 // matrix, and the straightforward hard-negative miner (normalize, that product, mask the
-// history, topk); hard_cosine_float_screen is hard_cosine with its int16 screen off,
-// hard_cosine_int8_screen with its 8-bit screen, hard_cosine_avx2_tiles the int16 screen
-// without AVX-512 VNNI,
+// history, topk); hard_cosine_float_screen is hard_cosine with its integer screens off,
+// hard_cosine_int16_screen with its 8-bit screen off (hard_cosine uses it where the CPU has
+// AVX-512 VNNI and K <= 16), hard_cosine_avx2_tiles the int16 screen without AVX-512 VNNI,
 // hard_cosine_no_survivors the same miner on data where nothing passes its screen. Counter
-// x_matmul = time / the bare product's time of the same shape. vnni_peak: the int16 screen's
-// multiply rate on one core (MAC/s), its instruction alone.
+// x_matmul = time / the bare product's time of the same shape. vnni_peak/int16 and
+// vnni_peak/int8: the integer screens' multiply rates on one core (MAC/s), their instructions
+// alone.
 //   bazel run //benchmarks:sampler_bench -- --benchmark_filter=...
 #include <chrono>
 #include <map>
@@ -128,9 +129,10 @@ void RunSampler(benchmark::State& state, std::string name, ArgMap args, Shape s,
   }, false);
 }
 
-// The int16 screen's ceiling on this core: `vpdpwssd` alone, 512-bit, 12 independent
-// accumulators in registers (as many as a tile's latency needs), one thread. Counter MAC/s:
-// multiply-adds a second, 32 an instruction.
+// An integer screen's ceiling on this core: its instruction alone (`vpdpwssd`, 32 multiply-adds,
+// or `vpdpbusd`, 64), 512-bit, 12 independent accumulators in registers (as many as a tile's
+// latency needs), one thread. Counter MAC/s: multiply-adds a second.
+template <bool kInt8>
 __attribute__((target("avx512f,avx512vnni"))) void VnniPeak(benchmark::State& state) {
   if (!__builtin_cpu_supports("avx512f") || !__builtin_cpu_supports("avx512vnni")) {
     state.SkipWithError("no AVX-512 VNNI on this CPU");
@@ -145,12 +147,12 @@ __attribute__((target("avx512f,avx512vnni"))) void VnniPeak(benchmark::State& st
     asm volatile("" : "+v"(x), "+v"(y));  // not constants to the compiler
     for (int r = 0; r < kReps; ++r) {
 #pragma GCC unroll 12
-      for (int i = 0; i < kAcc; ++i) acc[i] = _mm512_dpwssd_epi32(acc[i], x, y);
+      for (int i = 0; i < kAcc; ++i) acc[i] = kInt8 ? _mm512_dpbusd_epi32(acc[i], x, y) : _mm512_dpwssd_epi32(acc[i], x, y);
     }
     instructions += int64_t{kReps} * kAcc;
   }
   for (int i = 0; i < kAcc; ++i) benchmark::DoNotOptimize(acc[i]);
-  state.counters["MAC/s"] = benchmark::Counter(32.0 * instructions, benchmark::Counter::kIsRate);
+  state.counters["MAC/s"] = benchmark::Counter((kInt8 ? 64.0 : 32.0) * instructions, benchmark::Counter::kIsRate);
 }
 
 }  // namespace
@@ -174,17 +176,17 @@ int main(int argc, char** argv) {
             benchmark::RegisterBenchmark((name + suffix).c_str(), RunSampler, name, hardgnn::ArgMap{}, s, false)
                 ->Unit(benchmark::kMillisecond)->UseRealTime();
           }
-          // hard_cosine with every score in float (its int16 screen off), for the screen's gain;
-          // with its 8-bit screen; with the AVX2 tiles where the CPU has VNNI, for theirs; and on
-          // planted data where no item survives the screen, for the survivors' cost.
+          // hard_cosine with every score in float (its integer screens off), for the screens' gain;
+          // with its int16 screen (the 8-bit one off); with the int16 AVX2 tiles, for VNNI's
+          // gain; and on planted data where no item survives the screen, for the survivors' cost.
           benchmark::RegisterBenchmark(("hard_cosine_float_screen" + suffix).c_str(), RunSampler, "hard_cosine",
                                        hardgnn::ArgMap{{"int16_screen", "false"}}, s, false)
               ->Unit(benchmark::kMillisecond)->UseRealTime();
-          benchmark::RegisterBenchmark(("hard_cosine_int8_screen" + suffix).c_str(), RunSampler, "hard_cosine",
-                                       hardgnn::ArgMap{{"int8_screen", "true"}}, s, false)
+          benchmark::RegisterBenchmark(("hard_cosine_int16_screen" + suffix).c_str(), RunSampler, "hard_cosine",
+                                       hardgnn::ArgMap{{"int8_screen", "false"}}, s, false)
               ->Unit(benchmark::kMillisecond)->UseRealTime();
           benchmark::RegisterBenchmark(("hard_cosine_avx2_tiles" + suffix).c_str(), RunSampler, "hard_cosine",
-                                       hardgnn::ArgMap{{"vnni", "false"}}, s, false)
+                                       hardgnn::ArgMap{{"int8_screen", "false"}, {"vnni", "false"}}, s, false)
               ->Unit(benchmark::kMillisecond)->UseRealTime();
           benchmark::RegisterBenchmark(("hard_cosine_no_survivors" + suffix).c_str(), RunSampler, "hard_cosine",
                                        hardgnn::ArgMap{}, s, true)
@@ -193,7 +195,8 @@ int main(int argc, char** argv) {
       }
     }
   }
-  benchmark::RegisterBenchmark("vnni_peak", VnniPeak)->Unit(benchmark::kMillisecond);
+  benchmark::RegisterBenchmark("vnni_peak/int16", VnniPeak<false>)->Unit(benchmark::kMillisecond);
+  benchmark::RegisterBenchmark("vnni_peak/int8", VnniPeak<true>)->Unit(benchmark::kMillisecond);
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
   return 0;

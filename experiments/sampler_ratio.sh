@@ -4,8 +4,9 @@
 # anchor), as ratios measured within each run: RUNS separate processes (default 5), each the
 # median of 5 repetitions, then the median and range of the per-run ratios. Timings on a
 # shared machine swing by 20-30% between runs; ratios within a run are what to read. Besides
-# hard_cosine as configured by default: its float screen, its 8-bit screen and its int16
-# screen on AVX2 tiles (the last two equal the default where the CPU has no AVX-512 VNNI).
+# hard_cosine as configured by default (its 8-bit screen where the CPU has AVX-512 VNNI, else
+# its int16 screen): its float screen, its int16 screen on VNNI tiles and on AVX2 tiles (all
+# three int16 runs are the same where the CPU has no VNNI).
 # The first line names the CPU and the kernel OpenBLAS chose for the dense product.
 # Output also goes to experiments/results/sampler_ratio/runs.txt, from which
 # summarize_sampler_ratio.py makes REPORT §7's table.
@@ -24,7 +25,7 @@ echo "# commit $(git log -1 --format=%h -- core plugins benchmarks)$(git diff --
 echo "# CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs) (family $(grep -m1 'cpu family' /proc/cpuinfo | cut -d: -f2 | xargs), model $(grep -m1 '^model[[:space:]]' /proc/cpuinfo | cut -d: -f2 | xargs)), $vnni; OpenBLAS kernel: ${core:-unknown}"
 for ((r = 1; r <= runs; ++r)); do
   $bench \
-    --benchmark_filter="^(dense_product/$shape|(straightforward_hard|hard_cosine|hard_cosine_float_screen|hard_cosine_int8_screen|hard_cosine_avx2_tiles)/$shape/K5)/" \
+    --benchmark_filter="^(dense_product/$shape|(straightforward_hard|hard_cosine|hard_cosine_float_screen|hard_cosine_int16_screen|hard_cosine_avx2_tiles)/$shape/K5)/" \
     --benchmark_repetitions=5 --benchmark_report_aggregates_only=true 2>/dev/null |
     awk -v run="$r" '/_median/ { split($1, name, "/"); print run, name[1], $2 }'
 done | python3 -c '
@@ -33,19 +34,19 @@ ms = collections.defaultdict(dict)
 for line in sys.stdin:
     run, name, t = line.split()
     ms[int(run)][name] = float(t)
-print("run  dense ms  straightforward ms  hard_cosine ms  float screen ms  int8 screen ms  avx2 tiles ms  hard/dense  int8/dense  straightforward/hard")
-ratios, ratios8, speedups = [], [], []
+print("run  dense ms  straightforward ms  hard_cosine ms  float screen ms  int16 screen ms  avx2 tiles ms  hard/dense  int16/dense  straightforward/hard")
+ratios, ratios16, speedups = [], [], []
 for run in sorted(ms):
-    dense, straight, hard, flt, int8, avx2 = (ms[run][k] for k in ("dense_product", "straightforward_hard", "hard_cosine",
-                                                                   "hard_cosine_float_screen", "hard_cosine_int8_screen",
+    dense, straight, hard, flt, int16, avx2 = (ms[run][k] for k in ("dense_product", "straightforward_hard", "hard_cosine",
+                                                                   "hard_cosine_float_screen", "hard_cosine_int16_screen",
                                                                    "hard_cosine_avx2_tiles"))
     ratios.append(hard / dense)
-    ratios8.append(int8 / dense)
+    ratios16.append(int16 / dense)
     speedups.append(straight / hard)
-    print(f"{run:3d}  {dense:8.1f}  {straight:18.1f}  {hard:14.1f}  {flt:15.1f}  {int8:14.1f}  {avx2:13.1f}  {ratios[-1]:10.2f}"
-          f"  {ratios8[-1]:10.2f}  {speedups[-1]:19.2f}")
+    print(f"{run:3d}  {dense:8.1f}  {straight:18.1f}  {hard:14.1f}  {flt:15.1f}  {int16:15.1f}  {avx2:13.1f}  {ratios[-1]:10.2f}"
+          f"  {ratios16[-1]:11.2f}  {speedups[-1]:19.2f}")
 print(f"median hard_cosine / dense product {statistics.median(ratios):.2f} (range {min(ratios):.2f}-{max(ratios):.2f}); "
-      f"int8 screen {statistics.median(ratios8):.2f} ({min(ratios8):.2f}-{max(ratios8):.2f}); "
+      f"int16 screen {statistics.median(ratios16):.2f} ({min(ratios16):.2f}-{max(ratios16):.2f}); "
       f"median speedup over the straightforward miner {statistics.median(speedups):.2f}x "
       f"(range {min(speedups):.2f}-{max(speedups):.2f})")
 '

@@ -21,13 +21,18 @@
 // product is below P - 2 b S^2 scores strictly below the final K-th best float score: it is
 // dropped. The rest are scored in float at the end, as the float tiles score them.
 //
-// The int8 screen's bound is the same argument with two scales: q_x = round(s_x x r) with
-// s_x = 127 for every item, q_a = round(s_a a r) with s_a = 127 / max_i |a_i r| (at most 2^14,
-// so S 3u above still holds), and S^2 replaced by s_a s_x. Items are stored as q_x + 128
-// (vpdpbusd multiplies unsigned by signed bytes); a tile starts each anchor's sums at
-// -128 sum(q_a), so they end at q_a.q_x exactly. After m dimensions a sum is
-// q_a.q_x over them minus 128 sum(q_a) over the rest: at most 128 127 d, below 2^31 for d up to
-// kInt8MaxDims.
+// The int8 screen's bound is the same argument with a scale per row: q = round(s x r) with
+// s = 127 / max_i |x_i r| (at most 2^14, so S 3u above still holds), s_a for the anchor and s_j
+// for item j, so |a.x - q_a.q_j / (s_a s_j)| <= (E (|q_a|_1 + |q_j|_1) + d E^2) / (s_a s_j).
+// Integer products of different items are then in different units, so a tile converts each to
+// an upper bound of the item's score: it starts the anchor's sums at ceil(E |q_a|_1) and item j's
+// at ceil(E |q_j|_1 + d E^2) (the items are stored as q + 128, since vpdpbusd multiplies
+// unsigned by signed bytes, and the sums also start at -128 sum(q_a)), and multiplies the sum by
+// 1 / s_j in float. An item whose bound is not above the anchor's cut is dropped; the rest are
+// scored in float as they are admitted, eight at a time, and the cut follows the K-th best of
+// those scores (less the float scores' rounding and the bound's own): the bound is then met
+// against an exact score, not against another bound. A partial sum is at most 128 127 d plus
+// the start, below 2^31 for d up to kInt8MaxDims.
 
 #include <immintrin.h>
 
@@ -56,8 +61,8 @@ constexpr int64_t kGroupChunk = 22;  // anchor groups per task when tasks split 
 constexpr int64_t kItemSplitMaxK = 16;  // int16 workers split the items up to this K, the anchors above it
 constexpr int64_t kIntBlockBytes = 32 << 10, kFloatBlockBytes = 64 << 10;  // measured best
 constexpr float kScale = 16384.0f;   // S = 2^14
-constexpr float kItemScale8 = 127.0f;  // s_x of the int8 screen
-constexpr int64_t kInt8MaxDims = 60000;  // its partial sums stay within 128 x 127 x d < 2^31
+constexpr float kQuadRange = 127.0f;  // an int8 row is scaled to its largest coordinate at 127
+constexpr int64_t kInt8MaxDims = 60000;  // its partial sums stay within 128 x 127 x d + its start < 2^31
 constexpr double kFixedError = 0.5 + 1.0 / 256;  // E above
 constexpr float kInf = std::numeric_limits<float>::infinity();
 constexpr int32_t kNone = std::numeric_limits<int32_t>::max();  // an integer cut that admits nothing
@@ -192,14 +197,14 @@ void DropRuledOut(Held& held, int32_t cut) {
 // every raise or every tile would bounce the cut's cache line between the cores).
 struct IntAnchor {
   int64_t k, user;
-  int64_t band;                                   // 2 b S^2 (int8: 2 b s_a s_x), rounded up, with a margin
-  int32_t bias;                                   // a tile's start: -128 sum(q_a) for int8 items' offset, else 0
+  int64_t band;                                   // 2 b S^2, rounded up, with a margin
   std::atomic<int32_t>* shared;                   // the anchor's cut, shared by the workers
   int32_t cut;                                    // this worker's copy, at most the shared one
   std::vector<int32_t> best;                      // the K best products this worker added, a min-heap
   Held held;                                      // above the cut when added
 
   void Raise(int32_t to) { cut = std::max(cut, to); }
+  void Done(const Pool&) { Sync(); }
   void Sync() {
     int32_t now = shared->load(std::memory_order_relaxed);
     while (cut > now && !shared->compare_exchange_weak(now, cut, std::memory_order_relaxed)) {
@@ -240,7 +245,27 @@ __attribute__((target("avx2,fma"))) void ChainDots(const float* a, const float* 
   }
   const __m256 n = _mm256_load_ps(norms);
   __m256 s = _mm256_setzero_ps();
-  for (int64_t k = 0; k < d; ++k) {
+  int64_t k = 0;
+  for (; k + 8 <= d; k += 8) {  // eight dimensions of the eight rows at a time, transposed in registers
+    __m256 t[8], u[8];
+    for (int l = 0; l < 8; ++l) t[l] = _mm256_loadu_ps(rows[l] + k);
+    for (int l = 0; l < 8; l += 2) {
+      u[l] = _mm256_unpacklo_ps(t[l], t[l + 1]);
+      u[l + 1] = _mm256_unpackhi_ps(t[l], t[l + 1]);
+    }
+    for (int l = 0; l < 8; l += 4) {
+      t[l] = _mm256_shuffle_ps(u[l], u[l + 2], 0x44);
+      t[l + 1] = _mm256_shuffle_ps(u[l], u[l + 2], 0xEE);
+      t[l + 2] = _mm256_shuffle_ps(u[l + 1], u[l + 3], 0x44);
+      t[l + 3] = _mm256_shuffle_ps(u[l + 1], u[l + 3], 0xEE);
+    }
+    for (int l = 0; l < 4; ++l) {  // t[l]: rows 0-3 and 4-7 of dimension k + l (low) and k + l + 4 (high)
+      u[l] = _mm256_permute2f128_ps(t[l], t[l + 4], 0x20);
+      u[l + 4] = _mm256_permute2f128_ps(t[l], t[l + 4], 0x31);
+    }
+    for (int l = 0; l < 8; ++l) s = _mm256_fmadd_ps(_mm256_set1_ps(a[k + l]), _mm256_div_ps(u[l], n), s);
+  }
+  for (; k < d; ++k) {
     const __m256 v = _mm256_setr_ps(rows[0][k], rows[1][k], rows[2][k], rows[3][k], rows[4][k], rows[5][k], rows[6][k], rows[7][k]);
     s = _mm256_fmadd_ps(_mm256_set1_ps(a[k]), _mm256_div_ps(v, n), s);
   }
@@ -295,7 +320,7 @@ __attribute__((target("avx2,fma"))) void Int16PanelsAvx2(const int32_t* a, int64
     const __m256i* x = reinterpret_cast<const __m256i*>(block + (p - p0) * pairs * 4 * kPanel);
     cpu::i8 acc[kRows][2];
 #pragma GCC unroll 6
-    for (int i = 0; i < kRows; ++i) acc[i][0] = acc[i][1] = (cpu::i8)_mm256_set1_epi32(rows[i].bias);
+    for (int i = 0; i < kRows; ++i) acc[i][0] = acc[i][1] = cpu::i8{};
 #pragma GCC unroll 4
     for (int64_t k = 0; k < pairs; ++k) {
       const __m256i x0 = _mm256_loadu_si256(x + 2 * k), x1 = _mm256_loadu_si256(x + 2 * k + 1);
@@ -322,25 +347,23 @@ __attribute__((target("avx2,fma"))) void Int16PanelsAvx2(const int32_t* a, int64
   }
 }
 
-// The same products by AVX-512 VNNI, a panel's 16 items in one register: for int16 pairs
-// vpdpwssd multiplies and adds them into the accumulator in one instruction (vpmaddwd, then
-// vpaddd above; both wrap, so every product is the same integer); for int8 quads (kInt8, items
-// unsigned) vpdpbusd does the same with four products a lane. `units`: pairs or quads per row.
-template <bool kInt8>
-__attribute__((target("avx512f,avx512vl,avx512bw,avx512vnni,avx2,fma"))) void IntPanelsVnni(
+// The same products by AVX-512 VNNI, a panel's 16 items in one register: vpdpwssd multiplies
+// and adds them into the accumulator in one instruction (vpmaddwd, then vpaddd above; both
+// wrap, so every product is the same integer). `units`: pairs per row.
+__attribute__((target("avx512f,avx512vl,avx512bw,avx512vnni,avx2,fma"))) void Int16PanelsVnni(
     const int32_t* a, int64_t units, const uint8_t* block, int64_t p0, int64_t p1, const Pool& pool, IntAnchor* rows) {
   for (int64_t p = p0; p < p1; ++p) {
     const __m512i* x = reinterpret_cast<const __m512i*>(block + (p - p0) * units * 4 * kPanel);
     __m512i acc[kRows];
 #pragma GCC unroll 6
-    for (int i = 0; i < kRows; ++i) acc[i] = _mm512_set1_epi32(rows[i].bias);
+    for (int i = 0; i < kRows; ++i) acc[i] = _mm512_setzero_si512();
 #pragma GCC unroll 4
     for (int64_t k = 0; k < units; ++k) {
       const __m512i xk = _mm512_loadu_si512(x + k);
 #pragma GCC unroll 6
       for (int i = 0; i < kRows; ++i) {
         const __m512i ai = _mm512_set1_epi32(a[k * kRows + i]);
-        acc[i] = kInt8 ? _mm512_dpbusd_epi32(acc[i], xk, ai) : _mm512_dpwssd_epi32(acc[i], ai, xk);
+        acc[i] = _mm512_dpwssd_epi32(acc[i], ai, xk);
       }
     }
 #pragma GCC unroll 6
@@ -366,19 +389,42 @@ bool VnniTilesAvailable() {
 namespace {
 
 // q[k] = round(s x[k] r), r = 1 / norm, by the float rounding of the addition of 1.5 * 2^23
-// (|s x r| <= s + 1), vectorized; returns |q|_1. For a row with no NaN.
+// (|s x r| <= s + 1), vectorized; returns |q|_1 and adds sum(q) to *sum. For a row with no NaN.
 template <typename Q>
-HARDGNN_INLINE int64_t RoundRow(const float* x, float r, float s, int64_t d, Q* q) {
-  int32_t l1 = 0;
+HARDGNN_INLINE int64_t RoundRow(const float* x, float r, float s, int64_t d, Q* q, int32_t* sum) {
+  int32_t l1 = 0, total = 0;
   for (int64_t k = 0; k < d; ++k) {
     const int32_t v = static_cast<int32_t>((x[k] * r * s + 12582912.0f) - 12582912.0f);
     q[k] = static_cast<Q>(v);
     l1 += v < 0 ? -v : v;
+    total += v;
   }
+  *sum += total;
   return l1;
 }
-HARDGNN_SIMD_CLONES int64_t FixedRow(const float* x, float r, float s, int64_t d, int16_t* q) { return RoundRow(x, r, s, d, q); }
-HARDGNN_SIMD_CLONES int64_t FixedRow8(const float* x, float r, float s, int64_t d, int8_t* q) { return RoundRow(x, r, s, d, q); }
+HARDGNN_SIMD_CLONES int64_t FixedRow(const float* x, float r, float s, int64_t d, int16_t* q) {
+  int32_t unused = 0;
+  return RoundRow(x, r, s, d, q, &unused);
+}
+HARDGNN_SIMD_CLONES int64_t FixedRow8(const float* x, float r, float s, int64_t d, int8_t* q, int32_t* sum) {
+  return RoundRow(x, r, s, d, q, sum);
+}
+
+// max_k |x_k r|, each product as RoundRow computes it, eight lanes at a time (max is exact, so
+// the order does not matter); for a row with no NaN.
+HARDGNN_SIMD_CLONES float LargestScaled(const float* x, float r, int64_t d) {
+  cpu::f8 lanes = {};
+  int64_t k = 0;
+  for (; k + 8 <= d; k += 8) {
+    cpu::f8 v = {x[k] * r, x[k + 1] * r, x[k + 2] * r, x[k + 3] * r, x[k + 4] * r, x[k + 5] * r, x[k + 6] * r, x[k + 7] * r};
+    v = v < 0 ? -v : v;
+    lanes = lanes > v ? lanes : v;
+  }
+  float largest = 0.0f;
+  for (int l = 0; l < 8; ++l) largest = std::max(largest, lanes[l]);
+  for (; k < d; ++k) largest = std::max(largest, std::fabs(x[k] * r));
+  return largest;
+}
 
 // The fixed-point row of x / norm as int16 pairs at S = 2^14 (dimensions 2i, 2i+1 in pair i; an
 // odd d's last pair padded with 0; all zero when norm is NaN), as the int16 tiles read it.
@@ -388,54 +434,170 @@ int64_t FixedPairs(const float* x, float norm, int64_t d, uint32_t* pairs) {
   return std::isnan(norm) ? 0 : FixedRow(x, 1.0f / norm, kScale, d, reinterpret_cast<int16_t*>(pairs));
 }
 
-// An item's row for the int8 tiles: round(127 x / norm) (|x_k / norm| <= 1, so it fits), plus
-// 128, as unsigned quads (zero, i.e. 128, past d and when norm is NaN). Returns |q|_1.
-int64_t FixedItemQuads(const float* x, float norm, int64_t d, uint32_t* quads) {
-  const int64_t units = cpu::DivUp(d, 4);
-  std::fill(quads, quads + units, 0);
-  const int64_t l1 = std::isnan(norm) ? 0 : FixedRow8(x, 1.0f / norm, kItemScale8, d, reinterpret_cast<int8_t*>(quads));
-  for (int64_t t = 0; t < units; ++t) quads[t] ^= 0x80808080u;  // q + 128 in every byte
-  return l1;
-}
-
-// An anchor's row for the int8 tiles: round(s_a a) with its own scale s_a = 127 / max_k |a_k|
-// (at most 2^14, which the error bound assumes), as signed quads. Returns |q|_1, s_a and sum(q).
-int64_t FixedAnchorQuads(const float* x, float norm, int64_t d, uint32_t* quads, float* scale, int32_t* sum) {
+// A row for the int8 tiles at its own scale s = 127 / max_k |x_k r| (at most 2^14, which the
+// error bound assumes), as signed quads (zero past d, and all zero when norm is NaN). Returns
+// |q|_1, s and sum(q).
+int64_t FixedQuads(const float* x, float norm, int64_t d, uint32_t* quads, float* scale, int32_t* sum) {
   std::fill(quads, quads + cpu::DivUp(d, 4), 0);
   *scale = kScale;
   *sum = 0;
   if (std::isnan(norm)) return 0;
-  const float r = 1.0f / norm;
-  float largest = 0.0f;
-  for (int64_t k = 0; k < d; ++k) largest = std::max(largest, std::fabs(x[k] * r));
-  if (largest > 0.0f) *scale = std::min(kScale, kItemScale8 / largest);
-  const int8_t* q = reinterpret_cast<const int8_t*>(quads);
-  const int64_t l1 = FixedRow8(x, r, *scale, d, reinterpret_cast<int8_t*>(quads));
-  for (int64_t k = 0; k < d; ++k) *sum += q[k];
-  return l1;
+  const float r = 1.0f / norm, largest = LargestScaled(x, r, d);
+  if (largest > 0.0f) *scale = std::min(kScale, kQuadRange / largest);
+  return FixedRow8(x, r, *scale, d, reinterpret_cast<int8_t*>(quads), sum);
 }
 
-// An integer screen: how rows are rounded to fixed point, and the tiles that multiply them.
-struct IntFormat {
-  int64_t per_unit;   // dimensions per 32-bit unit: 2 (int16 pairs) or 4 (int8 quads)
-  float item_scale;   // s_x: an item's normalized coordinate v is rounded to round(s_x v)
-  IntTile tile;
-  int64_t (*item_row)(const float* x, float norm, int64_t d, uint32_t* units);
-};
-
-// Packs panels [p0, p1) as the tiles read them, x[p - p0][unit][16] (zero-padded; rows with a
-// NaN are zero), and fills their pool.norm. q: scratch for kPanel rows of units.
-void PackPanels(Pool& pool, const IntFormat& format, int64_t p0, int64_t p1, uint8_t* block, uint32_t* q) {
-  const int64_t n = pool.n, d = pool.d, units = cpu::DivUp(d, format.per_unit);
+// Packs int16 panels [p0, p1) as the tiles read them, x[p - p0][pair][16] (zero-padded; rows
+// with a NaN are zero), and fills their pool.norm. q: scratch for kPanel rows of pairs.
+void PackPanels(Pool& pool, int64_t p0, int64_t p1, uint8_t* block, uint32_t* q) {
+  const int64_t n = pool.n, d = pool.d, units = cpu::DivUp(d, 2);
   for (int64_t p = p0; p < p1; ++p) {
     uint32_t* panel = reinterpret_cast<uint32_t*>(block + (p - p0) * units * 4 * kPanel);
     PanelNorms(pool, p);
     for (int64_t l = 0; l < kPanel; ++l) {
       const int64_t j = p * kPanel + l;
-      format.item_row(j < n ? pool.Row(j) : nullptr, j < n ? pool.norm[j] : std::nanf(""), d, q + l * units);
+      FixedPairs(j < n ? pool.Row(j) : nullptr, j < n ? pool.norm[j] : std::nanf(""), d, q + l * units);
     }
     for (int64_t k = 0; k < units; ++k) {
       for (int64_t l = 0; l < kPanel; ++l) panel[k * kPanel + l] = q[l * units + k];
+    }
+  }
+}
+
+// ---- int8 screen ----
+
+// The bytes of an int8 panel: quads[unit][16] (q + 128), then each item's start
+// ceil(E |q_j|_1 + d E^2) (int32[16]) and 1 / s_j (float[16]; NaN for padding and rows with a NaN,
+// so that they never pass).
+int64_t Int8PanelBytes(int64_t units) { return (units + 2) * 4 * kPanel; }
+
+void PackInt8Panels(Pool& pool, int64_t p0, int64_t p1, uint8_t* block, uint32_t* q) {
+  const int64_t n = pool.n, d = pool.d, units = cpu::DivUp(d, 4);
+  for (int64_t p = p0; p < p1; ++p) {
+    uint32_t* panel = reinterpret_cast<uint32_t*>(block + (p - p0) * Int8PanelBytes(units));
+    int32_t* start = reinterpret_cast<int32_t*>(panel + units * kPanel);
+    float* inverse = reinterpret_cast<float*>(panel + (units + 1) * kPanel);
+    PanelNorms(pool, p);
+    for (int64_t l = 0; l < kPanel; ++l) {
+      const int64_t j = p * kPanel + l;
+      const bool real = j < n && !std::isnan(pool.norm[j]);
+      float scale = kScale;
+      int32_t sum = 0;
+      const int64_t l1 = FixedQuads(real ? pool.Row(j) : nullptr, real ? pool.norm[j] : std::nanf(""), d, q + l * units, &scale, &sum);
+      for (int64_t t = 0; t < units; ++t) q[l * units + t] ^= 0x80808080u;  // q + 128 in every byte
+      start[l] = static_cast<int32_t>(std::ceil(kFixedError * l1 + d * kFixedError * kFixedError));
+      inverse[l] = real ? 1.0f / scale : std::nanf("");
+    }
+    for (int64_t k = 0; k < units; ++k) {
+      for (int64_t l = 0; l < kPanel; ++l) panel[k * kPanel + l] = q[l * units + k];
+    }
+  }
+}
+
+// An item scored in float; Better() orders by score, ties to the earlier pool position.
+struct Scored {
+  float score;
+  int32_t j;
+};
+struct BetterThan {
+  bool operator()(const Scored& x, const Scored& y) const { return x.score != y.score ? x.score > y.score : x.j < y.j; }
+};
+constexpr BetterThan Better;
+
+// One worker's part of an anchor's int8 search: the K best float scores among the items it
+// admitted (a heap, the worst first) and up to eight admitted items not scored yet. `low` is
+// the K-th best score any worker has found, less `slack`: a final top-K item's exact score is at
+// least it, so its bound is too. Workers share it as the IntAnchor's cut is shared.
+struct Int8Anchor {
+  int64_t k, user;
+  const float* a;              // the normalized anchor, for the float scores
+  double scale;                // s_a
+  int32_t start;               // a tile's start: ceil(E |q_a|_1) - 128 sum(q_a)
+  float slack;                 // a float score's rounding, plus the tile's rounding of the bound
+  std::atomic<float>* shared;  // the anchor's low, shared by the workers
+  float low, cut;              // cut: low in the tiles' units (s_a x score), rounded down
+  std::vector<Scored> top;
+  int32_t pending[8];
+  int count = 0;
+
+  void Raise(float to) {
+    if (!(to > low)) return;
+    low = to;
+    cut = std::nextafter(static_cast<float>(static_cast<double>(low) * scale), -kInf);
+  }
+  void Sync() {
+    float now = shared->load(std::memory_order_relaxed);
+    while (low > now && !shared->compare_exchange_weak(now, low, std::memory_order_relaxed)) {
+    }
+    Raise(now);
+  }
+  void Admit(int32_t j, const Pool& pool) {
+    pending[count++] = j;
+    if (count == 8) ScorePending(pool);
+  }
+  void ScorePending(const Pool& pool) {
+    if (count == 0) return;
+    const float* rows[8];
+    float norms[8], scores[8];
+    for (int l = 0; l < count; ++l) {
+      rows[l] = pool.Row(pending[l]);
+      norms[l] = pool.norm[pending[l]];
+    }
+    ChainDots(a, rows, norms, count, pool.d, scores);
+    for (int l = 0; l < count; ++l) {
+      if (!std::isnan(scores[l])) Offer({scores[l], pending[l]}, pool);
+    }
+    count = 0;
+  }
+  // The user's history is looked up only for an item that would enter the K best.
+  void Offer(const Scored& item, const Pool& pool) {
+    const bool full = static_cast<int64_t>(top.size()) == k;
+    if (full && !Better(item, top.front())) return;
+    if (!pool.Allowed(user, item.j)) return;
+    if (full) {
+      std::pop_heap(top.begin(), top.end(), Better);
+      top.back() = item;
+    } else {
+      top.push_back(item);
+    }
+    std::push_heap(top.begin(), top.end(), Better);
+    if (static_cast<int64_t>(top.size()) == k) Raise(top.front().score - slack);
+  }
+  void Done(const Pool& pool) {
+    ScorePending(pool);
+    Sync();
+  }
+};
+
+// Bounds of kRows anchors' scores (a: [quad][kRows] signed quads) over panels [p0, p1) of an
+// int8 block: vpdpbusd sums four products a lane into 16 items' accumulators; each sum, times
+// 1 / s_j, is compared with the anchor's cut, and the items above it are admitted (their history
+// is looked up only if they score into the K best).
+__attribute__((target("avx512f,avx512vl,avx512bw,avx512vnni,avx2,fma"))) void Int8Panels(
+    const int32_t* a, int64_t units, const uint8_t* block, int64_t p0, int64_t p1, const Pool& pool, Int8Anchor* rows) {
+  for (int64_t p = p0; p < p1; ++p) {
+    const uint8_t* panel = block + (p - p0) * Int8PanelBytes(units);
+    const __m512i* x = reinterpret_cast<const __m512i*>(panel);
+    const __m512i item_start = _mm512_load_si512(x + units);
+    const __m512 inverse = _mm512_load_ps(reinterpret_cast<const float*>(x + units + 1));
+    __m512i acc[kRows];
+#pragma GCC unroll 6
+    for (int i = 0; i < kRows; ++i) acc[i] = _mm512_add_epi32(_mm512_set1_epi32(rows[i].start), item_start);
+#pragma GCC unroll 4
+    for (int64_t k = 0; k < units; ++k) {
+      const __m512i xk = _mm512_load_si512(x + k);
+#pragma GCC unroll 6
+      for (int i = 0; i < kRows; ++i) acc[i] = _mm512_dpbusd_epi32(acc[i], xk, _mm512_set1_epi32(a[k * kRows + i]));
+    }
+#pragma GCC unroll 6
+    for (int i = 0; i < kRows; ++i) {
+      const __m512 bound = _mm512_mul_ps(_mm512_cvtepi32_ps(acc[i]), inverse);
+      const __mmask16 above = _mm512_cmp_ps_mask(bound, _mm512_set1_ps(rows[i].cut), _CMP_GT_OQ);
+      if (__builtin_expect(above == 0, 1)) continue;
+      for (uint32_t m = above; m != 0; m &= m - 1) {
+        const int64_t j = p * kPanel + __builtin_ctz(m);
+        if (j < pool.n) rows[i].Admit(static_cast<int32_t>(j), pool);
+      }
     }
   }
 }
@@ -482,6 +644,41 @@ class RowPrefetch {
   const Pool& pool_;
   int64_t j0_, lines_per_row_, lines_, per_slice_, line_ = 0;
 };
+
+// Few negatives per anchor: workers take item blocks in turn, pack each (pack(p0, p1, block, q))
+// and pass every anchor group over it while it is in cache (tile(g, block, p0, p1, anchors of
+// group g)). Returns each worker's anchors, Done() called.
+template <typename Anchor, typename MakeAnchor, typename Pack, typename Tile>
+std::vector<std::vector<Anchor>> SearchItemBlocks(const Pool& pool, int64_t groups, int64_t block_panels,
+                                                  int64_t panel_bytes, int64_t scratch, const MakeAnchor& make,
+                                                  const Pack& pack, const Tile& tile) {
+  const int64_t n = pool.n, num_panels = cpu::DivUp(n, kPanel), num_blocks = cpu::DivUp(num_panels, block_panels);
+  const int64_t workers = std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), num_blocks));
+  std::vector<std::vector<Anchor>> state(workers);
+  std::atomic<int64_t> next_block{0};
+  at::parallel_for(0, workers, 1, [&](int64_t w0, int64_t w1) {
+    for (int64_t w = w0; w < w1; ++w) {
+      state[w].reserve(groups * kRows);
+      for (int64_t r = 0; r < groups * kRows; ++r) state[w].push_back(make(r));
+      const AlignedPanels block(block_panels * panel_bytes);
+      std::vector<uint32_t> q(scratch);
+      // The next block is claimed before this one is scored, so that its rows are fetched from
+      // memory (into L2) while the anchors pass over this one.
+      for (int64_t b = next_block++, after = next_block++; b < num_blocks; b = after, after = next_block++) {
+        const int64_t p0 = b * block_panels, p1 = std::min(num_panels, p0 + block_panels);
+        pack(p0, p1, block.data(), q.data());
+        for (Anchor& anchor : state[w]) anchor.Sync();
+        RowPrefetch prefetch(pool, std::min(n, after * block_panels * kPanel), std::min(n, (after + 1) * block_panels * kPanel), groups);
+        for (int64_t g = 0; g < groups; ++g) {
+          prefetch.Next();
+          tile(g, block.data(), p0, p1, state[w].data() + g * kRows);
+        }
+      }
+      for (Anchor& anchor : state[w]) anchor.Done(pool);
+    }
+  });
+  return state;
+}
 
 // The same search in LibTorch ops on the anchors' device (CUDA, or forced on the CPU): the score
 // matrix written whole, the anchor's history and NaN scores set to -inf, and a stable descending
@@ -541,27 +738,26 @@ std::vector<std::vector<int64_t>> CosineTopK(const at::Tensor& anchors, const at
                                              const data::Csr& history, int64_t k, CosineScreen screen,
                                              IntTiles tiles) {
   if (!cpu::UseCpuKernels(anchors)) return AtenCosineTopK(anchors, items, pool_ids, users, history, k);
-  // The integer screen, if any: int8 needs VNNI (else int16), int16 needs AVX2 (else float).
+  // The integer screen, if any: int8 needs VNNI and few negatives (else int16), int16 needs AVX2
+  // (else float).
   const bool vnni = tiles == IntTiles::kBest && VnniTilesAvailable();
-  const bool int8 = screen == CosineScreen::kInt8 && vnni && anchors.size(-1) <= kInt8MaxDims;
+  const bool int8 = screen == CosineScreen::kInt8 && vnni && k <= kItemSplitMaxK && anchors.size(-1) <= kInt8MaxDims;
   const bool integer = screen != CosineScreen::kFloat && Int16ScreenAvailable();
-  const IntFormat format = int8 ? IntFormat{4, kItemScale8, IntPanelsVnni<true>, FixedItemQuads}
-                                : IntFormat{2, kScale, vnni ? IntPanelsVnni<false> : Int16PanelsAvx2, FixedPairs};
+  const IntTile int16_tile = vnni ? Int16PanelsVnni : Int16PanelsAvx2;
   const at::Tensor af = anchors.to(at::kFloat).contiguous(), xf = items.to(at::kFloat).contiguous();
   const int64_t batch = af.size(0), d = af.size(1), n = pool_ids ? static_cast<int64_t>(pool_ids->size()) : xf.size(0);
-  const int64_t units = cpu::DivUp(d, format.per_unit), num_panels = cpu::DivUp(n, kPanel), groups = cpu::DivUp(batch, kRows);
+  const int64_t units = cpu::DivUp(d, int8 ? 4 : 2), num_panels = cpu::DivUp(n, kPanel), groups = cpu::DivUp(batch, kRows);
   Pool pool{xf.data_ptr<float>(), pool_ids ? pool_ids->data() : nullptr, n, d, std::vector<float>(n), &history};
   std::vector<std::vector<int64_t>> out(batch);
   if (k < 1 || batch == 0) return out;
 
   // The normalized anchors, as a[r] and packed as [group][dim (unit)][kRows] so that each
-  // broadcast is one load. Padding rows (past the batch) are zero and admit nothing. An
-  // anchor's integer products are s_a s_x times its scores (scale2).
+  // broadcast is one load. Padding rows (past the batch) are zero and admit nothing.
   std::vector<float> a(groups * kRows * d, 0.0f), float_tiles(integer ? 0 : groups * d * kRows, 0.0f);
   std::vector<uint32_t> int_tiles(integer ? groups * units * kRows : 0, 0);
   std::vector<int64_t> l1(groups * kRows, 0);
-  std::vector<int32_t> bias(groups * kRows, 0);
-  std::vector<double> scale2(groups * kRows, static_cast<double>(kScale) * kScale);
+  std::vector<int32_t> start(groups * kRows, 0);  // int8: ceil(E |q_a|_1) - 128 sum(q_a)
+  std::vector<double> scale(groups * kRows, kScale);  // int8: s_a
   std::vector<char> admits(groups * kRows, 0);
   cpu::ForEachChunk(groups, kGroupChunk, [&](int64_t g0, int64_t g1, int64_t) {
     const int64_t r0 = g0 * kRows, r1 = std::min(batch, g1 * kRows);
@@ -576,11 +772,11 @@ std::vector<std::vector<int64_t>> CosineTopK(const at::Tensor& anchors, const at
       admits[r] = !std::isnan(norm);
       for (int64_t dim = 0; dim < d; ++dim) a[r * d + dim] = raw[r - r0][dim] / norm;
       if (int8) {
-        float scale = 0.0f;
+        float s = kScale;
         int32_t sum = 0;  // the items' offset adds 128 sum(q_a) to every product
-        l1[r] = FixedAnchorQuads(raw[r - r0], norm, d, q.data(), &scale, &sum);
-        scale2[r] = static_cast<double>(scale) * kItemScale8;
-        bias[r] = -128 * sum;
+        l1[r] = FixedQuads(raw[r - r0], norm, d, q.data(), &s, &sum);
+        scale[r] = s;
+        start[r] = static_cast<int32_t>(std::ceil(kFixedError * l1[r])) - 128 * sum;
       } else if (integer) {
         l1[r] = FixedPairs(raw[r - r0], norm, d, q.data());
       }
@@ -606,25 +802,56 @@ std::vector<std::vector<int64_t>> CosineTopK(const at::Tensor& anchors, const at
     });
     return out;
   }
+  const auto tiles_of = [&](int64_t g) { return reinterpret_cast<const int32_t*>(int_tiles.data()) + g * units * kRows; };
 
-  // Integer screens. An item's |q_x|_1 is at most sqrt(d) |q_x|_2 <= sqrt(d) (s_x (1 + 1e-6) + sqrt(d) / 2).
-  const double item_l1 =
-      std::sqrt(static_cast<double>(d)) * (format.item_scale * (1 + 1e-6) + 0.5 * std::sqrt(static_cast<double>(d)));
+  if (int8) {
+    // A float score lies within 1.2e-7 d of the exact one; the tile's bound (three float
+    // roundings of a value at most s_a (d + 1)) within 2e-7 (d + 2) of its exact value.
+    const float slack = static_cast<float>(3.2e-7 * d + 5e-7);
+    std::unique_ptr<std::atomic<float>[]> lows(new std::atomic<float>[groups * kRows]);
+    for (int64_t r = 0; r < groups * kRows; ++r) lows[r].store(admits[r] ? -kInf : kInf);
+    const int64_t panel_bytes = Int8PanelBytes(units), block_panels = std::max<int64_t>(1, kIntBlockBytes / panel_bytes);
+    const auto state = SearchItemBlocks<Int8Anchor>(
+        pool, groups, block_panels, panel_bytes, kPanel * units,
+        [&](int64_t r) {
+          const float low = lows[r].load();
+          Int8Anchor anchor{k, r < batch ? users[r] : 0, a.data() + r * d, scale[r], start[r], slack, &lows[r], -kInf, -kInf, {}, {}, 0};
+          anchor.Raise(low);
+          anchor.top.reserve(k);
+          return anchor;
+        },
+        [&](int64_t p0, int64_t p1, uint8_t* block, uint32_t* q) { PackInt8Panels(pool, p0, p1, block, q); },
+        [&](int64_t g, const uint8_t* block, int64_t p0, int64_t p1, Int8Anchor* rows) {
+          Int8Panels(tiles_of(g), units, block, p0, p1, pool, rows);
+        });
+    cpu::ForEachChunk(batch, 64, [&](int64_t r0, int64_t r1, int64_t) {
+      for (int64_t r = r0; r < r1; ++r) {
+        std::vector<Scored> scored;
+        for (const auto& worker : state) scored.insert(scored.end(), worker[r].top.begin(), worker[r].top.end());
+        std::sort(scored.begin(), scored.end(), Better);
+        for (int64_t i = 0; i < std::min<int64_t>(k, scored.size()); ++i) out[r].push_back(pool.Id(scored[i].j));
+      }
+    });
+    return out;
+  }
+
+  // The int16 screen. An item's |q_x|_1 is at most sqrt(d) |q_x|_2 <= sqrt(d) (S (1 + 1e-6) + sqrt(d) / 2).
+  const double item_l1 = std::sqrt(static_cast<double>(d)) * (kScale * (1 + 1e-6) + 0.5 * std::sqrt(static_cast<double>(d)));
   std::unique_ptr<std::atomic<int32_t>[]> cuts(new std::atomic<int32_t>[groups * kRows]);
   std::vector<int64_t> bands(groups * kRows);
+  const double scale2 = static_cast<double>(kScale) * kScale;
   for (int64_t r = 0; r < groups * kRows; ++r) {
     cuts[r].store(admits[r] ? std::numeric_limits<int32_t>::min() : kNone);
-    const double bound = (kFixedError * (static_cast<double>(l1[r]) + item_l1) + d * kFixedError * kFixedError) / scale2[r] +
+    const double bound = (kFixedError * (static_cast<double>(l1[r]) + item_l1) + d * kFixedError * kFixedError) / scale2 +
                          1.2e-7 * d + 1e-7;
-    bands[r] = static_cast<int64_t>(std::ceil(2 * bound * scale2[r])) + 2;
+    bands[r] = static_cast<int64_t>(std::ceil(2 * bound * scale2)) + 2;
   }
   const int64_t panel_bytes = units * 4 * kPanel, block_panels = std::max<int64_t>(1, kIntBlockBytes / panel_bytes);
-  const int64_t num_blocks = cpu::DivUp(num_panels, block_panels);
-  const auto tiles_of = [&](int64_t g) { return reinterpret_cast<const int32_t*>(int_tiles.data()) + g * units * kRows; };
-  const auto add_anchor = [&](int64_t r, std::vector<IntAnchor>* state) {
-    state->push_back({k, r < batch ? users[r] : 0, bands[r], bias[r], &cuts[r], cuts[r].load(), {}, {}});
-    state->back().best.reserve(k);
-    state->back().held.reserve(4 * k + 16);
+  const auto make_anchor = [&](int64_t r) {
+    IntAnchor anchor{k, r < batch ? users[r] : 0, bands[r], &cuts[r], cuts[r].load(), {}, {}};
+    anchor.best.reserve(k);
+    anchor.held.reserve(4 * k + 16);
+    return anchor;
   };
   if (k > kItemSplitMaxK) {
     // Many negatives per anchor: admitting items costs more than scoring them, and workers that
@@ -633,13 +860,13 @@ std::vector<std::vector<int64_t>> CosineTopK(const at::Tensor& anchors, const at
     const AlignedPanels packed(num_panels * panel_bytes);
     cpu::ForEachChunk(num_panels, 64, [&](int64_t p0, int64_t p1, int64_t) {
       std::vector<uint32_t> q(kPanel * units);
-      PackPanels(pool, format, p0, p1, packed.data() + p0 * panel_bytes, q.data());
+      PackPanels(pool, p0, p1, packed.data() + p0 * panel_bytes, q.data());
     });
     cpu::ForEachChunk(groups, kGroupChunk, [&](int64_t g0, int64_t g1, int64_t) {
       std::vector<IntAnchor> state;
-      for (int64_t r = g0 * kRows; r < g1 * kRows; ++r) add_anchor(r, &state);
+      for (int64_t r = g0 * kRows; r < g1 * kRows; ++r) state.push_back(make_anchor(r));
       ForEachTile(g1 - g0, num_panels, kIntBlockBytes, panel_bytes, [&](int64_t g, int64_t p0, int64_t p1) {
-        format.tile(tiles_of(g0 + g), units, packed.data() + p0 * panel_bytes, p0, p1, pool, state.data() + g * kRows);
+        int16_tile(tiles_of(g0 + g), units, packed.data() + p0 * panel_bytes, p0, p1, pool, state.data() + g * kRows);
       });
       for (int64_t r = g0 * kRows; r < std::min(batch, g1 * kRows); ++r) {
         IntAnchor& anchor = state[r - g0 * kRows];
@@ -648,32 +875,12 @@ std::vector<std::vector<int64_t>> CosineTopK(const at::Tensor& anchors, const at
     });
     return out;
   }
-
-  // Few negatives per anchor: workers take item blocks in turn, pack each and pass every anchor
-  // over it while it is in cache.
-  const int64_t workers = std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), num_blocks));
-  std::vector<std::vector<IntAnchor>> state(workers);
-  std::atomic<int64_t> next_block{0};
-  at::parallel_for(0, workers, 1, [&](int64_t w0, int64_t w1) {
-    for (int64_t w = w0; w < w1; ++w) {
-      for (int64_t r = 0; r < groups * kRows; ++r) add_anchor(r, &state[w]);
-      const AlignedPanels block(block_panels * panel_bytes);
-      std::vector<uint32_t> q(kPanel * units);
-      // The next block is claimed before this one is scored, so that its rows are fetched from
-      // memory (into L2) while the anchors pass over this one.
-      for (int64_t b = next_block++, after = next_block++; b < num_blocks; b = after, after = next_block++) {
-        const int64_t p0 = b * block_panels, p1 = std::min(num_panels, p0 + block_panels);
-        PackPanels(pool, format, p0, p1, block.data(), q.data());
-        for (IntAnchor& anchor : state[w]) anchor.Sync();
-        RowPrefetch prefetch(pool, std::min(n, after * block_panels * kPanel), std::min(n, (after + 1) * block_panels * kPanel), groups);
-        for (int64_t g = 0; g < groups; ++g) {
-          prefetch.Next();
-          format.tile(tiles_of(g), units, block.data(), p0, p1, pool, state[w].data() + g * kRows);
-        }
-      }
-      for (IntAnchor& anchor : state[w]) anchor.Sync();
-    }
-  });
+  const auto state = SearchItemBlocks<IntAnchor>(
+      pool, groups, block_panels, panel_bytes, kPanel * units, make_anchor,
+      [&](int64_t p0, int64_t p1, uint8_t* block, uint32_t* q) { PackPanels(pool, p0, p1, block, q); },
+      [&](int64_t g, const uint8_t* block, int64_t p0, int64_t p1, IntAnchor* rows) {
+        int16_tile(tiles_of(g), units, block, p0, p1, pool, rows);
+      });
   cpu::ForEachChunk(batch, 64, [&](int64_t r0, int64_t r1, int64_t) {
     for (int64_t r = r0; r < r1; ++r) {
       Held held;

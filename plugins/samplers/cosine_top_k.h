@@ -22,10 +22,11 @@ enum class CosineScreen {
   // rule out of the running top-K are recomputed in float, in the order kFloat uses. Same
   // result as kFloat, bit for bit. Needs AVX2 and FMA (see Int16ScreenAvailable).
   kInt16,
-  // The same with 8-bit vectors (items at 127 x, each anchor at its own scale up to its largest
-  // coordinate at 127) on AVX-512 VNNI: twice the products an instruction of kInt16, with a
-  // bound about 0.03-0.04 in cosine instead of 5e-4, so more items survive to the float scores
-  // where many crowd just below the top K. Same result, bit for bit; kInt16 without VNNI.
+  // The same with 8-bit vectors, each row (anchor or item) at its own scale, its largest
+  // coordinate at 127, on AVX-512 VNNI: twice the products an instruction of kInt16, with a
+  // per-item bound (about 0.015 in cosine instead of 5e-4), so every item that passes it is
+  // scored in float at once and the cut follows the exact K-th best score. Same result, bit
+  // for bit; kInt16 without VNNI or above K = 16.
   kInt8,
 };
 

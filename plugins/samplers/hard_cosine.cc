@@ -88,9 +88,10 @@ const Registration<Sampler> kRegistration(
       {"int16_screen", ParamType::kBool, "true",
        "screen the scores with an exact 14-bit fixed-point product and its error bound, then score the "
        "survivors in float: the same negatives, faster (AVX2+FMA CPUs; float everywhere otherwise)"},
-      {"int8_screen", ParamType::kBool, "false",
-       "with the int16 screen on, screen first with an exact 8-bit product and its wider bound "
-       "(AVX-512 VNNI CPUs; int16 otherwise): the same negatives"},
+      {"int8_screen", ParamType::kBool, "true",
+       "with the int16 screen on and k <= 16, screen with an 8-bit product at each row's own scale and "
+       "its error bound instead, scoring what passes in float as it goes (AVX-512 VNNI CPUs; int16 "
+       "otherwise): the same negatives"},
       {"vnni", ParamType::kBool, "true",
        "the int16 screen's products by AVX-512 VNNI where the CPU has it (AVX2 otherwise, or when false): "
        "the same products, fewer instructions"}}},

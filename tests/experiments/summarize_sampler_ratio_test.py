@@ -10,8 +10,8 @@ sys.path.insert(0, os.path.dirname(os.environ.get("ANALYZE_PY", os.path.join(HER
                                                                                "analyze_study.py"))))
 import summarize_sampler_ratio  # noqa: E402
 
-HEADER = ("run  dense ms  straightforward ms  hard_cosine ms  float screen ms  int8 screen ms  avx2 tiles ms  "
-          "hard/dense  int8/dense  straightforward/hard\n")
+HEADER = ("run  dense ms  straightforward ms  hard_cosine ms  float screen ms  int16 screen ms  avx2 tiles ms  "
+          "hard/dense  int16/dense  straightforward/hard\n")
 
 
 class SummarizeSamplerRatioTest(unittest.TestCase):
@@ -37,7 +37,7 @@ class SummarizeSamplerRatioTest(unittest.TestCase):
         self.assertNotIn("a remark", text)
         self.assertIn("| 1 | 20.0 ms | 40.0 ms | 10.0 ms | 20.0 ms | 12.0 ms | 11.0 ms | 0.50 | 0.60 | 4.00 |", text)
         self.assertIn("| 2 | 20.0 | 30.0 | 5.0 | 20.0 | 12.0 | 11.0 | 0.25 | 0.60 | 6.00 |", text)
-        # hard / dense: 0.50, 0.25, 0.60; int8 / dense: 0.60, 0.60, 1.20; straightforward / hard: 4, 6, 5.
+        # hard / dense: 0.50, 0.25, 0.60; int16 / dense: 0.60, 0.60, 1.20; straightforward / hard: 4, 6, 5.
         self.assertIn("| **median** | | | | | | | **0.50 (0.25-0.60)** | 0.60 (0.60-1.20) | **5.00 (4.00-6.00)x** |", text)
         self.assertIn("3 runs.", text)
 
