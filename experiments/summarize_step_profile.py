@@ -20,11 +20,16 @@ COLUMNS = [  # file, heading
 ]
 
 
+UNTOUCHED = "forward: interval fusion, of it untouched items"
+
+
 def label(phase):
     if phase.startswith("backward: "):
         return "of it: " + phase[len("backward: "):]
-    if phase == "forward: interval fusion, of it untouched items":
+    if phase == UNTOUCHED:
         return "of it: items the step does not touch (for the miner)"
+    if phase.startswith(UNTOUCHED + ": "):
+        return "of those: " + phase[len(UNTOUCHED) + 2:]
     return phase
 
 
@@ -43,15 +48,16 @@ def table(results):
     phases = []
     for _, r in runs:
         phases += [p for p in r["profile"]["seconds_per_step"] if p not in phases]
-    # The backward's parts under it; "backward" is the whole (its parts are nested in it).
-    untouched = "forward: interval fusion, of it untouched items"
+    # The backward's parts under it; "backward" is the whole (its parts are nested in it). The
+    # untouched items' fusion under the fusion, and its parts under it.
+    parts = [p for p in phases if p.startswith(UNTOUCHED + ": ")]
     order = []
     for p in phases:
-        if p.startswith("backward") or p in ("optimizer", "step (total)", untouched):
+        if p.startswith("backward") or p in ("optimizer", "step (total)", UNTOUCHED) or p in parts:
             continue
         order.append(p)
-        if p == "forward: interval fusion" and untouched in phases:
-            order.append(untouched)  # nested in the fusion
+        if p == "forward: interval fusion" and UNTOUCHED in phases:
+            order += [UNTOUCHED] + parts
     order += ["backward"] + [p for p in phases if p.startswith("backward: ")] + ["optimizer", "step (total)"]
     out = ["| phase (ms per step) | " + " | ".join(f"{h}, {r['profile']['steps']} steps" for h, r in runs) + " |",
            "|---|" + "---|" * len(runs)]

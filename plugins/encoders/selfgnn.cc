@@ -24,6 +24,11 @@ namespace hardgnn::selfgnn {
 namespace {
 
 constexpr int64_t kEvalChunk = 8192;  // rows fused at a time when scoring every user and item
+// The parts of the untouched items' fusion, nested in "forward: interval fusion, of it untouched items".
+constexpr char kUntouchedGather[] = "forward: interval fusion, of it untouched items: gather";
+constexpr char kUntouchedRnn[] = "forward: interval fusion, of it untouched items: LSTM";
+constexpr char kUntouchedDropout[] = "forward: interval fusion, of it untouched items: dropout";
+constexpr char kUntouchedAttention[] = "forward: interval fusion, of it untouched items: attention";
 
 class SelfGnn;
 
@@ -172,23 +177,35 @@ class SelfGnn : public Encoder {
       at::Tensor untouched =
           at::ones({num_items_}, touched.options().dtype(at::kBool)).index_fill_(0, touched, false).nonzero().view(-1);
       torch::NoGradGuard no_grad;
-      table.index_copy_(0, untouched, Fuse(item_short.index_select(1, untouched), true, untouched));
+      at::Tensor slices;
+      {
+        ScopedPhase gather(kUntouchedGather);
+        slices = item_short.index_select(1, untouched);
+      }
+      table.index_copy_(0, untouched, Fuse(slices, true, untouched, /*untouched_phases=*/true));
     }
     return {user_long, table.index_copy(0, touched, Fuse(item_short.index_select(1, touched), true, touched))};
   }
 
   // Interval fusion of slices [G, N, d] into long-term embeddings [N, d] (SPEC §2.2). In
   // training, row n's output dropout is keyed by keys[n] (RowDropout), with the pass's seed;
-  // undefined keys: no dropout (evaluation).
-  at::Tensor Fuse(const at::Tensor& slices, bool items, const at::Tensor& keys) {
+  // undefined keys: no dropout (evaluation). untouched_phases: profile its parts as the
+  // untouched items' (what fresh mining costs, by kernel).
+  at::Tensor Fuse(const at::Tensor& slices, bool items, const at::Tensor& keys, bool untouched_phases = false) {
     // No rows (no untouched item, no extra pick): the stock modules cannot reshape an empty batch.
     if (slices.size(1) == 0) return at::zeros({0, options_.dim}, slices.options());
     at::Tensor x = slices.permute({1, 0, 2});  // [N, G, d], a strided view: the RNN reads it in place
     IntervalRnn& rnn = items && options_.separate_rnn ? item_rnn_ : rnn_;
-    at::Tensor h = rnn->forward(x);
+    at::Tensor h;
+    {
+      ScopedPhase phase(untouched_phases ? kUntouchedRnn : nullptr);
+      h = rnn->forward(x);
+    }
     if (keys.defined()) {
+      ScopedPhase phase(untouched_phases ? kUntouchedDropout : nullptr);
       h = RowDropout(h, 1.0 - options_.keep_rate, is_training(), items ? item_dropout_seed_ : user_dropout_seed_, keys);
     }
+    ScopedPhase phase(untouched_phases ? kUntouchedAttention : nullptr);
     return (items ? item_attention_ : user_attention_)->forward(h);
   }
 
