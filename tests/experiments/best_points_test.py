@@ -11,13 +11,11 @@ sys.path.insert(0, os.path.dirname(os.environ.get("ANALYZE_PY", os.path.join(HER
                                                                                "analyze_study.py"))))
 import best_points  # noqa: E402
 import study  # noqa: E402
+from study_rows import study_row  # noqa: E402
 
 
 def row(dataset, variant, point, seed, val, test=0.5):
-    values = dict.fromkeys(study.HEADER, "0.1")
-    values.update(study="s", dataset=dataset, variant=variant, point=point, seed=str(seed), commit="c", flags="",
-                  val_paper_ndcg10=str(val), test_paper_ndcg10=str(test))
-    return [values[k] for k in study.HEADER]
+    return study_row(dataset, variant, point, seed, val_paper_ndcg10=val, test_paper_ndcg10=test)
 
 
 class BestPointsTest(unittest.TestCase):
