@@ -35,6 +35,9 @@ import tempfile
 
 from scipy import stats
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from best_points import choose  # noqa: E402
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SUMMARY = [("test_paper_ndcg10", "test paper NDCG@10"), ("test_full_ndcg10", "test full NDCG@10"),
            ("test_full_hr10", "test full HR@10"), ("val_paper_ndcg10", "val paper NDCG@10"),
@@ -184,6 +187,41 @@ def contrast_rows(groups, contrasts):
     return paired_rows(groups, contrasts, lambda a, b: f"{a} − {b}")
 
 
+SELECTION_SEEDS = (1, 2, 3)  # the seeds every sweep point runs; the choice on validation uses them
+
+
+def tuned_choices(dataset, groups):
+    """{variant: (chosen point, its mean) or (None, why)} for every variant with sweep points: the
+    point, its own ("") or a sweep's, with the best mean validation paper NDCG@10 over
+    SELECTION_SEEDS (experiments/best_points.py --overall: the same rule), test metrics unseen."""
+    runs, points = {}, {}
+    for group, seeds in groups.items():
+        variant, _, point = group.partition("@")
+        runs[(dataset, variant, point)] = {s: float(r["val_paper_ndcg10"]) for s, r in seeds.items()}
+        points.setdefault(variant, []).append(point)
+    return {v: choose(runs, dataset, v, [""] + sorted(p for p in ps if p), list(SELECTION_SEEDS))
+            for v, ps in points.items() if any(ps) and "" in ps}
+
+
+def tuned_section(dataset, groups, reference):
+    """Each swept variant at its setting chosen on validation against the reference, or []."""
+    choices = tuned_choices(dataset, groups)
+    decided = {v: p for v, (p, _) in choices.items() if p is not None}
+    if not choices or reference not in groups:
+        return [], []
+    pairs = [(v + ("@" + p if p else ""), reference) for v, p in sorted(decided.items())]
+    rows = paired_rows(groups, pairs, lambda a, b: a if "@" in a else f"{a} (own point)")
+    lines = [f"**{dataset}**, each swept variant at its setting chosen on validation (the best mean val paper "
+             f"NDCG@10 over seeds {', '.join(map(str, SELECTION_SEEDS))} among its own point and its sweep points; "
+             f"then every seed it ran), against {reference}: paired by seed; Holm over the rows of this table, "
+             f"separately for each test. The validation rows are biased upwards by the choice; the test rows "
+             f"are not.", ""]
+    table, counts = paired_table(rows, f"variant at its chosen setting − {reference}") if rows else ([], [])
+    lines += table
+    lines += [f"- {v}: {why}" for v, (p, why) in sorted(choices.items()) if p is None]
+    return lines + [""], counts
+
+
 def comparison_table(groups, reference):
     return paired_table(comparisons(groups, reference), f"variant − {reference}")
 
@@ -219,6 +257,9 @@ def dataset_section(dataset, groups, reference, contrasts=()):
         table, pair_counts = comparison_table(groups, reference)
         lines += [f"**{dataset}**, against {reference}: differences paired by seed; Holm over the rows "
                   f"of this table, separately for each test.", ""] + table + [""]
+        tuned, counts = tuned_section(dataset, groups, reference)
+        lines += tuned
+        pair_counts = sorted(set(pair_counts) | set(counts))
     rows = contrast_rows(groups, contrasts)
     if rows:
         table, counts = paired_table(rows, "contrast")

@@ -148,6 +148,37 @@ class ReportTest(unittest.TestCase):
         self.assertEqual(rc, 2)
         self.assertIn("--contrast hardgnn: expected VARIANT:VARIANT", out)
 
+    def test_each_swept_variant_at_its_setting_chosen_on_validation(self):
+        path = os.path.join(self.results, "s", "runs.csv")
+        rows = []
+        for seed in range(1, 6):
+            # r: own point (val 0.1, as every row above), w=0.5 val 0.2 on seeds 1-3 (chosen; its seeds
+            # 4-5 then count on test), w=1 val 0.15; q: w=0.5 lacks seed 3, so q is undecided.
+            for variant, point, test, val in (("r", "", 0.32, 0.1), ("r", "w=0.5", 0.33 + seed / 400, 0.2),
+                                              ("r", "w=1", 0.9, 0.15), ("q", "", 0.3, 0.1)):
+                row = csv_row("d", variant, point, seed, test)
+                row[study.HEADER.index("val_paper_ndcg10")] = str(val)
+                rows.append(row)
+            if seed != 3:
+                rows.append(csv_row("d", "q", "w=0.5", seed, 0.5))
+        for row in rows:
+            study.append_row(path, row)
+        groups = analyze.by_dataset(analyze.load_rows(path), "selfgnn")["d"]
+        choices = analyze.tuned_choices("d", groups)
+        self.assertEqual(choices["r"][0], "w=0.5")
+        self.assertAlmostEqual(choices["r"][1], 0.2)
+        self.assertEqual(choices["hardgnn"][0], "")  # every val 0.1: a tie keeps the own point
+        self.assertIsNone(choices["q"][0])
+        lines, counts = analyze.tuned_section("d", groups, "selfgnn")
+        text = "\n".join(lines)
+        # r@w=0.5 - selfgnn per seed: (0.33 + s/400) - (0.30 + s/1000), seeds 1-5.
+        want = sum((0.33 + s / 400) - (0.30 + s / 1000) for s in range(1, 6)) / 5
+        self.assertIn(f"| r@w=0.5 | test paper NDCG@10 | 5 | {want:+.4f} [", text)
+        self.assertIn("| hardgnn (own point) | test paper NDCG@10 | 5 |", text)
+        self.assertNotIn("r@w=1 |", text)
+        self.assertIn("- q: seeds [1, 2, 3] missing for w=0.5", text)
+        self.assertEqual(counts, [5])
+
     @unittest.skipIf(shutil.which("gnuplot") is None, "gnuplot is not installed")
     def test_plots(self):
         rc, out = self.main("--plots", "--runs-dir", os.path.join(self.results, "no-runs"))
