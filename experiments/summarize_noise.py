@@ -113,10 +113,14 @@ def read(results):
 
 
 def table(results):
-    data = collect(*read(results))
+    noise, ablation = read(results)
+    data = collect(noise, ablation)
     if not data:
         return "No run of the noise study (`experiments/studies/noise.study`) has finished yet."
-    return "\n\n".join(dataset_table(base, data[base]) for base in sorted(data))
+    hours = sum(float(r["seconds"]) for r in noise) / 3600
+    head = (f"{len(noise)} runs of the noise study, {hours:.2f} h of training (sum of `seconds`); the 0% rows are "
+            "the ablation's, counted there.")
+    return "\n\n".join([head] + [dataset_table(base, data[base]) for base in sorted(data)])
 
 
 def plot(results):

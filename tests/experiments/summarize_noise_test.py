@@ -16,7 +16,7 @@ T_975_2 = 4.302652729911275  # the t distribution's 97.5% point at 2 degrees of 
 
 
 def row(dataset, variant, point, seed, test, val=0.3):
-    return study_row(dataset, variant, point, seed, test_paper_ndcg10=test, val_paper_ndcg10=val)
+    return study_row(dataset, variant, point, seed, test_paper_ndcg10=test, val_paper_ndcg10=val, seconds=1800)
 
 
 class SummarizeNoiseTest(unittest.TestCase):
@@ -58,6 +58,7 @@ class SummarizeNoiseTest(unittest.TestCase):
         self.assertRegex(text, r"\| hardgnn-best \| 10% \| 3 \| 0\.2700 ± [0-9.]+ \| [^|]+ \| -34\.1% \| \+0\.0467 ")
         self.assertRegex(text, r"\| selfgnn \| 10% \| 3 \| 0\.2233 ± [0-9.]+ \| [^|]+ \| -30\.2% \|")
         self.assertIn("| selfgnn | 25% | 1 | 0.1000 |", text)
+        self.assertIn("7 runs of the noise study, 3.50 h of training", text)  # 7 rows of 1800 s
         self.assertNotIn("hardgnn-best | 25%", text)
 
     def test_zero_point_undecided_until_the_sweeps_have_every_seed(self):
