@@ -1,6 +1,13 @@
 #include "core/cpu/reduce.h"
 
+#include <vector>
+
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <torch/csrc/autograd/custom_function.h>
+
+#include "core/cpu/kernel_path.h"
+#include "core/cpu/vec.h"
 
 namespace hardgnn::cpu {
 namespace {
@@ -8,7 +15,48 @@ namespace {
 // Elements per chunk: below ATen's grain size, so the last serial sum stays on one thread.
 constexpr int64_t kChunk = 4096;
 
+// sum(x[i]^2) over [begin, end) in double, in four lanes then in order: a fixed order.
+template <typename T>
+HARDGNN_SIMD_CLONES double SquaresOf(const T* x, int64_t begin, int64_t end) {
+  double lanes[4] = {0, 0, 0, 0};
+  int64_t i = begin;
+  for (; i + 4 <= end; i += 4) {
+    for (int l = 0; l < 4; ++l) lanes[l] += static_cast<double>(x[i + l]) * x[i + l];
+  }
+  double sum = (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
+  for (; i < end; ++i) sum += static_cast<double>(x[i]) * x[i];
+  return sum;
+}
+
+struct SumOfSquaresFunction : public torch::autograd::Function<SumOfSquaresFunction> {
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x) {
+    ctx->save_for_backward({x});
+    const at::Tensor c = x.contiguous();
+    const int64_t n = c.numel(), chunks = (n + kChunk - 1) / kChunk;
+    std::vector<double> sums(chunks);
+    AT_DISPATCH_FLOATING_TYPES(c.scalar_type(), "FixedOrderSumOfSquares", [&] {
+      const scalar_t* data = c.data_ptr<scalar_t>();
+      at::parallel_for(0, chunks, 16, [&](int64_t c0, int64_t c1) {
+        for (int64_t k = c0; k < c1; ++k) sums[k] = SquaresOf(data, k * kChunk, std::min(n, (k + 1) * kChunk));
+      });
+    });
+    double total = 0;
+    for (double s : sums) total += s;
+    return at::scalar_tensor(total, x.options());
+  }
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grad) {
+    const at::Tensor x = ctx->get_saved_variables()[0];
+    return {x * (grad[0] * 2)};  // 2g is exact, so x * 2g rounds as the power rule's g * 2x does
+  }
+};
+
 }  // namespace
+
+at::Tensor FixedOrderSumOfSquares(const at::Tensor& x) {
+  if (!UseCpuKernels(x) || !at::isFloatingType(x.scalar_type())) return FixedOrderSum(x.square());
+  return SumOfSquaresFunction::apply(x);
+}
 
 at::Tensor FixedOrderSum(const at::Tensor& x) {
   const at::Tensor flat = x.reshape({-1});

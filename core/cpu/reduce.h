@@ -19,6 +19,12 @@ at::Tensor FixedOrderSum(const at::Tensor& x);
 // FixedOrderSum(x) / x.numel().
 at::Tensor FixedOrderMean(const at::Tensor& x);
 
+// The sum of x's squared elements, a 0-dim tensor of x's dtype, independent of the number of
+// threads. On the CPU kernels one pass over x, without the squared tensor; its gradient is
+// g * 2x, the same bits as FixedOrderSum(x.square())'s (whose value may differ in the last bits:
+// the sum is taken in another order, in double). Elsewhere FixedOrderSum(x.square()).
+at::Tensor FixedOrderSumOfSquares(const at::Tensor& x);
+
 }  // namespace hardgnn::cpu
 
 #endif  // HARDGNN_CORE_CPU_REDUCE_H_

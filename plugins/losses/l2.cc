@@ -16,7 +16,7 @@ class L2 : public Loss {
   Reduction BatchReduction(const Input&) const override { return {Reduction::kParameters}; }
   at::Tensor Compute(const Input& input) override {
     at::Tensor total = at::zeros({});
-    for (const at::Tensor& p : input.encoder.RegularizedParameters()) total = total + cpu::FixedOrderSum(p.square());
+    for (const at::Tensor& p : input.encoder.RegularizedParameters()) total = total + cpu::FixedOrderSumOfSquares(p);
     return total;
   }
 };

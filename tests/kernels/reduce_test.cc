@@ -51,5 +51,38 @@ TEST(FixedOrderSumTest, GradientIsOnes) {
   EXPECT_TRUE(at::allclose(y.grad(), at::full_like(y, 1e-4)));
 }
 
+TEST(FixedOrderSumOfSquaresTest, IsTheSumOfSquaresOnEveryThreadCount) {
+  at::manual_seed(2);
+  for (const int64_t n : std::vector<int64_t>{0, 1, 4095, 4096, 4097, kN}) {
+    const at::Tensor x = at::randn({n});
+    const double exact = x.to(at::kDouble).square().sum().item<double>();  // an independent sum
+    at::set_num_threads(1);
+    const at::Tensor one = FixedOrderSumOfSquares(x.view({-1, 1}));
+    EXPECT_EQ(one.dim(), 0);
+    EXPECT_EQ(one.scalar_type(), at::kFloat);
+    EXPECT_NEAR(one.item<double>(), exact, 1e-6 * (1 + exact)) << n;
+    for (int threads : {2, 3}) {
+      at::set_num_threads(threads);
+      EXPECT_TRUE(at::equal(FixedOrderSumOfSquares(x), one)) << n << ", " << threads << " threads";
+    }
+    at::set_num_threads(1);
+  }
+  const at::Tensor d = at::randn({5000}, at::kDouble);
+  EXPECT_NEAR(FixedOrderSumOfSquares(d).item<double>(), d.square().sum().item<double>(), 1e-9 * 5000);
+}
+
+// The gradient has the bits of the power rule's, so training with it follows the same path; a
+// loss weight upstream (here 0.37) reaches every element.
+TEST(FixedOrderSumOfSquaresTest, GradientIsThePowerRulesBitForBit) {
+  for (const auto dtype : {at::kFloat, at::kDouble}) {
+    at::manual_seed(3);
+    const at::Tensor base = at::randn({3, 5001}, dtype);
+    const at::Tensor a = base.clone().requires_grad_(), b = base.clone().requires_grad_();
+    (0.37 * FixedOrderSumOfSquares(a)).backward();
+    (0.37 * FixedOrderSum(b.square())).backward();
+    EXPECT_TRUE(at::equal(a.grad(), b.grad())) << dtype;
+  }
+}
+
 }  // namespace
 }  // namespace hardgnn::cpu
