@@ -1,14 +1,15 @@
 #include "plugins/samplers/cosine_top_k.h"
 
-// Both screens share one layout: items are normalized (x / |x|, in float) while they are packed
+// The screens share one layout: items are normalized (x / |x|, in float) while they are packed
 // into dimension-major panels of 16, a register tile scores 6 anchors x 16 items, and the tile's
 // scores are compared, still in registers, with each anchor's running cut; only the rare score
 // above it leaves the registers. The float screen packs every item first, then tasks of 132
-// anchors pass over 64 KB item blocks. Up to K = 16 the int16 screen's workers take 32 KB item
-// blocks in turn, pack one and pass every anchor over it while it is in cache: the packed items
-// never leave the cache, and a worker slowed by a neighbour on a shared machine takes fewer
-// blocks; anchors share their cuts across workers (see IntAnchor). Above it, tasks of anchors
-// pass over items packed first, as in the float screen (see kItemSplitMaxK).
+// anchors pass over 64 KB item blocks. Up to K = 16 the integer screens' workers take 32 KB item
+// blocks in turn, pack one and pass every anchor over it while it is in cache
+// (SearchItemBlocks): the packed items never leave the cache, and a worker slowed by a neighbour
+// on a shared machine takes fewer blocks; anchors share their cuts across workers (see
+// IntAnchor, Int8Anchor). Above it, the int16 screen's tasks of anchors pass over items packed
+// first, as in the float screen (see kItemSplitMaxK).
 //
 // The int16 screen's bound. With S = 2^14, q = round(S x r), r = 1/|x| in float, for the
 // normalized vectors a and x (v = x / |x| in float; |v_i| <= 1, so q fits int16): S x r differs

@@ -93,8 +93,8 @@ const Registration<Sampler> kRegistration(
        "its error bound instead, scoring what passes in float as it goes (AVX-512 VNNI CPUs; int16 "
        "otherwise): the same negatives"},
       {"vnni", ParamType::kBool, "true",
-       "the int16 screen's products by AVX-512 VNNI where the CPU has it (AVX2 otherwise, or when false): "
-       "the same products, fewer instructions"}}},
+       "the integer screens' products by AVX-512 VNNI where the CPU has it; false (or no VNNI): the int16 "
+       "screen on AVX2: the same negatives"}}},
     [](const PluginArgs& a, const Sampler::Context&) -> absl::StatusOr<std::unique_ptr<Sampler>> {
       if (a.Int("k") < 1 || a.Int("candidates") < 0 || a.Int("random") < 0) {
         return absl::InvalidArgumentError("hard_cosine: k >= 1, candidates >= 0 and random >= 0");
