@@ -36,7 +36,7 @@ import tempfile
 from scipy import stats
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from best_points import choose  # noqa: E402
+from best_points import best_of_present  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SUMMARY = [("test_paper_ndcg10", "test paper NDCG@10"), ("test_full_ndcg10", "test full NDCG@10"),
@@ -194,13 +194,12 @@ def tuned_choices(dataset, groups):
     """{variant: (chosen point, its mean) or (None, why)} for every variant with sweep points: the
     point, its own ("") or a sweep's, with the best mean validation paper NDCG@10 over
     SELECTION_SEEDS (experiments/best_points.py --overall: the same rule), test metrics unseen."""
-    runs, points = {}, {}
+    runs = {}
     for group, seeds in groups.items():
         variant, _, point = group.partition("@")
         runs[(dataset, variant, point)] = {s: float(r["val_paper_ndcg10"]) for s, r in seeds.items()}
-        points.setdefault(variant, []).append(point)
-    return {v: choose(runs, dataset, v, [""] + sorted(p for p in ps if p), list(SELECTION_SEEDS))
-            for v, ps in points.items() if any(ps) and "" in ps}
+    swept = {v for (_, v, p) in runs if p} & {v for (_, v, p) in runs if not p}
+    return {v: best_of_present(runs, dataset, v, list(SELECTION_SEEDS)) for v in swept}
 
 
 def tuned_section(dataset, groups, reference):

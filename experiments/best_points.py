@@ -52,6 +52,14 @@ def choose(runs, dataset, variant, candidates, seeds):
     return winner, score[winner]
 
 
+def best_of_present(runs, dataset, variant, seeds):
+    """choose() over the variant's own point and every point it has a row for on the dataset:
+    for readers of runs.csv without the study description (the candidates the description
+    defines have rows by the time every one of them has every seed)."""
+    points = sorted({p for (d, v, p) in runs if d == dataset and v == variant and p})
+    return choose(runs, dataset, variant, [""] + points, seeds)
+
+
 def sweeps_of(study, variant):
     """{sweep name: [its points as SWEEP=VALUE]} of the sweeps that list the variant."""
     return {name: [f"{name}={v}" for v in sweep.points] for name, sweep in study.sweeps.items() if variant in sweep.variants}

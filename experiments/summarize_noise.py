@@ -20,8 +20,8 @@ import tempfile
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from analyze_study import ci_columns, fmt_ci, fmt_diff, fmt_p, gnuplot, holm, paired, write_data  # noqa: E402
 import report_block  # noqa: E402
-from best_points import choose, seed_values  # noqa: E402
-from study import done_rows  # noqa: E402
+from best_points import best_of_present, seed_values  # noqa: E402
+from study import StudyError, read_rows  # noqa: E402
 
 COMMAND = "python3 experiments/summarize_noise.py --report experiments/REPORT.md"
 REFERENCE = "selfgnn"
@@ -40,10 +40,7 @@ def zero_point(ablation, base, variant, seeds):
     """The ablation point a noise variant stands for at 0%: '' or the best SWEEP=VALUE; None if undecided."""
     if variant not in BEST:
         return ""
-    source = BEST[variant]
-    runs = seed_values(ablation, SELECTION)
-    points = sorted({r["point"] for r in ablation if r["dataset"] == base and r["variant"] == source and r["point"]})
-    winner, _ = choose(runs, base, source, [""] + points, seeds)
+    winner, _ = best_of_present(seed_values(ablation, SELECTION), base, BEST[variant], seeds)
     return winner
 
 
@@ -106,10 +103,31 @@ def dataset_table(base, variants):
     return f"**{base}**: mean ± half-width of the 95% CI over seeds; the paired test is on test paper NDCG@10.\n\n" + "\n".join(lines)
 
 
+NUMBERS = ["seconds", SELECTION] + [m for m, _ in METRICS]
+
+
+def read_runs(path):
+    """A study's runs.csv (missing: no rows), one row per cell (a later row replaces an earlier
+    one), each number checked; a bad one is an error naming the file, line and column."""
+    try:
+        rows = read_rows(path)
+    except StudyError as e:
+        raise SystemExit(f"summarize_noise: {e}")
+    out = {}
+    for line, r in enumerate(rows, 2):  # line 1 is the header
+        for column in ["seed"] + NUMBERS:
+            try:
+                float(r[column]) if column != "seed" else int(r[column])
+            except (TypeError, ValueError):
+                raise SystemExit(f"{path}:{line}: {column} is not a number: {r[column]!r}")
+        out[(r["dataset"], r["variant"], r["point"], r["seed"])] = r
+    return list(out.values())
+
+
 def read(results):
     """(noise rows, ablation rows): results/runs.csv and, beside it, ../ablation/runs.csv."""
-    return (list(done_rows(os.path.join(results, "runs.csv")).values()),
-            list(done_rows(os.path.join(os.path.dirname(os.path.abspath(results)), "ablation", "runs.csv")).values()))
+    return (read_runs(os.path.join(results, "runs.csv")),
+            read_runs(os.path.join(os.path.dirname(os.path.abspath(results)), "ablation", "runs.csv")))
 
 
 def table(results):

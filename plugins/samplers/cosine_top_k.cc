@@ -274,31 +274,54 @@ __attribute__((target("avx2,fma"))) void ChainDots(const float* a, const float* 
   std::copy(scores, scores + count, out);
 }
 
+constexpr int kChainLanes = 8;  // rows ChainDots scores at once
+
+// The float scores of pool positions [0, count) (count <= kChainLanes) against `anchor`.
+void FloatScores(const float* anchor, const Pool& pool, const int32_t* positions, int count, float* scores) {
+  const float* rows[kChainLanes];
+  float norms[kChainLanes];
+  for (int l = 0; l < count; ++l) {
+    rows[l] = pool.Row(positions[l]);
+    norms[l] = pool.norm[positions[l]];
+  }
+  ChainDots(anchor, rows, norms, count, pool.d, scores);
+}
+
+// An item scored in float; Better() orders by score, ties to the earlier pool position.
+struct Scored {
+  float score;
+  int32_t j;
+};
+struct BetterThan {
+  bool operator()(const Scored& x, const Scored& y) const { return x.score != y.score ? x.score > y.score : x.j < y.j; }
+};
+constexpr BetterThan Better;
+
+// The ids of the k best of `scored`, best first.
+std::vector<int64_t> BestIds(std::vector<Scored> scored, int64_t k, const Pool& pool) {
+  std::sort(scored.begin(), scored.end(), Better);
+  std::vector<int64_t> ids;
+  for (int64_t i = 0; i < std::min<int64_t>(k, scored.size()); ++i) ids.push_back(pool.Id(scored[i].j));
+  return ids;
+}
+
 // The K best items of an anchor (normalized: `anchor`) by their float scores (ties: earlier pool
 // position), among the items its workers hold above the final cut.
 std::vector<int64_t> Finish(const float* anchor, const Pool& pool, int64_t k, int32_t cut,
                             Held held) {
   DropRuledOut(held, cut);
-  std::vector<std::pair<float, int32_t>> scored;
-  for (size_t h0 = 0; h0 < held.size(); h0 += 8) {
-    const int count = static_cast<int>(std::min<size_t>(8, held.size() - h0));
-    const float* rows[8];
-    float norms[8], scores[8];
+  std::vector<Scored> scored;
+  for (size_t h0 = 0; h0 < held.size(); h0 += kChainLanes) {
+    const int count = static_cast<int>(std::min<size_t>(kChainLanes, held.size() - h0));
+    int32_t positions[kChainLanes];
+    float scores[kChainLanes];
+    for (int l = 0; l < count; ++l) positions[l] = held[h0 + l].second;
+    FloatScores(anchor, pool, positions, count, scores);
     for (int l = 0; l < count; ++l) {
-      rows[l] = pool.Row(held[h0 + l].second);
-      norms[l] = pool.norm[held[h0 + l].second];
-    }
-    ChainDots(anchor, rows, norms, count, pool.d, scores);
-    for (int l = 0; l < count; ++l) {
-      if (!std::isnan(scores[l])) scored.emplace_back(scores[l], held[h0 + l].second);
+      if (!std::isnan(scores[l])) scored.push_back({scores[l], positions[l]});
     }
   }
-  std::sort(scored.begin(), scored.end(), [](const auto& x, const auto& y) {
-    return x.first != y.first ? x.first > y.first : x.second < y.second;
-  });
-  std::vector<int64_t> ids;
-  for (int64_t i = 0; i < std::min<int64_t>(k, scored.size()); ++i) ids.push_back(pool.Id(scored[i].second));
-  return ids;
+  return BestIds(std::move(scored), k, pool);
 }
 
 // Holds the lanes of panel p whose products s[l] are above anchor `row`'s cut (lanes: a bit per
@@ -390,9 +413,10 @@ bool VnniTilesAvailable() {
 namespace {
 
 // q[k] = round(s x[k] r), r = 1 / norm, by the float rounding of the addition of 1.5 * 2^23
-// (|s x r| <= s + 1), vectorized; returns |q|_1 and adds sum(q) to *sum. For a row with no NaN.
+// (|s x r| <= s + 1), vectorized; returns |q|_1 and, if sum is given, adds sum(q) to it. For a
+// row with no NaN.
 template <typename Q>
-HARDGNN_INLINE int64_t RoundRow(const float* x, float r, float s, int64_t d, Q* q, int32_t* sum) {
+HARDGNN_INLINE int64_t RoundRow(const float* x, float r, float s, int64_t d, Q* q, int32_t* sum = nullptr) {
   int32_t l1 = 0, total = 0;
   for (int64_t k = 0; k < d; ++k) {
     const int32_t v = static_cast<int32_t>((x[k] * r * s + 12582912.0f) - 12582912.0f);
@@ -400,13 +424,10 @@ HARDGNN_INLINE int64_t RoundRow(const float* x, float r, float s, int64_t d, Q* 
     l1 += v < 0 ? -v : v;
     total += v;
   }
-  *sum += total;
+  if (sum != nullptr) *sum += total;
   return l1;
 }
-HARDGNN_SIMD_CLONES int64_t FixedRow(const float* x, float r, float s, int64_t d, int16_t* q) {
-  int32_t unused = 0;
-  return RoundRow(x, r, s, d, q, &unused);
-}
+HARDGNN_SIMD_CLONES int64_t FixedRow(const float* x, float r, float s, int64_t d, int16_t* q) { return RoundRow(x, r, s, d, q); }
 HARDGNN_SIMD_CLONES int64_t FixedRow8(const float* x, float r, float s, int64_t d, int8_t* q, int32_t* sum) {
   return RoundRow(x, r, s, d, q, sum);
 }
@@ -448,6 +469,13 @@ int64_t FixedQuads(const float* x, float norm, int64_t d, uint32_t* quads, float
   return FixedRow8(x, r, *scale, d, reinterpret_cast<int8_t*>(quads), sum);
 }
 
+// panel[unit][16] from q[16][unit]: the kPanel rows' units, dimension-major as the tiles read them.
+void Interleave(const uint32_t* q, int64_t units, uint32_t* panel) {
+  for (int64_t k = 0; k < units; ++k) {
+    for (int64_t l = 0; l < kPanel; ++l) panel[k * kPanel + l] = q[l * units + k];
+  }
+}
+
 // Packs int16 panels [p0, p1) as the tiles read them, x[p - p0][pair][16] (zero-padded; rows
 // with a NaN are zero), and fills their pool.norm. q: scratch for kPanel rows of pairs.
 void PackPanels(Pool& pool, int64_t p0, int64_t p1, uint8_t* block, uint32_t* q) {
@@ -459,9 +487,7 @@ void PackPanels(Pool& pool, int64_t p0, int64_t p1, uint8_t* block, uint32_t* q)
       const int64_t j = p * kPanel + l;
       FixedPairs(j < n ? pool.Row(j) : nullptr, j < n ? pool.norm[j] : std::nanf(""), d, q + l * units);
     }
-    for (int64_t k = 0; k < units; ++k) {
-      for (int64_t l = 0; l < kPanel; ++l) panel[k * kPanel + l] = q[l * units + k];
-    }
+    Interleave(q, units, panel);
   }
 }
 
@@ -489,21 +515,9 @@ void PackInt8Panels(Pool& pool, int64_t p0, int64_t p1, uint8_t* block, uint32_t
       start[l] = static_cast<int32_t>(std::ceil(kFixedError * l1 + d * kFixedError * kFixedError));
       inverse[l] = real ? 1.0f / scale : std::nanf("");
     }
-    for (int64_t k = 0; k < units; ++k) {
-      for (int64_t l = 0; l < kPanel; ++l) panel[k * kPanel + l] = q[l * units + k];
-    }
+    Interleave(q, units, panel);
   }
 }
-
-// An item scored in float; Better() orders by score, ties to the earlier pool position.
-struct Scored {
-  float score;
-  int32_t j;
-};
-struct BetterThan {
-  bool operator()(const Scored& x, const Scored& y) const { return x.score != y.score ? x.score > y.score : x.j < y.j; }
-};
-constexpr BetterThan Better;
 
 // One worker's part of an anchor's int8 search: the K best float scores among the items it
 // admitted (a heap, the worst first) and up to eight admitted items not scored yet. `low` is
@@ -518,7 +532,7 @@ struct Int8Anchor {
   std::atomic<float>* shared;  // the anchor's low, shared by the workers
   float low, cut;              // cut: low in the tiles' units (s_a x score), rounded down
   std::vector<Scored> top;
-  int32_t pending[8];
+  int32_t pending[kChainLanes];
   int count = 0;
 
   void Raise(float to) {
@@ -534,17 +548,12 @@ struct Int8Anchor {
   }
   void Admit(int32_t j, const Pool& pool) {
     pending[count++] = j;
-    if (count == 8) ScorePending(pool);
+    if (count == kChainLanes) ScorePending(pool);
   }
   void ScorePending(const Pool& pool) {
     if (count == 0) return;
-    const float* rows[8];
-    float norms[8], scores[8];
-    for (int l = 0; l < count; ++l) {
-      rows[l] = pool.Row(pending[l]);
-      norms[l] = pool.norm[pending[l]];
-    }
-    ChainDots(a, rows, norms, count, pool.d, scores);
+    float scores[kChainLanes];
+    FloatScores(a, pool, pending, count, scores);
     for (int l = 0; l < count; ++l) {
       if (!std::isnan(scores[l])) Offer({scores[l], pending[l]}, pool);
     }
@@ -829,8 +838,7 @@ std::vector<std::vector<int64_t>> CosineTopK(const at::Tensor& anchors, const at
       for (int64_t r = r0; r < r1; ++r) {
         std::vector<Scored> scored;
         for (const auto& worker : state) scored.insert(scored.end(), worker[r].top.begin(), worker[r].top.end());
-        std::sort(scored.begin(), scored.end(), Better);
-        for (int64_t i = 0; i < std::min<int64_t>(k, scored.size()); ++i) out[r].push_back(pool.Id(scored[i].j));
+        out[r] = BestIds(std::move(scored), k, pool);
       }
     });
     return out;

@@ -70,6 +70,19 @@ class SummarizeNoiseTest(unittest.TestCase):
         self.assertIn("| hardgnn-best | 10% | 3 |", text)
         self.assertNotIn("| hardgnn-best | 0% |", text)
 
+    def test_a_bad_number_names_its_file_line_and_column(self):
+        for s in (1, 2):
+            self.add_noise("d-noise10", "selfgnn", "", s, 0.2)
+        path = os.path.join(self.noise, "runs.csv")
+        with open(path) as f:
+            lines = f.read().splitlines()
+        lines[2] = lines[2].replace(",0.2,", ",nan?,", 1)
+        with open(path, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        with self.assertRaises(SystemExit) as raised:
+            summarize_noise.table(self.noise)
+        self.assertIn(f"{path}:3: test_paper_ndcg10 is not a number: 'nan?'", str(raised.exception))
+
     def test_no_runs_yet(self):
         self.assertIn("No run of the noise study", summarize_noise.table(self.noise))
 
