@@ -13,6 +13,7 @@
 #include <benchmark/benchmark.h>
 #include <torch/csrc/autograd/grad_mode.h>
 
+#include "core/cli/runtime_info.h"
 #include "core/data/cache.h"
 #include "core/eval/evaluator.h"
 #include "core/eval/metrics.h"
@@ -106,6 +107,7 @@ void Straightforward(benchmark::State& state, bool fused, bool full) {
 
 int main(int argc, char** argv) {
   using namespace hardgnn::bench;
+  hardgnn::EnsureStartupEnvironment(argv, /*passive_openmp_waits=*/false);  // may re-execute
   for (int i = 1; i < argc; ++i) {
     if (std::strncmp(argv[i], "--dataset=", 10) == 0) g_dataset = argv[i] + 10;
   }

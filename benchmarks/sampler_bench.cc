@@ -20,6 +20,7 @@
 #include <immintrin.h>
 
 #include "benchmarks/common.h"
+#include "core/cli/runtime_info.h"
 #include "core/data/csr.h"
 #include "core/model/rng.h"
 #include "core/model/sampler.h"
@@ -164,6 +165,7 @@ __attribute__((target("avx512f,avx512vnni"))) void VnniPeak(benchmark::State& st
 
 int main(int argc, char** argv) {
   using namespace hardgnn::bench;
+  hardgnn::EnsureStartupEnvironment(argv, /*passive_openmp_waits=*/false);  // may re-execute
   at::set_num_threads(2);
   for (int64_t b : {512, 2048}) {
     for (int64_t n : {10000, 50000, 200000}) {

@@ -110,7 +110,7 @@ int RunCommand(const std::string& command, const std::vector<std::string>& opera
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (RunsParallelWork(argc, argv)) hardgnn::EnsurePassiveOpenMpWaits(argv);  // may re-execute
+  if (RunsParallelWork(argc, argv)) hardgnn::EnsureStartupEnvironment(argv, /*passive_openmp_waits=*/true);  // may re-execute
 #ifndef HARDGNN_TORCH_WHEEL
   google::InitGoogleLogging(argv[0]);
 #endif

@@ -1,5 +1,6 @@
 #include "core/cli/runtime_info.h"
 
+#include <dlfcn.h>
 #include <unistd.h>
 
 #include <cctype>
@@ -62,15 +63,50 @@ const char* BlasKindName(BlasKind kind) {
   return "?";
 }
 
-void EnsurePassiveOpenMpWaits(char** argv) {
-  if (std::getenv("OMP_WAIT_POLICY") != nullptr || std::getenv("GOMP_SPINCOUNT") != nullptr) return;
-  if (setenv("OMP_WAIT_POLICY", "PASSIVE", 1) != 0) return;
+std::string OpenBlasCoreName() {
+  // libblas.so.3 of Debian's OpenBLAS loads libopenblas.so.0, which exports this.
+  using CoreName = char* (*)();
+  const auto core_name = reinterpret_cast<CoreName>(dlsym(RTLD_DEFAULT, "openblas_get_corename"));
+  const char* name = core_name != nullptr ? core_name() : nullptr;
+  return name != nullptr ? name : "";
+}
+
+CpuVectorUnits CurrentCpuVectorUnits() {
+  CpuVectorUnits cpu;
+#if defined(__x86_64__)
+  cpu.avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512cd") &&
+               __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
+               __builtin_cpu_supports("avx512vl");
+  cpu.avx2_fma = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#endif
+  return cpu;
+}
+
+const char* OpenBlasCoreToForce(const std::string& core, bool user_set, CpuVectorUnits cpu) {
+  if (user_set || core != "Prescott") return nullptr;
+  if (cpu.avx512) return "SkylakeX";
+  return cpu.avx2_fma ? "Haswell" : nullptr;
+}
+
+void EnsureStartupEnvironment(char** argv, bool passive_openmp_waits) {
+  const bool set_waits = passive_openmp_waits && std::getenv("OMP_WAIT_POLICY") == nullptr &&
+                         std::getenv("GOMP_SPINCOUNT") == nullptr;
+  const std::string core = OpenBlasCoreName();
+  const char* kernels = OpenBlasCoreToForce(core, std::getenv("OPENBLAS_CORETYPE") != nullptr, CurrentCpuVectorUnits());
+  if (!set_waits && kernels == nullptr) return;
+  if (set_waits) setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+  if (kernels != nullptr) {
+    std::fprintf(stderr, "hardgnn: OpenBLAS does not know this CPU and chose its generic %s kernels (matrix products "
+                         "about 3x slower); running with OPENBLAS_CORETYPE=%s\n", core.c_str(), kernels);
+    setenv("OPENBLAS_CORETYPE", kernels, 1);
+  }
   execv("/proc/self/exe", argv);
-  // Still here: the exec failed; this process keeps the spinning default.
-  std::fprintf(stderr, "hardgnn: warning: cannot re-execute with OMP_WAIT_POLICY=PASSIVE (%s); OpenMP threads "
-                       "will spin while waiting: export OMP_WAIT_POLICY=PASSIVE on a shared machine\n",
-               std::strerror(errno));
-  unsetenv("OMP_WAIT_POLICY");
+  // Still here: the exec failed; this process keeps what it started with.
+  std::fprintf(stderr, "hardgnn: warning: cannot re-execute (%s):%s%s\n", std::strerror(errno),
+               set_waits ? " OpenMP threads will spin while waiting (export OMP_WAIT_POLICY=PASSIVE on a shared machine);" : "",
+               kernels != nullptr ? " OpenBLAS keeps its slow generic kernels (export OPENBLAS_CORETYPE)" : "");
+  if (set_waits) unsetenv("OMP_WAIT_POLICY");
+  if (kernels != nullptr) unsetenv("OPENBLAS_CORETYPE");
 }
 
 std::string OpenMpWaitPolicy() {
@@ -86,8 +122,10 @@ int ConfigureRuntime(int threads) {
   if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   at::set_num_threads(threads);
   BlasInfo blas = CurrentBlas();
-  std::fprintf(stderr, "hardgnn: %d thread(s), OpenMP waits: %s, BLAS: %s%s%s\n", threads,
-               OpenMpWaitPolicy().c_str(), BlasKindName(blas.kind), blas.path.empty() ? "" : " at ", blas.path.c_str());
+  const std::string core = OpenBlasCoreName();
+  std::fprintf(stderr, "hardgnn: %d thread(s), OpenMP waits: %s, BLAS: %s%s%s%s%s\n", threads,
+               OpenMpWaitPolicy().c_str(), BlasKindName(blas.kind), blas.path.empty() ? "" : " at ", blas.path.c_str(),
+               core.empty() ? "" : ", kernels ", core.c_str());
   if (blas.kind == BlasKind::kReference || blas.kind == BlasKind::kOpenBlasPthread) {
     std::fprintf(stderr,
                  "hardgnn: WARNING ***********************************************************\n"
@@ -95,6 +133,11 @@ int ConfigureRuntime(int threads) {
                  "hardgnn: WARNING Run tools/setup.sh (as root) to select OpenBLAS (OpenMP).\n"
                  "hardgnn: WARNING ***********************************************************\n",
                  BlasKindName(blas.kind));
+  }
+  if (const char* better = OpenBlasCoreToForce(core, false, CurrentCpuVectorUnits())) {
+    std::fprintf(stderr, "hardgnn: WARNING OpenBLAS runs its generic %s kernels on a CPU that runs %s's: matrix "
+                         "products about 3x slower (OPENBLAS_CORETYPE=%s)\n",
+                 core.c_str(), better, better);
   }
   return threads;
 }

@@ -2,6 +2,8 @@
 # Training commands run with OpenMP threads that sleep, not spin, while they wait: libgomp
 # reads its policy before main, so the binary re-executes itself with OMP_WAIT_POLICY=PASSIVE.
 # libgomp itself reports the spin count it uses (OMP_DISPLAY_ENV=VERBOSE): 0 when passive.
+# And with OpenBLAS's kernels for the CPU, not its generic Prescott fallback for a CPU it does
+# not know (the start-up line names them). The user's own settings are kept.
 set -uo pipefail
 bin="$1"
 failures=0
@@ -13,6 +15,17 @@ displays() { grep -c "OPENMP DISPLAY ENVIRONMENT BEGIN"; }
 out=$(env -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT OMP_DISPLAY_ENV=VERBOSE "$bin" train --threads=2 2>&1)
 [[ $(spin_count <<<"$out") == 0 ]] || fail "default: libgomp spins: $(grep SPINCOUNT <<<"$out")"
 grep -q "OpenMP waits: passive" <<<"$out" || fail "default: the start-up line does not say passive"
+if grep -qw avx2 /proc/cpuinfo && grep -qw fma /proc/cpuinfo && grep -q "BLAS: OpenBLAS" <<<"$out"; then
+  grep -q "kernels Prescott" <<<"$out" && fail "default: OpenBLAS's generic kernels on a CPU with AVX2: $(grep BLAS <<<"$out")"
+  grep -q ", kernels [A-Za-z]" <<<"$out" || fail "default: the start-up line does not name OpenBLAS's kernels"
+fi
+out=$(env -u OMP_WAIT_POLICY OPENBLAS_CORETYPE=Prescott "$bin" train --threads=2 2>&1)
+grep -q "kernels Prescott" <<<"$out" || ! grep -q "BLAS: OpenBLAS" <<<"$out" || fail "a user's OPENBLAS_CORETYPE is not kept"
+if grep -qw avx2 /proc/cpuinfo && grep -qw fma /proc/cpuinfo && grep -q "BLAS: OpenBLAS" <<<"$out"; then
+  grep -q "WARNING OpenBLAS runs its generic Prescott kernels" <<<"$out" || fail "no warning for generic kernels on a CPU with AVX2"
+fi
+# From here OPENBLAS_CORETYPE is the user's, so that only the OpenMP settings can re-execute.
+export OPENBLAS_CORETYPE=$(grep -qw avx2 /proc/cpuinfo && echo Haswell || echo Prescott)
 out=$(env -u OMP_WAIT_POLICY GOMP_SPINCOUNT=300000 OMP_DISPLAY_ENV=VERBOSE "$bin" train --threads=2 2>&1)
 [[ $(spin_count <<<"$out") == 300000 && $(displays <<<"$out") == 1 ]] || fail "a user's GOMP_SPINCOUNT is not kept"
 grep -q "OpenMP waits: spin 300000" <<<"$out" || fail "the start-up line does not report the user's spin count"
