@@ -45,6 +45,7 @@
 #include <functional>
 #include <limits>
 #include <memory>
+#include <numeric>
 #include <vector>
 
 #include <ATen/ATen.h>
@@ -519,6 +520,61 @@ void PackInt8Panels(Pool& pool, int64_t p0, int64_t p1, uint8_t* block, uint32_t
   }
 }
 
+// PackInt8Panels in one AVX-512 pass over each row (the CPUs with the int8 tiles have it): the
+// largest coordinate, then the rounding, |q|_1 and the bytes, 16 dimensions a vector. The same
+// q as FixedQuads: each product rounded as in float (x r, then times s), then to the nearest
+// integer, ties to even.
+__attribute__((target("avx512f,avx512vl,avx512bw,avx2,fma"))) void PackInt8PanelsAvx512(
+    Pool& pool, int64_t p0, int64_t p1, uint8_t* block, uint32_t* q) {
+  const int64_t n = pool.n, d = pool.d, units = cpu::DivUp(d, 4), bytes = units * 4;
+  const __m128i offset = _mm_set1_epi8(static_cast<char>(0x80));
+  const __m512i magnitude = _mm512_set1_epi32(0x7FFFFFFF);  // |y| (the maskz/and forms: GCC warns on the others' undefined inputs)
+  for (int64_t p = p0; p < p1; ++p) {
+    uint32_t* panel = reinterpret_cast<uint32_t*>(block + (p - p0) * Int8PanelBytes(units));
+    int32_t* start = reinterpret_cast<int32_t*>(panel + units * kPanel);
+    float* inverse = reinterpret_cast<float*>(panel + (units + 1) * kPanel);
+    PanelNorms(pool, p);
+    for (int64_t l = 0; l < kPanel; ++l) {
+      const int64_t j = p * kPanel + l;
+      uint8_t* row = reinterpret_cast<uint8_t*>(q + l * units);
+      if (j >= n || std::isnan(pool.norm[j])) {  // zero (stored as 128), never passes
+        std::memset(row, 0x80, bytes);
+        start[l] = static_cast<int32_t>(std::ceil(d * kFixedError * kFixedError));
+        inverse[l] = std::nanf("");
+        continue;
+      }
+      const float* x = pool.Row(j);
+      const __m512 r = _mm512_set1_ps(1.0f / pool.norm[j]);
+      __m512 largest = _mm512_setzero_ps();
+      for (int64_t k = 0; k < d; k += 16) {
+        const __mmask16 m = d - k >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << (d - k)) - 1);
+        largest = _mm512_maskz_max_ps(0xFFFF, largest, _mm512_castsi512_ps(_mm512_and_epi32(_mm512_castps_si512(_mm512_mul_ps(_mm512_maskz_loadu_ps(m, x + k), r)), magnitude)));
+      }
+      alignas(64) float lanes[16];
+      _mm512_store_ps(lanes, largest);
+      const float top = *std::max_element(lanes, lanes + 16);
+      const float scale = top > 0.0f ? std::min(kScale, kQuadRange / top) : kScale;
+      const __m512 sv = _mm512_set1_ps(scale);
+      __m512i l1 = _mm512_setzero_si512();
+      for (int64_t k = 0; k < d; k += 16) {
+        const __mmask16 m = d - k >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << (d - k)) - 1);
+        const __m512 y = _mm512_mul_ps(_mm512_mul_ps(_mm512_maskz_loadu_ps(m, x + k), r), sv);
+        const __m512i v = _mm512_maskz_cvt_roundps_epi32(0xFFFF, y, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        l1 = _mm512_add_epi32(l1, _mm512_maskz_abs_epi32(0xFFFF, v));
+        const __m128i b = _mm_xor_si128(_mm512_maskz_cvtepi32_epi8(0xFFFF, v), offset);
+        const int64_t left = std::min<int64_t>(16, bytes - k);  // the row ends at its last quad
+        _mm_mask_storeu_epi8(row + k, left >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << left) - 1), b);
+      }
+      alignas(64) int32_t sums[16];
+      _mm512_store_si512(sums, l1);
+      const int64_t q1 = std::accumulate(sums, sums + 16, int64_t{0});
+      start[l] = static_cast<int32_t>(std::ceil(kFixedError * q1 + d * kFixedError * kFixedError));
+      inverse[l] = 1.0f / scale;
+    }
+    Interleave(q, units, panel);
+  }
+}
+
 // One worker's part of an anchor's int8 search: the K best float scores among the items it
 // admitted (a heap, the worst first) and up to eight admitted items not scored yet. `low` is
 // the K-th best score any worker has found, less `slack`: a final top-K item's exact score is at
@@ -590,15 +646,31 @@ __attribute__((target("avx512f,avx512vl,avx512bw,avx512vnni,avx2,fma"))) void In
     const __m512i* x = reinterpret_cast<const __m512i*>(panel);
     const __m512i item_start = _mm512_load_si512(x + units);
     const __m512 inverse = _mm512_load_ps(reinterpret_cast<const float*>(x + units + 1));
-    __m512i acc[kRows];
+    // Two sums an anchor (even and odd quads): 12 independent chains, as many as the
+    // instruction's latency needs on a CPU that issues two a cycle.
+    __m512i acc[kRows], odd[kRows];
 #pragma GCC unroll 6
-    for (int i = 0; i < kRows; ++i) acc[i] = _mm512_add_epi32(_mm512_set1_epi32(rows[i].start), item_start);
-#pragma GCC unroll 4
-    for (int64_t k = 0; k < units; ++k) {
+    for (int i = 0; i < kRows; ++i) {
+      acc[i] = _mm512_add_epi32(_mm512_set1_epi32(rows[i].start), item_start);
+      odd[i] = _mm512_setzero_si512();
+    }
+    int64_t k = 0;
+#pragma GCC unroll 2
+    for (; k + 2 <= units; k += 2) {
+      const __m512i xk = _mm512_load_si512(x + k), xn = _mm512_load_si512(x + k + 1);
+#pragma GCC unroll 6
+      for (int i = 0; i < kRows; ++i) {
+        acc[i] = _mm512_dpbusd_epi32(acc[i], xk, _mm512_set1_epi32(a[k * kRows + i]));
+        odd[i] = _mm512_dpbusd_epi32(odd[i], xn, _mm512_set1_epi32(a[(k + 1) * kRows + i]));
+      }
+    }
+    if (k < units) {
       const __m512i xk = _mm512_load_si512(x + k);
 #pragma GCC unroll 6
       for (int i = 0; i < kRows; ++i) acc[i] = _mm512_dpbusd_epi32(acc[i], xk, _mm512_set1_epi32(a[k * kRows + i]));
     }
+#pragma GCC unroll 6
+    for (int i = 0; i < kRows; ++i) acc[i] = _mm512_add_epi32(acc[i], odd[i]);
 #pragma GCC unroll 6
     for (int i = 0; i < kRows; ++i) {
       const __m512 bound = _mm512_mul_ps(_mm512_cvtepi32_ps(acc[i]), inverse);
@@ -753,6 +825,7 @@ std::vector<std::vector<int64_t>> CosineTopK(const at::Tensor& anchors, const at
   const bool vnni = tiles == IntTiles::kBest && VnniTilesAvailable();
   const bool int8 = screen == CosineScreen::kInt8 && vnni && k <= kItemSplitMaxK && anchors.size(-1) <= kInt8MaxDims;
   const bool integer = screen != CosineScreen::kFloat && Int16ScreenAvailable();
+  const bool avx512_pack = int8;  // the int8 tiles' CPUs have AVX-512 F, BW and VL
   const IntTile int16_tile = vnni ? Int16PanelsVnni : Int16PanelsAvx2;
   const at::Tensor af = anchors.to(at::kFloat).contiguous(), xf = items.to(at::kFloat).contiguous();
   const int64_t batch = af.size(0), d = af.size(1), n = pool_ids ? static_cast<int64_t>(pool_ids->size()) : xf.size(0);
@@ -830,7 +903,9 @@ std::vector<std::vector<int64_t>> CosineTopK(const at::Tensor& anchors, const at
           anchor.top.reserve(k);
           return anchor;
         },
-        [&](int64_t p0, int64_t p1, uint8_t* block, uint32_t* q) { PackInt8Panels(pool, p0, p1, block, q); },
+        [&](int64_t p0, int64_t p1, uint8_t* block, uint32_t* q) {
+          (avx512_pack ? PackInt8PanelsAvx512 : PackInt8Panels)(pool, p0, p1, block, q);
+        },
         [&](int64_t g, const uint8_t* block, int64_t p0, int64_t p1, Int8Anchor* rows) {
           Int8Panels(tiles_of(g), units, block, p0, p1, pool, rows);
         });
@@ -898,6 +973,16 @@ std::vector<std::vector<int64_t>> CosineTopK(const at::Tensor& anchors, const at
     }
   });
   return out;
+}
+
+std::vector<uint8_t> Int8ItemPanelsForTest(const at::Tensor& items, bool avx512) {
+  const at::Tensor xf = items.to(at::kFloat).contiguous();
+  const int64_t n = xf.size(0), d = xf.size(1), units = cpu::DivUp(d, 4), num_panels = cpu::DivUp(n, kPanel);
+  Pool pool{xf.data_ptr<float>(), nullptr, n, d, std::vector<float>(n), nullptr};
+  std::vector<uint8_t> panels(num_panels * Int8PanelBytes(units));
+  std::vector<uint32_t> q(kPanel * units);
+  (avx512 ? PackInt8PanelsAvx512 : PackInt8Panels)(pool, 0, num_panels, panels.data(), q.data());
+  return panels;
 }
 
 }  // namespace hardgnn

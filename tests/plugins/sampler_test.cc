@@ -99,6 +99,26 @@ TEST(HardCosineTest, EqualsAFullSortWithExactTiesAndExclusions) {
   }
 }
 
+// The int8 screen packs items with AVX-512 where its tiles run: byte for byte what the portable
+// packer writes (quads + 128, each item's start and 1 / s_j), at dimensions that fill 16-lane
+// vectors and quads exactly or not, a last panel part-filled, and rows that are zero, NaN,
+// infinite, tiny or with one coordinate far above the rest.
+TEST(HardCosineTest, Avx512Int8PackingWritesThePortablePackersBytes) {
+  if (!VnniTilesAvailable()) GTEST_SKIP() << "no AVX-512 VNNI: the int8 screen does not run here";
+  for (const int64_t d : {1, 3, 4, 16, 37, 64, 130}) {
+    at::manual_seed(d);
+    at::Tensor items = at::randn({45, d});
+    items[2].zero_();
+    items[3].fill_(std::nanf(""));
+    items[4][0] = INFINITY;
+    items[5] *= 1e-30;
+    items[6][d - 1] = 1e4;
+    const std::vector<uint8_t> portable = Int8ItemPanelsForTest(items, false), avx512 = Int8ItemPanelsForTest(items, true);
+    ASSERT_EQ(portable.size(), avx512.size());
+    for (size_t i = 0; i < portable.size(); ++i) ASSERT_EQ(portable[i], avx512[i]) << "d " << d << ", byte " << i;
+  }
+}
+
 // The integer screens only discard items their error bound proves cannot enter, and score the
 // rest as the float tiles do: every screen chooses the same ids, in the same order, whichever
 // instructions (AVX2 or AVX-512 VNNI) compute the integer products. Near-duplicate items (copies
@@ -108,7 +128,7 @@ TEST(HardCosineTest, EqualsAFullSortWithExactTiesAndExclusions) {
 TEST(HardCosineTest, IntegerScreensChooseWhatTheFloatScoresChoose) {
   if (!Int16ScreenAvailable()) GTEST_SKIP() << "no AVX2+FMA: the int16 screen falls back to float";
   if (!VnniTilesAvailable()) std::cout << "no AVX-512 VNNI here: both runs use the AVX2 tiles\n";
-  for (const int64_t d : {64, 7}) {
+  for (const int64_t d : {64, 7, 9}) {  // 16, 2 and 3 quads (the int8 tile sums even and odd quads apart)
     const int64_t n = 4000, batch = 130;
     at::manual_seed(11 + d);
     const at::Tensor base = at::randn({n / 8, d});
