@@ -46,6 +46,7 @@
 #include <limits>
 #include <memory>
 #include <numeric>
+#include <tuple>
 #include <vector>
 
 #include <ATen/ATen.h>
@@ -499,13 +500,17 @@ void PackPanels(Pool& pool, int64_t p0, int64_t p1, uint8_t* block, uint32_t* q)
 // so that they never pass).
 int64_t Int8PanelBytes(int64_t units) { return (units + 2) * 4 * kPanel; }
 
+// Panel p's parts in its bytes (quads, starts, inverses), its norms filled in.
+std::tuple<uint32_t*, int32_t*, float*> Int8PanelParts(Pool& pool, int64_t p, uint8_t* bytes, int64_t units) {
+  uint32_t* panel = reinterpret_cast<uint32_t*>(bytes);
+  PanelNorms(pool, p);
+  return {panel, reinterpret_cast<int32_t*>(panel + units * kPanel), reinterpret_cast<float*>(panel + (units + 1) * kPanel)};
+}
+
 void PackInt8Panels(Pool& pool, int64_t p0, int64_t p1, uint8_t* block, uint32_t* q) {
   const int64_t n = pool.n, d = pool.d, units = cpu::DivUp(d, 4);
   for (int64_t p = p0; p < p1; ++p) {
-    uint32_t* panel = reinterpret_cast<uint32_t*>(block + (p - p0) * Int8PanelBytes(units));
-    int32_t* start = reinterpret_cast<int32_t*>(panel + units * kPanel);
-    float* inverse = reinterpret_cast<float*>(panel + (units + 1) * kPanel);
-    PanelNorms(pool, p);
+    const auto [panel, start, inverse] = Int8PanelParts(pool, p, block + (p - p0) * Int8PanelBytes(units), units);
     for (int64_t l = 0; l < kPanel; ++l) {
       const int64_t j = p * kPanel + l;
       const bool real = j < n && !std::isnan(pool.norm[j]);
@@ -530,10 +535,7 @@ __attribute__((target("avx512f,avx512vl,avx512bw,avx2,fma"))) void PackInt8Panel
   const __m128i offset = _mm_set1_epi8(static_cast<char>(0x80));
   const __m512i magnitude = _mm512_set1_epi32(0x7FFFFFFF);  // |y| (the maskz/and forms: GCC warns on the others' undefined inputs)
   for (int64_t p = p0; p < p1; ++p) {
-    uint32_t* panel = reinterpret_cast<uint32_t*>(block + (p - p0) * Int8PanelBytes(units));
-    int32_t* start = reinterpret_cast<int32_t*>(panel + units * kPanel);
-    float* inverse = reinterpret_cast<float*>(panel + (units + 1) * kPanel);
-    PanelNorms(pool, p);
+    const auto [panel, start, inverse] = Int8PanelParts(pool, p, block + (p - p0) * Int8PanelBytes(units), units);
     for (int64_t l = 0; l < kPanel; ++l) {
       const int64_t j = p * kPanel + l;
       uint8_t* row = reinterpret_cast<uint8_t*>(q + l * units);
