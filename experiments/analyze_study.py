@@ -91,16 +91,34 @@ def holm(pvalues):
 # The CSV
 
 
+# The numeric columns of runs.csv that the analyses read; every row's must be numbers.
+NUMERIC_COLUMNS = ["seconds"] + [key for key, _ in SUMMARY] + [
+    "test_full_revisit_users", "test_full_novel_users"]
+
+
+def checked(path, rows, columns=NUMERIC_COLUMNS):
+    """rows (dicts read from path, its lines 2, 3, ...) with a later row of a cell replacing an
+    earlier one, once each column in `columns` and the seed are numbers; a bad one is an error
+    naming the file, line and column."""
+    out = {}
+    for line, r in enumerate(rows, 2):  # line 1 is the header
+        for column in ["seed"] + list(columns):
+            try:
+                float(r[column]) if column != "seed" else int(r[column])
+            except (KeyError, TypeError, ValueError):
+                raise AnalysisError(f"{path}:{line}: {column} is not a number: {r.get(column)!r}")
+        out[(r["dataset"], r["variant"], r["point"], r["seed"])] = r
+    return list(out.values())
+
+
 def load_rows(path):
     if not os.path.exists(path):
         raise AnalysisError(f"{path} does not exist: run experiments/study.py first")
     with open(path, newline="") as f:
-        rows = {}
-        for r in csv.DictReader(f):
-            rows[(r["dataset"], r["variant"], r["point"], r["seed"])] = r  # a later row replaces an earlier one
+        rows = checked(path, csv.DictReader(f))
     if not rows:
         raise AnalysisError(f"{path} has no runs")
-    return list(rows.values())
+    return rows
 
 
 def group_name(row):

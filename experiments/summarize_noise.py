@@ -18,7 +18,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from analyze_study import ci_columns, fmt_ci, fmt_diff, fmt_p, gnuplot, holm, paired, write_data  # noqa: E402
+from analyze_study import AnalysisError, checked, ci_columns, fmt_ci, fmt_diff, fmt_p, gnuplot, holm, paired, write_data  # noqa: E402
 import report_block  # noqa: E402
 from best_points import best_of_present, seed_values  # noqa: E402
 from study import StudyError, read_rows  # noqa: E402
@@ -110,18 +110,9 @@ def read_runs(path):
     """A study's runs.csv (missing: no rows), one row per cell (a later row replaces an earlier
     one), each number checked; a bad one is an error naming the file, line and column."""
     try:
-        rows = read_rows(path)
-    except StudyError as e:
+        return checked(path, read_rows(path), NUMBERS)
+    except (StudyError, AnalysisError) as e:
         raise SystemExit(f"summarize_noise: {e}")
-    out = {}
-    for line, r in enumerate(rows, 2):  # line 1 is the header
-        for column in ["seed"] + NUMBERS:
-            try:
-                float(r[column]) if column != "seed" else int(r[column])
-            except (TypeError, ValueError):
-                raise SystemExit(f"{path}:{line}: {column} is not a number: {r[column]!r}")
-        out[(r["dataset"], r["variant"], r["point"], r["seed"])] = r
-    return list(out.values())
 
 
 def read(results):

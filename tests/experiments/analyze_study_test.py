@@ -4,6 +4,7 @@ import contextlib
 import io
 import math
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -106,6 +107,17 @@ class ReportTest(unittest.TestCase):
         self.assertIn("-| popularity | 5 | 0.2001", out)
         self.assertIn("+| popularity | 5 | 0.2000", out)
         self.assertIn("out of date", out)
+
+    def test_a_bad_number_names_its_file_line_and_column(self):
+        path = os.path.join(self.results, "s", "runs.csv")
+        with open(path) as f:
+            lines = f.read().splitlines()
+        lines[2] = lines[2].replace(",0.200000,", ",0.2x,", 1)  # line 3: popularity, seed 1
+        with open(path, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        rc, out = self.main()
+        self.assertNotEqual(rc, 0)
+        self.assertRegex(out, re.escape(path) + r":3: [a-z_0-9]+ is not a number: '0.2x'")
 
     def test_check_sees_a_stale_tables_md(self):
         self.main()
