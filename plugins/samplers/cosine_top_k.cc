@@ -533,7 +533,9 @@ __attribute__((target("avx512f,avx512vl,avx512bw,avx2,fma"))) void PackInt8Panel
     Pool& pool, int64_t p0, int64_t p1, uint8_t* block, uint32_t* q) {
   const int64_t n = pool.n, d = pool.d, units = cpu::DivUp(d, 4), bytes = units * 4;
   const __m128i offset = _mm_set1_epi8(static_cast<char>(0x80));
-  const __m512i magnitude = _mm512_set1_epi32(0x7FFFFFFF);  // |y| (the maskz/and forms: GCC warns on the others' undefined inputs)
+  // |y| by its bits, and maskz forms below: GCC warns on the plain forms' undefined inputs.
+  const __m512i magnitude = _mm512_set1_epi32(0x7FFFFFFF);
+  const auto first = [](int64_t count) { return count >= 16 ? __mmask16{0xFFFF} : static_cast<__mmask16>((1u << count) - 1); };
   for (int64_t p = p0; p < p1; ++p) {
     const auto [panel, start, inverse] = Int8PanelParts(pool, p, block + (p - p0) * Int8PanelBytes(units), units);
     for (int64_t l = 0; l < kPanel; ++l) {
@@ -549,8 +551,8 @@ __attribute__((target("avx512f,avx512vl,avx512bw,avx2,fma"))) void PackInt8Panel
       const __m512 r = _mm512_set1_ps(1.0f / pool.norm[j]);
       __m512 largest = _mm512_setzero_ps();
       for (int64_t k = 0; k < d; k += 16) {
-        const __mmask16 m = d - k >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << (d - k)) - 1);
-        largest = _mm512_maskz_max_ps(0xFFFF, largest, _mm512_castsi512_ps(_mm512_and_epi32(_mm512_castps_si512(_mm512_mul_ps(_mm512_maskz_loadu_ps(m, x + k), r)), magnitude)));
+        const __m512 y = _mm512_mul_ps(_mm512_maskz_loadu_ps(first(d - k), x + k), r);
+        largest = _mm512_maskz_max_ps(0xFFFF, largest, _mm512_castsi512_ps(_mm512_and_epi32(_mm512_castps_si512(y), magnitude)));
       }
       alignas(64) float lanes[16];
       _mm512_store_ps(lanes, largest);
@@ -559,13 +561,11 @@ __attribute__((target("avx512f,avx512vl,avx512bw,avx2,fma"))) void PackInt8Panel
       const __m512 sv = _mm512_set1_ps(scale);
       __m512i l1 = _mm512_setzero_si512();
       for (int64_t k = 0; k < d; k += 16) {
-        const __mmask16 m = d - k >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << (d - k)) - 1);
-        const __m512 y = _mm512_mul_ps(_mm512_mul_ps(_mm512_maskz_loadu_ps(m, x + k), r), sv);
+        const __m512 y = _mm512_mul_ps(_mm512_mul_ps(_mm512_maskz_loadu_ps(first(d - k), x + k), r), sv);
         const __m512i v = _mm512_maskz_cvt_roundps_epi32(0xFFFF, y, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
         l1 = _mm512_add_epi32(l1, _mm512_maskz_abs_epi32(0xFFFF, v));
         const __m128i b = _mm_xor_si128(_mm512_maskz_cvtepi32_epi8(0xFFFF, v), offset);
-        const int64_t left = std::min<int64_t>(16, bytes - k);  // the row ends at its last quad
-        _mm_mask_storeu_epi8(row + k, left >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << left) - 1), b);
+        _mm_mask_storeu_epi8(row + k, first(bytes - k), b);  // the row ends at its last quad
       }
       alignas(64) int32_t sums[16];
       _mm512_store_si512(sums, l1);
