@@ -554,9 +554,12 @@ __attribute__((target("avx512f,avx512vl,avx512bw,avx2,fma"))) void PackInt8Panel
         const __m512 y = _mm512_mul_ps(_mm512_maskz_loadu_ps(first(d - k), x + k), r);
         largest = _mm512_maskz_max_ps(0xFFFF, largest, _mm512_castsi512_ps(_mm512_and_epi32(_mm512_castps_si512(y), magnitude)));
       }
-      alignas(64) float lanes[16];
-      _mm512_store_ps(lanes, largest);
-      const float top = *std::max_element(lanes, lanes + 16);
+      // Tree reductions (halves, quarters, pairs, lanes): a scalar pass is a 16-long chain.
+      largest = _mm512_maskz_max_ps(0xFFFF, largest, _mm512_maskz_shuffle_f32x4(0xFFFF, largest, largest, 0x4E));
+      largest = _mm512_maskz_max_ps(0xFFFF, largest, _mm512_maskz_shuffle_f32x4(0xFFFF, largest, largest, 0xB1));
+      largest = _mm512_maskz_max_ps(0xFFFF, largest, _mm512_maskz_permute_ps(0xFFFF, largest, 0x4E));
+      largest = _mm512_maskz_max_ps(0xFFFF, largest, _mm512_maskz_permute_ps(0xFFFF, largest, 0xB1));
+      const float top = _mm512_cvtss_f32(largest);
       const float scale = top > 0.0f ? std::min(kScale, kQuadRange / top) : kScale;
       const __m512 sv = _mm512_set1_ps(scale);
       __m512i l1 = _mm512_setzero_si512();
@@ -567,9 +570,11 @@ __attribute__((target("avx512f,avx512vl,avx512bw,avx2,fma"))) void PackInt8Panel
         const __m128i b = _mm_xor_si128(_mm512_maskz_cvtepi32_epi8(0xFFFF, v), offset);
         _mm_mask_storeu_epi8(row + k, first(bytes - k), b);  // the row ends at its last quad
       }
-      alignas(64) int32_t sums[16];
-      _mm512_store_si512(sums, l1);
-      const int64_t q1 = std::accumulate(sums, sums + 16, int64_t{0});
+      l1 = _mm512_add_epi32(l1, _mm512_maskz_shuffle_i32x4(0xFFFF, l1, l1, 0x4E));
+      l1 = _mm512_add_epi32(l1, _mm512_maskz_shuffle_i32x4(0xFFFF, l1, l1, 0xB1));
+      l1 = _mm512_add_epi32(l1, _mm512_maskz_shuffle_epi32(0xFFFF, l1, _MM_PERM_BADC));
+      l1 = _mm512_add_epi32(l1, _mm512_maskz_shuffle_epi32(0xFFFF, l1, _MM_PERM_CDAB));
+      const int64_t q1 = _mm512_cvtsi512_si32(l1);
       start[l] = static_cast<int32_t>(std::ceil(kFixedError * q1 + d * kFixedError * kFixedError));
       inverse[l] = 1.0f / scale;
     }
@@ -675,7 +680,7 @@ __attribute__((target("avx512f,avx512vl,avx512bw,avx512vnni,avx2,fma"))) void In
     for (int i = 0; i < kRows; ++i) acc[i] = _mm512_add_epi32(acc[i], odd[i]);
 #pragma GCC unroll 6
     for (int i = 0; i < kRows; ++i) {
-      const __m512 bound = _mm512_mul_ps(_mm512_cvtepi32_ps(acc[i]), inverse);
+      const __m512 bound = _mm512_mul_ps(_mm512_maskz_cvtepi32_ps(0xFFFF, acc[i]), inverse);
       const __mmask16 above = _mm512_cmp_ps_mask(bound, _mm512_set1_ps(rows[i].cut), _CMP_GT_OQ);
       if (__builtin_expect(above == 0, 1)) continue;
       for (uint32_t m = above; m != 0; m &= m - 1) {
