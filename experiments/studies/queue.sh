@@ -8,6 +8,18 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 args=(--jobs 2 --commit)
 [[ -n ${BIN:-} ]] && args+=(--bin "$BIN" --bin-commit "${BIN_COMMIT:-unknown}")
+# The ablation's binary (58cfc6a) predates hardgnn's OpenBLAS kernel guard: where OpenBLAS falls
+# back to its generic Prescott kernels on a CPU it does not know, every run is 1.7x slower, so
+# the queue picks the kernels the CPU runs (as the guard does) unless OPENBLAS_CORETYPE is set.
+if [[ -z ${OPENBLAS_CORETYPE:-} && -n ${BIN:-} ]] &&
+  OPENBLAS_VERBOSE=2 "$BIN" list 2>&1 | grep -q "^Core: Prescott"; then
+  if grep -qw avx512f /proc/cpuinfo && grep -qw avx512bw /proc/cpuinfo && grep -qw avx512vl /proc/cpuinfo; then
+    export OPENBLAS_CORETYPE=SkylakeX
+  elif grep -qw avx2 /proc/cpuinfo && grep -qw fma /proc/cpuinfo; then
+    export OPENBLAS_CORETYPE=Haswell
+  fi
+  echo "queue: OpenBLAS chose its generic Prescott kernels; running with OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-(none fits)}"
+fi
 run() { python3 experiments/study.py "$@" "${args[@]}" || echo "queue: some cells of '$*' failed; going on"; }
 # A runner already at work on this study (a queue restarted with a new order) finishes first.
 while pgrep -f "experiments/study.py ablation" > /dev/null; do sleep 30; done
