@@ -11,8 +11,9 @@ args=(--jobs 2 --commit)
 # The ablation's binary (58cfc6a) predates hardgnn's OpenBLAS kernel guard: where OpenBLAS falls
 # back to its generic Prescott kernels on a CPU it does not know, every run is 1.7x slower, so
 # the queue picks the kernels the CPU runs (as the guard does) unless OPENBLAS_CORETYPE is set.
+# (The whole output is read: grep -q would stop early, and pipefail would count the SIGPIPE.)
 if [[ -z ${OPENBLAS_CORETYPE:-} && -n ${BIN:-} ]] &&
-  OPENBLAS_VERBOSE=2 "$BIN" list 2>&1 | grep -q "^Core: Prescott"; then
+  [[ $(OPENBLAS_VERBOSE=2 "$BIN" list 2>&1 | sed -n 's/^Core: //p') == Prescott ]]; then
   if grep -qw avx512f /proc/cpuinfo && grep -qw avx512bw /proc/cpuinfo && grep -qw avx512vl /proc/cpuinfo; then
     export OPENBLAS_CORETYPE=SkylakeX
   elif grep -qw avx2 /proc/cpuinfo && grep -qw fma /proc/cpuinfo; then
