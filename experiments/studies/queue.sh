@@ -14,9 +14,10 @@ args=(--jobs 2 --commit)
 # (The whole output is read: grep -q would stop early, and pipefail would count the SIGPIPE.)
 if [[ -z ${OPENBLAS_CORETYPE:-} && -n ${BIN:-} ]] &&
   [[ $(OPENBLAS_VERBOSE=2 "$BIN" list 2>&1 | sed -n 's/^Core: //p') == Prescott ]]; then
-  if grep -qw avx512f /proc/cpuinfo && grep -qw avx512bw /proc/cpuinfo && grep -qw avx512vl /proc/cpuinfo; then
+  has() { for f in "$@"; do grep -qw "$f" /proc/cpuinfo || return 1; done; }  # OpenBlasCoreToForce's sets
+  if has avx512f avx512cd avx512bw avx512dq avx512vl; then
     export OPENBLAS_CORETYPE=SkylakeX
-  elif grep -qw avx2 /proc/cpuinfo && grep -qw fma /proc/cpuinfo; then
+  elif has avx2 fma; then
     export OPENBLAS_CORETYPE=Haswell
   fi
   echo "queue: OpenBLAS chose its generic Prescott kernels; running with OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-(none fits)}"
