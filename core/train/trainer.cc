@@ -6,7 +6,6 @@
 #include <optional>
 
 #include <ATen/ATen.h>
-#include <torch/optim/adam.h>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -15,6 +14,7 @@
 #include "core/model/profile.h"
 #include "core/model/tensor_memory.h"
 #include "core/model/rng.h"
+#include "core/train/fused_adam.h"
 #include "core/train/progress.h"
 #include "core/train/run_directory.h"
 
@@ -96,7 +96,7 @@ class TrainingRun {
   const data::PreparedDataset& dataset_;
   TrainOptions options_;  // a copy: lr_decay_steps is set from lr_decay_epochs once the epoch size is known
   RunDirectory run_;
-  torch::optim::Adam optimizer_;
+  FusedAdam optimizer_;  // the stock Adam's bits, in one pass over each parameter
   BatchBuilder builder_;
   CheckpointIdentity identity_;
   std::string anchor_view_;

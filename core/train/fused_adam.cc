@@ -1,0 +1,146 @@
+#include "core/train/fused_adam.h"
+
+#include <immintrin.h>
+
+#include <atomic>
+#include <cmath>
+#include <memory>
+#include <string>
+
+#include <ATen/Parallel.h>
+#include <c10/util/string_utils.h>
+#include <torch/csrc/autograd/grad_mode.h>
+
+namespace hardgnn {
+namespace {
+
+// The update's constants, each rounded to float as ATen rounds a double Scalar for a float
+// tensor.
+struct Constants {
+  float beta1, one_minus_beta1, beta2, one_minus_beta2, root_bc2, eps, neg_step_size;
+};
+
+Constants ConstantsAt(const torch::optim::AdamOptions& o, int64_t step) {
+  const double beta1 = std::get<0>(o.betas()), beta2 = std::get<1>(o.betas());
+  const double bias_correction1 = 1 - std::pow(beta1, step), bias_correction2 = 1 - std::pow(beta2, step);
+  return {static_cast<float>(beta1),
+          static_cast<float>(1 - beta1),
+          static_cast<float>(beta2),
+          static_cast<float>(1 - beta2),
+          static_cast<float>(std::sqrt(bias_correction2)),
+          static_cast<float>(o.eps()),
+          static_cast<float>(-(o.lr() / bias_correction1))};
+}
+
+// Eight elements' update in place (p, m, v) from their gradient g.
+__attribute__((target("avx2,fma"), always_inline)) inline void UpdateLanes(const Constants& c, __m256 g, __m256& p,
+                                                                           __m256& m, __m256& v) {
+  m = _mm256_fmadd_ps(g, _mm256_set1_ps(c.one_minus_beta1), _mm256_mul_ps(m, _mm256_set1_ps(c.beta1)));
+  v = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_set1_ps(c.one_minus_beta2), g), g, _mm256_mul_ps(v, _mm256_set1_ps(c.beta2)));
+  const __m256 denom = _mm256_add_ps(_mm256_div_ps(_mm256_sqrt_ps(v), _mm256_set1_ps(c.root_bc2)), _mm256_set1_ps(c.eps));
+  p = _mm256_add_ps(p, _mm256_div_ps(_mm256_mul_ps(_mm256_set1_ps(c.neg_step_size), m), denom));
+}
+
+// Elements [b, e) with AVX2 and FMA, the tail as one masked vector so that every element takes
+// the same instructions (a thread's share of the tensor changes nothing).
+__attribute__((target("avx2,fma"))) void UpdateAvx2(const Constants& c, float* p, const float* g, float* m, float* v,
+                                                    int64_t b, int64_t e) {
+  int64_t j = b;
+  for (; j + 8 <= e; j += 8) {
+    __m256 pj = _mm256_loadu_ps(p + j), mj = _mm256_loadu_ps(m + j), vj = _mm256_loadu_ps(v + j);
+    UpdateLanes(c, _mm256_loadu_ps(g + j), pj, mj, vj);
+    _mm256_storeu_ps(p + j, pj);
+    _mm256_storeu_ps(m + j, mj);
+    _mm256_storeu_ps(v + j, vj);
+  }
+  if (j < e) {
+    const __m256i mask =
+        _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int32_t>(e - j)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    // Masked-off lanes load zeros: sqrt(0) / r + eps is eps, no fault and no NaN.
+    __m256 pj = _mm256_maskload_ps(p + j, mask), mj = _mm256_maskload_ps(m + j, mask), vj = _mm256_maskload_ps(v + j, mask);
+    UpdateLanes(c, _mm256_maskload_ps(g + j, mask), pj, mj, vj);
+    _mm256_maskstore_ps(p + j, mask, pj);
+    _mm256_maskstore_ps(m + j, mask, mj);
+    _mm256_maskstore_ps(v + j, mask, vj);
+  }
+}
+
+// The same without FMA, as ATen's default kernels compute it: m b1 + g (1 - b1), two roundings
+// (this file is compiled with -ffp-contract=off, so no multiply-add is fused behind our back).
+void UpdatePortable(const Constants& c, float* p, const float* g, float* m, float* v, int64_t b, int64_t e) {
+  for (int64_t j = b; j < e; ++j) {
+    m[j] = m[j] * c.beta1 + g[j] * c.one_minus_beta1;
+    v[j] = v[j] * c.beta2 + (c.one_minus_beta2 * g[j]) * g[j];
+    p[j] = p[j] + (c.neg_step_size * m[j]) / (std::sqrt(v[j]) / c.root_bc2 + c.eps);
+  }
+}
+
+std::atomic<bool> force_portable{false};
+
+bool Avx2Update() { return !force_portable.load() && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
+
+bool FusableTensor(const torch::Tensor& t) {
+  return t.defined() && t.is_cpu() && t.scalar_type() == at::kFloat && t.layout() == at::kStrided && t.is_contiguous();
+}
+
+}  // namespace
+
+void internal::ForcePortableAdamUpdate(bool on) { force_portable.store(on); }
+
+bool FusedAdam::Fusable() const {
+  for (const auto& group : param_groups()) {
+    const auto& o = static_cast<const torch::optim::AdamOptions&>(group.options());
+    if (o.weight_decay() != 0 || o.amsgrad()) return false;
+    for (const auto& p : group.params()) {
+      if (!p.grad().defined()) continue;
+      if (!FusableTensor(p) || !FusableTensor(p.grad()) || p.grad().sizes() != p.sizes()) return false;
+      const auto it = state_.find(c10::guts::to_string(p.unsafeGetTensorImpl()));
+      if (it == state_.end()) continue;
+      const auto& s = static_cast<const torch::optim::AdamParamState&>(*it->second);
+      if (!FusableTensor(s.exp_avg()) || !FusableTensor(s.exp_avg_sq()) || s.exp_avg().sizes() != p.sizes() ||
+          s.exp_avg_sq().sizes() != p.sizes()) {
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+torch::Tensor FusedAdam::step(LossClosure closure) {
+  if (!Fusable()) return torch::optim::Adam::step(std::move(closure));
+  torch::NoGradGuard no_grad;
+  torch::Tensor loss;
+  if (closure != nullptr) {
+    at::AutoGradMode enable_grad(true);
+    loss = closure();
+  }
+  const bool avx2 = Avx2Update();
+  for (auto& group : param_groups()) {
+    const auto& o = static_cast<const torch::optim::AdamOptions&>(group.options());
+    for (auto& p : group.params()) {
+      if (!p.grad().defined()) continue;
+      const std::string key = c10::guts::to_string(p.unsafeGetTensorImpl());
+      auto& slot = state_[key];
+      if (slot == nullptr) {  // the stock step's initial state
+        auto state = std::make_unique<torch::optim::AdamParamState>();
+        state->step(0);
+        state->exp_avg(torch::zeros_like(p, torch::MemoryFormat::Preserve));
+        state->exp_avg_sq(torch::zeros_like(p, torch::MemoryFormat::Preserve));
+        slot = std::move(state);
+      }
+      auto& state = static_cast<torch::optim::AdamParamState&>(*slot);
+      state.step(state.step() + 1);
+      const Constants c = ConstantsAt(o, state.step());
+      float* pd = p.data_ptr<float>();
+      const float* gd = p.grad().data_ptr<float>();
+      float* md = state.exp_avg().data_ptr<float>();
+      float* vd = state.exp_avg_sq().data_ptr<float>();
+      at::parallel_for(0, p.numel(), 1 << 15, [&](int64_t b, int64_t e) {
+        (avx2 ? UpdateAvx2 : UpdatePortable)(c, pd, gd, md, vd, b, e);
+      });
+    }
+  }
+  return loss;
+}
+
+}  // namespace hardgnn

@@ -1,0 +1,36 @@
+#ifndef HARDGNN_CORE_TRAIN_FUSED_ADAM_H_
+#define HARDGNN_CORE_TRAIN_FUSED_ADAM_H_
+
+// torch::optim::Adam with its update in one pass over each parameter. The stock step runs
+// eight ATen ops a parameter (two of them making full-size temporaries): about 20 reads and
+// writes of each element where the update needs 7 (read p, g, m, v; write p, m, v), and the
+// step over SelfGNN's 45M parameters is memory-bound. Each element gets the stock step's
+// arithmetic in the stock order, rounded where ATen 1.13's vectorized kernels round: where the
+// CPU has FMA, m = fma(g, 1 - b1, m b1) (add with alpha) and v = fma((1 - b2) g, g, v b2)
+// (addcmul), elsewhere two roundings each; then p = p + (-step_size m) / (sqrt(v) / sqrt(bc2)
+// + eps). On contiguous float CPU parameters it writes the stock step's bits (tested); the state
+// (AdamParamState under the stock keys), save() and load() are the stock ones, so checkpoints
+// are interchangeable. Anything else (weight decay, AMSGrad, another dtype or device, a sparse
+// or strided tensor) takes the stock step.
+
+#include <torch/optim/adam.h>
+
+namespace hardgnn {
+
+class FusedAdam : public torch::optim::Adam {
+ public:
+  using torch::optim::Adam::Adam;
+  torch::Tensor step(LossClosure closure = nullptr) override;
+
+  // Whether step() updates every parameter in one pass (else it takes the stock step).
+  bool Fusable() const;
+};
+
+namespace internal {
+// Tests: the portable update (no AVX2) even where the CPU has AVX2 and FMA.
+void ForcePortableAdamUpdate(bool on);
+}  // namespace internal
+
+}  // namespace hardgnn
+
+#endif  // HARDGNN_CORE_TRAIN_FUSED_ADAM_H_

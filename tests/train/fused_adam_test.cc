@@ -1,0 +1,207 @@
+// FusedAdam against torch::optim::Adam (the same bits on contiguous float parameters, on any
+// thread count), against Adam's formula in double (an independent reference), its fallback to
+// the stock step, and checkpoints that either optimizer reads.
+#include "core/train/fused_adam.h"
+
+#include <cmath>
+#include <sstream>
+#include <vector>
+
+#include <ATen/Parallel.h>
+#include <gtest/gtest.h>
+#include <torch/serialize.h>
+#include <torch/torch.h>
+
+namespace hardgnn {
+namespace {
+
+// Parameters of the given shapes with reproducible values; gradients are set by SetGrads.
+std::vector<torch::Tensor> MakeParams(const std::vector<std::vector<int64_t>>& shapes, uint64_t seed) {
+  torch::manual_seed(seed);
+  std::vector<torch::Tensor> params;
+  for (const auto& shape : shapes) params.push_back(torch::randn(shape).requires_grad_(true));
+  return params;
+}
+
+// Gradients of step t, the same for every copy of the parameters; gradients span magnitudes
+// (and include exact zeros) so that v's sqrt and the division see small and large values.
+void SetGrads(std::vector<torch::Tensor>& params, int t) {
+  torch::manual_seed(1000 + t);
+  for (auto& p : params) {
+    torch::Tensor g = torch::randn(p.sizes()) * torch::pow(10.0, torch::randint(-4, 3, p.sizes()).to(torch::kFloat));
+    g.masked_fill_(torch::rand(p.sizes()) < 0.05, 0.0f);
+    p.mutable_grad() = g;
+  }
+}
+
+std::vector<torch::Tensor> Clone(const std::vector<torch::Tensor>& params) {
+  std::vector<torch::Tensor> out;
+  for (const auto& p : params) out.push_back(p.detach().clone().requires_grad_(true));
+  return out;
+}
+
+// Runs `steps` steps of each optimizer on copies of the same parameters, changing the learning
+// rate between steps as the trainer's staircase does.
+template <typename Optimizer>
+std::vector<torch::Tensor> Train(std::vector<torch::Tensor> params, torch::optim::AdamOptions options, int steps) {
+  Optimizer optimizer(params, options);
+  for (int t = 0; t < steps; ++t) {
+    SetGrads(params, t);
+    for (auto& group : optimizer.param_groups()) {
+      static_cast<torch::optim::AdamOptions&>(group.options()).lr(options.lr() * std::pow(0.5, t / 2));
+    }
+    optimizer.step();
+  }
+  return params;
+}
+
+void ExpectSameBits(const std::vector<torch::Tensor>& a, const std::vector<torch::Tensor>& b) {
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(std::memcmp(a[i].data_ptr<float>(), b[i].data_ptr<float>(), a[i].numel() * sizeof(float)), 0)
+        << "parameter " << i << ": max |diff| " << (a[i] - b[i]).abs().max().item<float>();
+  }
+}
+
+class ThreadCount {
+ public:
+  explicit ThreadCount(int n) : was_(at::get_num_threads()) { at::set_num_threads(n); }
+  ~ThreadCount() { at::set_num_threads(was_); }
+
+ private:
+  int was_;
+};
+
+bool HasAvx2Fma() { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
+
+// Sizes that are multiples of 32 elements (ATen's vectorized kernels cover them whole) and
+// sizes that leave tails, on 1 and 2 threads (which move where a thread's share ends).
+const std::vector<std::vector<int64_t>> kEvenShapes = {{64, 96}, {3, 32}, {1 << 16}};
+const std::vector<std::vector<int64_t>> kOddShapes = {{7, 13}, {1}, {100003}};
+
+TEST(FusedAdamTest, WritesTheStockStepsBits) {
+  if (!HasAvx2Fma()) GTEST_SKIP() << "no AVX2+FMA: ATen's default kernels round as the portable update does (below)";
+  for (const auto& shapes : {kEvenShapes, kOddShapes}) {
+    for (const int threads : {1, 2}) {
+      ThreadCount count(threads);
+      const auto params = MakeParams(shapes, 7);
+      const auto options = torch::optim::AdamOptions(3e-3).betas({0.9, 0.999}).eps(1e-8);
+      const auto stock = Train<torch::optim::Adam>(Clone(params), options, 6);
+      const auto fused = Train<FusedAdam>(Clone(params), options, 6);
+      ExpectSameBits(stock, fused);
+      EXPECT_FALSE(at::equal(stock[0], params[0]));  // the steps moved the parameters
+    }
+  }
+}
+
+// The update without AVX2 (forced here): two roundings where the vectorized one fuses, so
+// within float rounding of the stock step, and the same bits on any thread count.
+TEST(FusedAdamTest, PortableUpdateIsWithinRoundingAndThreadIndependent) {
+  internal::ForcePortableAdamUpdate(true);
+  const auto params = MakeParams(kOddShapes, 8);
+  const auto options = torch::optim::AdamOptions(1e-2);
+  std::vector<torch::Tensor> one;
+  {
+    ThreadCount count(1);
+    one = Train<FusedAdam>(Clone(params), options, 5);
+  }
+  {
+    ThreadCount count(2);
+    ExpectSameBits(one, Train<FusedAdam>(Clone(params), options, 5));
+  }
+  internal::ForcePortableAdamUpdate(false);
+  const auto stock = Train<torch::optim::Adam>(Clone(params), options, 5);
+  for (size_t i = 0; i < one.size(); ++i) EXPECT_TRUE(torch::allclose(one[i], stock[i], 1e-6, 1e-7)) << i;
+}
+
+// Adam's update written out in double, element by element (Kingma and Ba, with PyTorch's
+// placement of eps): both updates agree with it to float rounding.
+void ExpectAdamsFormula(bool portable) {
+  internal::ForcePortableAdamUpdate(portable);
+  const auto params = MakeParams({{5, 37}}, 9);
+  const double lr = 1e-2, b1 = 0.8, b2 = 0.99, eps = 1e-6;
+  std::vector<double> p(params[0].numel()), m(p.size(), 0), v(p.size(), 0);
+  for (size_t j = 0; j < p.size(); ++j) p[j] = params[0].data_ptr<float>()[j];
+  auto trained = Clone(params);
+  FusedAdam optimizer(trained, torch::optim::AdamOptions(lr).betas({b1, b2}).eps(eps));
+  for (int t = 1; t <= 4; ++t) {
+    SetGrads(trained, t);
+    const float* g = trained[0].grad().data_ptr<float>();
+    for (size_t j = 0; j < p.size(); ++j) {
+      m[j] = b1 * m[j] + (1 - b1) * g[j];
+      v[j] = b2 * v[j] + (1 - b2) * g[j] * g[j];
+      p[j] -= lr / (1 - std::pow(b1, t)) * m[j] / (std::sqrt(v[j]) / std::sqrt(1 - std::pow(b2, t)) + eps);
+    }
+    optimizer.step();
+  }
+  internal::ForcePortableAdamUpdate(false);
+  for (size_t j = 0; j < p.size(); ++j) EXPECT_NEAR(trained[0].data_ptr<float>()[j], p[j], 1e-5 * (1 + std::abs(p[j]))) << j;
+}
+
+TEST(FusedAdamTest, FollowsAdamsFormula) { ExpectAdamsFormula(/*portable=*/false); }
+TEST(FusedAdamTest, PortableUpdateFollowsAdamsFormula) { ExpectAdamsFormula(/*portable=*/true); }
+
+// Weight decay, AMSGrad, double parameters and strided ones take the stock step: the same bits.
+TEST(FusedAdamTest, OtherOptionsAndTensorsTakeTheStockStep) {
+  const auto params = MakeParams(kEvenShapes, 10);
+  for (const auto& options : {torch::optim::AdamOptions(1e-3).weight_decay(1e-2), torch::optim::AdamOptions(1e-3).amsgrad(true)}) {
+    FusedAdam probe(Clone(params), options);
+    EXPECT_FALSE(probe.Fusable());
+    ExpectSameBits(Train<torch::optim::Adam>(Clone(params), options, 3), Train<FusedAdam>(Clone(params), options, 3));
+  }
+  std::vector<torch::Tensor> doubles = {torch::randn({8, 8}, torch::kDouble).requires_grad_(true)};
+  doubles[0].mutable_grad() = torch::ones({8, 8}, torch::kDouble);
+  FusedAdam on_doubles(doubles, torch::optim::AdamOptions(1e-3));
+  EXPECT_FALSE(on_doubles.Fusable());
+  on_doubles.step();  // the stock step: -lr * sign(g) on the first step
+  EXPECT_TRUE(torch::allclose(doubles[0].grad(), torch::ones({8, 8}, torch::kDouble)));
+  FusedAdam fusable(Clone(params), torch::optim::AdamOptions(1e-3));
+  EXPECT_TRUE(fusable.Fusable());
+}
+
+// A parameter without a gradient keeps its value and gets no state, as in the stock step.
+TEST(FusedAdamTest, SkipsParametersWithoutGradients) {
+  auto params = MakeParams({{32}, {32}}, 11);
+  const torch::Tensor before = params[1].detach().clone();
+  FusedAdam optimizer(params, torch::optim::AdamOptions(1e-3));
+  torch::manual_seed(3);
+  params[0].mutable_grad() = torch::randn({32});
+  optimizer.step();
+  EXPECT_TRUE(at::equal(params[1], before));
+  EXPECT_EQ(optimizer.state().size(), 1u);
+}
+
+// A checkpoint written by either optimizer continues in the other with the same bits.
+TEST(FusedAdamTest, CheckpointsAreInterchangeableWithTheStockAdams) {
+  const auto params = MakeParams(kEvenShapes, 12);
+  const auto options = torch::optim::AdamOptions(2e-3);
+  const auto reference = Train<torch::optim::Adam>(Clone(params), options, 4);
+
+  // Two steps with FusedAdam, saved, loaded into a stock Adam for two more; and the reverse.
+  auto first = Clone(params);
+  std::stringstream saved;
+  {
+    FusedAdam fused(first, options);
+    for (int t = 0; t < 2; ++t) {
+      SetGrads(first, t);
+      for (auto& group : fused.param_groups()) static_cast<torch::optim::AdamOptions&>(group.options()).lr(2e-3 * std::pow(0.5, t / 2));
+      fused.step();
+    }
+    torch::serialize::OutputArchive archive;
+    fused.save(archive);
+    archive.save_to(saved);
+  }
+  torch::optim::Adam stock(first, options);
+  torch::serialize::InputArchive archive;
+  archive.load_from(saved);
+  stock.load(archive);
+  for (int t = 2; t < 4; ++t) {
+    SetGrads(first, t);
+    for (auto& group : stock.param_groups()) static_cast<torch::optim::AdamOptions&>(group.options()).lr(2e-3 * std::pow(0.5, t / 2));
+    stock.step();
+  }
+  ExpectSameBits(reference, first);
+}
+
+}  // namespace
+}  // namespace hardgnn
