@@ -75,6 +75,8 @@ def table(results):
                    " | ".join(f"{r['profile']['live_tensor_peak_mb'] / 1e3:.2f} GB" if "live_tensor_peak_mb" in r["profile"]
                               else "" for _, r in runs) + " |")
     out += ["", "Commits: " + ", ".join(f"{h.split(' (')[0]} {r['commit']}" for h, r in runs) + "."]
+    machines = sorted({r.get("machine", "not recorded") for _, r in runs})
+    out.append("Machine: " + "; ".join(machines) + ", 2 threads.")
     if "fused" in step and "straightforward" in step:
         out.append(f"The fused step is **{step['straightforward'] / step['fused']:.1f}x** faster than the "
                    "straightforward one in the same run.")
