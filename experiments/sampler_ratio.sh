@@ -17,8 +17,10 @@ bazel build --jobs=2 //benchmarks:sampler_bench >/dev/null 2>&1 || bazel build -
 shape='B512/N50000/d64'
 bench=./bazel-bin/benchmarks/sampler_bench
 vnni=$(grep -qw avx512_vnni /proc/cpuinfo && echo "AVX-512 VNNI" || echo "no AVX-512 VNNI")
+# The last kernel OpenBLAS names is the one the benchmark runs: where OpenBLAS falls back to its
+# generic kernels, the benchmark re-executes itself with the CPU's own (EnsureStartupEnvironment).
 core=$(OPENBLAS_VERBOSE=2 $bench --benchmark_filter="^dense_product/B512/N10000/d64/" --benchmark_min_time=0.01 2>&1 |
-  sed -n 's/^Core: //p' | head -1)
+  sed -n 's/^Core: //p' | tail -1)
 mkdir -p experiments/results/sampler_ratio
 exec > >(tee experiments/results/sampler_ratio/runs.txt)
 echo "# commit $(git log -1 --format=%h -- core plugins benchmarks)$(git diff --quiet HEAD -- core plugins benchmarks || echo ' (modified)'): experiments/sampler_ratio.sh $runs"
