@@ -37,6 +37,38 @@ def rss(kib):  # GNU time's %M is in KiB
     return f"{kib * 1024 / 1e9:.2f} GB ({kib / 2**20:.2f} GiB)"
 
 
+TOP_NODES = 12
+
+
+def backward_nodes(runs):
+    """The backward by autograd node (--profile's backward_nodes), for the runs that have it: the
+    largest nodes of any column, the rest summed, and the engine's share (the backward phase less
+    its nodes)."""
+    runs = [(h, r) for h, r in runs if r["profile"].get("backward_nodes")]
+    if not runs:
+        return []
+    names = []
+    for _, r in runs:
+        nodes = sorted(r["profile"]["backward_nodes"].items(), key=lambda kv: -kv[1])
+        names += [n for n, _ in nodes[:TOP_NODES] if n not in names]
+    first = runs[0][1]["profile"]["backward_nodes"]
+    names.sort(key=lambda n: -first.get(n, 0))
+    ms = lambda v: f"{1e3 * v:,.0f}" if v >= 0.0005 else "<1"  # noqa: E731
+    out = ["", "The backward by autograd node (`--profile`; ms per step; a node's time includes the ATen ops it calls):", "",
+           "| autograd node | " + " | ".join(f"{h}, {r['profile']['steps']} steps" for h, r in runs) + " |",
+           "|---|" + "---|" * len(runs)]
+    for n in names:
+        out.append(f"| {n} | " + " | ".join(ms(r["profile"]["backward_nodes"].get(n, 0)) for _, r in runs) + " |")
+    rest, engine = [], []
+    for _, r in runs:
+        nodes = r["profile"]["backward_nodes"]
+        rest.append(sum(v for n, v in nodes.items() if n not in names))
+        engine.append(r["profile"]["seconds_per_step"]["backward"] - sum(nodes.values()))
+    out.append("| the other nodes | " + " | ".join(ms(v) for v in rest) + " |")
+    out.append("| the engine between nodes (backward less its nodes) | " + " | ".join(ms(v) for v in engine) + " |")
+    return out
+
+
 def table(results):
     runs, step = [], {}  # (heading, profile file) per column; each file's step seconds
     for name, heading in COLUMNS:
@@ -74,6 +106,7 @@ def table(results):
         out.append("| of it, peak of live LibTorch CPU tensors (training thread) | " +
                    " | ".join(f"{r['profile']['live_tensor_peak_mb'] / 1e3:.2f} GB" if "live_tensor_peak_mb" in r["profile"]
                               else "" for _, r in runs) + " |")
+    out += backward_nodes(runs)
     out += ["", "Commits: " + ", ".join(f"{h.split(' (')[0]} {r['commit']}" for h, r in runs) + "."]
     machines = sorted({r.get("machine", "not recorded") for _, r in runs})
     out.append("Machine: " + "; ".join(machines) + ", 2 threads.")

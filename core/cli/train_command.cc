@@ -26,6 +26,7 @@
 #include "core/data/durable_io.h"
 #include "core/data/file_io.h"
 #include "core/train/checkpoint.h"
+#include "core/model/backward_profile.h"
 #include "core/model/profile.h"
 #include "core/model/tensor_memory.h"
 #include "core/train/progress.h"
@@ -206,9 +207,10 @@ absl::StatusOr<TrainOptions> OptionsFromFlags() {
   if (!device.ok()) return device.status();
   o.device = TorchDevice(*device);
   PhaseProfile::Enable(FLAGS_profile);
-  if (FLAGS_profile) {  // and the live tensor memory at each phase's end
+  if (FLAGS_profile) {  // and the live tensor memory at each phase's end, and the backward's nodes
     TensorMemory::StartTracking();
     PhaseProfile::SetGauge(&TensorMemory::Live);
+    BackwardNodeProfile::Enable();  // this thread trains
   }
   absl::StatusOr<Progress::Mode> progress = ProgressFromFlag();
   if (!progress.ok()) return progress.status();

@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "core/dist/data_parallel.h"
+#include "core/model/backward_profile.h"
 #include "core/model/profile.h"
 #include "core/model/tensor_memory.h"
 #include "core/model/rng.h"
@@ -388,6 +389,21 @@ std::string AppendTensorMemory(std::string& table) {
   return absl::StrFormat(",\"live_tensor_mb\":{%s},\"live_tensor_peak_mb\":%.0f", json, TensorMemory::Peak() / 1e6);
 }
 
+// The backward's autograd nodes by time per step (the 15 largest) appended to `table`; all of
+// them as a JSON member for the run's log.
+std::string AppendBackwardNodes(std::string& table, int64_t steps) {
+  const auto nodes = BackwardNodeProfile::Totals();
+  if (nodes.empty()) return "";
+  table += "the backward by autograd node (ms per step; LibTorch's ops and the fused kernels' own nodes):\n";
+  std::string json;
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    const double per_step = nodes[i].second / steps;
+    if (i < 15) absl::StrAppendFormat(&table, "  %-34s %9.1f ms\n", nodes[i].first, 1e3 * per_step);
+    absl::StrAppendFormat(&json, "%s\"%s\":%.6f", json.empty() ? "" : ",", nodes[i].first, per_step);
+  }
+  return absl::StrFormat(",\"backward_nodes\":{%s}", json);
+}
+
 }  // namespace
 
 // The phase profile, and the selected model re-read from its checkpoint, so the numbers
@@ -411,10 +427,12 @@ absl::Status TrainingRun::Finish() {
       dp_json = absl::StrFormat(",\"data_parallel\":{\"ranks\":%d,\"bytes_per_step\":%.0f,\"nonzero_row_share\":%.4f}",
                                 dp_->group().size(), d.bytes_per_step, d.nonzero_row_share);
     }
+    const std::string nodes_json = AppendBackwardNodes(table, state_.step - first_step_);
     const std::string memory_json = AppendTensorMemory(table);
     progress_->Message(table);
     if (absl::Status s = run_.Log(absl::StrCat("{\"event\":\"profile\",\"steps\":", state_.step - first_step_,
-                                               ",\"seconds_per_step\":{", json, "}", memory_json, dp_json, "}"));
+                                               ",\"seconds_per_step\":{", json, "}", nodes_json, memory_json, dp_json,
+                                               "}"));
         !s.ok()) {
       return s;
     }
