@@ -12,7 +12,9 @@ metrics; then each variant against the reference variant, paired by seed: the me
 difference with its 95% CI, the paired t-test and Wilcoxon signed-rank p-values, each
 Holm-corrected over the rows of that table.
 --contrast A:B one more table per dataset: group A against group B, paired by seed, the same
-               statistics (repeatable; Holm over that table's rows), e.g. hardgnn:hardgnn-random.
+               statistics (repeatable; Holm over that table's rows), e.g. hardgnn:hardgnn-random;
+               VARIANT@chosen is the variant at its setting chosen on validation on that dataset
+               (as in the chosen-settings table), e.g. hardgnn@chosen:hardgnn-random@chosen.
 --report FILE  also replaces the text between <!-- generated:STUDY:begin --> and
                <!-- generated:STUDY:end --> in FILE (the markers must be there).
 --check        writes nothing: exits 1 with a diff if tables.md (or FILE's block) differs
@@ -205,6 +207,26 @@ def contrast_rows(groups, contrasts):
     return paired_rows(groups, contrasts, lambda a, b: f"{a} − {b}")
 
 
+CHOSEN = "@chosen"  # in a --contrast side: the variant at its setting chosen on validation
+
+
+def resolve_chosen(dataset, groups, contrasts):
+    """The contrasts with each VARIANT@chosen replaced by the variant's group at its chosen setting
+    (tuned_choices); a contrast with an undecided side here is left out."""
+    if not any(side.endswith(CHOSEN) for pair in contrasts for side in pair):
+        return list(contrasts)
+    choices = tuned_choices(dataset, groups)
+
+    def group(side):
+        if not side.endswith(CHOSEN):
+            return side
+        variant = side[:-len(CHOSEN)]
+        point = choices.get(variant, (None, None))[0]
+        return None if point is None else variant + ("@" + point if point else "")
+
+    return [(group(a), group(b)) for a, b in contrasts if group(a) and group(b) and group(a) != group(b)]
+
+
 SELECTION_SEEDS = (1, 2, 3)  # the seeds every sweep point runs; the choice on validation uses them
 
 
@@ -277,7 +299,7 @@ def dataset_section(dataset, groups, reference, contrasts=()):
         tuned, counts = tuned_section(dataset, groups, reference)
         lines += tuned
         pair_counts = sorted(set(pair_counts) | set(counts))
-    rows = contrast_rows(groups, contrasts)
+    rows = contrast_rows(groups, resolve_chosen(dataset, groups, contrasts))
     if rows:
         table, counts = paired_table(rows, "contrast")
         pair_counts = sorted(set(pair_counts) | set(counts))

@@ -191,6 +191,26 @@ class ReportTest(unittest.TestCase):
         self.assertIn("- q: seeds [1, 2, 3] missing for w=0.5", text)
         self.assertEqual(counts, [5])
 
+    def test_contrast_of_variants_at_their_chosen_settings(self):
+        path = os.path.join(self.results, "s", "runs.csv")
+        for seed in range(1, 6):
+            # r: w=0.5 chosen on validation (0.2 against its own point's 0.1), as above.
+            for point, test, val in (("", 0.32, 0.1), ("w=0.5", 0.33 + seed / 400, 0.2)):
+                row = csv_row("d", "r", point, seed, test)
+                row[study.HEADER.index("val_paper_ndcg10")] = str(val)
+                study.append_row(path, row)
+        groups = analyze.by_dataset(analyze.load_rows(path), "selfgnn")["d"]
+        # hardgnn's points all score val 0.1: a tie keeps its own point; nowhere has no runs.
+        contrasts = [("r@chosen", "hardgnn@chosen"), ("r@chosen", "nowhere@chosen"), ("hardgnn@chosen", "hardgnn")]
+        self.assertEqual(analyze.resolve_chosen("d", groups, contrasts), [("r@w=0.5", "hardgnn")])
+        rc, out = self.main("--contrast", "r@chosen:hardgnn@chosen")
+        self.assertEqual(rc, 0, out)
+        with open(self.report) as f:
+            text = f.read()
+        # r@w=0.5 - hardgnn per seed: (0.33 + s/400) - (0.31 + s/500), seeds 1-5.
+        want = sum((0.33 + s / 400) - (0.31 + s / 500) for s in range(1, 6)) / 5
+        self.assertIn(f"| r@w=0.5 − hardgnn | test paper NDCG@10 | 5 | {want:+.4f} [", text)
+
     @unittest.skipIf(shutil.which("gnuplot") is None, "gnuplot is not installed")
     def test_plots(self):
         rc, out = self.main("--plots", "--runs-dir", os.path.join(self.results, "no-runs"))
