@@ -26,6 +26,6 @@ bench 20000 '^hardgnn_evaluator/' users20000
 bench 10000 '^hardgnn_evaluator/paper_protocol\+full|^per_batch_forward_fused/paper_protocol\+full' users10000
 {
   echo "commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- core plugins benchmarks || echo ' (modified)')"
-  echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p') (family $(sed -n 's/^cpu family[[:space:]]*: //p' /proc/cpuinfo | head -1), model $(sed -n 's/^model[[:space:]]*: //p' /proc/cpuinfo | head -1)), 2 threads"
+  echo "machine: $(nproc) cores, $(experiments/cpu_name.sh), 2 threads"
 } > "$out/run.txt"
 /usr/bin/python3 experiments/summarize_eval_speed.py

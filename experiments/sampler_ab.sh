@@ -7,7 +7,7 @@
 #   experiments/sampler_ab.sh OLD NEW [rounds (default 4)] [benchmark regex]
 set -euo pipefail
 old=$1 new=$2 rounds=${3:-4} filter=${4:-'^(dense_product/B512/N50000/d64|hard_cosine/B512/N50000/d64/K5)/'}
-echo "# CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs) (family $(grep -m1 'cpu family' /proc/cpuinfo | cut -d: -f2 | xargs), model $(grep -m1 '^model[[:space:]]' /proc/cpuinfo | cut -d: -f2 | xargs)); benchmark $filter; ms, three fastest of 12"
+echo "# CPU: $("$(dirname "$0")/cpu_name.sh"); benchmark $filter; ms, three fastest of 12"
 for ((r = 1; r <= rounds; ++r)); do
   for which in old new; do
     bin=$old; [[ $which == new ]] && bin=$new

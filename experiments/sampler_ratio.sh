@@ -24,7 +24,7 @@ core=$(OPENBLAS_VERBOSE=2 $bench --benchmark_filter="^dense_product/B512/N10000/
 mkdir -p experiments/results/sampler_ratio
 exec > >(tee experiments/results/sampler_ratio/runs.txt)
 echo "# commit $(git log -1 --format=%h -- core plugins benchmarks)$(git diff --quiet HEAD -- core plugins benchmarks || echo ' (modified)'): experiments/sampler_ratio.sh $runs"
-echo "# CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs) (family $(grep -m1 'cpu family' /proc/cpuinfo | cut -d: -f2 | xargs), model $(grep -m1 '^model[[:space:]]' /proc/cpuinfo | cut -d: -f2 | xargs)), $vnni; OpenBLAS kernel: ${core:-unknown}"
+echo "# CPU: $(experiments/cpu_name.sh), $vnni; OpenBLAS kernel: ${core:-unknown}"
 for ((r = 1; r <= runs; ++r)); do
   $bench \
     --benchmark_filter="^(dense_product/$shape|(straightforward_hard|hard_cosine|hard_cosine_float_screen|hard_cosine_int16_screen|hard_cosine_avx2_tiles)/$shape/K5)/" \

@@ -17,11 +17,7 @@
 set -euo pipefail
 steps=${1:-6}; shift || true
 out=runs/step_profile
-# The CPU, as REPORT §3 names it (timings differ by machine: OpenBLAS's kernels, memory bandwidth).
-machine() {
-  printf '%s (family %s, model %s), %s cores' "$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)" \
-    "$(sed -n 's/^cpu family[[:space:]]*: //p' /proc/cpuinfo | head -1)" "$(sed -n 's/^model[[:space:]]*: //p' /proc/cpuinfo | head -1)" "$(nproc)"
-}
+machine="$(experiments/cpu_name.sh), $(nproc) cores"  # REPORT §3 names it
 mkdir -p "$out"
 bin=${BIN:-bazel-bin/hardgnn}
 [[ -n ${BIN:-} ]] || bazel build //:hardgnn
@@ -42,7 +38,7 @@ for variant in ${FORMS:-fused straightforward}; do
   mkdir -p experiments/results/step_profile
   {
     printf '{"commit":"%s","machine":"%s","form":"%s","flags":"%s","peak_rss_kb":%s,"profile":' \
-      "$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- core plugins || echo ' (modified)')" "$(machine)" \
+      "$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- core plugins || echo ' (modified)')" "$machine" \
       "$variant${TAG:+-$TAG}" "${flags[*]} $*" "$(cat "$run.time")"
     grep '"event":"profile"' "$run/log.jsonl"
     echo "}"

@@ -37,6 +37,25 @@ def rss(kib):  # GNU time's %M is in KiB
     return f"{kib * 1024 / 1e9:.2f} GB ({kib / 2**20:.2f} GiB)"
 
 
+def read_profile(path):
+    """A profile file of step_profile.sh; its backward nodes, if any, must be numbers beside a
+    "backward" phase (the engine's share is that phase less them): else an error naming the file."""
+    with open(path) as f:
+        try:
+            run = json.load(f)
+        except json.JSONDecodeError as e:
+            raise SystemExit(f"{path}:{e.lineno}: not JSON: {e.msg}")
+    nodes = run.get("profile", {}).get("backward_nodes")
+    if nodes is not None:
+        phases = run["profile"].get("seconds_per_step", {})
+        if not isinstance(phases.get("backward"), (int, float)):
+            raise SystemExit(f"{path}: backward_nodes without a numeric \"backward\" phase in seconds_per_step")
+        for name, value in nodes.items():
+            if not isinstance(value, (int, float)) or value < 0:
+                raise SystemExit(f"{path}: backward node {name!r}: seconds must be a number >= 0, not {value!r}")
+    return run
+
+
 TOP_NODES = 12
 
 
@@ -74,8 +93,7 @@ def table(results):
     for name, heading in COLUMNS:
         path = os.path.join(results, name + ".json")
         if os.path.exists(path):
-            with open(path) as f:
-                runs.append((heading, json.load(f)))
+            runs.append((heading, read_profile(path)))
             step[name] = runs[-1][1]["profile"]["seconds_per_step"]["step (total)"]
     phases = []
     for _, r in runs:

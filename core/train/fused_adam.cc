@@ -79,13 +79,17 @@ std::atomic<bool> force_portable{false};
 
 bool Avx2Update() { return !force_portable.load() && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
 
+// The stock optimizer's key for a parameter's state.
+std::string StateKey(const torch::Tensor& p) { return c10::guts::to_string(p.unsafeGetTensorImpl()); }
+
 bool FusableTensor(const torch::Tensor& t) {
   return t.defined() && t.is_cpu() && t.scalar_type() == at::kFloat && t.layout() == at::kStrided && t.is_contiguous();
 }
 
 }  // namespace
 
-void internal::ForcePortableAdamUpdate(bool on) { force_portable.store(on); }
+internal::ScopedPortableAdamUpdate::ScopedPortableAdamUpdate() : was_(force_portable.exchange(true)) {}
+internal::ScopedPortableAdamUpdate::~ScopedPortableAdamUpdate() { force_portable.store(was_); }
 
 bool FusedAdam::Fusable() const {
   for (const auto& group : param_groups()) {
@@ -94,7 +98,7 @@ bool FusedAdam::Fusable() const {
     for (const auto& p : group.params()) {
       if (!p.grad().defined()) continue;
       if (!FusableTensor(p) || !FusableTensor(p.grad()) || p.grad().sizes() != p.sizes()) return false;
-      const auto it = state_.find(c10::guts::to_string(p.unsafeGetTensorImpl()));
+      const auto it = state_.find(StateKey(p));
       if (it == state_.end()) continue;
       const auto& s = static_cast<const torch::optim::AdamParamState&>(*it->second);
       if (!FusableTensor(s.exp_avg()) || !FusableTensor(s.exp_avg_sq()) || s.exp_avg().sizes() != p.sizes() ||
@@ -119,8 +123,7 @@ torch::Tensor FusedAdam::step(LossClosure closure) {
     const auto& o = static_cast<const torch::optim::AdamOptions&>(group.options());
     for (auto& p : group.params()) {
       if (!p.grad().defined()) continue;
-      const std::string key = c10::guts::to_string(p.unsafeGetTensorImpl());
-      auto& slot = state_[key];
+      auto& slot = state_[StateKey(p)];
       if (slot == nullptr) {  // the stock step's initial state
         auto state = std::make_unique<torch::optim::AdamParamState>();
         state->step(0);

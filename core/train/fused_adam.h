@@ -27,8 +27,17 @@ class FusedAdam : public torch::optim::Adam {
 };
 
 namespace internal {
-// Tests: the portable update (no AVX2) even where the CPU has AVX2 and FMA.
-void ForcePortableAdamUpdate(bool on);
+// Tests: the portable update (no AVX2) for its lifetime, even where the CPU has AVX2 and FMA.
+class ScopedPortableAdamUpdate {
+ public:
+  ScopedPortableAdamUpdate();
+  ~ScopedPortableAdamUpdate();
+  ScopedPortableAdamUpdate(const ScopedPortableAdamUpdate&) = delete;
+  ScopedPortableAdamUpdate& operator=(const ScopedPortableAdamUpdate&) = delete;
+
+ private:
+  bool was_;
+};
 }  // namespace internal
 
 }  // namespace hardgnn

@@ -1,6 +1,8 @@
 """Tests of experiments/summarize_step_profile.py's table of the backward by autograd node, by hand."""
+import json
 import os
 import sys
+import tempfile
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -38,6 +40,30 @@ class BackwardNodesTest(unittest.TestCase):
             "| the other nodes | 50 | <1 |",                                        # Gather + Tiny; none
             "| the engine between nodes (backward less its nodes) | 250 | 250 |",  # 600 - 350.2; 700 - 450
         ])
+
+    def test_a_bad_node_profile_names_its_file(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            for name, profile, message in (
+                    ("nodes.json", {"seconds_per_step": {"backward": 0.5}, "backward_nodes": {"Lstm": "fast"}},
+                     "backward node 'Lstm': seconds must be a number >= 0, not 'fast'"),
+                    ("phase.json", {"seconds_per_step": {}, "backward_nodes": {"Lstm": 0.1}},
+                     'backward_nodes without a numeric "backward" phase in seconds_per_step')):
+                path = os.path.join(tmp, name)
+                with open(path, "w") as f:
+                    json.dump({"profile": profile}, f)
+                with self.assertRaises(SystemExit) as e:
+                    summarize_step_profile.read_profile(path)
+                self.assertEqual(str(e.exception), f"{path}: {message}")
+            path = os.path.join(tmp, "cut.json")
+            with open(path, "w") as f:
+                f.write('{"profile": ')
+            with self.assertRaises(SystemExit) as e:
+                summarize_step_profile.read_profile(path)
+            self.assertTrue(str(e.exception).startswith(f"{path}:1: not JSON"), e.exception)
+            path = os.path.join(tmp, "good.json")
+            with open(path, "w") as f:
+                json.dump({"profile": {"seconds_per_step": {"backward": 0.5}, "backward_nodes": {"Lstm": 0.1}}}, f)
+            self.assertEqual(summarize_step_profile.read_profile(path)["profile"]["backward_nodes"], {"Lstm": 0.1})
 
     def test_nothing_without_node_profiles(self):
         self.assertEqual(summarize_step_profile.backward_nodes([("A", run(0.5, None))]), [])

@@ -4,6 +4,7 @@
 #include "core/train/fused_adam.h"
 
 #include <cmath>
+#include <optional>
 #include <sstream>
 #include <vector>
 
@@ -97,19 +98,18 @@ TEST(FusedAdamTest, WritesTheStockStepsBits) {
 // The update without AVX2 (forced here): two roundings where the vectorized one fuses, so
 // within float rounding of the stock step, and the same bits on any thread count.
 TEST(FusedAdamTest, PortableUpdateIsWithinRoundingAndThreadIndependent) {
-  internal::ForcePortableAdamUpdate(true);
   const auto params = MakeParams(kOddShapes, 8);
   const auto options = torch::optim::AdamOptions(1e-2);
   std::vector<torch::Tensor> one;
   {
-    ThreadCount count(1);
-    one = Train<FusedAdam>(Clone(params), options, 5);
-  }
-  {
+    internal::ScopedPortableAdamUpdate portable;
+    {
+      ThreadCount count(1);
+      one = Train<FusedAdam>(Clone(params), options, 5);
+    }
     ThreadCount count(2);
     ExpectSameBits(one, Train<FusedAdam>(Clone(params), options, 5));
   }
-  internal::ForcePortableAdamUpdate(false);
   const auto stock = Train<torch::optim::Adam>(Clone(params), options, 5);
   for (size_t i = 0; i < one.size(); ++i) EXPECT_TRUE(torch::allclose(one[i], stock[i], 1e-6, 1e-7)) << i;
 }
@@ -117,7 +117,8 @@ TEST(FusedAdamTest, PortableUpdateIsWithinRoundingAndThreadIndependent) {
 // Adam's update written out in double, element by element (Kingma and Ba, with PyTorch's
 // placement of eps): both updates agree with it to float rounding.
 void ExpectAdamsFormula(bool portable) {
-  internal::ForcePortableAdamUpdate(portable);
+  std::optional<internal::ScopedPortableAdamUpdate> scoped;
+  if (portable) scoped.emplace();
   const auto params = MakeParams({{5, 37}}, 9);
   const double lr = 1e-2, b1 = 0.8, b2 = 0.99, eps = 1e-6;
   std::vector<double> p(params[0].numel()), m(p.size(), 0), v(p.size(), 0);
@@ -134,7 +135,6 @@ void ExpectAdamsFormula(bool portable) {
     }
     optimizer.step();
   }
-  internal::ForcePortableAdamUpdate(false);
   for (size_t j = 0; j < p.size(); ++j) EXPECT_NEAR(trained[0].data_ptr<float>()[j], p[j], 1e-5 * (1 + std::abs(p[j]))) << j;
 }
 
@@ -149,12 +149,19 @@ TEST(FusedAdamTest, OtherOptionsAndTensorsTakeTheStockStep) {
     EXPECT_FALSE(probe.Fusable());
     ExpectSameBits(Train<torch::optim::Adam>(Clone(params), options, 3), Train<FusedAdam>(Clone(params), options, 3));
   }
-  std::vector<torch::Tensor> doubles = {torch::randn({8, 8}, torch::kDouble).requires_grad_(true)};
-  doubles[0].mutable_grad() = torch::ones({8, 8}, torch::kDouble);
-  FusedAdam on_doubles(doubles, torch::optim::AdamOptions(1e-3));
+  // Double parameters: the stock step's values, which a float update could not give.
+  torch::manual_seed(5);
+  const torch::Tensor start = torch::randn({8, 8}, torch::kDouble), grad = torch::randn({8, 8}, torch::kDouble);
+  std::vector<torch::Tensor> fused = {start.clone().requires_grad_(true)}, stock = {start.clone().requires_grad_(true)};
+  fused[0].mutable_grad() = grad.clone();
+  stock[0].mutable_grad() = grad.clone();
+  FusedAdam on_doubles(fused, torch::optim::AdamOptions(1e-3));
   EXPECT_FALSE(on_doubles.Fusable());
-  on_doubles.step();  // the stock step: -lr * sign(g) on the first step
-  EXPECT_TRUE(torch::allclose(doubles[0].grad(), torch::ones({8, 8}, torch::kDouble)));
+  torch::optim::Adam reference(stock, torch::optim::AdamOptions(1e-3));
+  on_doubles.step();
+  reference.step();
+  EXPECT_TRUE(at::equal(fused[0], stock[0]));
+  EXPECT_FALSE(at::equal(fused[0], start));
   FusedAdam fusable(Clone(params), torch::optim::AdamOptions(1e-3));
   EXPECT_TRUE(fusable.Fusable());
 }
