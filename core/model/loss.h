@@ -59,6 +59,11 @@ class Loss {
   // The view a sampler should use as anchors, when NeedsNegatives().
   virtual std::string AnchorView() const { return ""; }
   virtual at::Tensor Compute(const Input& input) = 0;  // a scalar
+  // c when the term is (c / 2) sum ||p||^2 over encoder.RegularizedParameters() (L2: 2), else
+  // 0. Its gradient, c p for each, is then one the optimizer can add in its own pass over p
+  // (FusedAdam's coupled decay; TrainOptions::fold_parameter_penalties) rather than autograd
+  // building a full-size tensor per table and summing it into the table's gradient.
+  virtual double CoupledDecay() const { return 0; }
 
   // How the term adds up over a batch. Data-parallel training (core/dist) computes each term
   // on every rank's share of a step's rows and sums the ranks' terms, weighted so that the sum

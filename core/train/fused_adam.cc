@@ -6,6 +6,8 @@
 #include <cmath>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <ATen/Parallel.h>
 #include <c10/util/string_utils.h>
@@ -17,10 +19,10 @@ namespace {
 // The update's constants, each rounded to float as ATen rounds a double Scalar for a float
 // tensor.
 struct Constants {
-  float beta1, one_minus_beta1, beta2, one_minus_beta2, root_bc2, eps, neg_step_size;
+  float beta1, one_minus_beta1, beta2, one_minus_beta2, root_bc2, eps, neg_step_size, decay;
 };
 
-Constants ConstantsAt(const torch::optim::AdamOptions& o, int64_t step) {
+Constants ConstantsAt(const torch::optim::AdamOptions& o, int64_t step, double decay) {
   const double beta1 = std::get<0>(o.betas()), beta2 = std::get<1>(o.betas());
   const double bias_correction1 = 1 - std::pow(beta1, step), bias_correction2 = 1 - std::pow(beta2, step);
   return {static_cast<float>(beta1),
@@ -29,12 +31,15 @@ Constants ConstantsAt(const torch::optim::AdamOptions& o, int64_t step) {
           static_cast<float>(1 - beta2),
           static_cast<float>(std::sqrt(bias_correction2)),
           static_cast<float>(o.eps()),
-          static_cast<float>(-(o.lr() / bias_correction1))};
+          static_cast<float>(-(o.lr() / bias_correction1)),
+          static_cast<float>(decay)};
 }
 
-// Eight elements' update in place (p, m, v) from their gradient g.
+// Eight elements' update in place (p, m, v) from their gradient g (with the coupled decay, as
+// ATen's add(g, p, alpha = decay) computes it: one fma).
 __attribute__((target("avx2,fma"), always_inline)) inline void UpdateLanes(const Constants& c, __m256 g, __m256& p,
                                                                            __m256& m, __m256& v) {
+  if (c.decay != 0) g = _mm256_fmadd_ps(p, _mm256_set1_ps(c.decay), g);
   m = _mm256_fmadd_ps(g, _mm256_set1_ps(c.one_minus_beta1), _mm256_mul_ps(m, _mm256_set1_ps(c.beta1)));
   v = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_set1_ps(c.one_minus_beta2), g), g, _mm256_mul_ps(v, _mm256_set1_ps(c.beta2)));
   const __m256 denom = _mm256_add_ps(_mm256_div_ps(_mm256_sqrt_ps(v), _mm256_set1_ps(c.root_bc2)), _mm256_set1_ps(c.eps));
@@ -42,13 +47,13 @@ __attribute__((target("avx2,fma"), always_inline)) inline void UpdateLanes(const
 }
 
 // Elements [b, e) with AVX2 and FMA, the tail as one masked vector so that every element takes
-// the same instructions (a thread's share of the tensor changes nothing).
+// the same instructions (a thread's share of the tensor changes nothing). g == nullptr: zeros.
 __attribute__((target("avx2,fma"))) void UpdateAvx2(const Constants& c, float* p, const float* g, float* m, float* v,
                                                     int64_t b, int64_t e) {
   int64_t j = b;
   for (; j + 8 <= e; j += 8) {
     __m256 pj = _mm256_loadu_ps(p + j), mj = _mm256_loadu_ps(m + j), vj = _mm256_loadu_ps(v + j);
-    UpdateLanes(c, _mm256_loadu_ps(g + j), pj, mj, vj);
+    UpdateLanes(c, g ? _mm256_loadu_ps(g + j) : _mm256_setzero_ps(), pj, mj, vj);
     _mm256_storeu_ps(p + j, pj);
     _mm256_storeu_ps(m + j, mj);
     _mm256_storeu_ps(v + j, vj);
@@ -58,7 +63,7 @@ __attribute__((target("avx2,fma"))) void UpdateAvx2(const Constants& c, float* p
         _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int32_t>(e - j)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
     // Masked-off lanes load zeros: sqrt(0) / r + eps is eps, no fault and no NaN.
     __m256 pj = _mm256_maskload_ps(p + j, mask), mj = _mm256_maskload_ps(m + j, mask), vj = _mm256_maskload_ps(v + j, mask);
-    UpdateLanes(c, _mm256_maskload_ps(g + j, mask), pj, mj, vj);
+    UpdateLanes(c, g ? _mm256_maskload_ps(g + j, mask) : _mm256_setzero_ps(), pj, mj, vj);
     _mm256_maskstore_ps(p + j, mask, pj);
     _mm256_maskstore_ps(m + j, mask, mj);
     _mm256_maskstore_ps(v + j, mask, vj);
@@ -69,8 +74,10 @@ __attribute__((target("avx2,fma"))) void UpdateAvx2(const Constants& c, float* p
 // (this file is compiled with -ffp-contract=off, so no multiply-add is fused behind our back).
 void UpdatePortable(const Constants& c, float* p, const float* g, float* m, float* v, int64_t b, int64_t e) {
   for (int64_t j = b; j < e; ++j) {
-    m[j] = m[j] * c.beta1 + g[j] * c.one_minus_beta1;
-    v[j] = v[j] * c.beta2 + (c.one_minus_beta2 * g[j]) * g[j];
+    float gj = g ? g[j] : 0.0f;
+    if (c.decay != 0) gj = gj + c.decay * p[j];
+    m[j] = m[j] * c.beta1 + gj * c.one_minus_beta1;
+    v[j] = v[j] * c.beta2 + (c.one_minus_beta2 * gj) * gj;
     p[j] = p[j] + (c.neg_step_size * m[j]) / (std::sqrt(v[j]) / c.root_bc2 + c.eps);
   }
 }
@@ -96,8 +103,10 @@ bool FusedAdam::Fusable() const {
     const auto& o = static_cast<const torch::optim::AdamOptions&>(group.options());
     if (o.weight_decay() != 0 || o.amsgrad()) return false;
     for (const auto& p : group.params()) {
-      if (!p.grad().defined()) continue;
-      if (!FusableTensor(p) || !FusableTensor(p.grad()) || p.grad().sizes() != p.sizes()) return false;
+      const bool has_grad = p.grad().defined();
+      if (!has_grad && CoupledDecay(p) == 0) continue;  // the step leaves it alone
+      if (!FusableTensor(p)) return false;
+      if (has_grad && (!FusableTensor(p.grad()) || p.grad().sizes() != p.sizes())) return false;
       const auto it = state_.find(StateKey(p));
       if (it == state_.end()) continue;
       const auto& s = static_cast<const torch::optim::AdamParamState&>(*it->second);
@@ -110,8 +119,42 @@ bool FusedAdam::Fusable() const {
   return true;
 }
 
+void FusedAdam::SetCoupledDecay(const torch::Tensor& p, double decay) {
+  if (decay == 0) {
+    coupled_decay_.erase(p.unsafeGetTensorImpl());
+  } else {
+    coupled_decay_[p.unsafeGetTensorImpl()] = decay;
+  }
+}
+
+double FusedAdam::CoupledDecay(const torch::Tensor& p) const {
+  const auto it = coupled_decay_.find(p.unsafeGetTensorImpl());
+  return it == coupled_decay_.end() ? 0.0 : it->second;
+}
+
+torch::Tensor FusedAdam::StockStep(LossClosure closure) {
+  if (coupled_decay_.empty()) return torch::optim::Adam::step(std::move(closure));
+  // The decay goes into the gradients the stock step reads, which get their own values back.
+  std::vector<std::pair<torch::Tensor, torch::Tensor>> saved;
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& group : param_groups()) {
+      for (auto& p : group.params()) {
+        const double d = CoupledDecay(p);
+        if (d == 0) continue;
+        torch::Tensor g = p.grad();
+        saved.emplace_back(p, g);
+        p.mutable_grad() = (g.defined() ? g : torch::zeros_like(p)).add(p.detach(), d);
+      }
+    }
+  }
+  torch::Tensor loss = torch::optim::Adam::step(std::move(closure));
+  for (auto& [p, g] : saved) p.mutable_grad() = g;
+  return loss;
+}
+
 torch::Tensor FusedAdam::step(LossClosure closure) {
-  if (!Fusable()) return torch::optim::Adam::step(std::move(closure));
+  if (!Fusable()) return StockStep(std::move(closure));
   torch::NoGradGuard no_grad;
   torch::Tensor loss;
   if (closure != nullptr) {
@@ -122,7 +165,8 @@ torch::Tensor FusedAdam::step(LossClosure closure) {
   for (auto& group : param_groups()) {
     const auto& o = static_cast<const torch::optim::AdamOptions&>(group.options());
     for (auto& p : group.params()) {
-      if (!p.grad().defined()) continue;
+      const double decay = CoupledDecay(p);
+      if (!p.grad().defined() && decay == 0) continue;
       auto& slot = state_[StateKey(p)];
       if (slot == nullptr) {  // the stock step's initial state
         auto state = std::make_unique<torch::optim::AdamParamState>();
@@ -133,9 +177,9 @@ torch::Tensor FusedAdam::step(LossClosure closure) {
       }
       auto& state = static_cast<torch::optim::AdamParamState&>(*slot);
       state.step(state.step() + 1);
-      const Constants c = ConstantsAt(o, state.step());
+      const Constants c = ConstantsAt(o, state.step(), decay);
       float* pd = p.data_ptr<float>();
-      const float* gd = p.grad().data_ptr<float>();
+      const float* gd = p.grad().defined() ? p.grad().data_ptr<float>() : nullptr;
       float* md = state.exp_avg().data_ptr<float>();
       float* vd = state.exp_avg_sq().data_ptr<float>();
       at::parallel_for(0, p.numel(), 1 << 15, [&](int64_t b, int64_t e) {

@@ -10,8 +10,15 @@
 // (addcmul), elsewhere two roundings each; then p = p + (-step_size m) / (sqrt(v) / sqrt(bc2)
 // + eps). On contiguous float CPU parameters it writes the stock step's bits (tested); the state
 // (AdamParamState under the stock keys), save() and load() are the stock ones, so checkpoints
-// are interchangeable. Anything else (weight decay, AMSGrad, another dtype or device, a sparse
-// or strided tensor) takes the stock step.
+// are interchangeable. Anything else (the options' weight decay, AMSGrad, another dtype or
+// device, a sparse or strided tensor) takes the stock step.
+//
+// A coupled decay d set on a parameter (SetCoupledDecay) adds d p to its gradient in the same
+// pass, as the stock weight_decay = d does (one fma where the CPU has FMA; the same bits), an
+// undefined gradient counting as zero: the gradient of an L2 term (d / 2) ||p||^2 without its
+// full-size gradient tensor and the sum of two such tensors (core/train/trainer.cc).
+
+#include <unordered_map>
 
 #include <torch/optim/adam.h>
 
@@ -24,6 +31,15 @@ class FusedAdam : public torch::optim::Adam {
 
   // Whether step() updates every parameter in one pass (else it takes the stock step).
   bool Fusable() const;
+
+  // From the next step on, p's gradient is taken as grad + decay * p (0: none). Not saved with
+  // the optimizer's state: its owner sets it again after a restart.
+  void SetCoupledDecay(const torch::Tensor& p, double decay);
+  double CoupledDecay(const torch::Tensor& p) const;
+
+ private:
+  torch::Tensor StockStep(LossClosure closure);  // with the coupled decays
+  std::unordered_map<const void*, double> coupled_decay_;  // by the parameter's TensorImpl
 };
 
 namespace internal {

@@ -6,7 +6,9 @@
 #include <optional>
 
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -78,12 +80,14 @@ class TrainingRun {
       if (l.loss->NeedsNegatives()) anchor_view_ = l.loss->AnchorView();
     }
     if (options.data_parallel.group != nullptr) dp_.emplace(options.data_parallel, encoder_.parameters());
+    FoldParameterPenalties();
   }
 
   absl::StatusOr<TrainSummary> Execute();
 
  private:
   absl::Status Prepare();
+  void FoldParameterPenalties();
   absl::StatusOr<double> Step(const std::vector<TrainingEvent>& rows, int64_t epoch, std::vector<double>& term_sums);
   absl::Status SampleNegatives(const Batch& host, const Views* views, uint64_t seed, Sampler::Result& out) const;
   struct StepTerms;
@@ -98,6 +102,7 @@ class TrainingRun {
   TrainOptions options_;  // a copy: lr_decay_steps is set from lr_decay_epochs once the epoch size is known
   RunDirectory run_;
   FusedAdam optimizer_;  // the stock Adam's bits, in one pass over each parameter
+  std::vector<bool> folded_;  // a term whose gradient the optimizer adds (FoldParameterPenalties)
   BatchBuilder builder_;
   CheckpointIdentity identity_;
   std::string anchor_view_;
@@ -139,8 +144,40 @@ void TrainingRun::ComputeTerms(const Loss::Input& input, dist::DataParallel* dp,
     if (before_forward && !parameters_alone) continue;
     terms.early[t] = before_forward;
     if (dp && parameters_alone && dp->group().rank() != 0) continue;
-    terms.tensors[t] = loss.Compute(input);
+    if (folded_[t]) {
+      at::NoGradGuard value_only;  // the optimizer adds the gradient
+      terms.tensors[t] = loss.Compute(input);
+    } else {
+      terms.tensors[t] = loss.Compute(input);
+    }
     terms.values[t] = terms.tensors[t].item<double>();
+  }
+}
+
+// A term c/2 sum ||p||^2 of whole parameters (L2 of the tables) gets its gradient c p from the
+// optimizer, in the pass that reads p anyway: autograd would build a full-size tensor per table
+// (178 MB at the published Yelp shape) and sum it into the table's gradient, about 60 ms of a
+// 1 s SelfGNN step (REPORT §3). The term's value is still computed, without autograd. Not where
+// the penalized tensors are picked by the forward pass (not parameters themselves) or where
+// after_backward reads the gradients, which would then lack the term's share.
+void TrainingRun::FoldParameterPenalties() {
+  folded_.assign(model_.losses.size(), false);
+  if (!options_.fold_parameter_penalties || options_.after_backward || !encoder_.RegularizedBeforeForward()) return;
+  absl::flat_hash_set<const void*> parameters;
+  for (const at::Tensor& p : encoder_.parameters()) parameters.insert(p.unsafeGetTensorImpl());
+  const std::vector<at::Tensor> penalized = encoder_.RegularizedParameters();
+  absl::flat_hash_set<const void*> seen;
+  for (const at::Tensor& p : penalized) {
+    // Each once, and each a parameter the optimizer steps.
+    if (!parameters.contains(p.unsafeGetTensorImpl()) || !seen.insert(p.unsafeGetTensorImpl()).second) return;
+  }
+  for (size_t t = 0; t < model_.losses.size(); ++t) {
+    const double c = model_.losses[t].loss->CoupledDecay();
+    if (c == 0) continue;
+    folded_[t] = true;
+    for (const at::Tensor& p : penalized) {
+      optimizer_.SetCoupledDecay(p, optimizer_.CoupledDecay(p) + model_.losses[t].weight * c);
+    }
   }
 }
 

@@ -60,6 +60,11 @@ struct TrainOptions {
   // Called after each backward pass, before the optimizer step, with the step's gradients in
   // the encoder's parameters (the sampler study records their norms); an error stops.
   std::function<absl::Status(int64_t step, int64_t epoch)> after_backward;
+  // Terms of the parameters alone that say their gradient (Loss::CoupledDecay: L2) get it
+  // added by the optimizer in its pass over each parameter, not through autograd, where that
+  // is the same gradient: the encoder penalizes whole parameters (RegularizedBeforeForward)
+  // and no after_backward reads the gradients. False: every term through autograd.
+  bool fold_parameter_penalties = true;
   // Data-parallel training (core/dist/data_parallel.h): this process is one rank of
   // data_parallel.group (null: the only process). Each step's rows are split between the ranks,
   // which sum their loss terms and gradients: the same steps as one process. Give rank 0 alone

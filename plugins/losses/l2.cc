@@ -14,6 +14,7 @@ class L2 : public Loss {
  public:
   std::vector<std::string> RequiredViews() const override { return {}; }
   Reduction BatchReduction(const Input&) const override { return {Reduction::kParameters}; }
+  double CoupledDecay() const override { return 2; }  // d/dp sum p^2 = 2p
   at::Tensor Compute(const Input& input) override {
     at::Tensor total = at::zeros({});
     for (const at::Tensor& p : input.encoder.RegularizedParameters()) total = total + cpu::FixedOrderSumOfSquares(p);

@@ -102,6 +102,31 @@ TEST_P(LossConformance, FiniteValueAndGradientsMatchFiniteDifferences) {
   EXPECT_EQ(testing::GradCheck(f, inputs, detached), "");
 }
 
+// A loss that lets the optimizer add its gradient (Loss::CoupledDecay() = c) reads no view,
+// counts once per step, and its gradient is c p on each regularized parameter (and its value
+// (c / 2) sum ||p||^2): what the trainer's fold assumes.
+TEST_P(LossConformance, ACoupledDecayIsTheTermsGradient) {
+  auto created = LossRegistry::Global().Create(GetParam(), {}, Loss::Context{});
+  ASSERT_TRUE(created.ok()) << created.status();
+  Loss& loss = **created;
+  const double c = loss.CoupledDecay();
+  if (c == 0) GTEST_SKIP() << GetParam() << " takes its gradient from autograd";
+  EXPECT_TRUE(loss.RequiredViews().empty());
+  ParamsOnly encoder;
+  at::manual_seed(2);
+  encoder.params = {at::randn({3, 4}, at::kDouble).requires_grad_(true), at::randn({5}, at::kDouble).requires_grad_(true)};
+  const Views no_views;
+  const Batch batch;
+  const Loss::Input input{batch, no_views, encoder};
+  EXPECT_EQ(loss.BatchReduction(input).kind, Loss::Reduction::kParameters);
+  const at::Tensor value = loss.Compute(input);
+  double half_sum = 0;
+  for (const at::Tensor& p : encoder.params) half_sum += c / 2 * p.detach().square().sum().item<double>();
+  EXPECT_NEAR(value.item<double>(), half_sum, 1e-12 * half_sum);
+  value.backward();
+  for (const at::Tensor& p : encoder.params) EXPECT_TRUE(at::allclose(p.grad(), c * p.detach(), 1e-14, 0));
+}
+
 INSTANTIATE_TEST_SUITE_P(AllLosses, LossConformance,
                          ::testing::ValuesIn(LossRegistry::Global().Names()),
                          [](const auto& info) { return info.param; });

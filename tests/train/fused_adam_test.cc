@@ -4,6 +4,7 @@
 #include "core/train/fused_adam.h"
 
 #include <cmath>
+#include <memory>
 #include <optional>
 #include <sstream>
 #include <vector>
@@ -176,6 +177,105 @@ TEST(FusedAdamTest, SkipsParametersWithoutGradients) {
   optimizer.step();
   EXPECT_TRUE(at::equal(params[1], before));
   EXPECT_EQ(optimizer.state().size(), 1u);
+}
+
+// A coupled decay d on some parameters against the stock step with weight_decay = d in their
+// parameter group (and 0 in the others'): the same bits.
+std::vector<torch::Tensor> TrainWithDecay(std::vector<torch::Tensor> params, double decay, bool stock, int steps) {
+  const auto options = torch::optim::AdamOptions(3e-3);
+  std::vector<torch::Tensor> decayed, plain;
+  for (size_t i = 0; i < params.size(); ++i) (i % 2 == 0 ? decayed : plain).push_back(params[i]);
+  std::unique_ptr<torch::optim::Adam> optimizer;
+  if (stock) {
+    std::vector<torch::optim::OptimizerParamGroup> groups;
+    groups.emplace_back(decayed, std::make_unique<torch::optim::AdamOptions>(torch::optim::AdamOptions(options).weight_decay(decay)));
+    groups.emplace_back(plain, std::make_unique<torch::optim::AdamOptions>(options));
+    optimizer = std::make_unique<torch::optim::Adam>(std::move(groups), options);
+  } else {
+    auto fused = std::make_unique<FusedAdam>(params, options);
+    for (const auto& p : decayed) fused->SetCoupledDecay(p, decay);
+    EXPECT_TRUE(fused->Fusable());
+    optimizer = std::move(fused);
+  }
+  for (int t = 0; t < steps; ++t) {
+    SetGrads(params, t);
+    optimizer->step();
+  }
+  return params;
+}
+
+TEST(FusedAdamTest, CoupledDecayWritesTheStockWeightDecaysBits) {
+  if (!HasAvx2Fma()) GTEST_SKIP() << "no AVX2+FMA: see the portable test below";
+  for (const auto& shapes : {kEvenShapes, kOddShapes}) {
+    for (const int threads : {1, 2}) {
+      ThreadCount count(threads);
+      const auto params = MakeParams(shapes, 13);
+      const auto stock = TrainWithDecay(Clone(params), 0.37, /*stock=*/true, 4);
+      ExpectSameBits(stock, TrainWithDecay(Clone(params), 0.37, /*stock=*/false, 4));
+      // The decay changed the decayed parameters' steps, and only theirs.
+      const auto undecayed = TrainWithDecay(Clone(params), 0.0, /*stock=*/true, 4);
+      EXPECT_FALSE(at::equal(stock[0], undecayed[0]));
+      EXPECT_TRUE(at::equal(stock[1], undecayed[1]));
+    }
+  }
+}
+
+TEST(FusedAdamTest, PortableCoupledDecayIsWithinRoundingAndThreadIndependent) {
+  const auto params = MakeParams(kOddShapes, 14);
+  std::vector<torch::Tensor> one;
+  {
+    internal::ScopedPortableAdamUpdate portable;
+    {
+      ThreadCount count(1);
+      one = TrainWithDecay(Clone(params), 0.37, /*stock=*/false, 4);
+    }
+    ThreadCount count(2);
+    ExpectSameBits(one, TrainWithDecay(Clone(params), 0.37, /*stock=*/false, 4));
+  }
+  const auto stock = TrainWithDecay(Clone(params), 0.37, /*stock=*/true, 4);
+  for (size_t i = 0; i < one.size(); ++i) EXPECT_TRUE(torch::allclose(one[i], stock[i], 1e-6, 1e-7)) << i;
+}
+
+// A decayed parameter without a gradient steps as one with a zero gradient does in the stock
+// step (its gradient is the decay's alone), on the fused path and on the stock fallback.
+TEST(FusedAdamTest, CoupledDecayStepsAParameterWithoutAGradient) {
+  for (const auto dtype : {torch::kFloat, torch::kDouble}) {
+    torch::manual_seed(15);
+    const torch::Tensor start = torch::randn({5, 19}, dtype);
+    std::vector<torch::Tensor> fused = {start.clone().requires_grad_(true)}, stock = {start.clone().requires_grad_(true)};
+    stock[0].mutable_grad() = torch::zeros_like(start);
+    FusedAdam optimizer(fused, torch::optim::AdamOptions(1e-2));
+    optimizer.SetCoupledDecay(fused[0], 0.5);
+    EXPECT_EQ(optimizer.Fusable(), dtype == torch::kFloat);
+    torch::optim::Adam reference(stock, torch::optim::AdamOptions(1e-2).weight_decay(0.5));
+    for (int t = 0; t < 3; ++t) {
+      optimizer.step();
+      reference.step();
+    }
+    EXPECT_TRUE(at::equal(fused[0], stock[0])) << dtype;
+    EXPECT_FALSE(at::equal(fused[0], start));
+    EXPECT_FALSE(fused[0].grad().defined()) << "the fallback gives the gradient its own value back";
+  }
+}
+
+// The fallback (double parameters) with a coupled decay: the stock weight decay's bits, and
+// each gradient keeps its own value.
+TEST(FusedAdamTest, CoupledDecayOnTheStockFallback) {
+  torch::manual_seed(16);
+  const torch::Tensor start = torch::randn({8, 8}, torch::kDouble), grad = torch::randn({8, 8}, torch::kDouble);
+  std::vector<torch::Tensor> fused = {start.clone().requires_grad_(true)}, stock = {start.clone().requires_grad_(true)};
+  fused[0].mutable_grad() = grad.clone();
+  stock[0].mutable_grad() = grad.clone();
+  FusedAdam optimizer(fused, torch::optim::AdamOptions(1e-3));
+  optimizer.SetCoupledDecay(fused[0], 0.25);
+  EXPECT_DOUBLE_EQ(optimizer.CoupledDecay(fused[0]), 0.25);
+  torch::optim::Adam reference(stock, torch::optim::AdamOptions(1e-3).weight_decay(0.25));
+  optimizer.step();
+  reference.step();
+  EXPECT_TRUE(at::equal(fused[0], stock[0]));
+  EXPECT_TRUE(at::equal(fused[0].grad(), grad));
+  optimizer.SetCoupledDecay(fused[0], 0);
+  EXPECT_EQ(optimizer.CoupledDecay(fused[0]), 0);
 }
 
 // A checkpoint written by either optimizer continues in the other with the same bits.

@@ -9,6 +9,8 @@
 #include <fstream>
 #include <set>
 #include <string>
+#include <tuple>
+#include <vector>
 
 #include <ATen/ATen.h>
 #include <torch/nn/module.h>
@@ -441,10 +443,10 @@ TEST(CheckpointTest, ADifferentDatasetModelOrShapeIsRefusedNamingBothSides) {
   EXPECT_NE(Message(s).find("parameter w Float [4,2]"), std::string::npos) << s;
 }
 
-absl::StatusOr<Model> MakeMf(const data::PreparedDataset& d) {
+absl::StatusOr<Model> MakeMf(const data::PreparedDataset& d, double l2 = 1e-4) {
   PluginChoice choice;
   choice.encoder = "mf";
-  choice.losses = {{"bpr", 1.0}, {"l2", 1e-4}};
+  choice.losses = {{"bpr", 1.0}, {"l2", l2}};
   return CreateModel(choice, d, 7, [](const std::string& plugin, const PluginInfo&) {
     return plugin == "mf" ? ArgMap{{"init_std", "0.1"}} : ArgMap{};
   });
@@ -507,6 +509,37 @@ TEST(TrainerTest, NoGradientOutlivesItsOptimizerStep) {
   ASSERT_TRUE(Train(*model, d, o).ok());
   EXPECT_GT(backward_passes, 2);
   for (const at::Tensor& p : model->encoder->parameters()) EXPECT_FALSE(p.grad().defined());
+}
+
+// The L2 term's gradient added by the optimizer (the fold) is the one autograd gives: the
+// same losses and parameters to float rounding (the two add the same addends, rounded
+// differently), and a penalty strong enough to move them (against no penalty).
+TEST(TrainerTest, TheOptimizerAddsTheL2TermsGradientAsAutogradDoes) {
+  const data::PreparedDataset d = SmallDataset(120, 80);
+  std::vector<TrainSummary> runs;
+  std::vector<at::Tensor> params;
+  for (const auto& [name, l2, fold] : {std::tuple{"folded", 0.05, true}, {"autograd", 0.05, false}, {"no_l2", 0.0, true}}) {
+    const std::string dir = ::testing::TempDir() + "/fold_" + name;
+    mkdir(dir.c_str(), 0755);
+    auto model = MakeMf(d, l2);
+    ASSERT_TRUE(model.ok()) << model.status();
+    TrainOptions o = ShortRun(dir, 4);
+    o.fold_parameter_penalties = fold;
+    auto summary = Train(*model, d, o);
+    ASSERT_TRUE(summary.ok()) << summary.status();
+    runs.push_back(*summary);
+    std::vector<at::Tensor> flat;
+    for (const at::Tensor& p : model->encoder->parameters()) flat.push_back(p.detach().reshape(-1));
+    params.push_back(at::cat(flat));
+  }
+  ASSERT_EQ(runs[0].epoch_loss.size(), runs[1].epoch_loss.size());
+  for (size_t e = 0; e < runs[0].epoch_loss.size(); ++e) {
+    EXPECT_NEAR(runs[0].epoch_loss[e], runs[1].epoch_loss[e], 1e-5 * std::fabs(runs[1].epoch_loss[e])) << e;
+  }
+  const double fold_gap = (params[0] - params[1]).abs().max().item<double>();
+  const double l2_effect = (params[1] - params[2]).abs().max().item<double>();
+  EXPECT_LT(fold_gap, 1e-4) << "the fold's parameters drift from autograd's";
+  EXPECT_GT(l2_effect, 100 * fold_gap) << "the penalty is too weak for the comparison to tell";
 }
 
 TEST(TrainerTest, ResumeContinuesExactlyWhereTheRunStopped) {
