@@ -199,8 +199,10 @@ struct ResidualGcnFunction : public torch::autograd::Function<ResidualGcnFunctio
     const int64_t layers = ctx->saved_data["layers"].toInt();
     const double slope = ctx->saved_data["slope"].toDouble();
     const int64_t d = grads[0].size(-1);
-    const at::Tensor gr = grads[0].reshape({a.rows, d}).contiguous();
-    const at::Tensor gc = grads[1].reshape({a.cols, d}).contiguous();
+    // A gradient made only of sparse gathers' rows (cpu::GatherRowsSparseGradient) arrives sparse.
+    const auto dense = [](const at::Tensor& g) { return g.is_sparse() ? g.to_dense() : g; };
+    const at::Tensor gr = dense(grads[0]).reshape({a.rows, d}).contiguous();
+    const at::Tensor gc = dense(grads[1]).reshape({a.cols, d}).contiguous();
     at::Tensor r_out, c_out;
     if (gr.scalar_type() == at::kFloat) {
       Backward<float>(a, at_, values.defined() ? values.data_ptr<float>() : nullptr, gr, gc, layers,

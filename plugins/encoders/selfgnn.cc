@@ -9,6 +9,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "core/cpu/sparse_rows.h"
 #include "core/graph/residual_gcn.h"
 #include "core/graph/spmm.h"
 #include "core/model/encoder.h"
@@ -122,7 +123,7 @@ class SelfGnn : public Encoder {
 
   void AddItemRows(Views& views, const at::Tensor& ids) override {
     if (options_.all_rows) return;  // every row already carries its gradient
-    const at::Tensor rows = Fuse(views.Get(view::kItemShortSlices).index_select(1, ids), true, ids);
+    const at::Tensor rows = Fuse(SparseGradientSlices(views.Get(view::kItemShortSlices), ids), true, ids);
     views.Set(view::kItem, views.Get(view::kItem).index_copy(0, ids, rows));
   }
 
@@ -184,7 +185,19 @@ class SelfGnn : public Encoder {
       }
       table.index_copy_(0, untouched, Fuse(slices, true, untouched, /*untouched_phases=*/true));
     }
-    return {user_long, table.index_copy(0, touched, Fuse(item_short.index_select(1, touched), true, touched))};
+    return {user_long, table.index_copy(0, touched, Fuse(SparseGradientSlices(item_short, touched), true, touched))};
+  }
+
+  // slices[:, ids] ([G, I, d] -> [G, N, d]) whose gradient reaches the per-slice item embeddings
+  // as sparse rows: SAL's gather (the newest node, so differentiated first) gives them a dense
+  // gradient, and autograd adds these rows into it in place, where at::index_select's backward
+  // would zero a full-size buffer (117 MB at the published Yelp shape) per gather and sum them.
+  // Gathered row-major as [N, G, d], the layout the fusion reads, so that its gradient comes
+  // back contiguous (no copy to flatten it).
+  static at::Tensor SparseGradientSlices(const at::Tensor& slices, const at::Tensor& ids) {
+    const int64_t g = slices.size(0), n = ids.size(0);
+    const at::Tensor flat = ids.unsqueeze(1) + (at::arange(g, ids.options()) * slices.size(1)).unsqueeze(0);  // [N, G]
+    return cpu::GatherRowsSparseGradient(slices, flat.reshape(-1)).view({n, g, slices.size(2)}).permute({1, 0, 2});
   }
 
   // Interval fusion of slices [G, N, d] into long-term embeddings [N, d] (SPEC §2.2). In

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/cpu/kernel_path.h"
+#include "core/cpu/sparse_rows.h"
 #include "core/data/csr.h"
 #include "core/graph/spmm.h"
 #include "gtest/gtest.h"
@@ -117,6 +118,29 @@ TEST(ResidualGcnTest, FiniteDifferenceGradients) {
     };
     // d = 66: one full 64-column mask word and a partial one.
     EXPECT_TRUE(GradCheck(f, {at::randn({5, 66}, at::kDouble), at::randn({7, 66}, at::kDouble)}, {true, true}));
+  }
+}
+
+// Gathers whose gradients stay sparse (cpu::GatherRowsSparseGradient), alone or with a dense
+// consumer of the same output: the GCN's input gradients are those of the dense gathers.
+TEST(ResidualGcnTest, SparseOutputGradientsGiveTheDenseOnesInputGradients) {
+  const CsrGraph g = CsrGraph::BlockDiagonal(RandomSlices(3, 40, 70, 300, 29));
+  const at::Tensor flat = at::tensor({5, 140, 5, 209, 71}, at::kLong);  // a repeat; rows of slices 0, 2, 3
+  for (const bool with_dense : {false, true}) {
+    std::vector<at::Tensor> grads[2];
+    for (const bool sparse : {false, true}) {
+      at::manual_seed(8);
+      const at::Tensor u = at::randn({3, 40, 16}).requires_grad_();
+      const at::Tensor i = at::randn({3, 70, 16}).requires_grad_();
+      const ResidualGcnResult r = ResidualGcn(g, u, i, 2, 0.5);
+      const at::Tensor rows = sparse ? cpu::GatherRowsSparseGradient(r.cols, flat)
+                                     : r.cols.reshape({-1, 16}).index_select(0, flat);
+      at::Tensor loss = (rows * at::arange(80, at::kFloat).view({5, 16})).sum();
+      if (with_dense) loss = loss + r.cols.select(0, 1).square().sum();
+      loss.backward();
+      grads[sparse] = {u.grad(), i.grad()};
+    }
+    for (int k = 0; k < 2; ++k) EXPECT_TRUE(AllClose(grads[1][k], grads[0][k], 1e-6, 1e-6)) << with_dense << " " << k;
   }
 }
 
