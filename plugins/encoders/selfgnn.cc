@@ -181,7 +181,7 @@ class SelfGnn : public Encoder {
       at::Tensor slices;
       {
         ScopedPhase gather(kUntouchedGather);
-        slices = item_short.index_select(1, untouched);
+        slices = SparseGradientSlices(item_short, untouched);  // [N, G, d] in memory, as the fusion reads
       }
       table.index_copy_(0, untouched, Fuse(slices, true, untouched, /*untouched_phases=*/true));
     }
