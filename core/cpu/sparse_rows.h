@@ -6,7 +6,9 @@
 // item embeddings, [G, I, d], 117 MB at the published Yelp shape: the interval fusion's rows,
 // SAL's pairs, the mined items' rows), autograd then sums those full-size buffers. Here the
 // gradient reaches x as a sparse COO tensor of the gathered rows (x's leading dims sparse, the
-// last dense), which autograd adds into the one dense gradient of x in place, row by row.
+// last dense). Where another consumer gives x a dense gradient, autograd adds these rows into it
+// in place; where none does, x's producer receives the sparse tensor (a custom backward must
+// accept it, as the residual GCN's does).
 
 #include <ATen/core/Tensor.h>
 

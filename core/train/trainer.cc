@@ -144,20 +144,17 @@ void TrainingRun::ComputeTerms(const Loss::Input& input, dist::DataParallel* dp,
     if (before_forward && !parameters_alone) continue;
     terms.early[t] = before_forward;
     if (dp && parameters_alone && dp->group().rank() != 0) continue;
-    if (folded_[t]) {
-      at::NoGradGuard value_only;  // the optimizer adds the gradient
-      terms.tensors[t] = loss.Compute(input);
-    } else {
-      terms.tensors[t] = loss.Compute(input);
-    }
+    std::optional<at::NoGradGuard> value_only;  // a folded term: the optimizer adds its gradient
+    if (folded_[t]) value_only.emplace();
+    terms.tensors[t] = loss.Compute(input);
     terms.values[t] = terms.tensors[t].item<double>();
   }
 }
 
 // A term c/2 sum ||p||^2 of whole parameters (L2 of the tables) gets its gradient c p from the
 // optimizer, in the pass that reads p anyway: autograd would build a full-size tensor per table
-// (178 MB at the published Yelp shape) and sum it into the table's gradient, about 60 ms of a
-// 1 s SelfGNN step (REPORT §3). The term's value is still computed, without autograd. Not where
+// (178 MB at the published Yelp shape) and sum it into the table's gradient: about 40 ms of a
+// 1 s SelfGNN step by the profile's nodes, and 130 MB of its peak (REPORT §3). The term's value is still computed, without autograd. Not where
 // the penalized tensors are picked by the forward pass (not parameters themselves) or where
 // after_backward reads the gradients, which would then lack the term's share.
 void TrainingRun::FoldParameterPenalties() {

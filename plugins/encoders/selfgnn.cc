@@ -123,7 +123,7 @@ class SelfGnn : public Encoder {
 
   void AddItemRows(Views& views, const at::Tensor& ids) override {
     if (options_.all_rows) return;  // every row already carries its gradient
-    const at::Tensor rows = Fuse(SparseGradientSlices(views.Get(view::kItemShortSlices), ids), true, ids);
+    const at::Tensor rows = Fuse(GatherSlices(views.Get(view::kItemShortSlices), ids), true, ids);
     views.Set(view::kItem, views.Get(view::kItem).index_copy(0, ids, rows));
   }
 
@@ -181,20 +181,20 @@ class SelfGnn : public Encoder {
       at::Tensor slices;
       {
         ScopedPhase gather(kUntouchedGather);
-        slices = SparseGradientSlices(item_short, untouched);  // [N, G, d] in memory, as the fusion reads
+        slices = GatherSlices(item_short, untouched);
       }
       table.index_copy_(0, untouched, Fuse(slices, true, untouched, /*untouched_phases=*/true));
     }
-    return {user_long, table.index_copy(0, touched, Fuse(SparseGradientSlices(item_short, touched), true, touched))};
+    return {user_long, table.index_copy(0, touched, Fuse(GatherSlices(item_short, touched), true, touched))};
   }
 
-  // slices[:, ids] ([G, I, d] -> [G, N, d]) whose gradient reaches the per-slice item embeddings
-  // as sparse rows: SAL's gather (the newest node, so differentiated first) gives them a dense
-  // gradient, and autograd adds these rows into it in place, where at::index_select's backward
-  // would zero a full-size buffer (117 MB at the published Yelp shape) per gather and sum them.
-  // Gathered row-major as [N, G, d], the layout the fusion reads, so that its gradient comes
-  // back contiguous (no copy to flatten it).
-  static at::Tensor SparseGradientSlices(const at::Tensor& slices, const at::Tensor& ids) {
+  // slices[:, ids] ([G, I, d] -> [G, N, d]), held in memory as [N, G, d], the layout the fusion
+  // reads (so that its gradient comes back contiguous, with no copy to flatten it). Under
+  // autograd its gradient reaches the per-slice item embeddings as sparse rows: SAL's gather (the
+  // newest node, so differentiated first) gives them a dense gradient, and autograd adds these
+  // rows into it in place, where at::index_select's backward would zero a full-size buffer (117
+  // MB at the published Yelp shape) per gather and sum them.
+  static at::Tensor GatherSlices(const at::Tensor& slices, const at::Tensor& ids) {
     const int64_t g = slices.size(0), n = ids.size(0);
     const at::Tensor flat = ids.unsqueeze(1) + (at::arange(g, ids.options()) * slices.size(1)).unsqueeze(0);  // [N, G]
     return cpu::GatherRowsSparseGradient(slices, flat.reshape(-1)).view({n, g, slices.size(2)}).permute({1, 0, 2});

@@ -142,6 +142,21 @@ void ExpectAdamsFormula(bool portable) {
 TEST(FusedAdamTest, FollowsAdamsFormula) { ExpectAdamsFormula(/*portable=*/false); }
 TEST(FusedAdamTest, PortableUpdateFollowsAdamsFormula) { ExpectAdamsFormula(/*portable=*/true); }
 
+// Two copies of one 8 x 8 double parameter with the same gradient: one for each optimizer.
+struct DoubleCopies {
+  torch::Tensor start, grad;
+  std::vector<torch::Tensor> fused, stock;
+};
+DoubleCopies DoublePair(uint64_t seed) {
+  torch::manual_seed(seed);
+  DoubleCopies c{torch::randn({8, 8}, torch::kDouble), torch::randn({8, 8}, torch::kDouble), {}, {}};
+  for (auto* copy : {&c.fused, &c.stock}) {
+    copy->push_back(c.start.clone().requires_grad_(true));
+    copy->back().mutable_grad() = c.grad.clone();
+  }
+  return c;
+}
+
 // Weight decay, AMSGrad, double parameters and strided ones take the stock step: the same bits.
 TEST(FusedAdamTest, OtherOptionsAndTensorsTakeTheStockStep) {
   const auto params = MakeParams(kEvenShapes, 10);
@@ -151,11 +166,7 @@ TEST(FusedAdamTest, OtherOptionsAndTensorsTakeTheStockStep) {
     ExpectSameBits(Train<torch::optim::Adam>(Clone(params), options, 3), Train<FusedAdam>(Clone(params), options, 3));
   }
   // Double parameters: the stock step's values, which a float update could not give.
-  torch::manual_seed(5);
-  const torch::Tensor start = torch::randn({8, 8}, torch::kDouble), grad = torch::randn({8, 8}, torch::kDouble);
-  std::vector<torch::Tensor> fused = {start.clone().requires_grad_(true)}, stock = {start.clone().requires_grad_(true)};
-  fused[0].mutable_grad() = grad.clone();
-  stock[0].mutable_grad() = grad.clone();
+  auto [start, grad, fused, stock] = DoublePair(5);
   FusedAdam on_doubles(fused, torch::optim::AdamOptions(1e-3));
   EXPECT_FALSE(on_doubles.Fusable());
   torch::optim::Adam reference(stock, torch::optim::AdamOptions(1e-3));
@@ -261,11 +272,7 @@ TEST(FusedAdamTest, CoupledDecayStepsAParameterWithoutAGradient) {
 // The fallback (double parameters) with a coupled decay: the stock weight decay's bits, and
 // each gradient keeps its own value.
 TEST(FusedAdamTest, CoupledDecayOnTheStockFallback) {
-  torch::manual_seed(16);
-  const torch::Tensor start = torch::randn({8, 8}, torch::kDouble), grad = torch::randn({8, 8}, torch::kDouble);
-  std::vector<torch::Tensor> fused = {start.clone().requires_grad_(true)}, stock = {start.clone().requires_grad_(true)};
-  fused[0].mutable_grad() = grad.clone();
-  stock[0].mutable_grad() = grad.clone();
+  auto [start, grad, fused, stock] = DoublePair(16);
   FusedAdam optimizer(fused, torch::optim::AdamOptions(1e-3));
   optimizer.SetCoupledDecay(fused[0], 0.25);
   EXPECT_DOUBLE_EQ(optimizer.CoupledDecay(fused[0]), 0.25);
