@@ -716,22 +716,26 @@ void ForEachTile(int64_t groups, int64_t num_panels, int64_t block_bytes, int64_
   }
 }
 
-// Prefetches the rows [j0, j1) of the pool into L2 in `slices` equal slices, one per Next().
+// Prefetches the rows [j0, j1) of the pool into L2 in `slices` equal slices, one per Next(). A
+// row and a line counter walk them (a division per line cost 3-4% of the search).
 class RowPrefetch {
  public:
   RowPrefetch(const Pool& pool, int64_t j0, int64_t j1, int64_t slices)
-      : pool_(pool), j0_(j0), lines_per_row_(cpu::DivUp(pool.d * 4, 64)), lines_((j1 - j0) * lines_per_row_),
-        per_slice_(cpu::DivUp(lines_, std::max<int64_t>(1, slices))) {}
+      : pool_(pool), row_(j0), end_(j1), lines_per_row_(cpu::DivUp(pool.d * 4, 64)),
+        per_slice_(cpu::DivUp((j1 - j0) * lines_per_row_, std::max<int64_t>(1, slices))) {}
   void Next() {
-    for (const int64_t end = std::min(lines_, line_ + per_slice_); line_ < end; ++line_) {
-      _mm_prefetch(reinterpret_cast<const char*>(pool_.Row(j0_ + line_ / lines_per_row_)) + (line_ % lines_per_row_) * 64,
-                   _MM_HINT_T1);
+    for (int64_t left = per_slice_; left > 0 && row_ < end_; --left) {
+      _mm_prefetch(reinterpret_cast<const char*>(pool_.Row(row_)) + line_ * 64, _MM_HINT_T1);
+      if (++line_ == lines_per_row_) {
+        line_ = 0;
+        ++row_;
+      }
     }
   }
 
  private:
   const Pool& pool_;
-  int64_t j0_, lines_per_row_, lines_, per_slice_, line_ = 0;
+  int64_t row_, end_, lines_per_row_, per_slice_, line_ = 0;
 };
 
 // Few negatives per anchor: workers take item blocks in turn, pack each (pack(p0, p1, block, q))
