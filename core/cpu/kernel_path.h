@@ -29,6 +29,23 @@ class ScopedAtenKernels {
   bool was_;
 };
 
+// Whether kernels with a HARDGNN_AVX512 path (vec.h) take it: the CPU has AVX-512 F, VL, BW
+// and DQ, and tests have not forced the 8-lane path. Both paths compute the same bits.
+bool UseWideVectors();
+void ForceNarrowVectors(bool on);
+
+// Forces the 8-lane path for its lifetime (tests comparing the two).
+class ScopedNarrowVectors {
+ public:
+  ScopedNarrowVectors() : was_(!UseWideVectors()) { ForceNarrowVectors(true); }
+  ~ScopedNarrowVectors() { ForceNarrowVectors(was_); }
+  ScopedNarrowVectors(const ScopedNarrowVectors&) = delete;
+  ScopedNarrowVectors& operator=(const ScopedNarrowVectors&) = delete;
+
+ private:
+  bool was_;
+};
+
 }  // namespace hardgnn::cpu
 
 #endif  // HARDGNN_CORE_CPU_KERNEL_PATH_H_

@@ -17,6 +17,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
 #define HARDGNN_SIMD_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
@@ -24,6 +25,9 @@
 #define HARDGNN_SIMD_CLONES
 #endif
 #define HARDGNN_INLINE inline __attribute__((always_inline))
+// A function compiled for AVX-512 (F, VL, BW, DQ), where the 16-lane vectors below are one
+// register; call it only where cpu::UseWideVectors() (kernel_path.h) says the CPU has them.
+#define HARDGNN_AVX512 __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")))
 
 namespace hardgnn::cpu {
 
@@ -32,11 +36,16 @@ typedef int32_t i8 __attribute__((vector_size(32)));
 typedef double d4 __attribute__((vector_size(32)));
 
 typedef int64_t l4 __attribute__((vector_size(32)));
+// 16 floats (and 16 int32 lanes): one AVX-512 register, for kernels that also have a
+// HARDGNN_AVX512 path. Each lane computes what the same lane of an f8 computes.
+typedef float f16 __attribute__((vector_size(64)));
+typedef int32_t i16 __attribute__((vector_size(64)));
 // The same with only the element's alignment, for unaligned loads and stores. Accesses through
 // them are float (double) accesses for aliasing purposes, unlike memcpy, which may alias
 // anything and makes the compiler reload every pointer around each store.
 typedef float f8u __attribute__((vector_size(32), aligned(4)));
 typedef double d4u __attribute__((vector_size(32), aligned(8)));
+typedef float f16u __attribute__((vector_size(64), aligned(4)));
 
 template <typename T>
 struct VecTraits;
@@ -66,6 +75,14 @@ struct Lanes<f8> {
   using Mask = i8;
   using MaskLane = int32_t;
   static constexpr int kN = 8;
+};
+template <>
+struct Lanes<f16> {
+  using Unaligned = f16u;
+  using T = float;
+  using Mask = i16;
+  using MaskLane = int32_t;
+  static constexpr int kN = 16;
 };
 template <>
 struct Lanes<d4> {
@@ -168,25 +185,32 @@ HARDGNN_INLINE auto HorizontalSum(V v) {
   return s;
 }
 
+// Float vectors of 8 or 16 lanes, for the polynomial functions below.
+template <typename V>
+inline constexpr bool kFloatLanes = std::is_same_v<V, f8> || std::is_same_v<V, f16>;
+
 // exp(x), Cephes expf: x = n·ln2 + r, |r| <= ln2/2, degree-6 polynomial. Inputs are clamped
-// to [-87.3, 88.7], so large negative inputs give ~1e-38 (not 0) and large positive ones ~3e38.
-HARDGNN_INLINE f8 Exp(f8 x) {
-  x = Min(Max(x, Splat(-87.3f)), Splat(88.7f));
-  f8 fx = x * 1.44269504088896341f + 0.5f;
-  i8 n = __builtin_convertvector(fx, i8);  // truncation
-  f8 t = __builtin_convertvector(n, f8);
-  i8 too_big = t > fx;  // -1 where truncation rounded up (negative fx)
+// to [-87.3, 88.7], so large negative inputs give ~1e-38 (not 0); from about 88.38 up, n = 128
+// and 2^n overflows, so the result is +inf (Sigmoid's 1 / (1 + inf) is then 0, Tanh's 1).
+template <typename V, typename = std::enable_if_t<kFloatLanes<V>>>
+HARDGNN_INLINE V Exp(V x) {
+  using I = typename Lanes<V>::Mask;
+  x = Min(Max(x, SplatV<V>(-87.3f)), SplatV<V>(88.7f));
+  V fx = x * 1.44269504088896341f + 0.5f;
+  I n = __builtin_convertvector(fx, I);  // truncation
+  V t = __builtin_convertvector(n, V);
+  I too_big = t > fx;  // -1 where truncation rounded up (negative fx)
   n += too_big;
-  t = __builtin_convertvector(n, f8);
+  t = __builtin_convertvector(n, V);
   x = x - t * 0.693359375f - t * -2.12194440e-4f;
-  f8 z = x * x;
-  f8 y = ((((1.9875691500E-4f * x + 1.3981999507E-3f) * x + 8.3334519073E-3f) * x + 4.1665795894E-2f) * x +
-          1.6666665459E-1f) *
-             x +
-         5.0000001201E-1f;
+  V z = x * x;
+  V y = ((((1.9875691500E-4f * x + 1.3981999507E-3f) * x + 8.3334519073E-3f) * x + 4.1665795894E-2f) * x +
+         1.6666665459E-1f) *
+            x +
+        5.0000001201E-1f;
   y = y * z + x + 1.0f;
-  i8 bits = (n + 127) << 23;
-  f8 pow2n;
+  I bits = (n + 127) << 23;
+  V pow2n;
   std::memcpy(&pow2n, &bits, sizeof pow2n);
   return y * pow2n;
 }
@@ -195,21 +219,25 @@ HARDGNN_INLINE d4 Exp(d4 x) {
   return x;
 }
 
-HARDGNN_INLINE f8 Sigmoid(f8 x) { return 1.0f / (1.0f + Exp(-x)); }
+template <typename V, typename = std::enable_if_t<kFloatLanes<V>>>
+HARDGNN_INLINE V Sigmoid(V x) {
+  return 1.0f / (1.0f + Exp(-x));
+}
 HARDGNN_INLINE d4 Sigmoid(d4 x) {
   for (int l = 0; l < 4; ++l) x[l] = 1.0 / (1.0 + std::exp(-x[l]));
   return x;
 }
 
 // tanh, Cephes tanhf: an odd polynomial for |x| < 0.625, 1 - 2/(exp(2|x|) + 1) above.
-HARDGNN_INLINE f8 Tanh(f8 x) {
-  f8 z = x * x;
-  f8 small = ((((-5.70498872745E-3f * z + 2.06390887954E-2f) * z - 5.37397155531E-2f) * z + 1.33314422036E-1f) * z -
-              3.33332819422E-1f) *
-                 z * x +
-             x;
-  f8 ax = Max(x, -x);
-  f8 large = 1.0f - 2.0f / (Exp(ax + ax) + 1.0f);
+template <typename V, typename = std::enable_if_t<kFloatLanes<V>>>
+HARDGNN_INLINE V Tanh(V x) {
+  V z = x * x;
+  V small = ((((-5.70498872745E-3f * z + 2.06390887954E-2f) * z - 5.37397155531E-2f) * z + 1.33314422036E-1f) * z -
+             3.33332819422E-1f) *
+                z * x +
+            x;
+  V ax = Max(x, -x);
+  V large = 1.0f - 2.0f / (Exp(ax + ax) + 1.0f);
   large = x < 0.0f ? -large : large;
   return ax < 0.625f ? small : large;
 }

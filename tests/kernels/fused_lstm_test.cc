@@ -8,6 +8,7 @@
 #include <cmath>
 #include <vector>
 
+#include "core/cpu/kernel_path.h"
 #include "gtest/gtest.h"
 #include "plugins/encoders/selfgnn/reference.h"
 #include "tests/kernels/gradcheck.h"
@@ -17,6 +18,7 @@ namespace {
 
 using hardgnn::testing::AllClose;
 using hardgnn::testing::AllCloseToScale;
+using hardgnn::testing::BitEqual;
 using hardgnn::testing::BitIdenticalAcrossThreads;
 using hardgnn::testing::GradCheck;
 using hardgnn::testing::OutputAndGrads;
@@ -168,6 +170,28 @@ TEST(FusedLstmTest, NoGradForwardIsBitIdentical) {
     }
     EXPECT_FALSE(without.requires_grad());
     EXPECT_TRUE(at::equal(with_graph.detach(), without)) << (time_major ? "time-major" : "row-major");
+  }
+}
+
+// Where the CPU has AVX-512 the cell passes run 16 lanes at a time: the output and every
+// gradient are the bits of the 8-lane path, with pre-activations large enough to reach the
+// saturated branches (h = 32: two wide vectors a gate; h = 24 stays on 8 lanes either way).
+TEST(FusedLstmTest, WideCellGivesTheNarrowBits) {
+  if (!cpu::UseWideVectors()) GTEST_SKIP() << "this CPU has no AVX-512 (F, VL, BW, DQ)";
+  at::manual_seed(12);
+  for (const int64_t h : {32, 24}) {
+    const int64_t n = 300, g = 5, d = 16;
+    const std::vector<at::Tensor> in = {at::randn({n, g, d}) * 3, at::rand({d + h, 4 * h}) * 2 - 1,
+                                        at::randn({4 * h})};
+    const at::Tensor gy = at::randn({n, g, h});
+    const auto f = [](const std::vector<at::Tensor>& x) { return FusedLstm(x[0], x[1], x[2]); };
+    const auto wide = OutputAndGrads(f, in, gy);
+    std::vector<at::Tensor> narrow;
+    {
+      cpu::ScopedNarrowVectors eight_lanes;
+      narrow = OutputAndGrads(f, in, gy);
+    }
+    for (size_t k = 0; k < wide.size(); ++k) EXPECT_TRUE(BitEqual(wide[k], narrow[k])) << "h = " << h << ", tensor " << k;
   }
 }
 
