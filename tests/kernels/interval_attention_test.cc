@@ -8,6 +8,7 @@
 #include <cmath>
 #include <vector>
 
+#include "core/cpu/kernel_path.h"
 #include "core/model/tensor_memory.h"
 #include "gtest/gtest.h"
 #include "plugins/encoders/selfgnn/linear.h"
@@ -19,6 +20,7 @@ namespace {
 
 using hardgnn::testing::AllClose;
 using hardgnn::testing::AllCloseToScale;
+using hardgnn::testing::BitEqual;
 using hardgnn::testing::BitIdenticalAcrossThreads;
 using hardgnn::testing::GradCheck;
 using hardgnn::testing::OutputAndGrads;
@@ -155,6 +157,32 @@ TEST(AttentionTest, BitIdenticalAcrossThreadCounts) {
   const auto f = [](const std::vector<at::Tensor>& in) { return IntervalAttention(in[0], in[1], in[2], heads); };
   EXPECT_TRUE(BitIdenticalAcrossThreads(
       f, {at::randn({n, g, d}), (at::rand({d, 3 * d}) * 2 - 1) * 0.2165, at::randn({3 * d}) * 0.1}, at::randn({n, d})));
+}
+
+// Where the CPU has AVX-512 the fast path (16 heads of width 4) runs the 16 heads in one vector:
+// the output and every gradient are the 8-lane path's bits, with scores large enough to
+// saturate the softmax (x scaled by 4) and with G = 1, 7 and 12.
+TEST(AttentionTest, WideFastPathGivesTheNarrowBits) {
+  if (!cpu::UseWideVectors()) GTEST_SKIP() << "this CPU has no AVX-512 (F, VL, BW, DQ)";
+  const int64_t n = 200, d = 64, heads = 16;
+  at::manual_seed(13);
+  for (const int64_t g : {1, 7, 12}) {
+    for (const double spread : {1.0, 4.0}) {
+      const std::vector<at::Tensor> in = {at::randn({n, g, d}) * spread, (at::rand({d, 3 * d}) * 2 - 1) * 0.2165,
+                                          at::randn({3 * d}) * 0.1};
+      const at::Tensor gy = at::randn({n, d});
+      const auto f = [](const std::vector<at::Tensor>& x) { return IntervalAttention(x[0], x[1], x[2], heads); };
+      const auto wide = OutputAndGrads(f, in, gy);
+      std::vector<at::Tensor> narrow;
+      {
+        cpu::ScopedNarrowVectors eight_lanes;
+        narrow = OutputAndGrads(f, in, gy);
+      }
+      for (size_t k = 0; k < wide.size(); ++k) {
+        EXPECT_TRUE(BitEqual(wide[k], narrow[k])) << "G = " << g << ", spread " << spread << ", tensor " << k;
+      }
+    }
+  }
 }
 
 // The backward writes the qkv gradient over the saved qkv when nothing else can read it (the

@@ -13,6 +13,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "core/cpu/kernel_path.h"
 #include "core/cpu/parallel.h"
 #include "core/cpu/vec.h"
 #include "core/model/profile.h"
@@ -185,33 +186,44 @@ HARDGNN_INLINE void BackwardRows(const Dims& s, const typename cpu::Lanes<V>::T*
 
 // ---- Fast path: float, d_h = 4, heads a multiple of 8 (SelfGNN: 16 heads of width 4). ----
 //
-// A position's 64 Q values (natural order [head][e]) are 8 vectors of 2 heads x 4 components.
-// Transposing 4x4 blocks within each 128-bit half turns 4 such vectors (heads 8j..8j+7) into
-// one vector per component e whose lanes are the heads 8j + {0, 2, 4, 6, 1, 3, 5, 7}: heads as
-// lanes in a permuted order that every later step keeps, and the same transpose maps results
-// back. 8 shuffles per 4 vectors instead of a scalar transpose; all loops have fixed counts.
+// A position's 64 Q values (natural order [head][e]) are, in vectors V of 8 (16) floats, 8 (4)
+// vectors of 2 (4) heads x 4 components. Transposing 4x4 blocks within each 128-bit lane turns
+// 4 such vectors into one vector per component e whose lanes are heads in a permuted order
+// (8 lanes: 8j + {0, 2, 4, 6, 1, 3, 5, 7}; 16 lanes: {0, 4, 8, 12, 1, 5, ...}) that every later
+// step keeps, and the same transpose maps results back. Every head's arithmetic is the same
+// sequence of lane operations at either width, so the 16-lane path (AVX-512) gives the 8-lane
+// path's bits. All loops have fixed counts.
 
+using cpu::f16;
 using cpu::f8;
-using cpu::i8;
 
-// In-lane 4x4 transpose of (r0, r1, r2, r3); its own inverse.
-HARDGNN_INLINE void Transpose4(f8& r0, f8& r1, f8& r2, f8& r3) {
-  const i8 lo = {0, 8, 1, 9, 4, 12, 5, 13}, hi = {2, 10, 3, 11, 6, 14, 7, 15};
-  const i8 lo2 = {0, 1, 8, 9, 4, 5, 12, 13}, hi2 = {2, 3, 10, 11, 6, 7, 14, 15};
-  const f8 t0 = __builtin_shuffle(r0, r1, lo), t1 = __builtin_shuffle(r0, r1, hi);
-  const f8 t2 = __builtin_shuffle(r2, r3, lo), t3 = __builtin_shuffle(r2, r3, hi);
+// In-lane 4x4 transpose of (r0, r1, r2, r3) in every 128-bit lane; its own inverse.
+template <typename V>
+HARDGNN_INLINE void Transpose4(V& r0, V& r1, V& r2, V& r3) {
+  using M = typename cpu::Lanes<V>::Mask;
+  constexpr int N = cpu::Lanes<V>::kN;
+  M lo, hi, lo2, hi2;
+  for (int c = 0; c < N; c += 4) {  // (lane, other vector's lane) pairs, in each 128-bit lane
+    lo[c] = c, lo[c + 1] = c + N, lo[c + 2] = c + 1, lo[c + 3] = c + N + 1;
+    hi[c] = c + 2, hi[c + 1] = c + N + 2, hi[c + 2] = c + 3, hi[c + 3] = c + N + 3;
+    lo2[c] = c, lo2[c + 1] = c + 1, lo2[c + 2] = c + N, lo2[c + 3] = c + N + 1;
+    hi2[c] = c + 2, hi2[c + 1] = c + 3, hi2[c + 2] = c + N + 2, hi2[c + 3] = c + N + 3;
+  }
+  const V t0 = __builtin_shuffle(r0, r1, lo), t1 = __builtin_shuffle(r0, r1, hi);
+  const V t2 = __builtin_shuffle(r2, r3, lo), t3 = __builtin_shuffle(r2, r3, hi);
   r0 = __builtin_shuffle(t0, t2, lo2);
   r1 = __builtin_shuffle(t0, t2, hi2);
   r2 = __builtin_shuffle(t1, t3, lo2);
   r3 = __builtin_shuffle(t1, t3, hi2);
 }
 
-// src (natural order, nv·32 floats) -> dst[e·nv + j] (component e of head group j), times scale.
-template <int kNV>
-HARDGNN_INLINE void ToLanes(const float* src, float scale, f8* dst) {
+// src (natural order, nv·4·N floats) -> dst[e·nv + j] (component e of head group j), times scale.
+template <typename V, int kNV>
+HARDGNN_INLINE void ToLanes(const float* src, float scale, V* dst) {
+  constexpr int N = cpu::Lanes<V>::kN;
   for (int j = 0; j < kNV; ++j) {
-    f8 r0 = LoadV<f8>(src + 32 * j), r1 = LoadV<f8>(src + 32 * j + 8), r2 = LoadV<f8>(src + 32 * j + 16),
-       r3 = LoadV<f8>(src + 32 * j + 24);
+    V r0 = LoadV<V>(src + 4 * N * j), r1 = LoadV<V>(src + 4 * N * j + N), r2 = LoadV<V>(src + 4 * N * j + 2 * N),
+      r3 = LoadV<V>(src + 4 * N * j + 3 * N);
     Transpose4(r0, r1, r2, r3);
     dst[0 * kNV + j] = r0 * scale;
     dst[1 * kNV + j] = r1 * scale;
@@ -221,115 +233,117 @@ HARDGNN_INLINE void ToLanes(const float* src, float scale, f8* dst) {
 }
 
 // The inverse: src[e·nv + j] -> dst in natural order.
-template <int kNV>
-HARDGNN_INLINE void FromLanes(const f8* src, float* dst) {
+template <typename V, int kNV>
+HARDGNN_INLINE void FromLanes(const V* src, float* dst) {
+  constexpr int N = cpu::Lanes<V>::kN;
   for (int j = 0; j < kNV; ++j) {
-    f8 r0 = src[0 * kNV + j], r1 = src[1 * kNV + j], r2 = src[2 * kNV + j], r3 = src[3 * kNV + j];
+    V r0 = src[0 * kNV + j], r1 = src[1 * kNV + j], r2 = src[2 * kNV + j], r3 = src[3 * kNV + j];
     Transpose4(r0, r1, r2, r3);
-    StoreV<f8>(dst + 32 * j, r0);
-    StoreV<f8>(dst + 32 * j + 8, r1);
-    StoreV<f8>(dst + 32 * j + 16, r2);
-    StoreV<f8>(dst + 32 * j + 24, r3);
+    StoreV<V>(dst + 4 * N * j, r0);
+    StoreV<V>(dst + 4 * N * j + N, r1);
+    StoreV<V>(dst + 4 * N * j + 2 * N, r2);
+    StoreV<V>(dst + 4 * N * j + 3 * N, r3);
   }
 }
 
-// Scratch (in f8 vectors) per row: q, k, v [G][4][nv]; backward adds dk [G][4][nv].
+// Scratch (in vectors) per row: q, k, v [G][4][nv]; backward adds dk [G][4][nv]. The same
+// number of floats at either width (nv = heads / lanes).
 int64_t FastScratchVectors(int64_t g, int64_t nv) { return 4 * g * 4 * nv + 4 * g * nv; }
 
-template <int kNV>
-HARDGNN_INLINE void FastLoadRow(const float* row, int64_t g, int64_t pos_stride, int64_t d, float scale, f8* q, f8* k,
-                                f8* v) {
+template <typename V, int kNV>
+HARDGNN_INLINE void FastLoadRow(const float* row, int64_t g, int64_t pos_stride, int64_t d, float scale, V* q, V* k,
+                                V* v) {
   for (int64_t a = 0; a < g; ++a) {
     const float* pos = row + a * pos_stride;
-    ToLanes<kNV>(pos, scale, q + a * 4 * kNV);
-    ToLanes<kNV>(pos + d, 1.0f, k + a * 4 * kNV);
-    ToLanes<kNV>(pos + 2 * d, 1.0f, v + a * 4 * kNV);
+    ToLanes<V, kNV>(pos, scale, q + a * 4 * kNV);
+    ToLanes<V, kNV>(pos + d, 1.0f, k + a * 4 * kNV);
+    ToLanes<V, kNV>(pos + 2 * d, 1.0f, v + a * 4 * kNV);
   }
 }
 
 // ω_ab for query a and head group j into p[b] (b < G).
-template <int kNV>
-HARDGNN_INLINE void FastWeights(int64_t g, int64_t a, int j, const f8* q, const f8* k, f8* p) {
-  const f8 q0 = q[(a * 4 + 0) * kNV + j], q1 = q[(a * 4 + 1) * kNV + j], q2 = q[(a * 4 + 2) * kNV + j],
-           q3 = q[(a * 4 + 3) * kNV + j];
-  f8 m = SplatV<f8>(-std::numeric_limits<float>::infinity());
+template <typename V, int kNV>
+HARDGNN_INLINE void FastWeights(int64_t g, int64_t a, int j, const V* q, const V* k, V* p) {
+  const V q0 = q[(a * 4 + 0) * kNV + j], q1 = q[(a * 4 + 1) * kNV + j], q2 = q[(a * 4 + 2) * kNV + j],
+          q3 = q[(a * 4 + 3) * kNV + j];
+  V m = SplatV<V>(-std::numeric_limits<float>::infinity());
   for (int64_t b = 0; b < g; ++b) {
-    const f8* kb = k + b * 4 * kNV + j;
-    const f8 sc = q0 * kb[0] + q1 * kb[kNV] + q2 * kb[2 * kNV] + q3 * kb[3 * kNV];
+    const V* kb = k + b * 4 * kNV + j;
+    const V sc = q0 * kb[0] + q1 * kb[kNV] + q2 * kb[2 * kNV] + q3 * kb[3 * kNV];
     p[b] = sc;
     m = cpu::Max(m, sc);
   }
-  f8 sum = f8{};
+  V sum = V{};
   for (int64_t b = 0; b < g; ++b) {
     p[b] = cpu::Exp(p[b] - m);
     sum += p[b];
   }
-  const f8 inv = 1.0f / (sum + cpu::Exp(static_cast<float>(kLogEpsilon) - m));
+  const V inv = 1.0f / (sum + cpu::Exp(static_cast<float>(kLogEpsilon) - m));
   for (int64_t b = 0; b < g; ++b) p[b] *= inv;
 }
 
-template <int kNV>
-HARDGNN_INLINE void FastForwardRows(const Dims& s, const float* qkv, int64_t r0, int64_t r1, float* out, f8* scratch) {
+template <typename V, int kNV>
+HARDGNN_INLINE void FastForwardRows(const Dims& s, const float* qkv, int64_t r0, int64_t r1, float* out, V* scratch) {
   const int64_t g = s.g, d = s.heads * 4;
   const float scale = 0.5f, inv_g = 1.0f / static_cast<float>(g);  // 1/sqrt(4)
-  f8 *q = scratch, *k = q + 4 * g * kNV, *v = k + 4 * g * kNV, *wbar = v + 4 * g * kNV;
-  f8 p[64];  // G <= 64 on this path
+  V *q = scratch, *k = q + 4 * g * kNV, *v = k + 4 * g * kNV, *wbar = v + 4 * g * kNV;
+  V p[64];  // G <= 64 on this path
   for (int64_t r = r0; r < r1; ++r) {
-    FastLoadRow<kNV>(qkv + r * s.row_stride, g, s.pos_stride, d, scale, q, k, v);
-    for (int64_t i = 0; i < g * kNV; ++i) wbar[i] = f8{};
+    FastLoadRow<V, kNV>(qkv + r * s.row_stride, g, s.pos_stride, d, scale, q, k, v);
+    for (int64_t i = 0; i < g * kNV; ++i) wbar[i] = V{};
     for (int64_t a = 0; a < g; ++a) {
       for (int j = 0; j < kNV; ++j) {
-        FastWeights<kNV>(g, a, j, q, k, p);
+        FastWeights<V, kNV>(g, a, j, q, k, p);
         for (int64_t b = 0; b < g; ++b) wbar[b * kNV + j] += p[b];
       }
     }
-    f8 o[4 * kNV];
+    V o[4 * kNV];
     for (int e = 0; e < 4; ++e) {
       for (int j = 0; j < kNV; ++j) {
-        f8 acc = f8{};
+        V acc = V{};
         for (int64_t b = 0; b < g; ++b) acc += wbar[b * kNV + j] * v[(b * 4 + e) * kNV + j];
         o[e * kNV + j] = acc * inv_g;
       }
     }
-    FromLanes<kNV>(o, out + r * d);
+    FromLanes<V, kNV>(o, out + r * d);
   }
 }
 
-template <int kNV>
+template <typename V, int kNV>
 HARDGNN_INLINE void FastBackwardRows(const Dims& s, const float* qkv, const float* gout, int64_t r0, int64_t r1,
-                                     float* dqkv, f8* scratch) {
+                                     float* dqkv, V* scratch) {
   const int64_t g = s.g, d = s.heads * 4;
   const float scale = 0.5f, inv_g = 1.0f / static_cast<float>(g);
-  f8 *q = scratch, *k = q + 4 * g * kNV, *v = k + 4 * g * kNV, *dk = v + 4 * g * kNV, *wbar = dk + 4 * g * kNV;
-  f8 p[64], u[64 * kNV], gt[4 * kNV], tmp[4 * kNV];
+  V *q = scratch, *k = q + 4 * g * kNV, *v = k + 4 * g * kNV, *dk = v + 4 * g * kNV, *wbar = dk + 4 * g * kNV;
+  V p[64], u[64 * kNV], gt[4 * kNV], tmp[4 * kNV];
   for (int64_t r = r0; r < r1; ++r) {
-    FastLoadRow<kNV>(qkv + r * s.row_stride, g, s.pos_stride, d, scale, q, k, v);
-    ToLanes<kNV>(gout + r * d, inv_g, gt);
+    FastLoadRow<V, kNV>(qkv + r * s.row_stride, g, s.pos_stride, d, scale, q, k, v);
+    ToLanes<V, kNV>(gout + r * d, inv_g, gt);
     // u_b = Σ_e gt[e] v_b[e] (= dL/dω_ab for every a).
     for (int64_t b = 0; b < g; ++b) {
       for (int j = 0; j < kNV; ++j) {
-        const f8* vb = v + b * 4 * kNV + j;
+        const V* vb = v + b * 4 * kNV + j;
         u[b * kNV + j] =
             gt[j] * vb[0] + gt[kNV + j] * vb[kNV] + gt[2 * kNV + j] * vb[2 * kNV] + gt[3 * kNV + j] * vb[3 * kNV];
       }
     }
-    for (int64_t i = 0; i < 4 * g * kNV; ++i) dk[i] = f8{};
-    for (int64_t i = 0; i < g * kNV; ++i) wbar[i] = f8{};
+    for (int64_t i = 0; i < 4 * g * kNV; ++i) dk[i] = V{};
+    for (int64_t i = 0; i < g * kNV; ++i) wbar[i] = V{};
     float* drow = dqkv + r * g * 3 * d;
     for (int64_t a = 0; a < g; ++a) {
       for (int j = 0; j < kNV; ++j) {
-        FastWeights<kNV>(g, a, j, q, k, p);
-        f8 rsum = f8{};
+        FastWeights<V, kNV>(g, a, j, q, k, p);
+        V rsum = V{};
         for (int64_t b = 0; b < g; ++b) {
           wbar[b * kNV + j] += p[b];
           rsum += p[b] * u[b * kNV + j];
         }
-        const f8* qa = q + a * 4 * kNV + j;
-        f8 dq0 = f8{}, dq1 = f8{}, dq2 = f8{}, dq3 = f8{};
+        const V* qa = q + a * 4 * kNV + j;
+        V dq0 = V{}, dq1 = V{}, dq2 = V{}, dq3 = V{};
         for (int64_t b = 0; b < g; ++b) {
-          const f8 ds = p[b] * (u[b * kNV + j] - rsum);
-          const f8* kb = k + b * 4 * kNV + j;
-          f8* dkb = dk + b * 4 * kNV + j;
+          const V ds = p[b] * (u[b * kNV + j] - rsum);
+          const V* kb = k + b * 4 * kNV + j;
+          V* dkb = dk + b * 4 * kNV + j;
           dq0 += ds * kb[0];
           dq1 += ds * kb[kNV];
           dq2 += ds * kb[2 * kNV];
@@ -344,15 +358,27 @@ HARDGNN_INLINE void FastBackwardRows(const Dims& s, const float* qkv, const floa
         tmp[2 * kNV + j] = dq2 * scale;
         tmp[3 * kNV + j] = dq3 * scale;
       }
-      FromLanes<kNV>(tmp, drow + a * 3 * d);
+      FromLanes<V, kNV>(tmp, drow + a * 3 * d);
     }
     for (int64_t b = 0; b < g; ++b) {
-      FromLanes<kNV>(dk + b * 4 * kNV, drow + b * 3 * d + d);
+      FromLanes<V, kNV>(dk + b * 4 * kNV, drow + b * 3 * d + d);
       for (int e = 0; e < 4; ++e) {
         for (int j = 0; j < kNV; ++j) tmp[e * kNV + j] = wbar[b * kNV + j] * gt[e * kNV + j];
       }
-      FromLanes<kNV>(tmp, drow + b * 3 * d + 2 * d);
+      FromLanes<V, kNV>(tmp, drow + b * 3 * d + 2 * d);
     }
+  }
+}
+
+// The fast path at 16 lanes, where the CPU has AVX-512 (cpu::UseWideVectors).
+template <bool kBackward>
+HARDGNN_AVX512 void FastRowsWide(const Dims& s, const float* qkv, const float* gout, int64_t r0, int64_t r1, float* out,
+                                 float* scratch) {
+  f16* vs = reinterpret_cast<f16*>(scratch);
+  if constexpr (kBackward) {
+    FastBackwardRows<f16, 1>(s, qkv, gout, r0, r1, out, vs);
+  } else {
+    FastForwardRows<f16, 1>(s, qkv, r0, r1, out, vs);
   }
 }
 
@@ -380,11 +406,12 @@ HARDGNN_SIMD_CLONES void AttentionRows(const Dims& s, const T* qkv, const T* gou
   };
   if constexpr (std::is_same_v<T, float>) {
     if (UseFastPath<T>(s)) {
+      if (cpu::UseWideVectors()) return FastRowsWide<kBackward>(s, qkv, gout, r0, r1, out, scratch);
       f8* vs = reinterpret_cast<f8*>(scratch);
       if constexpr (kBackward) {
-        FastBackwardRows<2>(s, qkv, gout, r0, r1, out, vs);
+        FastBackwardRows<f8, 2>(s, qkv, gout, r0, r1, out, vs);
       } else {
-        FastForwardRows<2>(s, qkv, r0, r1, out, vs);
+        FastForwardRows<f8, 2>(s, qkv, r0, r1, out, vs);
       }
       return;
     }
@@ -407,8 +434,8 @@ void RunRows(const Dims& s, int64_t n, const T* qkv, const T* gout, T* out) {
   const int64_t scratch = UseFastPath<T>(s) ? FastScratchVectors(s.g, s.heads / 8) * 8
                                             : (kBackward ? BackwardScratch(s) : ForwardScratch(s));
   at::parallel_for(0, n, 64, [&](int64_t r0, int64_t r1) {
-    // Aligned to 64 bytes by hand: the fast path dereferences f8 pointers into it, and alignof(f8)
-    // is 16 in this (default-target) code but 32 in the AVX2 clone that uses it.
+    // Aligned to 64 bytes by hand: the fast path dereferences f8 (f16) pointers into it, and
+    // alignof(f8) is 16 in this (default-target) code but 32 in the AVX2 clone that uses it.
     std::vector<T> buf(scratch + 64 / sizeof(T));
     const auto addr = reinterpret_cast<uintptr_t>(buf.data());
     AttentionRows<T, kBackward>(s, qkv, gout, r0, r1, out, reinterpret_cast<T*>((addr + 63) & ~uintptr_t{63}));
