@@ -19,5 +19,6 @@ bool AtenKernelsForced() { return aten_forced.load(std::memory_order_relaxed); }
 
 bool UseWideVectors() { return CpuHasAvx512() && !narrow_forced.load(std::memory_order_relaxed); }
 void ForceNarrowVectors(bool on) { narrow_forced.store(on, std::memory_order_relaxed); }
+bool NarrowVectorsForced() { return narrow_forced.load(std::memory_order_relaxed); }
 
 }  // namespace hardgnn::cpu

@@ -33,11 +33,12 @@ class ScopedAtenKernels {
 // and DQ, and tests have not forced the 8-lane path. Both paths compute the same bits.
 bool UseWideVectors();
 void ForceNarrowVectors(bool on);
+bool NarrowVectorsForced();
 
 // Forces the 8-lane path for its lifetime (tests comparing the two).
 class ScopedNarrowVectors {
  public:
-  ScopedNarrowVectors() : was_(!UseWideVectors()) { ForceNarrowVectors(true); }
+  ScopedNarrowVectors() : was_(NarrowVectorsForced()) { ForceNarrowVectors(true); }
   ~ScopedNarrowVectors() { ForceNarrowVectors(was_); }
   ScopedNarrowVectors(const ScopedNarrowVectors&) = delete;
   ScopedNarrowVectors& operator=(const ScopedNarrowVectors&) = delete;

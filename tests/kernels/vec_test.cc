@@ -66,5 +66,22 @@ TEST(VecTest, SixteenLanesGiveTheEightLanesBits) {
   }
 }
 
+// The switch tests use: forced off for a scope, restored after it, nested scopes included.
+TEST(VecTest, ScopedNarrowVectorsRestoresTheSwitch) {
+  const bool wide = UseWideVectors();
+  {
+    ScopedNarrowVectors outer;
+    EXPECT_FALSE(UseWideVectors());
+    EXPECT_TRUE(NarrowVectorsForced());
+    {
+      ScopedNarrowVectors inner;
+      EXPECT_FALSE(UseWideVectors());
+    }
+    EXPECT_TRUE(NarrowVectorsForced());
+  }
+  EXPECT_FALSE(NarrowVectorsForced());
+  EXPECT_EQ(UseWideVectors(), wide);
+}
+
 }  // namespace
 }  // namespace hardgnn::cpu
