@@ -17,17 +17,21 @@ bool AtenKernelsForced();
 // True when `t` (a CPU tensor, with the kernels not forced off) goes to the CPU kernels.
 inline bool UseCpuKernels(const at::Tensor& t) { return t.is_cpu() && !AtenKernelsForced(); }
 
-// Forces the ATen formulation for its lifetime (tests).
-class ScopedAtenKernels {
+// Sets a process-wide switch on for its lifetime, then back to what it was (tests).
+template <bool (*kGet)(), void (*kSet)(bool)>
+class ScopedSwitch {
  public:
-  ScopedAtenKernels() : was_(AtenKernelsForced()) { ForceAtenKernels(true); }
-  ~ScopedAtenKernels() { ForceAtenKernels(was_); }
-  ScopedAtenKernels(const ScopedAtenKernels&) = delete;
-  ScopedAtenKernels& operator=(const ScopedAtenKernels&) = delete;
+  ScopedSwitch() : was_(kGet()) { kSet(true); }
+  ~ScopedSwitch() { kSet(was_); }
+  ScopedSwitch(const ScopedSwitch&) = delete;
+  ScopedSwitch& operator=(const ScopedSwitch&) = delete;
 
  private:
   bool was_;
 };
+
+// Forces the ATen formulation for its lifetime (tests).
+using ScopedAtenKernels = ScopedSwitch<AtenKernelsForced, ForceAtenKernels>;
 
 // Whether kernels with a HARDGNN_AVX512 path (vec.h) take it: the CPU has AVX-512 F, VL, BW
 // and DQ, and tests have not forced the 8-lane path. Both paths compute the same bits.
@@ -36,16 +40,7 @@ void ForceNarrowVectors(bool on);
 bool NarrowVectorsForced();
 
 // Forces the 8-lane path for its lifetime (tests comparing the two).
-class ScopedNarrowVectors {
- public:
-  ScopedNarrowVectors() : was_(NarrowVectorsForced()) { ForceNarrowVectors(true); }
-  ~ScopedNarrowVectors() { ForceNarrowVectors(was_); }
-  ScopedNarrowVectors(const ScopedNarrowVectors&) = delete;
-  ScopedNarrowVectors& operator=(const ScopedNarrowVectors&) = delete;
-
- private:
-  bool was_;
-};
+using ScopedNarrowVectors = ScopedSwitch<NarrowVectorsForced, ForceNarrowVectors>;
 
 }  // namespace hardgnn::cpu
 

@@ -10,11 +10,16 @@
 namespace hardgnn::cpu {
 namespace {
 
+// Rows flat_rows of x seen as [R, d].
+at::Tensor Rows(const at::Tensor& x, const at::Tensor& flat_rows) {
+  return x.reshape({-1, x.size(-1)}).index_select(0, flat_rows);
+}
+
 struct GatherRowsFunction : public torch::autograd::Function<GatherRowsFunction> {
   static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x, const at::Tensor& flat_rows) {
     ctx->saved_data["sizes"] = x.sizes().vec();
     ctx->save_for_backward({flat_rows});
-    return x.reshape({-1, x.size(-1)}).index_select(0, flat_rows);
+    return Rows(x, flat_rows);
   }
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list grad) {
@@ -36,9 +41,7 @@ struct GatherRowsFunction : public torch::autograd::Function<GatherRowsFunction>
 }  // namespace
 
 at::Tensor GatherRowsSparseGradient(const at::Tensor& x, const at::Tensor& flat_rows) {
-  if (!UseCpuKernels(x) || !x.requires_grad() || x.dim() < 2) {
-    return x.reshape({-1, x.size(-1)}).index_select(0, flat_rows);
-  }
+  if (!UseCpuKernels(x) || !x.requires_grad() || x.dim() < 2) return Rows(x, flat_rows);
   return GatherRowsFunction::apply(x, flat_rows);
 }
 

@@ -68,6 +68,9 @@ inline constexpr int kLanes = VecTraits<T>::kLanes;
 // template also yields a scalar fallback for widths that are not a multiple of the lanes.
 template <typename V>
 struct Lanes;
+// Written out per type: GCC drops a typedef's aligned(4) when it is passed as a template
+// argument, so f8u and the like cannot go through one shared traits template (their loads would
+// become aligned ones and fault).
 template <>
 struct Lanes<f8> {
   using Unaligned = f8u;

@@ -154,9 +154,10 @@ void TrainingRun::ComputeTerms(const Loss::Input& input, dist::DataParallel* dp,
 // A term c/2 sum ||p||^2 of whole parameters (L2 of the tables) gets its gradient c p from the
 // optimizer, in the pass that reads p anyway: autograd would build a full-size tensor per table
 // (178 MB at the published Yelp shape) and sum it into the table's gradient: about 40 ms of a
-// 1 s SelfGNN step by the profile's nodes, and 130 MB of its peak (REPORT §3). The term's value is still computed, without autograd. Not where
-// the penalized tensors are picked by the forward pass (not parameters themselves) or where
-// after_backward reads the gradients, which would then lack the term's share.
+// 1 s SelfGNN step by the profile's nodes, and 130 MB of its peak (REPORT §3). The term's value
+// is still computed, without autograd. Not where the penalized tensors are picked by the
+// forward pass (not parameters themselves) or where after_backward reads the gradients, which
+// would then lack the term's share.
 void TrainingRun::FoldParameterPenalties() {
   folded_.assign(model_.losses.size(), false);
   if (!options_.fold_parameter_penalties || options_.after_backward || !encoder_.RegularizedBeforeForward()) return;

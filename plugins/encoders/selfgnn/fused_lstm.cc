@@ -68,17 +68,15 @@ HARDGNN_AVX512 void CellForwardWide(int64_t rows, int64_t h, float* a, int64_t a
   CellForwardWith<cpu::f16>(rows, h, a, a_stride, c_prev, c, c_stride, out, out_stride, bias, forget_bias);
 }
 
-// 16 lanes where the CPU has AVX-512 (the same bits: each lane's arithmetic is the 8-lane path's).
-template <typename T>
-bool WideCell(int64_t h) {
-  return std::is_same_v<T, float> && h % cpu::Lanes<cpu::f16>::kN == 0 && cpu::UseWideVectors();
-}
+// Float cells take 16 lanes where the CPU has AVX-512 (the same bits: each lane's arithmetic is
+// the 8-lane path's).
+bool WideCell(int64_t h) { return h % cpu::Lanes<cpu::f16>::kN == 0 && cpu::UseWideVectors(); }
 
 template <typename T>
 HARDGNN_SIMD_CLONES void CellForward(int64_t rows, int64_t h, T* a, int64_t a_stride, const T* c_prev, T* c,
                                      int64_t c_stride, T* out, int64_t out_stride, const T* bias, T forget_bias) {
   if constexpr (std::is_same_v<T, float>) {
-    if (WideCell<T>(h)) return CellForwardWide(rows, h, a, a_stride, c_prev, c, c_stride, out, out_stride, bias, forget_bias);
+    if (WideCell(h)) return CellForwardWide(rows, h, a, a_stride, c_prev, c, c_stride, out, out_stride, bias, forget_bias);
   }
   if (h % cpu::kLanes<T> == 0) {
     CellForwardWith<cpu::Vec<T>>(rows, h, a, a_stride, c_prev, c, c_stride, out, out_stride, bias, forget_bias);
@@ -131,7 +129,7 @@ HARDGNN_SIMD_CLONES void CellBackward(int64_t rows, int64_t h, const T* a, int64
                                       const T* c_prev, int64_t c_stride, const T* gh, int64_t gh_stride,
                                       const T* dh_rec, int64_t dh_stride, T* dc, T* dg, int64_t dg_stride) {
   if constexpr (std::is_same_v<T, float>) {
-    if (WideCell<T>(h)) {
+    if (WideCell(h)) {
       return CellBackwardWide(rows, h, a, a_stride, c, c_prev, c_stride, gh, gh_stride, dh_rec, dh_stride, dc, dg,
                               dg_stride);
     }
@@ -168,7 +166,7 @@ template <typename T>
 HARDGNN_SIMD_CLONES void CellOutput(int64_t rows, int64_t h, const T* a, int64_t a_stride, const T* c,
                                     int64_t c_stride, T* dst, int64_t dst_stride) {
   if constexpr (std::is_same_v<T, float>) {
-    if (WideCell<T>(h)) return CellOutputWide(rows, h, a, a_stride, c, c_stride, dst, dst_stride);
+    if (WideCell(h)) return CellOutputWide(rows, h, a, a_stride, c, c_stride, dst, dst_stride);
   }
   if (h % cpu::kLanes<T> == 0) {
     CellOutputWith<cpu::Vec<T>>(rows, h, a, a_stride, c, c_stride, dst, dst_stride);
