@@ -10,6 +10,7 @@
 #include <vector>
 
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 
 #include "core/cpu/kernel_path.h"
 #include "core/data/csr.h"
@@ -119,6 +120,23 @@ TEST(HardCosineTest, Avx512Int8PackingWritesThePortablePackersBytes) {
   }
 }
 
+// The float screen's picks (int16_screen=false) against the 8-bit screen (VNNI), the int16
+// screen's VNNI tiles (where the CPU has them) and its AVX2 tiles, `args` otherwise the same.
+void ExpectIntegerScreensPickWhatTheFloatScreenPicks(const at::Tensor& anchors, const at::Tensor& items,
+                                                     const data::Csr& history, ArgMap args, const std::string& context) {
+  args["int16_screen"] = "false";
+  auto exact = Make("hard_cosine", args)->Sample(MakeRequest(anchors, items, history));
+  ASSERT_TRUE(exact.ok());
+  args["int16_screen"] = "true";
+  for (const auto& [int8, vnni] : {std::pair{"true", "true"}, {"false", "true"}, {"false", "false"}}) {
+    args["int8_screen"] = int8;
+    args["vnni"] = vnni;
+    auto screened = Make("hard_cosine", args)->Sample(MakeRequest(anchors, items, history));
+    ASSERT_TRUE(screened.ok());
+    EXPECT_TRUE(at::equal(screened->ids, exact->ids)) << context << ", int8 " << int8 << ", vnni " << vnni;
+  }
+}
+
 // The integer screens only discard items their error bound proves cannot enter, and score the
 // rest as the float tiles do: every screen chooses the same ids, in the same order, whichever
 // instructions (AVX2 or AVX-512 VNNI) compute the integer products. Near-duplicate items (copies
@@ -141,24 +159,32 @@ TEST(HardCosineTest, IntegerScreensChooseWhatTheFloatScoresChoose) {
     const data::Csr history = RandomHistory(batch, n, 200, 12);
     for (const std::string k : {"1", "5", "50"}) {
       for (const std::string candidates : {"0", "1500"}) {
-        ArgMap args{{"k", k}, {"candidates", candidates}};
-        args["int16_screen"] = "false";
-        auto exact = Make("hard_cosine", args)->Sample(MakeRequest(anchors, items, history));
-        ASSERT_TRUE(exact.ok());
-        args["int16_screen"] = "true";
-        // The 8-bit screen (VNNI), the int16 screen's VNNI tiles (where the CPU has them) and its
-        // AVX2 tiles.
-        for (const auto& [int8, vnni] : {std::pair{"true", "true"}, {"false", "true"}, {"false", "false"}}) {
-          args["int8_screen"] = int8;
-          args["vnni"] = vnni;
-          auto screened = Make("hard_cosine", args)->Sample(MakeRequest(anchors, items, history));
-          ASSERT_TRUE(screened.ok());
-          EXPECT_TRUE(at::equal(screened->ids, exact->ids))
-              << "d " << d << ", k " << k << ", candidates " << candidates << ", int8 " << int8 << ", vnni " << vnni;
-        }
+        ExpectIntegerScreensPickWhatTheFloatScreenPicks(anchors, items, history, {{"k", k}, {"candidates", candidates}},
+                                                        "d " + std::to_string(d) + ", k " + k + ", candidates " + candidates);
       }
     }
   }
+}
+
+// Past the first 16 item blocks (the seed, each anchor in one worker) the two workers split the
+// items: the integer screens must still choose what the float scores choose, with near-ties
+// throughout the pool.
+TEST(HardCosineTest, IntegerScreensAgreeWhereTheWorkersSplitTheItems) {
+  if (!Int16ScreenAvailable()) GTEST_SKIP() << "no AVX2+FMA: the int16 screen falls back to float";
+  const int threads = at::get_num_threads();
+  at::set_num_threads(2);
+  for (const int64_t d : {64, 9}) {  // 448 and 2,048 items an int8 block, 256 and 1,024 an int16 one
+    const int64_t n = 40000, batch = 70;
+    at::manual_seed(31 + d);
+    const at::Tensor base = at::randn({n / 4, d});
+    at::Tensor items = base.repeat({4, 1}) + 1e-3 * at::randn({n, d});
+    const at::Tensor anchors = at::randn({batch, d});
+    const data::Csr history = RandomHistory(batch, n, 300, 13);
+    for (const std::string k : {"1", "5"}) {
+      ExpectIntegerScreensPickWhatTheFloatScreenPicks(anchors, items, history, {{"k", k}}, "d " + std::to_string(d) + ", k " + k);
+    }
+  }
+  at::set_num_threads(threads);
 }
 
 TEST(HardCosineTest, RandomDataMatchesUpToFloatRounding) {
