@@ -624,6 +624,23 @@ struct Int8Anchor {
     }
     count = 0;
   }
+  // Raises the cut to the K-th best float score among `positions` allowed to the user, less
+  // the slack (a lower bound of the final K-th best), without holding them: the tiles admit
+  // them again where they pass.
+  void Prime(const int32_t* positions, int count, const Pool& pool) {
+    std::vector<float> allowed;
+    for (int c0 = 0; c0 < count; c0 += kChainLanes) {
+      const int n = std::min(kChainLanes, count - c0);
+      float scores[kChainLanes];
+      FloatScores(a, pool, positions + c0, n, scores);
+      for (int l = 0; l < n; ++l) {
+        if (!std::isnan(scores[l]) && pool.Allowed(user, positions[c0 + l])) allowed.push_back(scores[l]);
+      }
+    }
+    if (static_cast<int64_t>(allowed.size()) < k) return;
+    std::nth_element(allowed.begin(), allowed.begin() + (k - 1), allowed.end(), std::greater<float>());
+    Raise(allowed[k - 1] - slack);
+  }
   // The user's history is looked up only for an item that would enter the K best.
   void Offer(const Scored& item, const Pool& pool) {
     const bool full = static_cast<int64_t>(top.size()) == k;
@@ -693,6 +710,52 @@ __attribute__((target("avx512f,avx512vl,avx512bw,avx512vnni,avx2,fma"))) void In
   }
 }
 
+// Before the first item block's admissions: each of kRows anchors' champions in it, the item of
+// highest bound in each of the 16 lanes over panels [p0, p1) (sums as Int8Panels forms them),
+// primes the anchor's cut (Int8Anchor::Prime). The 16 champions hold about the block's best, so
+// the block then admits only the items near its K best, not every item that beat those before
+// it (most admissions were those, in the first blocks).
+__attribute__((target("avx512f,avx512vl,avx512bw,avx512vnni,avx2,fma"))) void Int8Champions(
+    const int32_t* a, int64_t units, const uint8_t* block, int64_t p0, int64_t p1, const Pool& pool, Int8Anchor* rows) {
+  __m512 best[kRows];
+  __m512i panel_of[kRows];
+  for (int i = 0; i < kRows; ++i) {
+    best[i] = _mm512_set1_ps(-kInf);
+    panel_of[i] = _mm512_set1_epi32(-1);
+  }
+  for (int64_t p = p0; p < p1; ++p) {
+    const __m512i* x = reinterpret_cast<const __m512i*>(block + (p - p0) * Int8PanelBytes(units));
+    const __m512i item_start = _mm512_load_si512(x + units);
+    const __m512 inverse = _mm512_load_ps(reinterpret_cast<const float*>(x + units + 1));
+    __m512i acc[kRows];
+#pragma GCC unroll 6
+    for (int i = 0; i < kRows; ++i) acc[i] = _mm512_add_epi32(_mm512_set1_epi32(rows[i].start), item_start);
+    for (int64_t k = 0; k < units; ++k) {
+      const __m512i xk = _mm512_load_si512(x + k);
+#pragma GCC unroll 6
+      for (int i = 0; i < kRows; ++i) acc[i] = _mm512_dpbusd_epi32(acc[i], xk, _mm512_set1_epi32(a[k * kRows + i]));
+    }
+#pragma GCC unroll 6
+    for (int i = 0; i < kRows; ++i) {
+      const __m512 bound = _mm512_mul_ps(_mm512_maskz_cvtepi32_ps(0xFFFF, acc[i]), inverse);
+      const __mmask16 higher = _mm512_cmp_ps_mask(bound, best[i], _CMP_GT_OQ);  // NaN never
+      best[i] = _mm512_mask_mov_ps(best[i], higher, bound);
+      panel_of[i] = _mm512_mask_mov_epi32(panel_of[i], higher, _mm512_set1_epi32(static_cast<int32_t>(p)));
+    }
+  }
+  for (int i = 0; i < kRows; ++i) {
+    alignas(64) int32_t panels[kPanel];
+    _mm512_store_si512(panels, panel_of[i]);
+    int32_t positions[kPanel];
+    int count = 0;
+    for (int l = 0; l < kPanel; ++l) {
+      const int64_t j = static_cast<int64_t>(panels[l]) * kPanel + l;
+      if (panels[l] >= 0 && j < pool.n) positions[count++] = static_cast<int32_t>(j);
+    }
+    rows[i].Prime(positions, count, pool);
+  }
+}
+
 // ---- search ----
 
 // Packed integer panels on 64-byte boundaries, so that no load of the tiles straddles two
@@ -743,10 +806,10 @@ class RowPrefetch {
 // Few negatives per anchor: workers take item blocks in turn, pack each (pack(p0, p1, block, q))
 // and pass every anchor group over it while it is in cache (tile(g, block, p0, p1, anchors of
 // group g)). Returns each worker's anchors, Done() called.
-template <typename Anchor, typename MakeAnchor, typename Pack, typename Tile>
+template <typename Anchor, typename MakeAnchor, typename Pack, typename Prime, typename Tile>
 std::vector<std::vector<Anchor>> SearchItemBlocks(const Pool& pool, int64_t groups, int64_t block_panels,
                                                   int64_t panel_bytes, int64_t scratch, const MakeAnchor& make,
-                                                  const Pack& pack, const Tile& tile) {
+                                                  const Pack& pack, const Prime& prime, const Tile& tile) {
   const int64_t n = pool.n, num_panels = cpu::DivUp(n, kPanel), num_blocks = cpu::DivUp(num_panels, block_panels);
   const int64_t workers = std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), num_blocks));
   std::vector<std::vector<Anchor>> state(workers);
@@ -768,6 +831,7 @@ std::vector<std::vector<Anchor>> SearchItemBlocks(const Pool& pool, int64_t grou
       pack(b * block_panels, std::min(seed_panels, (b + 1) * block_panels), seed.data() + b * block_panels * panel_bytes, q.data());
     });
     cpu::ForEachChunk(groups, 1, [&](int64_t g, int64_t, int64_t) {
+      prime(g, seed.data(), 0, std::min(seed_panels, block_panels), state[0].data() + g * kRows);
       for (int64_t b = 0; b < seed_blocks; ++b) {
         const int64_t p0 = b * block_panels;
         tile(g, seed.data() + p0 * panel_bytes, p0, std::min(seed_panels, p0 + block_panels), state[0].data() + g * kRows);
@@ -944,6 +1008,9 @@ std::vector<std::vector<int64_t>> CosineTopK(const at::Tensor& anchors, const at
           (avx512_pack ? PackInt8PanelsAvx512 : PackInt8Panels)(pool, p0, p1, block, q);
         },
         [&](int64_t g, const uint8_t* block, int64_t p0, int64_t p1, Int8Anchor* rows) {
+          Int8Champions(tiles_of(g), units, block, p0, p1, pool, rows);
+        },
+        [&](int64_t g, const uint8_t* block, int64_t p0, int64_t p1, Int8Anchor* rows) {
           Int8Panels(tiles_of(g), units, block, p0, p1, pool, rows);
         });
     cpu::ForEachChunk(batch, 64, [&](int64_t r0, int64_t r1, int64_t) {
@@ -999,6 +1066,7 @@ std::vector<std::vector<int64_t>> CosineTopK(const at::Tensor& anchors, const at
   const auto state = SearchItemBlocks<IntAnchor>(
       pool, groups, block_panels, panel_bytes, kPanel * units, make_anchor,
       [&](int64_t p0, int64_t p1, uint8_t* block, uint32_t* q) { PackPanels(pool, p0, p1, block, q); },
+      [](int64_t, const uint8_t*, int64_t, int64_t, IntAnchor*) {},  // its cut needs no prime: held items are scored at the end
       [&](int64_t g, const uint8_t* block, int64_t p0, int64_t p1, IntAnchor* rows) {
         int16_tile(tiles_of(g), units, block, p0, p1, pool, rows);
       });
