@@ -309,22 +309,29 @@ std::vector<int64_t> BestIds(std::vector<Scored> scored, int64_t k, const Pool& 
   return ids;
 }
 
+// f(Scored) for the float score of each of `count` pool positions against `anchor`, eight at a
+// time; NaN scores left out.
+template <typename F>
+void ForEachScored(const float* anchor, const Pool& pool, const int32_t* positions, int64_t count, const F& f) {
+  for (int64_t p0 = 0; p0 < count; p0 += kChainLanes) {
+    const int n = static_cast<int>(std::min<int64_t>(kChainLanes, count - p0));
+    float scores[kChainLanes];
+    FloatScores(anchor, pool, positions + p0, n, scores);
+    for (int l = 0; l < n; ++l) {
+      if (!std::isnan(scores[l])) f(Scored{scores[l], positions[p0 + l]});
+    }
+  }
+}
+
 // The K best items of an anchor (normalized: `anchor`) by their float scores (ties: earlier pool
 // position), among the items its workers hold above the final cut.
 std::vector<int64_t> Finish(const float* anchor, const Pool& pool, int64_t k, int32_t cut,
                             Held held) {
   DropRuledOut(held, cut);
+  std::vector<int32_t> positions;
+  for (const auto& [product, j] : held) positions.push_back(j);
   std::vector<Scored> scored;
-  for (size_t h0 = 0; h0 < held.size(); h0 += kChainLanes) {
-    const int count = static_cast<int>(std::min<size_t>(kChainLanes, held.size() - h0));
-    int32_t positions[kChainLanes];
-    float scores[kChainLanes];
-    for (int l = 0; l < count; ++l) positions[l] = held[h0 + l].second;
-    FloatScores(anchor, pool, positions, count, scores);
-    for (int l = 0; l < count; ++l) {
-      if (!std::isnan(scores[l])) scored.push_back({scores[l], positions[l]});
-    }
-  }
+  ForEachScored(anchor, pool, positions.data(), positions.size(), [&](const Scored& item) { scored.push_back(item); });
   return BestIds(std::move(scored), k, pool);
 }
 
@@ -616,29 +623,21 @@ struct Int8Anchor {
     if (count == kChainLanes) ScorePending(pool);
   }
   void ScorePending(const Pool& pool) {
-    if (count == 0) return;
-    float scores[kChainLanes];
-    FloatScores(a, pool, pending, count, scores);
-    for (int l = 0; l < count; ++l) {
-      if (!std::isnan(scores[l])) Offer({scores[l], pending[l]}, pool);
-    }
+    ForEachScored(a, pool, pending, count, [&](const Scored& item) { Offer(item, pool); });
     count = 0;
   }
   // Raises the cut to the K-th best float score among `positions` allowed to the user, less
   // the slack (a lower bound of the final K-th best), without holding them: the tiles admit
   // them again where they pass.
+  // At most kPanel positions (no allocation: it runs for every anchor and call).
   void Prime(const int32_t* positions, int count, const Pool& pool) {
-    std::vector<float> allowed;
-    for (int c0 = 0; c0 < count; c0 += kChainLanes) {
-      const int n = std::min(kChainLanes, count - c0);
-      float scores[kChainLanes];
-      FloatScores(a, pool, positions + c0, n, scores);
-      for (int l = 0; l < n; ++l) {
-        if (!std::isnan(scores[l]) && pool.Allowed(user, positions[c0 + l])) allowed.push_back(scores[l]);
-      }
-    }
-    if (static_cast<int64_t>(allowed.size()) < k) return;
-    std::nth_element(allowed.begin(), allowed.begin() + (k - 1), allowed.end(), std::greater<float>());
+    float allowed[kPanel];
+    int n = 0;
+    ForEachScored(a, pool, positions, std::min(count, kPanel), [&](const Scored& item) {
+      if (pool.Allowed(user, item.j)) allowed[n++] = item.score;
+    });
+    if (n < k) return;
+    std::nth_element(allowed, allowed + (k - 1), allowed + n, std::greater<float>());
     Raise(allowed[k - 1] - slack);
   }
   // The user's history is looked up only for an item that would enter the K best.
@@ -661,45 +660,54 @@ struct Int8Anchor {
   }
 };
 
-// Bounds of kRows anchors' scores (a: [quad][kRows] signed quads) over panels [p0, p1) of an
-// int8 block: vpdpbusd sums four products a lane into 16 items' accumulators; each sum, times
-// 1 / s_j, is compared with the anchor's cut, and the items above it are admitted (their history
-// is looked up only if they score into the K best).
+// The sums of kRows anchors (a: [quad][kRows] signed quads) with the 16 items of one int8 panel
+// x: vpdpbusd sums four products a lane into the items' accumulators; times 1 / s_j
+// (Int8Inverses), each is an upper bound of the item's score (NaN for padding and rows with a
+// NaN). Two sums an anchor (even and odd quads): 12 independent chains, as many as the
+// instruction's latency needs on a CPU that issues two a cycle.
+__attribute__((target("avx512f,avx512vl,avx512bw,avx512vnni,avx2,fma"), always_inline)) inline void Int8PanelSums(
+    const int32_t* a, int64_t units, const __m512i* x, const Int8Anchor* rows, __m512i* sum) {
+  const __m512i item_start = _mm512_load_si512(x + units);
+  __m512i acc[kRows], odd[kRows];
+#pragma GCC unroll 6
+  for (int i = 0; i < kRows; ++i) {
+    acc[i] = _mm512_add_epi32(_mm512_set1_epi32(rows[i].start), item_start);
+    odd[i] = _mm512_setzero_si512();
+  }
+  int64_t k = 0;
+#pragma GCC unroll 2
+  for (; k + 2 <= units; k += 2) {
+    const __m512i xk = _mm512_load_si512(x + k), xn = _mm512_load_si512(x + k + 1);
+#pragma GCC unroll 6
+    for (int i = 0; i < kRows; ++i) {
+      acc[i] = _mm512_dpbusd_epi32(acc[i], xk, _mm512_set1_epi32(a[k * kRows + i]));
+      odd[i] = _mm512_dpbusd_epi32(odd[i], xn, _mm512_set1_epi32(a[(k + 1) * kRows + i]));
+    }
+  }
+  if (k < units) {
+    const __m512i xk = _mm512_load_si512(x + k);
+#pragma GCC unroll 6
+    for (int i = 0; i < kRows; ++i) acc[i] = _mm512_dpbusd_epi32(acc[i], xk, _mm512_set1_epi32(a[k * kRows + i]));
+  }
+#pragma GCC unroll 6
+  for (int i = 0; i < kRows; ++i) sum[i] = _mm512_add_epi32(acc[i], odd[i]);
+}
+__attribute__((target("avx512f"), always_inline)) inline __m512 Int8Inverses(const __m512i* x, int64_t units) {
+  return _mm512_load_ps(reinterpret_cast<const float*>(x + units + 1));
+}
+
+// The bounds over panels [p0, p1) of an int8 block, each compared with its anchor's cut; the
+// items above it are admitted (their history is looked up only if they score into the K best).
 __attribute__((target("avx512f,avx512vl,avx512bw,avx512vnni,avx2,fma"))) void Int8Panels(
     const int32_t* a, int64_t units, const uint8_t* block, int64_t p0, int64_t p1, const Pool& pool, Int8Anchor* rows) {
   for (int64_t p = p0; p < p1; ++p) {
-    const uint8_t* panel = block + (p - p0) * Int8PanelBytes(units);
-    const __m512i* x = reinterpret_cast<const __m512i*>(panel);
-    const __m512i item_start = _mm512_load_si512(x + units);
-    const __m512 inverse = _mm512_load_ps(reinterpret_cast<const float*>(x + units + 1));
-    // Two sums an anchor (even and odd quads): 12 independent chains, as many as the
-    // instruction's latency needs on a CPU that issues two a cycle.
-    __m512i acc[kRows], odd[kRows];
+    const __m512i* x = reinterpret_cast<const __m512i*>(block + (p - p0) * Int8PanelBytes(units));
+    __m512i sum[kRows];
+    Int8PanelSums(a, units, x, rows, sum);
+    const __m512 inverse = Int8Inverses(x, units);
 #pragma GCC unroll 6
     for (int i = 0; i < kRows; ++i) {
-      acc[i] = _mm512_add_epi32(_mm512_set1_epi32(rows[i].start), item_start);
-      odd[i] = _mm512_setzero_si512();
-    }
-    int64_t k = 0;
-#pragma GCC unroll 2
-    for (; k + 2 <= units; k += 2) {
-      const __m512i xk = _mm512_load_si512(x + k), xn = _mm512_load_si512(x + k + 1);
-#pragma GCC unroll 6
-      for (int i = 0; i < kRows; ++i) {
-        acc[i] = _mm512_dpbusd_epi32(acc[i], xk, _mm512_set1_epi32(a[k * kRows + i]));
-        odd[i] = _mm512_dpbusd_epi32(odd[i], xn, _mm512_set1_epi32(a[(k + 1) * kRows + i]));
-      }
-    }
-    if (k < units) {
-      const __m512i xk = _mm512_load_si512(x + k);
-#pragma GCC unroll 6
-      for (int i = 0; i < kRows; ++i) acc[i] = _mm512_dpbusd_epi32(acc[i], xk, _mm512_set1_epi32(a[k * kRows + i]));
-    }
-#pragma GCC unroll 6
-    for (int i = 0; i < kRows; ++i) acc[i] = _mm512_add_epi32(acc[i], odd[i]);
-#pragma GCC unroll 6
-    for (int i = 0; i < kRows; ++i) {
-      const __m512 bound = _mm512_mul_ps(_mm512_maskz_cvtepi32_ps(0xFFFF, acc[i]), inverse);
+      const __m512 bound = _mm512_mul_ps(_mm512_maskz_cvtepi32_ps(0xFFFF, sum[i]), inverse);
       const __mmask16 above = _mm512_cmp_ps_mask(bound, _mm512_set1_ps(rows[i].cut), _CMP_GT_OQ);
       if (__builtin_expect(above == 0, 1)) continue;
       for (uint32_t m = above; m != 0; m &= m - 1) {
@@ -711,10 +719,10 @@ __attribute__((target("avx512f,avx512vl,avx512bw,avx512vnni,avx2,fma"))) void In
 }
 
 // Before the first item block's admissions: each of kRows anchors' champions in it, the item of
-// highest bound in each of the 16 lanes over panels [p0, p1) (sums as Int8Panels forms them),
-// primes the anchor's cut (Int8Anchor::Prime). The 16 champions hold about the block's best, so
-// the block then admits only the items near its K best, not every item that beat those before
-// it (most admissions were those, in the first blocks).
+// highest bound in each of the 16 lanes over panels [p0, p1), primes the anchor's cut
+// (Int8Anchor::Prime). The 16 champions hold about the block's best, so the block then admits
+// only the items near its K best, not every item that beat those before it (most admissions
+// were those, in the first blocks).
 __attribute__((target("avx512f,avx512vl,avx512bw,avx512vnni,avx2,fma"))) void Int8Champions(
     const int32_t* a, int64_t units, const uint8_t* block, int64_t p0, int64_t p1, const Pool& pool, Int8Anchor* rows) {
   __m512 best[kRows];
@@ -725,19 +733,12 @@ __attribute__((target("avx512f,avx512vl,avx512bw,avx512vnni,avx2,fma"))) void In
   }
   for (int64_t p = p0; p < p1; ++p) {
     const __m512i* x = reinterpret_cast<const __m512i*>(block + (p - p0) * Int8PanelBytes(units));
-    const __m512i item_start = _mm512_load_si512(x + units);
-    const __m512 inverse = _mm512_load_ps(reinterpret_cast<const float*>(x + units + 1));
-    __m512i acc[kRows];
-#pragma GCC unroll 6
-    for (int i = 0; i < kRows; ++i) acc[i] = _mm512_add_epi32(_mm512_set1_epi32(rows[i].start), item_start);
-    for (int64_t k = 0; k < units; ++k) {
-      const __m512i xk = _mm512_load_si512(x + k);
-#pragma GCC unroll 6
-      for (int i = 0; i < kRows; ++i) acc[i] = _mm512_dpbusd_epi32(acc[i], xk, _mm512_set1_epi32(a[k * kRows + i]));
-    }
+    __m512i sum[kRows];
+    Int8PanelSums(a, units, x, rows, sum);
+    const __m512 inverse = Int8Inverses(x, units);
 #pragma GCC unroll 6
     for (int i = 0; i < kRows; ++i) {
-      const __m512 bound = _mm512_mul_ps(_mm512_maskz_cvtepi32_ps(0xFFFF, acc[i]), inverse);
+      const __m512 bound = _mm512_mul_ps(_mm512_maskz_cvtepi32_ps(0xFFFF, sum[i]), inverse);
       const __mmask16 higher = _mm512_cmp_ps_mask(bound, best[i], _CMP_GT_OQ);  // NaN never
       best[i] = _mm512_mask_mov_ps(best[i], higher, bound);
       panel_of[i] = _mm512_mask_mov_epi32(panel_of[i], higher, _mm512_set1_epi32(static_cast<int32_t>(p)));

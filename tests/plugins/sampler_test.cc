@@ -173,7 +173,7 @@ TEST(HardCosineTest, IntegerScreensAgreeWhereTheWorkersSplitTheItems) {
   if (!Int16ScreenAvailable()) GTEST_SKIP() << "no AVX2+FMA: the int16 screen falls back to float";
   const int threads = at::get_num_threads();
   at::set_num_threads(2);
-  for (const int64_t d : {64, 9}) {  // 448 and 2,048 items an int8 block, 256 and 1,024 an int16 one
+  for (const int64_t d : {64, 9}) {  // 448 and 1,632 items an int8 block, 256 and 1,632 an int16 one
     const int64_t n = 40000, batch = 70;
     at::manual_seed(31 + d);
     const at::Tensor base = at::randn({n / 4, d});
