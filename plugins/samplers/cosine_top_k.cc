@@ -23,18 +23,25 @@
 // product is below P - 2 b S^2 scores strictly below the final K-th best float score: it is
 // dropped. The rest are scored in float at the end, as the float tiles score them.
 //
-// The int8 screen's bound is the same argument with a scale per row: q = round(s x r) with
-// s = 127 / max_i |x_i r| (at most 2^14, so S 3u above still holds), s_a for the anchor and s_j
-// for item j, so |a.x - q_a.q_j / (s_a s_j)| <= (E (|q_a|_1 + |q_j|_1) + d E^2) / (s_a s_j).
-// Integer products of different items are then in different units, so a tile converts each to
-// an upper bound of the item's score: it starts the anchor's sums at ceil(E |q_a|_1) and item j's
-// at ceil(E |q_j|_1 + d E^2) (the items are stored as q + 128, since vpdpbusd multiplies
-// unsigned by signed bytes, and the sums also start at -128 sum(q_a)), and multiplies the sum by
-// 1 / s_j in float. An item whose bound is not above the anchor's cut is dropped; the rest are
-// scored in float as they are admitted, eight at a time, and the cut follows the K-th best of
-// those scores (less the float scores' rounding and the bound's own): the bound is then met
-// against an exact score, not against another bound. A partial sum is at most 128 127 d plus
-// the start, below 2^31 for d up to kInt8MaxDims.
+// The int8 screen's bound is the same argument with a scale per anchor and one per panel of 16
+// items: q = round(s x r) with s_a = 127 / max_i |x_i r| for the anchor and s_p = 127 / the
+// largest |x_i r| of the panel's rows for its items (each at most 2^14, which S 3u above
+// assumes), so |a.x - q_a.q_j / (s_a s_p)| <= (E (|q_a|_1 + |q_j|_1) + d E^2) / (s_a s_p). A
+// panel's products are then in one unit, and item j can be dropped where the integer
+// U = q_a.q_j + ceil(E |q_a|_1) + ceil(E |q_j|_1 + d E^2) is below low s_a s_p, low being a lower
+// bound of the anchor's final K-th best score. The tile starts item j's sum at
+// ceil(E |q_j|_1 + d E^2) (the items are stored as q + 128, since vpdpbusd multiplies unsigned
+// by signed bytes) and admits j where the sum is at least ceil(c) - start_a, with
+// start_a = ceil(E |q_a|_1) - 128 sum(q_a) and c = cut s_p rounded down, cut = low s_a rounded
+// down: c <= low s_a s_p, and an integer U below ceil(c) is below c. So the screen is one integer
+// comparison per anchor and 16 items. Padding and rows with a NaN start at -2^30 and never pass.
+// Admitted items are scored in float as they come, eight at a time, and the cut follows the K-th
+// best of those scores (less their rounding): the bound is met against an exact score, not
+// against another bound. Ranges, for d up to kInt8MaxDims = 4096: |q_a.q_j| <= |q_a|_2 |q_j|_2 <
+// 2^29, 128 |sum(q_a)| < 2^26 and the starts < 2^19; a cut is clamped to +-2^15 (>= 2 s_a, so
+// the low clamp drops nothing: every score is above -2, and only padding anchors' +inf cut
+// reaches the high one, whose items then pass nowhere). Every real sum and threshold is within
+// +-(2^29 + 2^27), every padding sum below -2^30 + 2^26.
 
 #include <immintrin.h>
 
@@ -67,7 +74,9 @@ constexpr int64_t kIntBlockBytes = 32 << 10, kFloatBlockBytes = 64 << 10;  // me
 constexpr float kScale = 16384.0f;   // S = 2^14
 constexpr float kQuadRange = 127.0f;  // an int8 row is scaled to its largest coordinate at 127
 constexpr int64_t kSeedBlocks = 16;  // item blocks each anchor meets in one worker first (SearchItemBlocks)
-constexpr int64_t kInt8MaxDims = 60000;  // its partial sums stay within 128 x 127 x d + its start < 2^31
+constexpr int64_t kInt8MaxDims = 4096;  // its sums and thresholds stay within the ranges above (the int16 screen beyond)
+constexpr int32_t kPadStart = -(1 << 30);  // an int8 padding item's start: its sums never pass
+constexpr float kCutRange = 32768.0f;  // an int8 cut is clamped to +-2^15 (see the ranges above)
 constexpr double kFixedError = 0.5 + 1.0 / 256;  // E above
 constexpr float kInf = std::numeric_limits<float>::infinity();
 constexpr int32_t kNone = std::numeric_limits<int32_t>::max();  // an integer cut that admits nothing
@@ -382,6 +391,52 @@ __attribute__((target("avx2,fma"))) void Int16PanelsAvx2(const int32_t* a, int64
   }
 }
 
+// acc += the products of x's 16 lanes with the lane at a, broadcast by the instruction's own
+// load: vpdpbusd (four unsigned bytes of x by four signed bytes of a) and vpdpwssd (two int16 by
+// two). GCC emits a separate vpbroadcastd for _mm512_set1_epi32, which made the tiles issue
+// twice the instructions their multiply-adds need.
+__attribute__((target("avx512f,avx512vnni"), always_inline)) inline __m512i BytesDotBroadcast(__m512i acc, __m512i x, const int32_t* a) {
+  asm("vpdpbusd %2%{1to16%}, %1, %0" : "+v"(acc) : "v"(x), "m"(*a));
+  return acc;
+}
+__attribute__((target("avx512f,avx512vnni"), always_inline)) inline __m512i WordsDotBroadcast(__m512i acc, __m512i x, const int32_t* a) {
+  asm("vpdpwssd %2%{1to16%}, %1, %0" : "+v"(acc) : "v"(x), "m"(*a));
+  return acc;
+}
+
+// sum[i] = start + the products of kRows anchors (a: [unit][kRows], a unit = four bytes or two
+// int16) with the 16 items of one panel (x: [unit][16]), by Dot. Two sums an anchor (even and odd
+// units): 12 independent chains, as many as the instructions' latency needs on a CPU that issues
+// two a cycle. Integer sums wrap, so the split gives the same integers.
+template <__m512i (*Dot)(__m512i, __m512i, const int32_t*)>
+__attribute__((target("avx512f,avx512vnni"), always_inline)) inline void PanelSums(const int32_t* a, int64_t units,
+                                                                                  const __m512i* x, __m512i start,
+                                                                                  __m512i* sum) {
+  __m512i acc[kRows], odd[kRows];
+#pragma GCC unroll 6
+  for (int i = 0; i < kRows; ++i) {
+    acc[i] = start;
+    odd[i] = _mm512_setzero_si512();
+  }
+  int64_t k = 0;
+#pragma GCC unroll 2
+  for (; k + 2 <= units; k += 2) {
+    const __m512i xk = _mm512_load_si512(x + k), xn = _mm512_load_si512(x + k + 1);
+#pragma GCC unroll 6
+    for (int i = 0; i < kRows; ++i) {
+      acc[i] = Dot(acc[i], xk, a + k * kRows + i);
+      odd[i] = Dot(odd[i], xn, a + (k + 1) * kRows + i);
+    }
+  }
+  if (k < units) {
+    const __m512i xk = _mm512_load_si512(x + k);
+#pragma GCC unroll 6
+    for (int i = 0; i < kRows; ++i) acc[i] = Dot(acc[i], xk, a + k * kRows + i);
+  }
+#pragma GCC unroll 6
+  for (int i = 0; i < kRows; ++i) sum[i] = _mm512_add_epi32(acc[i], odd[i]);
+}
+
 // The same products by AVX-512 VNNI, a panel's 16 items in one register: vpdpwssd multiplies
 // and adds them into the accumulator in one instruction (vpmaddwd, then vpaddd above; both
 // wrap, so every product is the same integer). `units`: pairs per row.
@@ -390,17 +445,7 @@ __attribute__((target("avx512f,avx512vl,avx512bw,avx512vnni,avx2,fma"))) void In
   for (int64_t p = p0; p < p1; ++p) {
     const __m512i* x = reinterpret_cast<const __m512i*>(block + (p - p0) * units * 4 * kPanel);
     __m512i acc[kRows];
-#pragma GCC unroll 6
-    for (int i = 0; i < kRows; ++i) acc[i] = _mm512_setzero_si512();
-#pragma GCC unroll 4
-    for (int64_t k = 0; k < units; ++k) {
-      const __m512i xk = _mm512_loadu_si512(x + k);
-#pragma GCC unroll 6
-      for (int i = 0; i < kRows; ++i) {
-        const __m512i ai = _mm512_set1_epi32(a[k * kRows + i]);
-        acc[i] = _mm512_dpwssd_epi32(acc[i], ai, xk);
-      }
-    }
+    PanelSums<WordsDotBroadcast>(a, units, x, _mm512_setzero_si512(), acc);
 #pragma GCC unroll 6
     for (int i = 0; i < kRows; ++i) {
       const __mmask16 above = _mm512_cmpgt_epi32_mask(acc[i], _mm512_set1_epi32(rows[i].cut));
@@ -504,31 +549,41 @@ void PackPanels(Pool& pool, int64_t p0, int64_t p1, uint8_t* block, uint32_t* q)
 
 // ---- int8 screen ----
 
-// The bytes of an int8 panel: quads[unit][16] (q + 128), then each item's start
-// ceil(E |q_j|_1 + d E^2) (int32[16]) and 1 / s_j (float[16]; NaN for padding and rows with a NaN,
-// so that they never pass).
+// The bytes of an int8 panel: quads[unit][16] (q + 128, at the panel's scale s_p), then each
+// item's start ceil(E |q_j|_1 + d E^2) (int32[16]; kPadStart for padding and rows with a NaN),
+// then s_p in every lane (float[16]).
 int64_t Int8PanelBytes(int64_t units) { return (units + 2) * 4 * kPanel; }
 
-// Panel p's parts in its bytes (quads, starts, inverses), its norms filled in.
+// Panel p's parts in its bytes (quads, starts, scales), its norms filled in.
 std::tuple<uint32_t*, int32_t*, float*> Int8PanelParts(Pool& pool, int64_t p, uint8_t* bytes, int64_t units) {
   uint32_t* panel = reinterpret_cast<uint32_t*>(bytes);
   PanelNorms(pool, p);
   return {panel, reinterpret_cast<int32_t*>(panel + units * kPanel), reinterpret_cast<float*>(panel + (units + 1) * kPanel)};
 }
 
+// s_p = 127 / the largest coordinate of the panel's rows (at most 2^14).
+float PanelScale(float largest) { return largest > 0.0f ? std::min(kScale, kQuadRange / largest) : kScale; }
+
 void PackInt8Panels(Pool& pool, int64_t p0, int64_t p1, uint8_t* block, uint32_t* q) {
   const int64_t n = pool.n, d = pool.d, units = cpu::DivUp(d, 4);
   for (int64_t p = p0; p < p1; ++p) {
-    const auto [panel, start, inverse] = Int8PanelParts(pool, p, block + (p - p0) * Int8PanelBytes(units), units);
+    const auto [panel, start, scale] = Int8PanelParts(pool, p, block + (p - p0) * Int8PanelBytes(units), units);
+    const auto real = [&](int64_t l) { return p * kPanel + l < n && !std::isnan(pool.norm[p * kPanel + l]); };
+    float largest = 0.0f;
     for (int64_t l = 0; l < kPanel; ++l) {
-      const int64_t j = p * kPanel + l;
-      const bool real = j < n && !std::isnan(pool.norm[j]);
-      float scale = kScale;
-      int32_t sum = 0;
-      const int64_t l1 = FixedQuads(real ? pool.Row(j) : nullptr, real ? pool.norm[j] : std::nanf(""), d, q + l * units, &scale, &sum);
-      for (int64_t t = 0; t < units; ++t) q[l * units + t] ^= 0x80808080u;  // q + 128 in every byte
-      start[l] = static_cast<int32_t>(std::ceil(kFixedError * l1 + d * kFixedError * kFixedError));
-      inverse[l] = real ? 1.0f / scale : std::nanf("");
+      if (real(l)) largest = std::max(largest, LargestScaled(pool.Row(p * kPanel + l), 1.0f / pool.norm[p * kPanel + l], d));
+    }
+    const float s = PanelScale(largest);
+    for (int64_t l = 0; l < kPanel; ++l) {
+      uint32_t* row = q + l * units;
+      std::fill(row, row + units, 0);
+      start[l] = kPadStart;
+      if (real(l)) {
+        const int64_t l1 = FixedRow8(pool.Row(p * kPanel + l), 1.0f / pool.norm[p * kPanel + l], s, d, reinterpret_cast<int8_t*>(row), nullptr);
+        start[l] = static_cast<int32_t>(std::ceil(kFixedError * l1 + d * kFixedError * kFixedError));
+      }
+      for (int64_t t = 0; t < units; ++t) row[t] ^= 0x80808080u;  // q + 128 in every byte
+      scale[l] = s;
     }
     Interleave(q, units, panel);
   }
@@ -546,31 +601,35 @@ __attribute__((target("avx512f,avx512vl,avx512bw,avx2,fma"))) void PackInt8Panel
   const __m512i magnitude = _mm512_set1_epi32(0x7FFFFFFF);
   const auto first = [](int64_t count) { return count >= 16 ? __mmask16{0xFFFF} : static_cast<__mmask16>((1u << count) - 1); };
   for (int64_t p = p0; p < p1; ++p) {
-    const auto [panel, start, inverse] = Int8PanelParts(pool, p, block + (p - p0) * Int8PanelBytes(units), units);
-    for (int64_t l = 0; l < kPanel; ++l) {
-      const int64_t j = p * kPanel + l;
-      uint8_t* row = reinterpret_cast<uint8_t*>(q + l * units);
-      if (j >= n || std::isnan(pool.norm[j])) {  // zero (stored as 128), never passes
-        std::memset(row, 0x80, bytes);
-        start[l] = static_cast<int32_t>(std::ceil(d * kFixedError * kFixedError));
-        inverse[l] = std::nanf("");
-        continue;
-      }
-      const float* x = pool.Row(j);
-      const __m512 r = _mm512_set1_ps(1.0f / pool.norm[j]);
-      __m512 largest = _mm512_setzero_ps();
+    const auto [panel, start, scale] = Int8PanelParts(pool, p, block + (p - p0) * Int8PanelBytes(units), units);
+    const int64_t j0 = p * kPanel, rows = std::max<int64_t>(0, std::min<int64_t>(kPanel, n - j0));
+    __m512 largest = _mm512_setzero_ps();  // over the panel's real rows, lane-wise
+    for (int64_t l = 0; l < rows; ++l) {
+      if (std::isnan(pool.norm[j0 + l])) continue;
+      const float* x = pool.Row(j0 + l);
+      const __m512 r = _mm512_set1_ps(1.0f / pool.norm[j0 + l]);
       for (int64_t k = 0; k < d; k += 16) {
         const __m512 y = _mm512_mul_ps(_mm512_maskz_loadu_ps(first(d - k), x + k), r);
         largest = _mm512_maskz_max_ps(0xFFFF, largest, _mm512_castsi512_ps(_mm512_and_epi32(_mm512_castps_si512(y), magnitude)));
       }
-      // Tree reductions (halves, quarters, pairs, lanes): a scalar pass is a 16-long chain.
-      largest = _mm512_maskz_max_ps(0xFFFF, largest, _mm512_maskz_shuffle_f32x4(0xFFFF, largest, largest, 0x4E));
-      largest = _mm512_maskz_max_ps(0xFFFF, largest, _mm512_maskz_shuffle_f32x4(0xFFFF, largest, largest, 0xB1));
-      largest = _mm512_maskz_max_ps(0xFFFF, largest, _mm512_maskz_permute_ps(0xFFFF, largest, 0x4E));
-      largest = _mm512_maskz_max_ps(0xFFFF, largest, _mm512_maskz_permute_ps(0xFFFF, largest, 0xB1));
-      const float top = _mm512_cvtss_f32(largest);
-      const float scale = top > 0.0f ? std::min(kScale, kQuadRange / top) : kScale;
-      const __m512 sv = _mm512_set1_ps(scale);
+    }
+    // Tree reductions (halves, quarters, pairs, lanes); max is exact in any order.
+    largest = _mm512_maskz_max_ps(0xFFFF, largest, _mm512_maskz_shuffle_f32x4(0xFFFF, largest, largest, 0x4E));
+    largest = _mm512_maskz_max_ps(0xFFFF, largest, _mm512_maskz_shuffle_f32x4(0xFFFF, largest, largest, 0xB1));
+    largest = _mm512_maskz_max_ps(0xFFFF, largest, _mm512_maskz_permute_ps(0xFFFF, largest, 0x4E));
+    largest = _mm512_maskz_max_ps(0xFFFF, largest, _mm512_maskz_permute_ps(0xFFFF, largest, 0xB1));
+    const float s = PanelScale(_mm512_cvtss_f32(largest));
+    const __m512 sv = _mm512_set1_ps(s);
+    for (int64_t l = 0; l < kPanel; ++l) {
+      uint8_t* row = reinterpret_cast<uint8_t*>(q + l * units);
+      scale[l] = s;
+      if (l >= rows || std::isnan(pool.norm[j0 + l])) {  // zero (stored as 128), never passes
+        std::memset(row, 0x80, bytes);
+        start[l] = kPadStart;
+        continue;
+      }
+      const float* x = pool.Row(j0 + l);
+      const __m512 r = _mm512_set1_ps(1.0f / pool.norm[j0 + l]);
       __m512i l1 = _mm512_setzero_si512();
       for (int64_t k = 0; k < d; k += 16) {
         const __m512 y = _mm512_mul_ps(_mm512_mul_ps(_mm512_maskz_loadu_ps(first(d - k), x + k), r), sv);
@@ -585,7 +644,6 @@ __attribute__((target("avx512f,avx512vl,avx512bw,avx2,fma"))) void PackInt8Panel
       l1 = _mm512_add_epi32(l1, _mm512_maskz_shuffle_epi32(0xFFFF, l1, _MM_PERM_CDAB));
       const int64_t q1 = _mm512_cvtsi512_si32(l1);
       start[l] = static_cast<int32_t>(std::ceil(kFixedError * q1 + d * kFixedError * kFixedError));
-      inverse[l] = 1.0f / scale;
     }
     Interleave(q, units, panel);
   }
@@ -599,8 +657,8 @@ struct Int8Anchor {
   int64_t k, user;
   const float* a;              // the normalized anchor, for the float scores
   double scale;                // s_a
-  int32_t start;               // a tile's start: ceil(E |q_a|_1) - 128 sum(q_a)
-  float slack;                 // a float score's rounding, plus the tile's rounding of the bound
+  int32_t start;               // start_a: ceil(E |q_a|_1) - 128 sum(q_a)
+  float slack;                 // a float score's rounding (with room to spare)
   std::atomic<float>* shared;  // the anchor's low, shared by the workers
   float low, cut;              // cut: low in the tiles' units (s_a x score), rounded down
   std::vector<Scored> top;
@@ -661,60 +719,55 @@ struct Int8Anchor {
 };
 
 // The sums of kRows anchors (a: [quad][kRows] signed quads) with the 16 items of one int8 panel
-// x: vpdpbusd sums four products a lane into the items' accumulators; times 1 / s_j
-// (Int8Inverses), each is an upper bound of the item's score (NaN for padding and rows with a
-// NaN). Two sums an anchor (even and odd quads): 12 independent chains, as many as the
-// instruction's latency needs on a CPU that issues two a cycle.
-__attribute__((target("avx512f,avx512vl,avx512bw,avx512vnni,avx2,fma"), always_inline)) inline void Int8PanelSums(
-    const int32_t* a, int64_t units, const __m512i* x, const Int8Anchor* rows, __m512i* sum) {
-  const __m512i item_start = _mm512_load_si512(x + units);
-  __m512i acc[kRows], odd[kRows];
-#pragma GCC unroll 6
-  for (int i = 0; i < kRows; ++i) {
-    acc[i] = _mm512_add_epi32(_mm512_set1_epi32(rows[i].start), item_start);
-    odd[i] = _mm512_setzero_si512();
-  }
-  int64_t k = 0;
-#pragma GCC unroll 2
-  for (; k + 2 <= units; k += 2) {
-    const __m512i xk = _mm512_load_si512(x + k), xn = _mm512_load_si512(x + k + 1);
-#pragma GCC unroll 6
-    for (int i = 0; i < kRows; ++i) {
-      acc[i] = _mm512_dpbusd_epi32(acc[i], xk, _mm512_set1_epi32(a[k * kRows + i]));
-      odd[i] = _mm512_dpbusd_epi32(odd[i], xn, _mm512_set1_epi32(a[(k + 1) * kRows + i]));
-    }
-  }
-  if (k < units) {
-    const __m512i xk = _mm512_load_si512(x + k);
-#pragma GCC unroll 6
-    for (int i = 0; i < kRows; ++i) acc[i] = _mm512_dpbusd_epi32(acc[i], xk, _mm512_set1_epi32(a[k * kRows + i]));
-  }
-#pragma GCC unroll 6
-  for (int i = 0; i < kRows; ++i) sum[i] = _mm512_add_epi32(acc[i], odd[i]);
+// x, each started at the item's start: vpdpbusd sums four products a lane.
+__attribute__((target("avx512f,avx512vnni"), always_inline)) inline void Int8PanelSums(const int32_t* a, int64_t units,
+                                                                                      const __m512i* x, __m512i* sum) {
+  PanelSums<BytesDotBroadcast>(a, units, x, _mm512_load_si512(x + units), sum);
 }
-__attribute__((target("avx512f"), always_inline)) inline __m512 Int8Inverses(const __m512i* x, int64_t units) {
+__attribute__((target("avx512f"), always_inline)) inline __m512 Int8Scales(const __m512i* x, int64_t units) {
   return _mm512_load_ps(reinterpret_cast<const float*>(x + units + 1));
 }
 
-// The bounds over panels [p0, p1) of an int8 block, each compared with its anchor's cut; the
-// items above it are admitted (their history is looked up only if they score into the K best).
+// kRows anchors' cuts (lanes 0-5), clamped to +-kCutRange, and their starts.
+__attribute__((target("avx512f"), always_inline)) inline __m512 Int8Cuts(const Int8Anchor* rows) {
+  alignas(64) float cut[kPanel] = {};
+  for (int i = 0; i < kRows; ++i) cut[i] = std::clamp(rows[i].cut, -kCutRange, kCutRange);
+  return _mm512_load_ps(cut);
+}
+__attribute__((target("avx512f"), always_inline)) inline __m512i Int8Starts(const Int8Anchor* rows) {
+  alignas(64) int32_t start[kPanel] = {};
+  for (int i = 0; i < kRows; ++i) start[i] = rows[i].start;
+  return _mm512_load_si512(start);
+}
+
+// Over panels [p0, p1) of an int8 block, each anchor's sums compared with its least passing sum
+// in the panel's units, ceil(cut s_p rounded down) - start_a; the items at or above it are
+// admitted (their history is looked up only if they score into the K best).
 __attribute__((target("avx512f,avx512vl,avx512bw,avx512vnni,avx2,fma"))) void Int8Panels(
     const int32_t* a, int64_t units, const uint8_t* block, int64_t p0, int64_t p1, const Pool& pool, Int8Anchor* rows) {
+  const __m512i starts = Int8Starts(rows);
+  __m512 cuts = Int8Cuts(rows);
+  alignas(64) int32_t least[kPanel];
   for (int64_t p = p0; p < p1; ++p) {
     const __m512i* x = reinterpret_cast<const __m512i*>(block + (p - p0) * Int8PanelBytes(units));
+    const __m512 at = _mm512_maskz_mul_round_ps(0xFFFF, cuts, Int8Scales(x, units), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+    _mm512_store_si512(least, _mm512_sub_epi32(_mm512_maskz_cvt_roundps_epi32(0xFFFF, at, _MM_FROUND_TO_POS_INF | _MM_FROUND_NO_EXC), starts));
+    // Read back from memory, so that each comparison broadcasts its threshold in the load
+    // (shuffling it out of a register took two more vector instructions an anchor).
+    asm volatile("" : "+m"(least));
     __m512i sum[kRows];
-    Int8PanelSums(a, units, x, rows, sum);
-    const __m512 inverse = Int8Inverses(x, units);
+    Int8PanelSums(a, units, x, sum);
+    __mmask16 above[kRows];
+#pragma GCC unroll 6
+    for (int i = 0; i < kRows; ++i) above[i] = _mm512_cmpge_epi32_mask(sum[i], _mm512_set1_epi32(least[i]));
+    bool admitted = false;
 #pragma GCC unroll 6
     for (int i = 0; i < kRows; ++i) {
-      const __m512 bound = _mm512_mul_ps(_mm512_maskz_cvtepi32_ps(0xFFFF, sum[i]), inverse);
-      const __mmask16 above = _mm512_cmp_ps_mask(bound, _mm512_set1_ps(rows[i].cut), _CMP_GT_OQ);
-      if (__builtin_expect(above == 0, 1)) continue;
-      for (uint32_t m = above; m != 0; m &= m - 1) {
-        const int64_t j = p * kPanel + __builtin_ctz(m);
-        if (j < pool.n) rows[i].Admit(static_cast<int32_t>(j), pool);
-      }
+      if (__builtin_expect(above[i] == 0, 1)) continue;
+      admitted = true;
+      for (uint32_t m = above[i]; m != 0; m &= m - 1) rows[i].Admit(static_cast<int32_t>(p * kPanel + __builtin_ctz(m)), pool);
     }
+    if (admitted) cuts = Int8Cuts(rows);  // a scored admission may have raised them
   }
 }
 
@@ -722,7 +775,8 @@ __attribute__((target("avx512f,avx512vl,avx512bw,avx512vnni,avx2,fma"))) void In
 // highest bound in each of the 16 lanes over panels [p0, p1), primes the anchor's cut
 // (Int8Anchor::Prime). The 16 champions hold about the block's best, so the block then admits
 // only the items near its K best, not every item that beat those before it (most admissions
-// were those, in the first blocks).
+// were those, in the first blocks). Panels differ in scale, so the bounds are compared in float
+// ((sum + start_a) / s_p); their rounding only changes which items are champions.
 __attribute__((target("avx512f,avx512vl,avx512bw,avx512vnni,avx2,fma"))) void Int8Champions(
     const int32_t* a, int64_t units, const uint8_t* block, int64_t p0, int64_t p1, const Pool& pool, Int8Anchor* rows) {
   __m512 best[kRows];
@@ -734,12 +788,13 @@ __attribute__((target("avx512f,avx512vl,avx512bw,avx512vnni,avx2,fma"))) void In
   for (int64_t p = p0; p < p1; ++p) {
     const __m512i* x = reinterpret_cast<const __m512i*>(block + (p - p0) * Int8PanelBytes(units));
     __m512i sum[kRows];
-    Int8PanelSums(a, units, x, rows, sum);
-    const __m512 inverse = Int8Inverses(x, units);
+    Int8PanelSums(a, units, x, sum);
+    const __m512 inverse = _mm512_div_ps(_mm512_set1_ps(1.0f), Int8Scales(x, units));
+    const __mmask16 real = _mm512_cmpneq_epi32_mask(_mm512_load_si512(x + units), _mm512_set1_epi32(kPadStart));
 #pragma GCC unroll 6
     for (int i = 0; i < kRows; ++i) {
-      const __m512 bound = _mm512_mul_ps(_mm512_maskz_cvtepi32_ps(0xFFFF, sum[i]), inverse);
-      const __mmask16 higher = _mm512_cmp_ps_mask(bound, best[i], _CMP_GT_OQ);  // NaN never
+      const __m512 bound = _mm512_mul_ps(_mm512_maskz_cvtepi32_ps(0xFFFF, _mm512_add_epi32(sum[i], _mm512_set1_epi32(rows[i].start))), inverse);
+      const __mmask16 higher = _mm512_mask_cmp_ps_mask(real, bound, best[i], _CMP_GT_OQ);
       best[i] = _mm512_mask_mov_ps(best[i], higher, bound);
       panel_of[i] = _mm512_mask_mov_epi32(panel_of[i], higher, _mm512_set1_epi32(static_cast<int32_t>(p)));
     }
@@ -750,8 +805,7 @@ __attribute__((target("avx512f,avx512vl,avx512bw,avx512vnni,avx2,fma"))) void In
     int32_t positions[kPanel];
     int count = 0;
     for (int l = 0; l < kPanel; ++l) {
-      const int64_t j = static_cast<int64_t>(panels[l]) * kPanel + l;
-      if (panels[l] >= 0 && j < pool.n) positions[count++] = static_cast<int32_t>(j);
+      if (panels[l] >= 0) positions[count++] = static_cast<int32_t>(static_cast<int64_t>(panels[l]) * kPanel + l);
     }
     rows[i].Prime(positions, count, pool);
   }
@@ -991,8 +1045,8 @@ std::vector<std::vector<int64_t>> CosineTopK(const at::Tensor& anchors, const at
   const auto tiles_of = [&](int64_t g) { return reinterpret_cast<const int32_t*>(int_tiles.data()) + g * units * kRows; };
 
   if (int8) {
-    // A float score lies within 1.2e-7 d of the exact one; the tile's bound (three float
-    // roundings of a value at most s_a (d + 1)) within 2e-7 (d + 2) of its exact value.
+    // A float score lies within 1.2e-7 d of the exact one; the tile compares integers against
+    // a threshold rounded down, so the rest is room to spare.
     const float slack = static_cast<float>(3.2e-7 * d + 5e-7);
     std::unique_ptr<std::atomic<float>[]> lows(new std::atomic<float>[groups * kRows]);
     for (int64_t r = 0; r < groups * kRows; ++r) lows[r].store(admits[r] ? -kInf : kInf);

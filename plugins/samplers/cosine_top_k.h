@@ -48,7 +48,7 @@ std::vector<std::vector<int64_t>> CosineTopK(const at::Tensor& anchors, const at
                                              const data::Csr& history, int64_t k, CosineScreen screen,
                                              IntTiles tiles = IntTiles::kBest);
 
-// The int8 screen's item panels as its tiles read them (quads + 128, starts, 1 / s_j), packed by
+// The int8 screen's item panels as its tiles read them (quads + 128, starts, s_p), packed by
 // the AVX-512 packer (only where VnniTilesAvailable()) or the portable one, for the test that
 // they agree byte for byte.
 std::vector<uint8_t> Int8ItemPanelsForTest(const at::Tensor& items, bool avx512);

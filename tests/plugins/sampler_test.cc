@@ -101,7 +101,7 @@ TEST(HardCosineTest, EqualsAFullSortWithExactTiesAndExclusions) {
 }
 
 // The int8 screen packs items with AVX-512 where its tiles run: byte for byte what the portable
-// packer writes (quads + 128, each item's start and 1 / s_j), at dimensions that fill 16-lane
+// packer writes (quads + 128 at the panel's scale, each item's start, the scale), at dimensions that fill 16-lane
 // vectors and quads exactly or not, a last panel part-filled, and rows that are zero, NaN,
 // infinite, tiny or with one coordinate far above the rest.
 TEST(HardCosineTest, Avx512Int8PackingWritesThePortablePackersBytes) {
