@@ -146,8 +146,10 @@ void ExpectIntegerScreensPickWhatTheFloatScreenPicks(const at::Tensor& anchors, 
 TEST(HardCosineTest, IntegerScreensChooseWhatTheFloatScoresChoose) {
   if (!Int16ScreenAvailable()) GTEST_SKIP() << "no AVX2+FMA: the int16 screen falls back to float";
   if (!VnniTilesAvailable()) std::cout << "no AVX-512 VNNI here: both runs use the AVX2 tiles\n";
-  for (const int64_t d : {64, 7, 9}) {  // 16, 2 and 3 quads (the int8 tile sums even and odd quads apart)
-    const int64_t n = 4000, batch = 130;
+  // 16, 2 and 3 quads, 32, 4 and 5 int16 pairs (the VNNI tiles sum even and odd units apart);
+  // 133 anchors: 23 groups of 6, the int8 screen's last pair of groups part-filled.
+  for (const int64_t d : {64, 7, 9}) {
+    const int64_t n = 4000, batch = 133;
     at::manual_seed(11 + d);
     const at::Tensor base = at::randn({n / 8, d});
     const at::Tensor noise = (at::arange(n) % 2).to(at::kFloat).unsqueeze(1) * 2e-3 + 1e-7;  // odd rows: 2e-3
