@@ -95,21 +95,23 @@ struct Pool {
 };
 
 // out[r] = max(|x[r]|, 1e-12) for `count` rows: the sum of squares in double, in four lanes;
-// NaN if it is not finite. Four rows at a time, so that their addition chains overlap; every
-// row's arithmetic is the same wherever it is computed.
+// NaN if it is not finite. Eight rows at a time, so that their addition chains overlap (with
+// four, the chains' latency held the loop to half the FMA rate); every row's arithmetic is the
+// same wherever it is computed.
 HARDGNN_SIMD_CLONES void NormsOf(const float* const* x, int64_t count, int64_t d, float* out) {
-  for (int64_t r0 = 0; r0 < count; r0 += 4) {
-    const float* rows[4];
-    for (int r = 0; r < 4; ++r) rows[r] = x[std::min(r0 + r, count - 1)];
-    cpu::d4 lanes[4] = {};
+  constexpr int kRowsAtOnce = 8;
+  for (int64_t r0 = 0; r0 < count; r0 += kRowsAtOnce) {
+    const float* rows[kRowsAtOnce];
+    for (int r = 0; r < kRowsAtOnce; ++r) rows[r] = x[std::min(r0 + r, count - 1)];
+    cpu::d4 lanes[kRowsAtOnce] = {};
     int64_t k = 0;
     for (; k + 4 <= d; k += 4) {
-      for (int r = 0; r < 4; ++r) {
+      for (int r = 0; r < kRowsAtOnce; ++r) {
         const cpu::d4 v = {rows[r][k], rows[r][k + 1], rows[r][k + 2], rows[r][k + 3]};
         lanes[r] += v * v;
       }
     }
-    for (int r = 0; r < 4 && r0 + r < count; ++r) {
+    for (int r = 0; r < kRowsAtOnce && r0 + r < count; ++r) {
       double sum = (lanes[r][0] + lanes[r][1]) + (lanes[r][2] + lanes[r][3]);
       for (int64_t t = k; t < d; ++t) sum += static_cast<double>(rows[r][t]) * rows[r][t];
       out[r0 + r] = std::isfinite(sum) ? std::max(static_cast<float>(std::sqrt(sum)), 1e-12f) : std::nanf("");
@@ -603,16 +605,21 @@ __attribute__((target("avx512f,avx512vl,avx512bw,avx2,fma"))) void PackInt8Panel
   for (int64_t p = p0; p < p1; ++p) {
     const auto [panel, start, scale] = Int8PanelParts(pool, p, block + (p - p0) * Int8PanelBytes(units), units);
     const int64_t j0 = p * kPanel, rows = std::max<int64_t>(0, std::min<int64_t>(kPanel, n - j0));
-    __m512 largest = _mm512_setzero_ps();  // over the panel's real rows, lane-wise
+    // Over the panel's real rows, lane-wise, in four chains (one was a 64-long chain of max
+    // latencies a panel at d = 64).
+    __m512 chains[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
     for (int64_t l = 0; l < rows; ++l) {
       if (std::isnan(pool.norm[j0 + l])) continue;
       const float* x = pool.Row(j0 + l);
       const __m512 r = _mm512_set1_ps(1.0f / pool.norm[j0 + l]);
       for (int64_t k = 0; k < d; k += 16) {
         const __m512 y = _mm512_mul_ps(_mm512_maskz_loadu_ps(first(d - k), x + k), r);
-        largest = _mm512_maskz_max_ps(0xFFFF, largest, _mm512_castsi512_ps(_mm512_and_epi32(_mm512_castps_si512(y), magnitude)));
+        __m512& chain = chains[(k >> 4) & 3];
+        chain = _mm512_maskz_max_ps(0xFFFF, chain, _mm512_castsi512_ps(_mm512_and_epi32(_mm512_castps_si512(y), magnitude)));
       }
     }
+    __m512 largest = _mm512_maskz_max_ps(0xFFFF, _mm512_maskz_max_ps(0xFFFF, chains[0], chains[1]),
+                                         _mm512_maskz_max_ps(0xFFFF, chains[2], chains[3]));
     // Tree reductions (halves, quarters, pairs, lanes); max is exact in any order.
     largest = _mm512_maskz_max_ps(0xFFFF, largest, _mm512_maskz_shuffle_f32x4(0xFFFF, largest, largest, 0x4E));
     largest = _mm512_maskz_max_ps(0xFFFF, largest, _mm512_maskz_shuffle_f32x4(0xFFFF, largest, largest, 0xB1));
