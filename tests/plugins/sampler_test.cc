@@ -168,6 +168,29 @@ TEST(HardCosineTest, IntegerScreensChooseWhatTheFloatScoresChoose) {
   }
 }
 
+// At the 8-bit screen's largest dimension (4,096) its sums reach their proven ranges: rows of
+// equal-magnitude coordinates round every coordinate to +-127, so an item equal to the anchor
+// sums 127^2 d and the items' offset adds 128 x 127 d more. Near-duplicates of such rows, their
+// negations and a part-filled last panel: every screen must still pick what the float screen
+// picks.
+TEST(HardCosineTest, IntegerScreensAgreeAtTheEightBitScreensLargestDimension) {
+  if (!Int16ScreenAvailable()) GTEST_SKIP() << "no AVX2+FMA: the int16 screen falls back to float";
+  const int64_t d = 4096, n = 301, batch = 13;
+  at::manual_seed(41);
+  const at::Tensor signs = at::randint(0, 2, {8, d}).to(at::kFloat) * 2 - 1;
+  at::Tensor items = 1e-3 * at::randn({n, d});
+  items.narrow(0, 0, 8 * 30) += signs.repeat({30, 1});  // 30 near-copies of each of 8 sign rows
+  items.narrow(0, 8 * 30, 8) -= signs;                     // and their negations
+  items.narrow(0, 250, 51) += at::randn({51, d});
+  at::Tensor anchors = at::randn({batch, d});
+  anchors.narrow(0, 0, 8).copy_(signs);
+  anchors[8] = -signs[0];
+  const data::Csr history = RandomHistory(batch, n, 20, 14);
+  for (const std::string k : {"1", "5", "16"}) {
+    ExpectIntegerScreensPickWhatTheFloatScreenPicks(anchors, items, history, {{"k", k}}, "d 4096, k " + k);
+  }
+}
+
 // Past the first 16 item blocks (the seed, each anchor in one worker) the two workers split the
 // items: the integer screens must still choose what the float scores choose, with near-ties
 // throughout the pool.
