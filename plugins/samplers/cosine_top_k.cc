@@ -3,8 +3,8 @@
 // The screens share one layout: items are normalized (x / |x|, in float) while they are packed
 // into dimension-major panels of 16, a register tile scores 6 anchors (12 in the int8 screen) x
 // 16 items, and the tile's scores are compared, still in registers, with each anchor's running
-// cut; only the rare score above it leaves the registers. The float screen packs every item first, then tasks of 132
-// anchors pass over 64 KB item blocks. Up to K = 16 the integer screens pass each anchor over
+// cut; only the rare score above it leaves the registers. The float screen packs every item
+// first, then tasks of 132 anchors pass over 64 KB item blocks. Up to K = 16 the integer screens pass each anchor over
 // the first 16 item blocks of 32 KB in one worker (the seed, which sets every cut near its final
 // value), then the workers take the remaining blocks in turn, pack one and pass every anchor
 // over it while it is in cache (SearchItemBlocks): the packed items never leave the cache, and
@@ -67,6 +67,7 @@ namespace hardgnn {
 namespace {
 
 constexpr int kRows = 6;             // anchors per register tile (12 accumulators hide the latency)
+constexpr int kInt8Rows = 2 * kRows;  // anchors per int8 tile: two groups, one accumulator each
 constexpr int kPanel = 16;           // items per register tile (two 8-lane vectors)
 constexpr int64_t kGroupChunk = 22;  // anchor groups per task when tasks split the anchors (132 anchors)
 constexpr int64_t kItemSplitMaxK = 16;  // int16 workers split the items up to this K, the anchors above it
@@ -570,18 +571,20 @@ void PackInt8Panels(Pool& pool, int64_t p0, int64_t p1, uint8_t* block, uint32_t
   const int64_t n = pool.n, d = pool.d, units = cpu::DivUp(d, 4);
   for (int64_t p = p0; p < p1; ++p) {
     const auto [panel, start, scale] = Int8PanelParts(pool, p, block + (p - p0) * Int8PanelBytes(units), units);
-    const auto real = [&](int64_t l) { return p * kPanel + l < n && !std::isnan(pool.norm[p * kPanel + l]); };
+    const int64_t j0 = p * kPanel;
+    float inverse[kPanel];  // 1 / norm of each real row, NaN elsewhere
     float largest = 0.0f;
     for (int64_t l = 0; l < kPanel; ++l) {
-      if (real(l)) largest = std::max(largest, LargestScaled(pool.Row(p * kPanel + l), 1.0f / pool.norm[p * kPanel + l], d));
+      inverse[l] = j0 + l < n ? 1.0f / pool.norm[j0 + l] : std::nanf("");
+      if (!std::isnan(inverse[l])) largest = std::max(largest, LargestScaled(pool.Row(j0 + l), inverse[l], d));
     }
     const float s = PanelScale(largest);
     for (int64_t l = 0; l < kPanel; ++l) {
       uint32_t* row = q + l * units;
       std::fill(row, row + units, 0);
       start[l] = kPadStart;
-      if (real(l)) {
-        const int64_t l1 = FixedRow8(pool.Row(p * kPanel + l), 1.0f / pool.norm[p * kPanel + l], s, d, reinterpret_cast<int8_t*>(row), nullptr);
+      if (!std::isnan(inverse[l])) {
+        const int64_t l1 = FixedRow8(pool.Row(j0 + l), inverse[l], s, d, reinterpret_cast<int8_t*>(row), nullptr);
         start[l] = static_cast<int32_t>(std::ceil(kFixedError * l1 + d * kFixedError * kFixedError));
       }
       for (int64_t t = 0; t < units; ++t) row[t] ^= 0x80808080u;  // q + 128 in every byte
@@ -608,10 +611,12 @@ __attribute__((target("avx512f,avx512vl,avx512bw,avx2,fma"))) void PackInt8Panel
     // Over the panel's real rows, lane-wise, in four chains (one was a 64-long chain of max
     // latencies a panel at d = 64).
     __m512 chains[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+    float inverse[kPanel];  // 1 / norm of each real row, NaN elsewhere
+    for (int64_t l = 0; l < kPanel; ++l) inverse[l] = l < rows ? 1.0f / pool.norm[j0 + l] : std::nanf("");
     for (int64_t l = 0; l < rows; ++l) {
-      if (std::isnan(pool.norm[j0 + l])) continue;
+      if (std::isnan(inverse[l])) continue;
       const float* x = pool.Row(j0 + l);
-      const __m512 r = _mm512_set1_ps(1.0f / pool.norm[j0 + l]);
+      const __m512 r = _mm512_set1_ps(inverse[l]);
       for (int64_t k = 0; k < d; k += 16) {
         const __m512 y = _mm512_mul_ps(_mm512_maskz_loadu_ps(first(d - k), x + k), r);
         __m512& chain = chains[(k >> 4) & 3];
@@ -630,13 +635,13 @@ __attribute__((target("avx512f,avx512vl,avx512bw,avx2,fma"))) void PackInt8Panel
     for (int64_t l = 0; l < kPanel; ++l) {
       uint8_t* row = reinterpret_cast<uint8_t*>(q + l * units);
       scale[l] = s;
-      if (l >= rows || std::isnan(pool.norm[j0 + l])) {  // zero (stored as 128), never passes
+      if (std::isnan(inverse[l])) {  // padding or a NaN row: zero (stored as 128), never passes
         std::memset(row, 0x80, bytes);
         start[l] = kPadStart;
         continue;
       }
       const float* x = pool.Row(j0 + l);
-      const __m512 r = _mm512_set1_ps(1.0f / pool.norm[j0 + l]);
+      const __m512 r = _mm512_set1_ps(inverse[l]);
       __m512i l1 = _mm512_setzero_si512();
       for (int64_t k = 0; k < d; k += 16) {
         const __m512 y = _mm512_mul_ps(_mm512_mul_ps(_mm512_maskz_loadu_ps(first(d - k), x + k), r), sv);
@@ -735,30 +740,30 @@ __attribute__((target("avx512f"), always_inline)) inline __m512 Int8Scales(const
   return _mm512_load_ps(reinterpret_cast<const float*>(x + units + 1));
 }
 
-// n anchors' cuts (lanes 0 to n - 1), clamped to +-kCutRange, and their starts.
-__attribute__((target("avx512f"), always_inline)) inline __m512 Int8Cuts(const Int8Anchor* rows, int n) {
+// An int8 tile's anchors' cuts (lanes 0 to kInt8Rows - 1), clamped to +-kCutRange, and their
+// starts.
+__attribute__((target("avx512f"), always_inline)) inline __m512 Int8Cuts(const Int8Anchor* rows) {
   alignas(64) float cut[kPanel] = {};
-  for (int i = 0; i < n; ++i) cut[i] = std::clamp(rows[i].cut, -kCutRange, kCutRange);
+  for (int i = 0; i < kInt8Rows; ++i) cut[i] = std::clamp(rows[i].cut, -kCutRange, kCutRange);
   return _mm512_load_ps(cut);
 }
-__attribute__((target("avx512f"), always_inline)) inline __m512i Int8Starts(const Int8Anchor* rows, int n) {
+__attribute__((target("avx512f"), always_inline)) inline __m512i Int8Starts(const Int8Anchor* rows) {
   alignas(64) int32_t start[kPanel] = {};
-  for (int i = 0; i < n; ++i) start[i] = rows[i].start;
+  for (int i = 0; i < kInt8Rows; ++i) start[i] = rows[i].start;
   return _mm512_load_si512(start);
 }
 
 // Over panels [p0, p1) of an int8 block, the sums of two groups of anchors (a: the first group's
-// tiles, the second's after them; rows: their 2 kRows anchors), one sum an anchor (12 chains),
+// tiles, the second's after them; rows: their kInt8Rows anchors), one sum an anchor (12 chains),
 // each compared with the anchor's least passing sum in the panel's units, ceil(cut s_p rounded
 // down) - start_a; the items at or above it are admitted (their history is looked up only if
 // they score into the K best). 12 anchors rather than 6 with two sums each: no sums to add, and
 // the panel's loads and thresholds shared by twice the anchors (measured 2-5% faster).
 __attribute__((target("avx512f,avx512vl,avx512bw,avx512vnni,avx2,fma"))) void Int8Panels(
     const int32_t* a, int64_t units, const uint8_t* block, int64_t p0, int64_t p1, const Pool& pool, Int8Anchor* rows) {
-  constexpr int kAnchors = 2 * kRows;
   const int32_t* second = a + units * kRows;
-  const __m512i starts = Int8Starts(rows, kAnchors);
-  __m512 cuts = Int8Cuts(rows, kAnchors);
+  const __m512i starts = Int8Starts(rows);
+  __m512 cuts = Int8Cuts(rows);
   alignas(64) int32_t least[kPanel];
   for (int64_t p = p0; p < p1; ++p) {
     const __m512i* x = reinterpret_cast<const __m512i*>(block + (p - p0) * Int8PanelBytes(units));
@@ -768,9 +773,9 @@ __attribute__((target("avx512f,avx512vl,avx512bw,avx512vnni,avx2,fma"))) void In
     // (shuffling it out of a register took two more vector instructions an anchor).
     asm volatile("" : "+m"(least));
     const __m512i item_start = _mm512_load_si512(x + units);
-    __m512i sum[kAnchors];
+    __m512i sum[kInt8Rows];
 #pragma GCC unroll 12
-    for (int i = 0; i < kAnchors; ++i) sum[i] = item_start;
+    for (int i = 0; i < kInt8Rows; ++i) sum[i] = item_start;
 #pragma GCC unroll 2
     for (int64_t k = 0; k < units; ++k) {
       const __m512i xk = _mm512_load_si512(x + k);
@@ -780,17 +785,17 @@ __attribute__((target("avx512f,avx512vl,avx512bw,avx512vnni,avx2,fma"))) void In
         sum[kRows + i] = BytesDotBroadcast(sum[kRows + i], xk, second + k * kRows + i);
       }
     }
-    __mmask16 above[kAnchors];
+    __mmask16 above[kInt8Rows];
 #pragma GCC unroll 12
-    for (int i = 0; i < kAnchors; ++i) above[i] = _mm512_cmpge_epi32_mask(sum[i], _mm512_set1_epi32(least[i]));
+    for (int i = 0; i < kInt8Rows; ++i) above[i] = _mm512_cmpge_epi32_mask(sum[i], _mm512_set1_epi32(least[i]));
     bool admitted = false;
 #pragma GCC unroll 12
-    for (int i = 0; i < kAnchors; ++i) {
+    for (int i = 0; i < kInt8Rows; ++i) {
       if (__builtin_expect(above[i] == 0, 1)) continue;
       admitted = true;
       for (uint32_t m = above[i]; m != 0; m &= m - 1) rows[i].Admit(static_cast<int32_t>(p * kPanel + __builtin_ctz(m)), pool);
     }
-    if (admitted) cuts = Int8Cuts(rows, kAnchors);
+    if (admitted) cuts = Int8Cuts(rows);
   }
 }
 
@@ -1009,9 +1014,9 @@ std::vector<std::vector<int64_t>> CosineTopK(const at::Tensor& anchors, const at
   const IntTile int16_tile = vnni ? Int16PanelsVnni : Int16PanelsAvx2;
   const at::Tensor af = anchors.to(at::kFloat).contiguous(), xf = items.to(at::kFloat).contiguous();
   const int64_t batch = af.size(0), d = af.size(1), n = pool_ids ? static_cast<int64_t>(pool_ids->size()) : xf.size(0);
-  // int8: groups in pairs (its tile takes 12 anchors).
+  // int8: groups of kRows in pairs (its tile takes kInt8Rows anchors).
   const int64_t units = cpu::DivUp(d, int8 ? 4 : 2), num_panels = cpu::DivUp(n, kPanel),
-                groups = int8 ? 2 * cpu::DivUp(batch, 2 * kRows) : cpu::DivUp(batch, kRows);
+                groups = int8 ? 2 * cpu::DivUp(batch, kInt8Rows) : cpu::DivUp(batch, kRows);
   Pool pool{xf.data_ptr<float>(), pool_ids ? pool_ids->data() : nullptr, n, d, std::vector<float>(n), &history};
   std::vector<std::vector<int64_t>> out(batch);
   if (k < 1 || batch == 0) return out;
@@ -1077,7 +1082,7 @@ std::vector<std::vector<int64_t>> CosineTopK(const at::Tensor& anchors, const at
     for (int64_t r = 0; r < groups * kRows; ++r) lows[r].store(admits[r] ? -kInf : kInf);
     const int64_t panel_bytes = Int8PanelBytes(units), block_panels = std::max<int64_t>(1, kIntBlockBytes / panel_bytes);
     const auto state = SearchItemBlocks<Int8Anchor>(
-        pool, groups / 2, 2 * kRows, block_panels, panel_bytes, kPanel * units,
+        pool, groups / 2, kInt8Rows, block_panels, panel_bytes, kPanel * units,
         [&](int64_t r) {
           const float low = lows[r].load();
           Int8Anchor anchor{k, r < batch ? users[r] : 0, a.data() + r * d, scale[r], start[r], slack, &lows[r], -kInf, -kInf, {}, {}, 0};
