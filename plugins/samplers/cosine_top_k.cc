@@ -594,37 +594,83 @@ void PackInt8Panels(Pool& pool, int64_t p0, int64_t p1, uint8_t* block, uint32_t
   }
 }
 
-// PackInt8Panels in one AVX-512 pass over each row (the CPUs with the int8 tiles have it): the
-// largest coordinate, then the rounding, |q|_1 and the bytes, 16 dimensions a vector. The same
-// q as FixedQuads: each product rounded as in float (x r, then times s), then to the nearest
-// integer, ties to even.
-__attribute__((target("avx512f,avx512vl,avx512bw,avx2,fma"))) void PackInt8PanelsAvx512(
+// The mask of a vector's first `count` lanes (none, or all 16, beyond).
+HARDGNN_INLINE __mmask16 FirstLanes(int64_t count) {
+  return count >= 16 ? __mmask16{0xFFFF} : count <= 0 ? __mmask16{0} : static_cast<__mmask16>((1u << count) - 1);
+}
+
+// |x[k, k + 16) r| (zero past d), each product as RoundRow computes it; |y| by its bits, and
+// maskz forms: GCC warns on the plain forms' undefined inputs.
+__attribute__((target("avx512f"), always_inline)) inline __m512 ScaledMagnitudes(const float* x, int64_t k, int64_t d, __m512 r) {
+  const __m512 y = _mm512_mul_ps(_mm512_maskz_loadu_ps(FirstLanes(d - k), x + k), r);
+  return _mm512_castsi512_ps(_mm512_and_epi32(_mm512_castps_si512(y), _mm512_set1_epi32(0x7FFFFFFF)));
+}
+
+// ceil(E l1 + d E^2) of 8 or 16 lanes, exact in double (E = 129/256, l1 < 2^19): the items'
+// starts. The maskz forms: GCC warns on the plain forms' undefined inputs.
+__attribute__((target("avx512f"), always_inline)) inline __m256i ItemStarts(__m256i l1, int64_t d) {
+  const __m512d sum = _mm512_fmadd_pd(_mm512_maskz_cvtepi32_pd(0xFF, l1), _mm512_set1_pd(kFixedError),
+                                      _mm512_set1_pd(d * kFixedError * kFixedError));
+  return _mm512_maskz_cvtpd_epi32(0xFF, _mm512_maskz_roundscale_pd(0xFF, sum, _MM_FROUND_TO_POS_INF));
+}
+__attribute__((target("avx512f"), always_inline)) inline __m512i ItemStarts(__m512i l1, int64_t d) {
+  const __m256i low = ItemStarts(_mm512_maskz_extracti64x4_epi64(0xFF, l1, 0), d), high = ItemStarts(_mm512_maskz_extracti64x4_epi64(0xFF, l1, 1), d);
+  return _mm512_maskz_inserti64x4(0xFF, _mm512_castsi256_si512(low), high, 1);
+}
+
+// Transposes the 16 x 16 int32 in x (x[i] lane j becomes x[j] lane i): 64 shuffles (maskz
+// forms: GCC warns on the plain forms' undefined inputs).
+__attribute__((target("avx512f"), always_inline)) inline void Transpose16(__m512i* x) {
+  __m512i t[kPanel], u[kPanel];
+  for (int i = 0; i < kPanel; i += 2) {  // per 128-bit lane: pairs of rows' elements 0-1, 2-3
+    t[i] = _mm512_maskz_unpacklo_epi32(0xFFFF, x[i], x[i + 1]);
+    t[i + 1] = _mm512_maskz_unpackhi_epi32(0xFFFF, x[i], x[i + 1]);
+  }
+  for (int i = 0; i < kPanel; i += 4) {  // u[i + m], 128-bit lane L: element 4 L + m of rows i to i + 3
+    u[i] = _mm512_maskz_unpacklo_epi64(0xFF, t[i], t[i + 2]);
+    u[i + 1] = _mm512_maskz_unpackhi_epi64(0xFF, t[i], t[i + 2]);
+    u[i + 2] = _mm512_maskz_unpacklo_epi64(0xFF, t[i + 1], t[i + 3]);
+    u[i + 3] = _mm512_maskz_unpackhi_epi64(0xFF, t[i + 1], t[i + 3]);
+  }
+  for (int m = 0; m < 4; ++m) {  // gather lane L of u[m], u[4 + m], u[8 + m], u[12 + m]
+    const __m512i even0 = _mm512_maskz_shuffle_i32x4(0xFFFF, u[m], u[4 + m], 0x88), odd0 = _mm512_maskz_shuffle_i32x4(0xFFFF, u[m], u[4 + m], 0xDD);
+    const __m512i even1 = _mm512_maskz_shuffle_i32x4(0xFFFF, u[8 + m], u[12 + m], 0x88), odd1 = _mm512_maskz_shuffle_i32x4(0xFFFF, u[8 + m], u[12 + m], 0xDD);
+    x[m] = _mm512_maskz_shuffle_i32x4(0xFFFF, even0, even1, 0x88);
+    x[8 + m] = _mm512_maskz_shuffle_i32x4(0xFFFF, even0, even1, 0xDD);
+    x[4 + m] = _mm512_maskz_shuffle_i32x4(0xFFFF, odd0, odd1, 0x88);
+    x[12 + m] = _mm512_maskz_shuffle_i32x4(0xFFFF, odd0, odd1, 0xDD);
+  }
+}
+
+// PackInt8Panels with AVX-512 (the CPUs with the int8 tiles have it), 16 dimensions a vector:
+// the panel's largest coordinate, each row's bytes, then every item's |q|_1 at once from the
+// interleaved panel. The same q as FixedQuads: each product rounded as in float (x r, then
+// times s), then to the nearest integer, ties to even.
+__attribute__((target("avx512f,avx512vl,avx512bw,avx512vnni,avx2,fma"))) void PackInt8PanelsAvx512(
     Pool& pool, int64_t p0, int64_t p1, uint8_t* block, uint32_t* q) {
   const int64_t n = pool.n, d = pool.d, units = cpu::DivUp(d, 4), bytes = units * 4;
-  const __m128i offset = _mm_set1_epi8(static_cast<char>(0x80));
-  // |y| by its bits, and maskz forms below: GCC warns on the plain forms' undefined inputs.
-  const __m512i magnitude = _mm512_set1_epi32(0x7FFFFFFF);
-  const auto first = [](int64_t count) { return count >= 16 ? __mmask16{0xFFFF} : static_cast<__mmask16>((1u << count) - 1); };
+  const auto first = [](int64_t count) { return FirstLanes(count); };
   for (int64_t p = p0; p < p1; ++p) {
     const auto [panel, start, scale] = Int8PanelParts(pool, p, block + (p - p0) * Int8PanelBytes(units), units);
     const int64_t j0 = p * kPanel, rows = std::max<int64_t>(0, std::min<int64_t>(kPanel, n - j0));
-    // Over the panel's real rows, lane-wise, in four chains (one was a 64-long chain of max
-    // latencies a panel at d = 64).
-    __m512 chains[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
     float inverse[kPanel];  // 1 / norm of each real row, NaN elsewhere
     for (int64_t l = 0; l < kPanel; ++l) inverse[l] = l < rows ? 1.0f / pool.norm[j0 + l] : std::nanf("");
+    // The largest coordinate over the panel's real rows, lane-wise, in four chains held in
+    // registers (64 dimensions a step; one chain was a 64-long chain of max latencies).
+    __m512 chain0 = _mm512_setzero_ps(), chain1 = chain0, chain2 = chain0, chain3 = chain0;
     for (int64_t l = 0; l < rows; ++l) {
       if (std::isnan(inverse[l])) continue;
       const float* x = pool.Row(j0 + l);
       const __m512 r = _mm512_set1_ps(inverse[l]);
-      for (int64_t k = 0; k < d; k += 16) {
-        const __m512 y = _mm512_mul_ps(_mm512_maskz_loadu_ps(first(d - k), x + k), r);
-        __m512& chain = chains[(k >> 4) & 3];
-        chain = _mm512_maskz_max_ps(0xFFFF, chain, _mm512_castsi512_ps(_mm512_and_epi32(_mm512_castps_si512(y), magnitude)));
+      for (int64_t k = 0; k < d; k += 64) {
+        chain0 = _mm512_maskz_max_ps(0xFFFF, chain0, ScaledMagnitudes(x, k, d, r));
+        chain1 = _mm512_maskz_max_ps(0xFFFF, chain1, ScaledMagnitudes(x, k + 16, d, r));
+        chain2 = _mm512_maskz_max_ps(0xFFFF, chain2, ScaledMagnitudes(x, k + 32, d, r));
+        chain3 = _mm512_maskz_max_ps(0xFFFF, chain3, ScaledMagnitudes(x, k + 48, d, r));
       }
     }
-    __m512 largest = _mm512_maskz_max_ps(0xFFFF, _mm512_maskz_max_ps(0xFFFF, chains[0], chains[1]),
-                                         _mm512_maskz_max_ps(0xFFFF, chains[2], chains[3]));
+    __m512 largest = _mm512_maskz_max_ps(0xFFFF, _mm512_maskz_max_ps(0xFFFF, chain0, chain1),
+                                         _mm512_maskz_max_ps(0xFFFF, chain2, chain3));
     // Tree reductions (halves, quarters, pairs, lanes); max is exact in any order.
     largest = _mm512_maskz_max_ps(0xFFFF, largest, _mm512_maskz_shuffle_f32x4(0xFFFF, largest, largest, 0x4E));
     largest = _mm512_maskz_max_ps(0xFFFF, largest, _mm512_maskz_shuffle_f32x4(0xFFFF, largest, largest, 0xB1));
@@ -632,32 +678,37 @@ __attribute__((target("avx512f,avx512vl,avx512bw,avx2,fma"))) void PackInt8Panel
     largest = _mm512_maskz_max_ps(0xFFFF, largest, _mm512_maskz_permute_ps(0xFFFF, largest, 0xB1));
     const float s = PanelScale(_mm512_cvtss_f32(largest));
     const __m512 sv = _mm512_set1_ps(s);
+    __mmask16 real = 0;
     for (int64_t l = 0; l < kPanel; ++l) {
       uint8_t* row = reinterpret_cast<uint8_t*>(q + l * units);
       scale[l] = s;
       if (std::isnan(inverse[l])) {  // padding or a NaN row: zero (stored as 128), never passes
-        std::memset(row, 0x80, bytes);
-        start[l] = kPadStart;
+        std::memset(row, 0, bytes);
         continue;
       }
+      real |= static_cast<__mmask16>(1u << l);
       const float* x = pool.Row(j0 + l);
       const __m512 r = _mm512_set1_ps(inverse[l]);
-      __m512i l1 = _mm512_setzero_si512();
       for (int64_t k = 0; k < d; k += 16) {
         const __m512 y = _mm512_mul_ps(_mm512_mul_ps(_mm512_maskz_loadu_ps(first(d - k), x + k), r), sv);
         const __m512i v = _mm512_maskz_cvt_roundps_epi32(0xFFFF, y, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-        l1 = _mm512_add_epi32(l1, _mm512_maskz_abs_epi32(0xFFFF, v));
-        const __m128i b = _mm_xor_si128(_mm512_maskz_cvtepi32_epi8(0xFFFF, v), offset);
-        _mm_mask_storeu_epi8(row + k, first(bytes - k), b);  // the row ends at its last quad
+        _mm_mask_storeu_epi8(row + k, first(bytes - k), _mm512_maskz_cvtepi32_epi8(0xFFFF, v));  // the row ends at its last quad
       }
-      l1 = _mm512_add_epi32(l1, _mm512_maskz_shuffle_i32x4(0xFFFF, l1, l1, 0x4E));
-      l1 = _mm512_add_epi32(l1, _mm512_maskz_shuffle_i32x4(0xFFFF, l1, l1, 0xB1));
-      l1 = _mm512_add_epi32(l1, _mm512_maskz_shuffle_epi32(0xFFFF, l1, _MM_PERM_BADC));
-      l1 = _mm512_add_epi32(l1, _mm512_maskz_shuffle_epi32(0xFFFF, l1, _MM_PERM_CDAB));
-      const int64_t q1 = _mm512_cvtsi512_si32(l1);
-      start[l] = static_cast<int32_t>(std::ceil(kFixedError * q1 + d * kFixedError * kFixedError));
     }
-    Interleave(q, units, panel);
+    // Interleaved 16 units at a time in registers, q + 128 stored; each item's |q|_1 summed on
+    // the way by vpdpbusd against ones (at most 127 d < 2^19), for its start.
+    const __m512i bias = _mm512_set1_epi8(static_cast<char>(0x80)), ones = _mm512_set1_epi8(1);
+    __m512i l1 = _mm512_setzero_si512();
+    for (int64_t t0 = 0; t0 < units; t0 += kPanel) {
+      __m512i x[kPanel];
+      for (int l = 0; l < kPanel; ++l) x[l] = _mm512_maskz_loadu_epi32(first(units - t0), q + l * units + t0);
+      Transpose16(x);
+      for (int64_t t = 0; t < std::min<int64_t>(kPanel, units - t0); ++t) {
+        l1 = _mm512_dpbusd_epi32(l1, _mm512_maskz_abs_epi8(~__mmask64{0}, x[t]), ones);
+        _mm512_storeu_si512(panel + (t0 + t) * kPanel, _mm512_xor_si512(x[t], bias));
+      }
+    }
+    _mm512_storeu_si512(start, _mm512_mask_blend_epi32(real, _mm512_set1_epi32(kPadStart), ItemStarts(l1, d)));
   }
 }
 
