@@ -652,7 +652,8 @@ __attribute__((target("avx512f"), always_inline)) inline __m256i ItemStarts(__m2
   return _mm512_maskz_cvtpd_epi32(0xFF, _mm512_maskz_roundscale_pd(0xFF, sum, _MM_FROUND_TO_POS_INF));
 }
 __attribute__((target("avx512f"), always_inline)) inline __m512i ItemStarts(__m512i l1, int64_t d) {
-  const __m256i low = ItemStarts(_mm512_maskz_extracti64x4_epi64(0xFF, l1, 0), d), high = ItemStarts(_mm512_maskz_extracti64x4_epi64(0xFF, l1, 1), d);
+  const __m256i low = ItemStarts(_mm512_maskz_extracti64x4_epi64(0xFF, l1, 0), d);
+  const __m256i high = ItemStarts(_mm512_maskz_extracti64x4_epi64(0xFF, l1, 1), d);
   return _mm512_maskz_inserti64x4(0xFF, _mm512_castsi256_si512(low), high, 1);
 }
 
@@ -671,8 +672,10 @@ __attribute__((target("avx512f"), always_inline)) inline void Transpose16(__m512
     u[i + 3] = _mm512_maskz_unpackhi_epi64(0xFF, t[i + 1], t[i + 3]);
   }
   for (int m = 0; m < 4; ++m) {  // gather lane L of u[m], u[4 + m], u[8 + m], u[12 + m]
-    const __m512i even0 = _mm512_maskz_shuffle_i32x4(0xFFFF, u[m], u[4 + m], 0x88), odd0 = _mm512_maskz_shuffle_i32x4(0xFFFF, u[m], u[4 + m], 0xDD);
-    const __m512i even1 = _mm512_maskz_shuffle_i32x4(0xFFFF, u[8 + m], u[12 + m], 0x88), odd1 = _mm512_maskz_shuffle_i32x4(0xFFFF, u[8 + m], u[12 + m], 0xDD);
+    const __m512i even0 = _mm512_maskz_shuffle_i32x4(0xFFFF, u[m], u[4 + m], 0x88);
+    const __m512i odd0 = _mm512_maskz_shuffle_i32x4(0xFFFF, u[m], u[4 + m], 0xDD);
+    const __m512i even1 = _mm512_maskz_shuffle_i32x4(0xFFFF, u[8 + m], u[12 + m], 0x88);
+    const __m512i odd1 = _mm512_maskz_shuffle_i32x4(0xFFFF, u[8 + m], u[12 + m], 0xDD);
     x[m] = _mm512_maskz_shuffle_i32x4(0xFFFF, even0, even1, 0x88);
     x[8 + m] = _mm512_maskz_shuffle_i32x4(0xFFFF, even0, even1, 0xDD);
     x[4 + m] = _mm512_maskz_shuffle_i32x4(0xFFFF, odd0, odd1, 0x88);
@@ -681,13 +684,12 @@ __attribute__((target("avx512f"), always_inline)) inline void Transpose16(__m512
 }
 
 // PackInt8Panels with AVX-512 (the CPUs with the int8 tiles have it), 16 dimensions a vector:
-// the panel's largest coordinate, each row's bytes, then every item's |q|_1 at once from the
-// interleaved panel. The same q as FixedQuads: each product rounded as in float (x r, then
+// the panel's largest coordinate, each row's bytes, then the panel transposed in registers and
+// every item's |q|_1 summed from it. The same q as FixedQuads: each product rounded as in float (x r, then
 // times s), then to the nearest integer, ties to even.
 __attribute__((target("avx512f,avx512vl,avx512bw,avx512vnni,avx2,fma"))) void PackInt8PanelsAvx512(
     Pool& pool, int64_t p0, int64_t p1, uint8_t* block, uint32_t* q) {
   const int64_t n = pool.n, d = pool.d, units = cpu::DivUp(d, 4), bytes = units * 4;
-  const auto first = [](int64_t count) { return FirstLanes(count); };
   for (int64_t p = p0; p < p1; ++p) {
     const auto [panel, start, scale] = Int8PanelParts(pool, p, block + (p - p0) * Int8PanelBytes(units), units);
     const int64_t j0 = p * kPanel, rows = std::max<int64_t>(0, std::min<int64_t>(kPanel, n - j0));
@@ -728,9 +730,9 @@ __attribute__((target("avx512f,avx512vl,avx512bw,avx512vnni,avx2,fma"))) void Pa
       const float* x = pool.Row(j0 + l);
       const __m512 r = _mm512_set1_ps(inverse[l]);
       for (int64_t k = 0; k < d; k += 16) {
-        const __m512 y = _mm512_mul_ps(_mm512_mul_ps(_mm512_maskz_loadu_ps(first(d - k), x + k), r), sv);
+        const __m512 y = _mm512_mul_ps(_mm512_mul_ps(_mm512_maskz_loadu_ps(FirstLanes(d - k), x + k), r), sv);
         const __m512i v = _mm512_maskz_cvt_roundps_epi32(0xFFFF, y, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-        _mm_mask_storeu_epi8(row + k, first(bytes - k), _mm512_maskz_cvtepi32_epi8(0xFFFF, v));  // the row ends at its last quad
+        _mm_mask_storeu_epi8(row + k, FirstLanes(bytes - k), _mm512_maskz_cvtepi32_epi8(0xFFFF, v));  // the row ends at its last quad
       }
     }
     // Interleaved 16 units at a time in registers, q + 128 stored; each item's |q|_1 summed on
@@ -739,7 +741,7 @@ __attribute__((target("avx512f,avx512vl,avx512bw,avx512vnni,avx2,fma"))) void Pa
     __m512i l1 = _mm512_setzero_si512();
     for (int64_t t0 = 0; t0 < units; t0 += kPanel) {
       __m512i x[kPanel];
-      for (int l = 0; l < kPanel; ++l) x[l] = _mm512_maskz_loadu_epi32(first(units - t0), q + l * units + t0);
+      for (int l = 0; l < kPanel; ++l) x[l] = _mm512_maskz_loadu_epi32(FirstLanes(units - t0), q + l * units + t0);
       Transpose16(x);
       for (int64_t t = 0; t < std::min<int64_t>(kPanel, units - t0); ++t) {
         l1 = _mm512_dpbusd_epi32(l1, _mm512_maskz_abs_epi8(~__mmask64{0}, x[t]), ones);
