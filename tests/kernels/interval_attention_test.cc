@@ -226,6 +226,33 @@ TEST(AttentionTest, BackwardReusesTheSavedInputOnlyWhenNothingElseReadsIt) {
   EXPECT_LE(reused, kept - qkv_bytes);
 }
 
+// Without autograd (no input needs a gradient, or under NoGradGuard) the projection and the
+// attention run a chunk of items at a time (lcm(512, G) positions): the same bits as Linear then
+// PooledAttention, with item counts below one chunk, filling chunks exactly (128 items at
+// G = 12) or part-filling the last, at G that divides 512 or not, on the fast path (16 heads of
+// 4) and the general one (8 heads of 8), with one thread and two.
+TEST(AttentionTest, WithoutAutogradChunkByChunkGivesTheSameBits) {
+  const int64_t d = 64, threads_before = at::get_num_threads();
+  struct Case {
+    int64_t n, g, heads;
+  };
+  for (const int threads : {1, 2}) {
+    at::set_num_threads(threads);
+    for (const Case& c : std::vector<Case>{{1, 12, 16}, {128, 12, 16}, {129, 12, 16}, {300, 12, 16}, {700, 5, 16},
+                                           {90, 7, 8}, {1030, 1, 16}}) {
+      at::manual_seed(c.n + c.g);
+      const at::Tensor x = at::randn({c.n, c.g, d});
+      const at::Tensor w = (at::rand({d, 3 * d}) * 2 - 1) * 0.2165;
+      const at::Tensor b = at::randn({3 * d}) * 0.1;
+      const at::Tensor staged = PooledAttention(Linear(x, w, b), c.heads);
+      EXPECT_TRUE(BitEqual(IntervalAttention(x, w, b, c.heads), staged)) << c.n << " items, G " << c.g;
+      at::NoGradGuard no_grad;
+      EXPECT_TRUE(BitEqual(IntervalAttention(x.requires_grad_(), w, b, c.heads), staged)) << c.n << " items, G " << c.g;
+    }
+  }
+  at::set_num_threads(threads_before);
+}
+
 TEST(AttentionTest, RejectsBadShapes) {
   EXPECT_THROW(PooledAttention(at::zeros({2, 3, 10}), 2), std::invalid_argument);  // 10 % 3
   EXPECT_THROW(PooledAttention(at::zeros({2, 3, 24}), 3), std::invalid_argument);  // 8 % 3

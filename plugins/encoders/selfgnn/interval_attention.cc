@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <numeric>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -442,6 +443,32 @@ void RunRows(const Dims& s, int64_t n, const T* qkv, const T* gout, T* out) {
   });
 }
 
+// Without autograd (float): the projection and the pooled attention a chunk of items at a time,
+// while the chunk's Q, K and V are in cache, instead of writing the [N, G, 3d] projection whole
+// and reading it back. A chunk is lcm(kLinearRowBlock, G) positions, whole blocks of Linear's
+// forward, and each block is Linear's own GEMM call (LinearForwardRows): the same bits as
+// Linear then PooledAttention.
+at::Tensor IntervalAttentionWithoutGrad(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b, int64_t heads) {
+  const at::Tensor xc = x.contiguous(), wc = w.contiguous(), bc = b.contiguous();
+  const int64_t n = xc.size(0), g = xc.size(1), d = xc.size(2), chunk = std::lcm(kLinearRowBlock, g) / g;
+  const Dims s{g, heads, d / heads, g * 3 * d, 3 * d};
+  const int64_t scratch = UseFastPath<float>(s) ? FastScratchVectors(s.g, s.heads / 8) * 8 : ForwardScratch(s);
+  at::Tensor out = at::empty({n, d}, xc.options());
+  const float *xp = xc.data_ptr<float>(), *wp = wc.data_ptr<float>(), *bp = bc.data_ptr<float>();
+  float* op = out.data_ptr<float>();
+  at::parallel_for(0, cpu::DivUp(n, chunk), 1, [&](int64_t c0, int64_t c1) {
+    std::vector<float> qkv(chunk * g * 3 * d), buf(scratch + 64 / sizeof(float));
+    const auto addr = reinterpret_cast<uintptr_t>(buf.data());  // aligned by hand, as in RunRows
+    float* aligned = reinterpret_cast<float*>((addr + 63) & ~uintptr_t{63});
+    for (int64_t c = c0; c < c1; ++c) {
+      const int64_t i0 = c * chunk, i1 = std::min(n, i0 + chunk);
+      LinearForwardRows(i0 * g, i1 * g, d, 3 * d, xp, wp, bp, qkv.data());
+      AttentionRows<float, false>(s, qkv.data(), nullptr, 0, i1 - i0, op + i0 * d, aligned);
+    }
+  });
+  return out;
+}
+
 void Check(bool ok, const std::string& what) {
   if (!ok) throw std::invalid_argument("IntervalAttention: " + what);
 }
@@ -502,6 +529,11 @@ at::Tensor IntervalAttention(const at::Tensor& x, const at::Tensor& w_qkv, const
   Check(x.dim() == 3, "x must be [N, G, d]");
   Check(w_qkv.dim() == 2 && w_qkv.size(0) == x.size(2) && w_qkv.size(1) == 3 * x.size(2), "w_qkv must be [d, 3d]");
   Check(b_qkv.dim() == 1 && b_qkv.size(0) == 3 * x.size(2), "b_qkv must be [3d]");
+  const bool grad = at::GradMode::is_enabled() && (x.requires_grad() || w_qkv.requires_grad() || b_qkv.requires_grad());
+  const bool floats = x.scalar_type() == at::kFloat && w_qkv.scalar_type() == at::kFloat && b_qkv.scalar_type() == at::kFloat;
+  if (!grad && floats && x.size(1) > 0 && heads > 0 && x.size(2) % heads == 0) {
+    return IntervalAttentionWithoutGrad(x, w_qkv, b_qkv, heads);
+  }
   return PooledAttention(Linear(x, w_qkv, b_qkv), heads);
 }
 

@@ -21,7 +21,10 @@
 // w̄_b = (1/G) Σ_a ω_ab. Rows are independent: bit-identical for any number of threads.
 //
 // IntervalAttention = Linear (the QKV projection, one [N·G, d] x [d, 3d] product, see linear.h)
-// + PooledAttention; also bit-identical across thread counts.
+// + PooledAttention; also bit-identical across thread counts. Without autograd (float, no input
+// needing a gradient or grad mode off: the untouched items the miner sees, evaluation) it runs
+// both a chunk of items at a time, the chunk's Q, K and V kept in cache rather than written as
+// one [N, G, 3d] tensor, by the same GEMM calls on the same row blocks: the same bits.
 
 #include <ATen/core/Tensor.h>
 

@@ -14,16 +14,19 @@
 namespace hardgnn::selfgnn {
 namespace {
 
-constexpr int64_t kRowBlock = 512;    // rows per forward / input-gradient GEMM
+constexpr int64_t kRowBlock = kLinearRowBlock;  // rows per forward / input-gradient GEMM
 constexpr int64_t kGroupRows = 8192;  // rows per weight-gradient partial
+
+// One block of the forward: y[r0, r1) = b + x[r0, r1) w (y: row r0).
+template <typename T>
+void ForwardBlock(int64_t r0, int64_t r1, int64_t in, int64_t out, const T* x, const T* w, const T* b, T* y) {
+  for (int64_t r = r0; r < r1; ++r) std::copy_n(b, out, y + (r - r0) * out);
+  cpu::Gemm(false, false, r1 - r0, out, in, T(1), x + r0 * in, in, w, out, T(1), y, out);
+}
 
 template <typename T>
 void Forward(int64_t m, int64_t in, int64_t out, const T* x, const T* w, const T* b, T* y) {
-  cpu::ForEachChunk(m, kRowBlock, [&](int64_t r0, int64_t r1, int64_t) {
-    T* yb = y + r0 * out;
-    for (int64_t r = r0; r < r1; ++r) std::copy_n(b, out, y + r * out);
-    cpu::Gemm(false, false, r1 - r0, out, in, T(1), x + r0 * in, in, w, out, T(1), yb, out);
-  });
+  cpu::ForEachChunk(m, kRowBlock, [&](int64_t r0, int64_t r1, int64_t) { ForwardBlock(r0, r1, in, out, x, w, b, y + r0 * out); });
 }
 
 template <typename T>
@@ -90,6 +93,13 @@ struct LinearFunction : public torch::autograd::Function<LinearFunction> {
 };
 
 }  // namespace
+
+void LinearForwardRows(int64_t r0, int64_t r1, int64_t in, int64_t out, const float* x, const float* w, const float* b,
+                       float* y) {
+  for (int64_t b0 = r0; b0 < r1; b0 += kRowBlock) {
+    ForwardBlock(b0, std::min(r1, b0 + kRowBlock), in, out, x, w, b, y + (b0 - r0) * out);
+  }
+}
 
 at::Tensor Linear(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b) {
   if (w.dim() != 2 || x.dim() < 1 || x.size(-1) != w.size(0) ||

@@ -9,11 +9,22 @@
 
 #include <ATen/core/Tensor.h>
 
+#include <cstdint>
+
 namespace hardgnn::selfgnn {
 
 // x: [..., in] (any leading shape), w: [in, out], b: [out] or undefined. float or double.
 // Returns [..., out].
 at::Tensor Linear(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b);
+
+// Rows per GEMM of Linear's forward: its blocks start at the multiples of it.
+constexpr int64_t kLinearRowBlock = 512;
+
+// Rows [r0, r1) of Linear's forward into y (y: row r0), in the calling thread, by the same GEMM
+// calls as Linear makes, so the same bits: r0 a multiple of kLinearRowBlock, and r1 one too or
+// the last row. x: all rows [m, in], w: [in, out], b: [out].
+void LinearForwardRows(int64_t r0, int64_t r1, int64_t in, int64_t out, const float* x, const float* w, const float* b,
+                       float* y);
 
 }  // namespace hardgnn::selfgnn
 
