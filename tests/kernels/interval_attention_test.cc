@@ -6,6 +6,7 @@
 #include <torch/nn/modules/activation.h>
 
 #include <cmath>
+#include <optional>
 #include <vector>
 
 #include "core/cpu/kernel_path.h"
@@ -230,7 +231,7 @@ TEST(AttentionTest, BackwardReusesTheSavedInputOnlyWhenNothingElseReadsIt) {
 // attention run a chunk of items at a time (lcm(512, G) positions): the same bits as Linear then
 // PooledAttention, with item counts below one chunk, filling chunks exactly (128 items at
 // G = 12) or part-filling the last, at G that divides 512 or not, on the fast path (16 heads of
-// 4) and the general one (8 heads of 8), with one thread and two.
+// 4, 16 lanes and 8) and the general one (8 heads of 8), with one thread and two.
 TEST(AttentionTest, WithoutAutogradChunkByChunkGivesTheSameBits) {
   const int64_t d = 64, threads_before = at::get_num_threads();
   struct Case {
@@ -244,10 +245,15 @@ TEST(AttentionTest, WithoutAutogradChunkByChunkGivesTheSameBits) {
       const at::Tensor x = at::randn({c.n, c.g, d});
       const at::Tensor w = (at::rand({d, 3 * d}) * 2 - 1) * 0.2165;
       const at::Tensor b = at::randn({3 * d}) * 0.1;
-      const at::Tensor staged = PooledAttention(Linear(x, w, b), c.heads);
-      EXPECT_TRUE(BitEqual(IntervalAttention(x, w, b, c.heads), staged)) << c.n << " items, G " << c.g;
-      at::NoGradGuard no_grad;
-      EXPECT_TRUE(BitEqual(IntervalAttention(x.requires_grad_(), w, b, c.heads), staged)) << c.n << " items, G " << c.g;
+      for (const bool narrow : {false, true}) {  // the 16-lane path where the CPU has it, and the 8-lane one
+        std::optional<cpu::ScopedNarrowVectors> eight_lanes;
+        if (narrow) eight_lanes.emplace();
+        const at::Tensor staged = PooledAttention(Linear(x, w, b), c.heads);
+        EXPECT_TRUE(BitEqual(IntervalAttention(x, w, b, c.heads), staged)) << c.n << " items, G " << c.g;
+        at::NoGradGuard no_grad;
+        const at::Tensor needing_grad = x.detach().requires_grad_();
+        EXPECT_TRUE(BitEqual(IntervalAttention(needing_grad, w, b, c.heads), staged)) << c.n << " items, G " << c.g;
+      }
     }
   }
   at::set_num_threads(threads_before);
