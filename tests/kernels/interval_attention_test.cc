@@ -263,6 +263,9 @@ TEST(AttentionTest, RejectsBadShapes) {
   EXPECT_THROW(PooledAttention(at::zeros({2, 3, 10}), 2), std::invalid_argument);  // 10 % 3
   EXPECT_THROW(PooledAttention(at::zeros({2, 3, 24}), 3), std::invalid_argument);  // 8 % 3
   EXPECT_THROW(IntervalAttention(at::zeros({2, 3, 8}), at::zeros({8, 16}), at::zeros({24}), 2), std::invalid_argument);
+  // Inputs needing no gradient take the chunked path, which must reject them too.
+  EXPECT_THROW(IntervalAttention(at::zeros({2, 3, 8}), at::zeros({8, 24}), at::zeros({24}), 3), std::invalid_argument);  // 8 % 3
+  EXPECT_THROW(IntervalAttention(at::zeros({2, 0, 8}), at::zeros({8, 24}), at::zeros({24}), 2), std::invalid_argument);  // G = 0
 }
 
 }  // namespace

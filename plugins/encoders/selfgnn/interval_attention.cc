@@ -430,16 +430,27 @@ HARDGNN_SIMD_CLONES void AttentionRows(const Dims& s, const T* qkv, const T* gou
   }
 }
 
+// One thread's scratch for AttentionRows, aligned to 64 bytes by hand: the fast path
+// dereferences f8 (f16) pointers into it, and alignof(f8) is 16 in this (default-target) code
+// but 32 in the AVX2 clone that uses it.
+template <typename T, bool kBackward>
+class RowScratch {
+ public:
+  explicit RowScratch(const Dims& s)
+      : buf_((UseFastPath<T>(s) ? FastScratchVectors(s.g, s.heads / 8) * 8
+                                : (kBackward ? BackwardScratch(s) : ForwardScratch(s))) +
+             64 / sizeof(T)) {}
+  T* data() { return reinterpret_cast<T*>((reinterpret_cast<uintptr_t>(buf_.data()) + 63) & ~uintptr_t{63}); }
+
+ private:
+  std::vector<T> buf_;
+};
+
 template <typename T, bool kBackward>
 void RunRows(const Dims& s, int64_t n, const T* qkv, const T* gout, T* out) {
-  const int64_t scratch = UseFastPath<T>(s) ? FastScratchVectors(s.g, s.heads / 8) * 8
-                                            : (kBackward ? BackwardScratch(s) : ForwardScratch(s));
   at::parallel_for(0, n, 64, [&](int64_t r0, int64_t r1) {
-    // Aligned to 64 bytes by hand: the fast path dereferences f8 (f16) pointers into it, and
-    // alignof(f8) is 16 in this (default-target) code but 32 in the AVX2 clone that uses it.
-    std::vector<T> buf(scratch + 64 / sizeof(T));
-    const auto addr = reinterpret_cast<uintptr_t>(buf.data());
-    AttentionRows<T, kBackward>(s, qkv, gout, r0, r1, out, reinterpret_cast<T*>((addr + 63) & ~uintptr_t{63}));
+    RowScratch<T, kBackward> scratch(s);
+    AttentionRows<T, kBackward>(s, qkv, gout, r0, r1, out, scratch.data());
   });
 }
 
@@ -452,18 +463,16 @@ at::Tensor IntervalAttentionWithoutGrad(const at::Tensor& x, const at::Tensor& w
   const at::Tensor xc = x.contiguous(), wc = w.contiguous(), bc = b.contiguous();
   const int64_t n = xc.size(0), g = xc.size(1), d = xc.size(2), chunk = std::lcm(kLinearRowBlock, g) / g;
   const Dims s{g, heads, d / heads, g * 3 * d, 3 * d};
-  const int64_t scratch = UseFastPath<float>(s) ? FastScratchVectors(s.g, s.heads / 8) * 8 : ForwardScratch(s);
   at::Tensor out = at::empty({n, d}, xc.options());
   const float *xp = xc.data_ptr<float>(), *wp = wc.data_ptr<float>(), *bp = bc.data_ptr<float>();
   float* op = out.data_ptr<float>();
   at::parallel_for(0, cpu::DivUp(n, chunk), 1, [&](int64_t c0, int64_t c1) {
-    std::vector<float> qkv(chunk * g * 3 * d), buf(scratch + 64 / sizeof(float));
-    const auto addr = reinterpret_cast<uintptr_t>(buf.data());  // aligned by hand, as in RunRows
-    float* aligned = reinterpret_cast<float*>((addr + 63) & ~uintptr_t{63});
+    std::vector<float> qkv(chunk * g * 3 * d);
+    RowScratch<float, false> scratch(s);
     for (int64_t c = c0; c < c1; ++c) {
       const int64_t i0 = c * chunk, i1 = std::min(n, i0 + chunk);
       LinearForwardRows(i0 * g, i1 * g, d, 3 * d, xp, wp, bp, qkv.data());
-      AttentionRows<float, false>(s, qkv.data(), nullptr, 0, i1 - i0, op + i0 * d, aligned);
+      AttentionRows<float, false>(s, qkv.data(), nullptr, 0, i1 - i0, op + i0 * d, scratch.data());
     }
   });
   return out;
@@ -529,11 +538,11 @@ at::Tensor IntervalAttention(const at::Tensor& x, const at::Tensor& w_qkv, const
   Check(x.dim() == 3, "x must be [N, G, d]");
   Check(w_qkv.dim() == 2 && w_qkv.size(0) == x.size(2) && w_qkv.size(1) == 3 * x.size(2), "w_qkv must be [d, 3d]");
   Check(b_qkv.dim() == 1 && b_qkv.size(0) == 3 * x.size(2), "b_qkv must be [3d]");
+  Check(heads > 0 && x.size(2) % heads == 0, "d must be a multiple of heads");
+  Check(x.size(1) > 0, "G must be positive");
   const bool grad = at::GradMode::is_enabled() && (x.requires_grad() || w_qkv.requires_grad() || b_qkv.requires_grad());
   const bool floats = x.scalar_type() == at::kFloat && w_qkv.scalar_type() == at::kFloat && b_qkv.scalar_type() == at::kFloat;
-  if (!grad && floats && x.size(1) > 0 && heads > 0 && x.size(2) % heads == 0) {
-    return IntervalAttentionWithoutGrad(x, w_qkv, b_qkv, heads);
-  }
+  if (!grad && floats) return IntervalAttentionWithoutGrad(x, w_qkv, b_qkv, heads);
   return PooledAttention(Linear(x, w_qkv, b_qkv), heads);
 }
 
