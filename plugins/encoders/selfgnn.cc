@@ -25,6 +25,7 @@ namespace hardgnn::selfgnn {
 namespace {
 
 constexpr int64_t kEvalChunk = 8192;  // rows fused at a time when scoring every user and item
+static_assert(kEvalChunk % 512 == 0, "FuseRowsWithoutGrad's chunks must divide the modules' calls");
 // The parts of the untouched items' fusion, nested in "forward: interval fusion, of it untouched items".
 constexpr char kUntouchedGather[] = "forward: interval fusion, of it untouched items: gather";
 constexpr char kUntouchedRnn[] = "forward: interval fusion, of it untouched items: LSTM";
@@ -178,12 +179,7 @@ class SelfGnn : public Encoder {
       at::Tensor untouched =
           at::ones({num_items_}, touched.options().dtype(at::kBool)).index_fill_(0, touched, false).nonzero().view(-1);
       torch::NoGradGuard no_grad;
-      at::Tensor slices;
-      {
-        ScopedPhase gather(kUntouchedGather);
-        slices = GatherSlices(item_short, untouched);
-      }
-      table.index_copy_(0, untouched, Fuse(slices, true, untouched, /*untouched_phases=*/true));
+      table.index_copy_(0, untouched, FuseWithoutGrad(item_short, untouched));
     }
     return {user_long, table.index_copy(0, touched, Fuse(GatherSlices(item_short, touched), true, touched))};
   }
@@ -200,6 +196,22 @@ class SelfGnn : public Encoder {
     return cpu::GatherRowsSparseGradient(slices, flat.reshape(-1)).view({n, g, slices.size(2)}).permute({1, 0, 2});
   }
 
+  // Fuse(GatherSlices(item_short, ids), true, ids) without autograd: by the chunked pipeline
+  // (FuseRowsWithoutGrad, the same bits) where it applies, else by the modules, each part
+  // profiled as the untouched items'.
+  at::Tensor FuseWithoutGrad(const at::Tensor& item_short, const at::Tensor& ids) {
+    const FusionDropout dropout{1.0 - options_.keep_rate, item_dropout_seed_, ids};
+    at::Tensor rows = FuseRowsWithoutGrad(*Rnn(true), *Attention(true), item_short, ids,
+                                          is_training() ? &dropout : nullptr);
+    if (rows.defined()) return rows;
+    at::Tensor slices;
+    {
+      ScopedPhase gather(kUntouchedGather);
+      slices = GatherSlices(item_short, ids);
+    }
+    return Fuse(slices, true, ids, /*untouched_phases=*/true);
+  }
+
   // Interval fusion of slices [G, N, d] into long-term embeddings [N, d] (SPEC §2.2). In
   // training, row n's output dropout is keyed by keys[n] (RowDropout), with the pass's seed;
   // undefined keys: no dropout (evaluation). untouched_phases: profile its parts as the
@@ -208,21 +220,29 @@ class SelfGnn : public Encoder {
     // No rows (no untouched item, no extra pick): the stock modules cannot reshape an empty batch.
     if (slices.size(1) == 0) return at::zeros({0, options_.dim}, slices.options());
     at::Tensor x = slices.permute({1, 0, 2});  // [N, G, d], a strided view: the RNN reads it in place
-    IntervalRnn& rnn = items && options_.separate_rnn ? item_rnn_ : rnn_;
     at::Tensor h;
     {
       ScopedPhase phase(untouched_phases ? kUntouchedRnn : nullptr);
-      h = rnn->forward(x);
+      h = Rnn(items)->forward(x);
     }
     if (keys.defined()) {
       ScopedPhase phase(untouched_phases ? kUntouchedDropout : nullptr);
       h = RowDropout(h, 1.0 - options_.keep_rate, is_training(), items ? item_dropout_seed_ : user_dropout_seed_, keys);
     }
     ScopedPhase phase(untouched_phases ? kUntouchedAttention : nullptr);
-    return (items ? item_attention_ : user_attention_)->forward(h);
+    return Attention(items)->forward(h);
   }
 
+  IntervalRnn& Rnn(bool items) { return items && options_.separate_rnn ? item_rnn_ : rnn_; }
+  IntervalAttention& Attention(bool items) { return items ? item_attention_ : user_attention_; }
+
+  // Every row of slices [G, N, d] fused without autograd or dropout (evaluation): by the
+  // chunked pipeline where it applies (its chunks divide kEvalChunk, so its blocks are those of
+  // the modules' calls below: the same bits), else kEvalChunk rows at a time.
   at::Tensor FuseInChunks(const at::Tensor& slices, bool items) {
+    const at::Tensor all =
+        FuseRowsWithoutGrad(*Rnn(items), *Attention(items), slices, at::arange(slices.size(1), at::kLong), nullptr);
+    if (all.defined()) return all;
     std::vector<at::Tensor> parts;
     for (int64_t begin = 0; begin < slices.size(1); begin += kEvalChunk) {
       parts.push_back(Fuse(slices.narrow(1, begin, std::min(kEvalChunk, slices.size(1) - begin)), items, at::Tensor()));

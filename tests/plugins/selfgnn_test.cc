@@ -131,16 +131,22 @@ TEST(SelfGnnTest, ItemRowsAddedAfterSamplingMatchTheAllRowsFormulation) {
 
 // RowDropout's ATen mask (int64 tensor ops, what CUDA computes) is the kernel's SplitMix mask
 // bit for bit, forward and backward, for keys of any sign and size; row widths below, at and
-// past the kernel's eight lanes (its vector body and scalar tail), in float and double (the
-// scalar loop). And both are the mask Rng::Next draws, computed here one draw at a time.
+// past the kernel's eight and sixteen lanes (its vector bodies and scalar tail; the 16-lane body
+// where the CPU has AVX-512), in float and double (the scalar loop). And both are the mask
+// Rng::Next draws, computed here one draw at a time.
 TEST(SelfGnnTest, RowDropoutAtenMaskIsTheKernelsMask) {
   at::manual_seed(8);
   const at::Tensor keys = at::cat({at::randint(-1000000, 1000000, {30}, at::kLong),
                                    at::tensor({int64_t{0}, INT64_MAX, INT64_MIN, int64_t{-1}}, at::kLong)});
   constexpr uint64_t kSeed = 0xDEADBEEFCAFEULL;
-  for (const auto& [slices, dim, dtype] : {std::tuple{3, 5, at::kFloat}, std::tuple{1, 8, at::kFloat},
-                                           std::tuple{12, 64, at::kFloat}, std::tuple{2, 13, at::kDouble}}) {
-    SCOPED_TRACE(testing::Message() << slices << "x" << dim << " " << dtype);
+  for (const auto& [slices, dim, dtype, narrow] :
+       {std::tuple{3, 5, at::kFloat, false}, std::tuple{1, 8, at::kFloat, false}, std::tuple{1, 24, at::kFloat, false},
+        std::tuple{1, 33, at::kFloat, false}, std::tuple{12, 64, at::kFloat, false},
+        std::tuple{1, 33, at::kFloat, true}, std::tuple{12, 64, at::kFloat, true},
+        std::tuple{2, 13, at::kDouble, false}}) {
+    SCOPED_TRACE(testing::Message() << slices << "x" << dim << " " << dtype << (narrow ? ", 8 lanes" : ""));
+    std::optional<cpu::ScopedNarrowVectors> eight_lanes;
+    if (narrow) eight_lanes.emplace();
     const at::Tensor x0 = at::randn({34, slices, dim}, dtype), weights = at::randn({34, slices, dim}, dtype);
     std::vector<at::Tensor> outs, grads;
     for (const bool aten : {false, true}) {

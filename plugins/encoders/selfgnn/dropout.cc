@@ -19,36 +19,71 @@ namespace {
 typedef uint64_t u4 __attribute__((vector_size(32)));
 typedef int32_t i4 __attribute__((vector_size(16)));
 
-// Rng::Mix on four lanes (AVX2 has no 64-bit multiply; GCC composes it from 32-bit ones).
-HARDGNN_INLINE u4 MixV(u4 z) {
+typedef uint64_t u8 __attribute__((vector_size(64)));
+// Rng::Mix on four or eight uint64 lanes.
+template <typename U>
+HARDGNN_INLINE U MixV(U z) {
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
   z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
   return z ^ (z >> 31);
 }
 
-// Rows [r0, r1) of ApplyMask for float, eight draws at a time: draw j + 1 of a row is
-// Mix(state + (j + 1) * kIncrement), the same integers as Rng::Next's j-th call.
-HARDGNN_SIMD_CLONES void MaskFloatRows(const float* src, float* dst, const int64_t* keys, int64_t r0, int64_t r1,
-                                       int64_t width, uint64_t seed, uint64_t threshold, float scale) {
-  using cpu::f8;
-  const f8 vscale = cpu::SplatV<f8>(scale);
-  const u4 step = u4{1, 2, 3, 4} * Rng::kIncrement;
+// Two halves' keep masks (int64 lanes) as one mask of int32 lanes for a float vector.
+HARDGNN_INLINE cpu::i8 Concat(u4 lo, u4 hi, uint64_t threshold) {
+  return __builtin_shufflevector(__builtin_convertvector(lo < threshold, i4),
+                                 __builtin_convertvector(hi < threshold, i4), 0, 1, 2, 3, 4, 5, 6, 7);
+}
+HARDGNN_INLINE cpu::i16 Concat(u8 lo, u8 hi, uint64_t threshold) {
+  return __builtin_shufflevector(__builtin_convertvector(lo < threshold, cpu::i8),
+                                 __builtin_convertvector(hi < threshold, cpu::i8), 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
+                                 11, 12, 13, 14, 15);
+}
+
+// Rows [r0, r1) of ApplyMask for float, a float vector F of draws at a time (U: half as many
+// uint64 lanes): draw j + 1 of a row is Mix(state + (j + 1) * kIncrement), the same integers
+// as Rng::Next's j-th call, whatever the width.
+template <typename F, typename U>
+HARDGNN_INLINE void MaskFloatRowsWith(const float* src, float* dst, const int64_t* keys, int64_t r0, int64_t r1,
+                                      int64_t width, uint64_t seed, uint64_t threshold, float scale) {
+  constexpr int kHalf = sizeof(U) / sizeof(uint64_t), kLanes = 2 * kHalf;
+  const F vscale = cpu::SplatV<F>(scale);
+  U step{};
+  for (int i = 0; i < kHalf; ++i) step[i] = (i + 1) * Rng::kIncrement;
   for (int64_t r = r0; r < r1; ++r) {
     const uint64_t state = Rng::StreamState(seed, static_cast<uint64_t>(keys[r]));
     const float* in = src + r * width;
     float* out = dst + r * width;
-    u4 counter = (u4{} + state) + step;  // draws 1-4 of the row
+    U counter = (U{} + state) + step;  // draws 1 to kHalf of the row
     int64_t j = 0;
-    for (; j + 8 <= width; j += 8) {
-      const u4 lo = MixV(counter), hi = MixV(counter + 4 * Rng::kIncrement);
-      counter += 8 * Rng::kIncrement;
-      const i4 keep_lo = __builtin_convertvector(lo < threshold, i4), keep_hi = __builtin_convertvector(hi < threshold, i4);
-      const cpu::i8 keep = __builtin_shufflevector(keep_lo, keep_hi, 0, 1, 2, 3, 4, 5, 6, 7);
-      cpu::StoreV<f8>(out + j, keep ? cpu::LoadV<f8>(in + j) * vscale : f8{});
+    for (; j + kLanes <= width; j += kLanes) {
+      const auto keep = Concat(MixV(counter), MixV(counter + kHalf * Rng::kIncrement), threshold);
+      counter += kLanes * Rng::kIncrement;
+      cpu::StoreV<F>(out + j, keep ? cpu::LoadV<F>(in + j) * vscale : F{});
     }
     for (; j < width; ++j) {
       out[j] = Rng::Mix(state + static_cast<uint64_t>(j + 1) * Rng::kIncrement) < threshold ? in[j] * scale : 0.0f;
     }
+  }
+}
+
+HARDGNN_SIMD_CLONES void MaskFloatRows(const float* src, float* dst, const int64_t* keys, int64_t r0, int64_t r1,
+                                       int64_t width, uint64_t seed, uint64_t threshold, float scale) {
+  MaskFloatRowsWith<cpu::f8, u4>(src, dst, keys, r0, r1, width, seed, threshold, scale);
+}
+
+// Sixteen draws at a time where the CPU has AVX-512 (cpu::UseWideVectors): DQ's vpmullq
+// multiplies the eight uint64 lanes that AVX2 composes from 32-bit multiplies.
+HARDGNN_AVX512 void MaskFloatRowsWide(const float* src, float* dst, const int64_t* keys, int64_t r0, int64_t r1,
+                                      int64_t width, uint64_t seed, uint64_t threshold, float scale) {
+  MaskFloatRowsWith<cpu::f16, u8>(src, dst, keys, r0, r1, width, seed, threshold, scale);
+}
+
+void MaskFloat(const float* src, float* dst, const int64_t* keys, int64_t r0, int64_t r1, int64_t width,
+               uint64_t seed, uint64_t threshold, float scale) {
+  if (cpu::UseWideVectors()) {
+    MaskFloatRowsWide(src, dst, keys, r0, r1, width, seed, threshold, scale);
+  } else {
+    MaskFloatRows(src, dst, keys, r0, r1, width, seed, threshold, scale);
   }
 }
 
@@ -68,7 +103,7 @@ at::Tensor ApplyMask(const at::Tensor& x, uint64_t seed, const at::Tensor& keys,
     const float* src = in.data_ptr<float>();
     float* dst = out.data_ptr<float>();
     at::parallel_for(0, rows, grain, [&](int64_t r0, int64_t r1) {
-      MaskFloatRows(src, dst, k, r0, r1, width, seed, threshold, static_cast<float>(1.0 / keep));
+      MaskFloat(src, dst, k, r0, r1, width, seed, threshold, static_cast<float>(1.0 / keep));
     });
     return out;
   }
@@ -142,6 +177,12 @@ uint64_t DrawDropoutSeed() {
   at::Generator gen = at::detail::getDefaultCPUGenerator();
   std::lock_guard<std::mutex> lock(gen.mutex());
   return gen.get<at::CPUGeneratorImpl>()->random64();
+}
+
+void RowDropoutRows(float* x, int64_t rows, int64_t width, const int64_t* keys, double p, uint64_t seed) {
+  const double keep = 1.0 - p;  // as RowDropout computes it
+  MaskFloat(x, x, keys, 0, rows, width, seed, static_cast<uint64_t>(std::ldexp(keep, 64)),
+            static_cast<float>(1.0 / keep));
 }
 
 at::Tensor RowDropout(const at::Tensor& x, double p, bool training, uint64_t seed, const at::Tensor& keys) {

@@ -21,6 +21,10 @@ uint64_t DrawDropoutSeed();
 // stored: the backward regenerates it from the seed and the keys.
 at::Tensor RowDropout(const at::Tensor& x, double p, bool training, uint64_t seed, const at::Tensor& keys);
 
+// RowDropout's forward in training with 0 < p < 1, in place on `rows` rows of `width` floats
+// keyed by keys[0, rows), in the calling thread: the same mask and bits.
+void RowDropoutRows(float* x, int64_t rows, int64_t width, const int64_t* keys, double p, uint64_t seed);
+
 }  // namespace hardgnn::selfgnn
 
 #endif  // HARDGNN_PLUGINS_ENCODERS_SELFGNN_DROPOUT_H_

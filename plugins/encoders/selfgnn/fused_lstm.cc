@@ -25,7 +25,7 @@ using cpu::StoreV;
 // Rows per block of the blocked recurrence: the block's gates (kRowBlock x 4h) and the weights
 // stay in L2 across the per-step GEMM and the fused pass. Fixed (not derived from the thread
 // count), so results do not depend on it.
-constexpr int64_t kRowBlock = 128;
+constexpr int64_t kRowBlock = kLstmRowBlock;
 
 // Shapes and strides of one call.
 struct Dims {
@@ -175,13 +175,14 @@ HARDGNN_SIMD_CLONES void CellOutput(int64_t rows, int64_t h, const T* a, int64_t
   }
 }
 
-// Copies rows of [x_t | h_{t-1}] into xh [rows, d_in + h] (h part only when h_prev is set).
+// Copies rows of [x_t | h_{t-1}] into xh [rows, d_in + h] (h part only when h_prev is set):
+// row r's x_t at x_t + (ids ? ids[r] : r) * sxn.
 template <typename T>
-void GatherInputs(int64_t rows, const T* x, int64_t sxn, int64_t din, const T* h_prev, int64_t h_stride, int64_t h,
-                  T* xh) {
+void GatherInputs(int64_t rows, const T* x_t, int64_t sxn, const int64_t* ids, int64_t din, const T* h_prev,
+                  int64_t h_stride, int64_t h, T* xh) {
   const int64_t k = din + h;
   for (int64_t r = 0; r < rows; ++r) {
-    std::copy_n(x + r * sxn, din, xh + r * k);
+    std::copy_n(x_t + (ids != nullptr ? ids[r] : r) * sxn, din, xh + r * k);
     if (h_prev != nullptr) std::copy_n(h_prev + r * h_stride, h, xh + r * k + din);
   }
 }
@@ -194,30 +195,38 @@ int64_t BlockOffset(int64_t n0, int64_t g, int64_t t, int64_t width) {
   return ((n0 / kRowBlock * g + t) * kRowBlock) * width;
 }
 
-// Forward over blocks of rows. Per block and step: gates = [x_t | h_{t-1}] · kernel (one GEMM,
-// K = d_in + h; d_in at t = 0), then the fused cell pass. All GEMMs run single-threaded inside
-// the parallel loop, on blocks fixed independently of the thread count, so results are too.
-// acts and cells null (nothing needs a gradient): the block's step activations and cells live
-// in scratch reused from step to step instead of [N, G, 5h] buffers kept for the backward pass;
-// the arithmetic, and so every output bit, is the same.
+// One block of the forward, rows [n0, n1) (n0 a multiple of kRowBlock): row n's step-t input
+// at x + row(n) * sxn + t * sxg, row(n) = ids ? ids[n] : n; out: row n0's output. Per step:
+// gates = [x_t | h_{t-1}] · kernel (one GEMM, K = d_in + h; d_in at t = 0), then the fused
+// cell pass. acts and cells null (nothing needs a gradient): the block's step activations and
+// cells live in scratch reused from step to step instead of [N, G, 5h] buffers kept for the
+// backward pass; the arithmetic, and so every output bit, is the same.
+template <typename T>
+void ForwardBlock(const Dims& s, int64_t n0, int64_t n1, const T* x, const int64_t* ids, const T* w, const T* bias,
+                  T forget_bias, T* acts, T* cells, T* out) {
+  const int64_t h4 = 4 * s.h, k = s.din + s.h, out_stride = s.g * s.h, rows = n1 - n0;
+  const bool keep = acts != nullptr;
+  const T* x_rows = ids != nullptr ? x : x + n0 * s.sxn;
+  std::vector<T> xh(rows * k), scratch(keep ? 0 : kRowBlock * (h4 + 2 * s.h));
+  for (int64_t t = 0; t < s.g; ++t) {
+    T* a = keep ? acts + BlockOffset(n0, s.g, t, h4) : scratch.data();
+    T* c = keep ? cells + BlockOffset(n0, s.g, t, s.h) : scratch.data() + kRowBlock * (h4 + (t % 2) * s.h);
+    const T* c_prev = t == 0 ? nullptr : keep ? c - kRowBlock * s.h
+                                              : scratch.data() + kRowBlock * (h4 + ((t - 1) % 2) * s.h);
+    T* o = out + t * s.h;
+    GatherInputs(rows, x_rows + t * s.sxg, s.sxn, ids != nullptr ? ids + n0 : nullptr, s.din,
+                 t > 0 ? o - s.h : nullptr, out_stride, s.h, xh.data());
+    cpu::Gemm(false, false, rows, h4, t > 0 ? k : s.din, T(1), xh.data(), k, w, h4, T(0), a, h4);
+    CellForward<T>(rows, s.h, a, h4, c_prev, c, s.h, o, out_stride, bias, forget_bias);
+  }
+}
+
+// Forward over blocks of rows, in parallel over blocks fixed independently of the thread count,
+// every GEMM single-threaded inside the loop, so results do not depend on the thread count.
 template <typename T>
 void Forward(const Dims& s, const T* x, const T* w, const T* bias, T forget_bias, T* acts, T* cells, T* out) {
-  const int64_t h4 = 4 * s.h, k = s.din + s.h, out_stride = s.g * s.h;
-  const bool keep = acts != nullptr;
   cpu::ForEachChunk(s.n, kRowBlock, [&](int64_t n0, int64_t n1, int64_t) {
-    const int64_t rows = n1 - n0;
-    std::vector<T> xh(rows * k), scratch(keep ? 0 : kRowBlock * (h4 + 2 * s.h));
-    for (int64_t t = 0; t < s.g; ++t) {
-      T* a = keep ? acts + BlockOffset(n0, s.g, t, h4) : scratch.data();
-      T* c = keep ? cells + BlockOffset(n0, s.g, t, s.h) : scratch.data() + kRowBlock * (h4 + (t % 2) * s.h);
-      const T* c_prev = t == 0 ? nullptr : keep ? c - kRowBlock * s.h
-                                                : scratch.data() + kRowBlock * (h4 + ((t - 1) % 2) * s.h);
-      T* o = out + (n0 * s.g + t) * s.h;
-      GatherInputs(rows, x + n0 * s.sxn + t * s.sxg, s.sxn, s.din, t > 0 ? o - s.h : nullptr, out_stride, s.h,
-                   xh.data());
-      cpu::Gemm(false, false, rows, h4, t > 0 ? k : s.din, T(1), xh.data(), k, w, h4, T(0), a, h4);
-      CellForward<T>(rows, s.h, a, h4, c_prev, c, s.h, o, out_stride, bias, forget_bias);
-    }
+    ForwardBlock(s, n0, n1, x, nullptr, w, bias, forget_bias, acts, cells, out + n0 * s.g * s.h);
   });
 }
 
@@ -345,6 +354,15 @@ struct FusedLstmFunction : public torch::autograd::Function<FusedLstmFunction> {
 };
 
 }  // namespace
+
+void FusedLstmForwardRows(const LstmInputRows& in, int64_t n0, int64_t n1, const float* kernel, const float* bias,
+                          int64_t h, float forget_bias, float* out) {
+  const Dims s{n1, in.g, in.din, h, in.row_stride, in.step_stride};
+  for (int64_t b0 = n0; b0 < n1; b0 += kRowBlock) {
+    ForwardBlock<float>(s, b0, std::min(n1, b0 + kRowBlock), in.x, in.ids, kernel, bias, forget_bias, nullptr, nullptr,
+                        out + (b0 - n0) * in.g * h);
+  }
+}
 
 at::Tensor FusedLstm(const at::Tensor& x, const at::Tensor& kernel, const at::Tensor& bias, double forget_bias) {
   Check(x.dim() == 3, "x must be [N, G, d_in]");

@@ -31,9 +31,28 @@
 
 #include <ATen/core/Tensor.h>
 
+#include <cstdint>
+
 namespace hardgnn::selfgnn {
 
+// Rows per block of FusedLstm: its blocks start at the multiples of it.
+constexpr int64_t kLstmRowBlock = 128;
+
 at::Tensor FusedLstm(const at::Tensor& x, const at::Tensor& kernel, const at::Tensor& bias, double forget_bias = 1.0);
+
+// Input rows read in place: row n's step-t input (d_in floats) at x + ids[n] * row_stride +
+// t * step_stride, e.g. time-major slices [G, I, d] and a list of item ids.
+struct LstmInputRows {
+  const float* x;
+  const int64_t* ids;
+  int64_t row_stride, step_stride, g, din;
+};
+
+// FusedLstm's forward without autograd for rows [n0, n1) of `in`, in the calling thread, by the
+// same GEMM calls on the same blocks as FusedLstm over all the rows (n0 a multiple of
+// kLstmRowBlock): the same bits. kernel [d_in + h, 4h], bias [4h]; out [n1 - n0, G, h].
+void FusedLstmForwardRows(const LstmInputRows& in, int64_t n0, int64_t n1, const float* kernel, const float* bias,
+                          int64_t h, float forget_bias, float* out);
 
 }  // namespace hardgnn::selfgnn
 

@@ -454,26 +454,18 @@ void RunRows(const Dims& s, int64_t n, const T* qkv, const T* gout, T* out) {
   });
 }
 
-// Without autograd (float): the projection and the pooled attention a chunk of items at a time,
-// while the chunk's Q, K and V are in cache, instead of writing the [N, G, 3d] projection whole
-// and reading it back. A chunk is lcm(kLinearRowBlock, G) positions, whole blocks of Linear's
-// forward, and each block is Linear's own GEMM call (LinearForwardRows): the same bits as
-// Linear then PooledAttention.
+// Without autograd (float): the projection and the pooled attention a chunk of items at a time
+// (IntervalAttentionRows), in parallel over chunks.
 at::Tensor IntervalAttentionWithoutGrad(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b, int64_t heads) {
   const at::Tensor xc = x.contiguous(), wc = w.contiguous(), bc = b.contiguous();
-  const int64_t n = xc.size(0), g = xc.size(1), d = xc.size(2), chunk = std::lcm(kLinearRowBlock, g) / g;
-  const Dims s{g, heads, d / heads, g * 3 * d, 3 * d};
+  const int64_t n = xc.size(0), g = xc.size(1), d = xc.size(2), chunk = IntervalAttentionRows::ChunkItems(g);
   at::Tensor out = at::empty({n, d}, xc.options());
-  const float *xp = xc.data_ptr<float>(), *wp = wc.data_ptr<float>(), *bp = bc.data_ptr<float>();
+  const float* xp = xc.data_ptr<float>();
   float* op = out.data_ptr<float>();
   at::parallel_for(0, cpu::DivUp(n, chunk), 1, [&](int64_t c0, int64_t c1) {
-    std::vector<float> qkv(chunk * g * 3 * d);
-    RowScratch<float, false> scratch(s);
-    for (int64_t c = c0; c < c1; ++c) {
-      const int64_t i0 = c * chunk, i1 = std::min(n, i0 + chunk);
-      LinearForwardRows(i0 * g, i1 * g, d, 3 * d, xp, wp, bp, qkv.data());
-      AttentionRows<float, false>(s, qkv.data(), nullptr, 0, i1 - i0, op + i0 * d, scratch.data());
-    }
+    IntervalAttentionRows rows(g, d, heads, wc.data_ptr<float>(), bc.data_ptr<float>());
+    const int64_t i0 = c0 * chunk, i1 = std::min(n, c1 * chunk);
+    rows.Run(xp + i0 * g * d, i1 - i0, op + i0 * d);
   });
   return out;
 }
@@ -525,6 +517,27 @@ struct PooledAttentionFunction : public torch::autograd::Function<PooledAttentio
 };
 
 }  // namespace
+
+int64_t IntervalAttentionRows::ChunkItems(int64_t g) { return std::lcm(kLinearRowBlock, g) / g; }
+
+IntervalAttentionRows::IntervalAttentionRows(int64_t g, int64_t d, int64_t heads, const float* w_qkv,
+                                             const float* b_qkv)
+    : g_(g), d_(d), heads_(heads), w_(w_qkv), b_(b_qkv), qkv_(ChunkItems(g) * g * 3 * d) {}
+
+// Each chunk's Q, K and V stay in cache rather than being written as one [N, G, 3d] tensor and
+// read back. A chunk is lcm(kLinearRowBlock, G) positions, whole blocks of Linear's forward,
+// and each block is Linear's own GEMM call (LinearForwardRows): the same bits as Linear then
+// PooledAttention.
+void IntervalAttentionRows::Run(const float* x, int64_t items, float* out) {
+  const Dims s{g_, heads_, d_ / heads_, g_ * 3 * d_, 3 * d_};
+  RowScratch<float, false> scratch(s);
+  const int64_t chunk = ChunkItems(g_);
+  for (int64_t i0 = 0; i0 < items; i0 += chunk) {
+    const int64_t i1 = std::min(items, i0 + chunk);
+    LinearForwardRows(0, (i1 - i0) * g_, d_, 3 * d_, x + i0 * g_ * d_, w_, b_, qkv_.data());
+    AttentionRows<float, false>(s, qkv_.data(), nullptr, 0, i1 - i0, out + i0 * d_, scratch.data());
+  }
+}
 
 at::Tensor PooledAttention(const at::Tensor& qkv, int64_t heads) {
   Check(qkv.dim() == 3 && qkv.size(2) % 3 == 0, "qkv must be [N, G, 3d]");

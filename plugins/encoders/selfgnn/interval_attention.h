@@ -29,6 +29,7 @@
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
+#include <vector>
 
 namespace hardgnn::selfgnn {
 
@@ -44,6 +45,27 @@ at::Tensor IntervalAttention(const at::Tensor& x, const at::Tensor& w_qkv, const
 // The same with separate W_Q, W_K, W_V [d, d] and b_Q, b_K, b_V [d] (concatenated per call).
 at::Tensor IntervalAttention(const at::Tensor& x, const at::Tensor& w_q, const at::Tensor& w_k, const at::Tensor& w_v,
                              const at::Tensor& b_q, const at::Tensor& b_k, const at::Tensor& b_v, int64_t heads);
+
+// IntervalAttention without autograd on one thread's items (float; heads and d as checked by
+// IntervalAttention), a chunk of ChunkItems(G) items at a time: the same bits as
+// IntervalAttention. Holds the thread's chunk buffers.
+class IntervalAttentionRows {
+ public:
+  // lcm(kLinearRowBlock, G) / G: a chunk's positions are whole blocks of the QKV projection.
+  static int64_t ChunkItems(int64_t g);
+
+  // w_qkv: [d, 3d], b_qkv: [3d], both held by the caller while this lives.
+  IntervalAttentionRows(int64_t g, int64_t d, int64_t heads, const float* w_qkv, const float* b_qkv);
+
+  // out [items, d] for x [items, G, d], whose first item sits at a multiple of ChunkItems(G) in
+  // the whole input.
+  void Run(const float* x, int64_t items, float* out);
+
+ private:
+  int64_t g_, d_, heads_;
+  const float *w_, *b_;
+  std::vector<float> qkv_;
+};
 
 }  // namespace hardgnn::selfgnn
 

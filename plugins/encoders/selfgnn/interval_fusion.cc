@@ -1,7 +1,14 @@
 #include "plugins/encoders/selfgnn/interval_fusion.h"
 
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 
+#include <algorithm>
+#include <numeric>
+#include <vector>
+
+#include "core/cpu/parallel.h"
+#include "plugins/encoders/selfgnn/dropout.h"
 #include "plugins/encoders/selfgnn/fused_lstm.h"
 #include "plugins/encoders/selfgnn/init.h"
 #include "plugins/encoders/selfgnn/interval_attention.h"
@@ -53,6 +60,53 @@ at::Tensor IntervalAttentionImpl::forward(const at::Tensor& h) {
   }
   return fused ? IntervalAttention(x, w_qkv_, b_qkv_, options_.heads)
                         : StockIntervalAttention(x, w_qkv_, b_qkv_, options_.heads);
+}
+
+at::Tensor FuseRowsWithoutGrad(const IntervalRnnImpl& rnn, const IntervalAttentionImpl& attention,
+                               const at::Tensor& slices, const at::Tensor& ids, const FusionDropout* dropout) {
+  const Options& o = attention.options_;
+  const bool floats = slices.scalar_type() == at::kFloat && rnn.kernel_.defined() &&
+                      rnn.kernel_.scalar_type() == at::kFloat && attention.w_qkv_.scalar_type() == at::kFloat;
+  if (rnn.options_.gru || !Fused(rnn.options_, slices) || !Fused(o, slices) || !floats || slices.dim() != 3 ||
+      (dropout != nullptr && dropout->p >= 1) || at::GradMode::is_enabled()) {
+    return at::Tensor();
+  }
+  const at::Tensor x = slices.contiguous(), index = ids.contiguous();
+  const at::Tensor kernel = rnn.kernel_.contiguous(), bias = rnn.bias_.contiguous();
+  const at::Tensor gamma = attention.ln_gamma_.contiguous(), beta = attention.ln_beta_.contiguous();
+  const at::Tensor w = attention.w_qkv_.contiguous(), b = attention.b_qkv_.contiguous();
+  const bool drop = dropout != nullptr && dropout->p > 0;
+  const at::Tensor keys = drop ? dropout->keys.contiguous() : at::Tensor();
+  TORCH_CHECK(index.scalar_type() == at::kLong && index.dim() == 1, "FuseRowsWithoutGrad: ids must be [N] int64");
+  TORCH_CHECK(!drop || (keys.scalar_type() == at::kLong && keys.numel() == index.numel()),
+              "FuseRowsWithoutGrad: one int64 dropout key per row");
+  TORCH_CHECK(index.numel() == 0 || (index.min().item<int64_t>() >= 0 && index.max().item<int64_t>() < x.size(1)),
+              "FuseRowsWithoutGrad: ids out of range");
+  const int64_t g = x.size(0), d = x.size(2), h = kernel.size(1) / 4, n = index.size(0);
+  TORCH_CHECK(kernel.size(0) == d + h && w.size(0) == h && h % o.heads == 0, "FuseRowsWithoutGrad: shapes differ");
+  const LstmInputRows in{x.data_ptr<float>(), index.data_ptr<int64_t>(), d, x.size(1) * d, g, d};
+  // Whole blocks of the LSTM and whole chunks of the attention.
+  const int64_t chunk = std::lcm(kLstmRowBlock, IntervalAttentionRows::ChunkItems(g));
+  at::Tensor out = at::empty({n, h}, x.options());
+  at::parallel_for(0, cpu::DivUp(n, chunk), 1, [&](int64_t c0, int64_t c1) {
+    IntervalAttentionRows fuse(g, h, o.heads, w.data_ptr<float>(), b.data_ptr<float>());
+    std::vector<float> rows(chunk * g * h);
+    for (int64_t c = c0; c < c1; ++c) {
+      const int64_t i0 = c * chunk, i1 = std::min(n, i0 + chunk), m = i1 - i0;
+      FusedLstmForwardRows(in, i0, i1, kernel.data_ptr<float>(), bias.data_ptr<float>(), h,
+                           static_cast<float>(kForgetBias), rows.data());
+      if (drop) RowDropoutRows(rows.data(), m, g * h, keys.data_ptr<int64_t>() + i0, dropout->p, dropout->seed);
+      if (o.ln_lastdim) {
+        BlockLayerNormRowsInPlace(rows.data(), m * g, 1, h, gamma.data_ptr<float>(), beta.data_ptr<float>(),
+                                  kLayerNormEps);
+      } else {
+        BlockLayerNormRowsInPlace(rows.data(), m, g, h, gamma.data_ptr<float>(), beta.data_ptr<float>(),
+                                  kLayerNormEps);
+      }
+      fuse.Run(rows.data(), m, out.data_ptr<float>() + i0 * h);
+    }
+  });
+  return out;
 }
 
 }  // namespace hardgnn::selfgnn

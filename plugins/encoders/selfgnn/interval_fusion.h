@@ -5,9 +5,32 @@
 #include <torch/nn/modules/rnn.h>
 #include <torch/nn/pimpl.h>
 
+#include <cstdint>
+
 #include "plugins/encoders/selfgnn/options.h"
 
 namespace hardgnn::selfgnn {
+
+class IntervalRnnImpl;
+class IntervalAttentionImpl;
+
+// Row dropout of the RNN's output in training: RowDropout's p, seed and keys (one per row).
+struct FusionDropout {
+  double p;
+  uint64_t seed;
+  at::Tensor keys;
+};
+
+// attention(dropout(rnn(slices[:, ids]))) without autograd: slices [G, I, d], ids [N] -> [N, d].
+// Each thread takes a chunk of items at a time through the LSTM, the dropout, the layer norm
+// and the attention while its rows are in cache, instead of each step writing an [N, G, d]
+// tensor for the next to read, and the LSTM reads its input rows from the slices in place.
+// The same bits as the modules' forward on the gathered rows (the same GEMM calls on the same
+// blocks). A chunk is 128, 256 or 512 items (whole LSTM blocks and attention chunks), so the
+// modules' calls on any multiple of 512 rows at a time give the same bits too. Undefined where it does not apply (the GRU, the stock kernels, not float, p ≥ 1):
+// the caller takes the modules' path.
+at::Tensor FuseRowsWithoutGrad(const IntervalRnnImpl& rnn, const IntervalAttentionImpl& attention,
+                               const at::Tensor& slices, const at::Tensor& ids, const FusionDropout* dropout);
 
 // The interval RNN over the G slices (SPEC §2.2 step 2): TF's BasicLSTMCell (one kernel
 // [2d,4d] on concat[x, h], one bias, gate order i,j,f,o, forget bias 1) or, as the paper
@@ -18,6 +41,8 @@ class IntervalRnnImpl : public torch::nn::Module {
   at::Tensor forward(const at::Tensor& x);
 
  private:
+  friend at::Tensor FuseRowsWithoutGrad(const IntervalRnnImpl&, const IntervalAttentionImpl&, const at::Tensor&,
+                                        const at::Tensor&, const FusionDropout*);
   Options options_;
   at::Tensor kernel_, bias_;  // LSTM: [2d, 4d], [4d]
   torch::nn::GRU gru_{nullptr};
@@ -33,6 +58,8 @@ class IntervalAttentionImpl : public torch::nn::Module {
   at::Tensor forward(const at::Tensor& h);  // [N, G, d] -> [N, d]
 
  private:
+  friend at::Tensor FuseRowsWithoutGrad(const IntervalRnnImpl&, const IntervalAttentionImpl&, const at::Tensor&,
+                                        const at::Tensor&, const FusionDropout*);
   Options options_;
   at::Tensor ln_gamma_, ln_beta_, w_qkv_, b_qkv_;  // [d], [d], [d, 3d], [3d]
 };

@@ -191,6 +191,12 @@ struct BlockLayerNormFunction : public torch::autograd::Function<BlockLayerNormF
 
 }  // namespace
 
+void BlockLayerNormRowsInPlace(float* x, int64_t rows, int64_t g, int64_t d, const float* gamma, const float* beta,
+                               double eps) {
+  std::vector<float> stats(2 * rows);  // mean and 1/σ, not kept
+  ForwardRows<float>(0, rows, g * d, d, x, gamma, beta, static_cast<float>(eps), x, stats.data(), stats.data() + rows);
+}
+
 at::Tensor BlockLayerNorm(const at::Tensor& x, const at::Tensor& gamma, const at::Tensor& beta, double eps) {
   if (x.dim() != 3 || gamma.dim() != 1 || beta.dim() != 1 || gamma.size(0) != x.size(2) || beta.size(0) != x.size(2)) {
     throw std::invalid_argument("BlockLayerNorm: need x [N, G, d], gamma [d], beta [d]");

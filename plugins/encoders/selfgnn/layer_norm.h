@@ -17,11 +17,18 @@
 
 #include <ATen/core/Tensor.h>
 
+#include <cstdint>
+
 namespace hardgnn::selfgnn {
 
 // x: [N, G, d] (any strides; made contiguous), gamma, beta: [d]. float or double.
 // Returns [N, G, d]. Differentiable with respect to x, gamma and beta.
 at::Tensor BlockLayerNorm(const at::Tensor& x, const at::Tensor& gamma, const at::Tensor& beta, double eps = 1e-12);
+
+// BlockLayerNorm's forward without autograd, in place on `rows` rows of G·d floats (each row's
+// values are read before they are written), in the calling thread: the same bits.
+void BlockLayerNormRowsInPlace(float* x, int64_t rows, int64_t g, int64_t d, const float* gamma, const float* beta,
+                               double eps = 1e-12);
 
 }  // namespace hardgnn::selfgnn
 
