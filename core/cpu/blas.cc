@@ -2,8 +2,13 @@
 
 #include <omp.h>
 
+#include <algorithm>
+#include <cstring>
 #include <limits>
 #include <stdexcept>
+#include <vector>
+
+#include "core/cpu/fma_chain_gemm.h"
 
 extern "C" {
 // Fortran BLAS (LP64). The hidden string-length arguments are not read by OpenBLAS or the
@@ -56,10 +61,49 @@ void RowMajorGemm(F gemm, bool trans_a, bool trans_b, int64_t m, int64_t n, int6
   gemm(&tb, &ta, &in, &im, &ik, &alpha, b, &ildb, a, &ilda, &beta, c, &ildc);
 }
 
+constexpr int64_t kChainDepth = 256;  // the longest k handed to FmaChainGemm (and checked)
+
+// FmaChainGemm against sgemm on a few products with k up to kChainDepth, a zero row of A and
+// signed zeros in C (sgemm's zeroing turns a -0 chain into +0): bit for bit or not at all.
+bool ChainAgreesWithSgemm() {
+  struct Shape {
+    int64_t m, n, k;
+    bool accumulate;
+  };
+  uint64_t state = 0x9E3779B97F4A7C15ULL;
+  auto next = [&state] {  // a fixed LCG: values in [-2, 2)
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return static_cast<float>(static_cast<int64_t>(state >> 40) - (int64_t{1} << 23)) / (1 << 22);
+  };
+  for (const Shape& s : {Shape{9, 32, 1, false}, Shape{9, 48, 64, true}, Shape{17, 256, 128, false},
+                         Shape{8, 16, kChainDepth, true}, Shape{3, 64, kChainDepth - 1, false}}) {
+    std::vector<float> a(s.m * s.k), b(s.k * s.n), c(s.m * s.n);
+    for (float& v : a) v = next();
+    for (float& v : b) v = next();
+    for (float& v : c) v = next() < 0 ? -0.0f : next();
+    std::fill_n(a.begin(), s.k, 0.0f);
+    std::vector<float> want = c;
+    RowMajorGemm(sgemm_, false, false, s.m, s.n, s.k, 1.0f, a.data(), s.k, b.data(), s.n, s.accumulate ? 1.0f : 0.0f,
+                 want.data(), s.n);
+    FmaChainGemm(s.m, s.n, s.k, a.data(), s.k, b.data(), s.n, s.accumulate, c.data(), s.n);
+    if (std::memcmp(want.data(), c.data(), c.size() * sizeof(float)) != 0) return false;
+  }
+  return true;
+}
+
 }  // namespace
+
+bool GemmUsesFmaChain() {
+  static const bool uses = FmaChainGemmApplies(16) && ChainAgreesWithSgemm();
+  return uses;
+}
 
 void Gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
           const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
+  if (!trans_a && !trans_b && alpha == 1 && (beta == 0 || beta == 1) && k >= 1 && k <= kChainDepth &&
+      FmaChainGemmApplies(n) && GemmUsesFmaChain()) {
+    return FmaChainGemm(m, n, k, a, lda, b, ldb, beta == 1, c, ldc);
+  }
   RowMajorGemm(sgemm_, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 

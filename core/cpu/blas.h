@@ -16,6 +16,14 @@ namespace hardgnn::cpu {
 // (row strides) lda, ldb, ldc. op(X) = X, or X^T when trans_x.
 void Gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
           const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
+
+// Whether float Gemm calls with neither operand transposed, alpha = 1, beta 0 or 1,
+// 1 <= k <= 256 and n % 16 == 0 go to FmaChainGemm (fma_chain_gemm.h: no packing of the
+// operands at every call) instead of sgemm: where the CPU has AVX-512 and a check at first use
+// finds the two agree bit for bit. OpenBLAS's kernels do, up to their panel depth; with another
+// BLAS that does not, every call stays with it.
+bool GemmUsesFmaChain();
+
 void Gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, double alpha, const double* a, int64_t lda,
           const double* b, int64_t ldb, double beta, double* c, int64_t ldc);
 

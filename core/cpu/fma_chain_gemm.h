@@ -1,0 +1,23 @@
+#ifndef HARDGNN_CORE_CPU_FMA_CHAIN_GEMM_H_
+#define HARDGNN_CORE_CPU_FMA_CHAIN_GEMM_H_
+
+// C = A · B (+ C), row-major floats, every element of C one fused multiply-add chain over k in
+// order from +0 (c = fma(a_p, b_p, c) for p = 0, 1, ...), then added to +0 or to C's old value:
+// what OpenBLAS's sgemm computes for k up to its panel depth, with no packing of either operand.
+// AVX-512 register tiles of 8 rows x 32 columns; B's rows are read in place.
+// cpu::Gemm calls it where it gives sgemm's bits (blas.h); tests call it directly.
+
+#include <cstdint>
+
+namespace hardgnn::cpu {
+
+// Whether FmaChainGemm runs here: the CPU has AVX-512 (cpu::UseWideVectors) and n % 16 == 0.
+bool FmaChainGemmApplies(int64_t n);
+
+// m x n += / = (m x k) · (k x n); lda, ldb, ldc in elements. Only where FmaChainGemmApplies(n).
+void FmaChainGemm(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb,
+                  bool accumulate, float* c, int64_t ldc);
+
+}  // namespace hardgnn::cpu
+
+#endif  // HARDGNN_CORE_CPU_FMA_CHAIN_GEMM_H_

@@ -1,0 +1,104 @@
+// FmaChainGemm computes every element as one fused multiply-add chain over k in order, added to
+// +0 or to C (checked against that chain written out in scalar code, strided operands, signed
+// zeros, every tail of rows and columns); and cpu::Gemm hands products to it exactly where it
+// gives the BLAS's bits.
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "core/cpu/blas.h"
+#include "core/cpu/fma_chain_gemm.h"
+#include "core/cpu/kernel_path.h"
+#include "gtest/gtest.h"
+
+namespace hardgnn::cpu {
+namespace {
+
+struct Operands {
+  int64_t m, n, k, lda, ldb, ldc;
+  std::vector<float> a, b, c;
+};
+
+// Random operands with padding between rows, a zero row of A, and signed zeros in C.
+Operands Make(int64_t m, int64_t n, int64_t k, uint64_t seed) {
+  Operands o{m, n, k, k + 3, n + 5, n + 7, {}, {}, {}};
+  uint64_t state = seed * 0x9E3779B97F4A7C15ULL + 1;
+  auto next = [&state] {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return static_cast<float>(static_cast<int64_t>(state >> 40) - (int64_t{1} << 23)) / (1 << 22);
+  };
+  o.a.resize(m * o.lda);
+  o.b.resize(k * o.ldb);
+  o.c.resize(m * o.ldc);
+  for (float& v : o.a) v = next();
+  for (float& v : o.b) v = next();
+  for (float& v : o.c) v = next() < -1 ? -0.0f : next();
+  if (m > 1) std::fill_n(o.a.begin() + o.lda, k, 0.0f);
+  return o;
+}
+
+bool SameBits(const std::vector<float>& x, const std::vector<float>& y) {
+  return x.size() == y.size() && std::memcmp(x.data(), y.data(), x.size() * sizeof(float)) == 0;
+}
+
+TEST(FmaChainGemmTest, EveryElementIsOneFmaChainOverKAddedToZeroOrC) {
+  if (!FmaChainGemmApplies(16)) GTEST_SKIP() << "no AVX-512 on this CPU";
+  int compared = 0;
+  for (const int64_t m : {1, 7, 8, 9, 23, 128}) {
+    for (const int64_t n : {16, 32, 48, 192, 256}) {
+      for (const int64_t k : {1, 2, 64, 128, 256, 300}) {
+        for (const bool accumulate : {false, true}) {
+          Operands o = Make(m, n, k, m * 1000 + n * 10 + k);
+          std::vector<float> want = o.c;
+          for (int64_t i = 0; i < m; ++i) {
+            for (int64_t j = 0; j < n; ++j) {
+              float t = 0;
+              for (int64_t p = 0; p < k; ++p) t = std::fma(o.a[i * o.lda + p], o.b[p * o.ldb + j], t);
+              want[i * o.ldc + j] = (accumulate ? o.c[i * o.ldc + j] : 0.0f) + t;  // padding untouched
+            }
+          }
+          FmaChainGemm(m, n, k, o.a.data(), o.lda, o.b.data(), o.ldb, accumulate, o.c.data(), o.ldc);
+          EXPECT_TRUE(SameBits(o.c, want)) << m << " x " << n << " x " << k << (accumulate ? ", accumulating" : "");
+          ++compared;
+        }
+      }
+    }
+  }
+  EXPECT_EQ(compared, 6 * 5 * 6 * 2);
+}
+
+// cpu::Gemm hands a product to FmaChainGemm exactly where that gives the BLAS's bits: where its
+// check at first use passed, the chain and sgemm (reached with the vectors narrowed, which turns
+// the chain off) agree at the LSTM's and the QKV projection's shapes and at the check's own;
+// where it did not (say OpenBLAS on its generic kernels, as in this test's process without
+// OPENBLAS_CORETYPE), cpu::Gemm gives sgemm's bits and the chain differs on one of them at least.
+TEST(FmaChainGemmTest, GemmTakesTheChainExactlyWhereItGivesTheBlasBits) {
+  if (!FmaChainGemmApplies(16)) GTEST_SKIP() << "no AVX-512 on this CPU";
+  struct Shape {
+    int64_t m, n, k;
+    bool accumulate;
+  };
+  bool chain_always_agrees = true;
+  for (const Shape& s : {Shape{128, 256, 128, false}, Shape{128, 256, 64, false}, Shape{77, 256, 128, false},
+                         Shape{512, 192, 64, true}, Shape{300, 192, 64, true}, Shape{9, 32, 1, false},
+                         Shape{9, 48, 64, true}, Shape{17, 256, 128, false}, Shape{8, 16, 256, true},
+                         Shape{3, 64, 255, false}}) {
+    Operands o = Make(s.m, s.n, s.k, s.m + s.n + s.k);
+    const float beta = s.accumulate ? 1.0f : 0.0f;
+    std::vector<float> chain = o.c, via_gemm = o.c, blas = o.c;
+    FmaChainGemm(s.m, s.n, s.k, o.a.data(), o.lda, o.b.data(), o.ldb, s.accumulate, chain.data(), o.ldc);
+    Gemm(false, false, s.m, s.n, s.k, 1.0f, o.a.data(), o.lda, o.b.data(), o.ldb, beta, via_gemm.data(), o.ldc);
+    {
+      ScopedNarrowVectors sgemm_only;
+      Gemm(false, false, s.m, s.n, s.k, 1.0f, o.a.data(), o.lda, o.b.data(), o.ldb, beta, blas.data(), o.ldc);
+    }
+    EXPECT_TRUE(SameBits(via_gemm, blas)) << s.m << " x " << s.n << " x " << s.k;
+    if (GemmUsesFmaChain()) EXPECT_TRUE(SameBits(chain, blas)) << s.m << " x " << s.n << " x " << s.k;
+    chain_always_agrees = chain_always_agrees && SameBits(chain, blas);
+  }
+  if (!GemmUsesFmaChain()) EXPECT_FALSE(chain_always_agrees) << "the check turned down a BLAS that agrees";
+}
+
+}  // namespace
+}  // namespace hardgnn::cpu
