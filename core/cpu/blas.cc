@@ -91,7 +91,60 @@ bool ChainAgreesWithSgemm() {
   return true;
 }
 
+constexpr int64_t kChainMinOutputs = 8192;  // products with B transposed: m·n at least this
+
+// The same for products with B transposed, sgemm's "T" against FmaChainGemm on Bᵀ, at sizes
+// from kChainMinOutputs outputs up (below, sgemm's small-matrix kernel sums in another order).
+bool TransposedChainAgreesWithSgemm() {
+  struct Shape {
+    int64_t m, n, k;
+  };
+  uint64_t state = 0xD1B54A32D192ED03ULL;
+  auto next = [&state] {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return static_cast<float>(static_cast<int64_t>(state >> 40) - (int64_t{1} << 23)) / (1 << 22);
+  };
+  for (const Shape& s : {Shape{128, 64, kChainDepth}, Shape{129, 64, 192}, Shape{64, 128, 100}, Shape{512, 16, 33}}) {
+    std::vector<float> a(s.m * s.k), b(s.n * s.k), bt(s.k * s.n), want(s.m * s.n), got(s.m * s.n);
+    for (float& v : a) v = next();
+    for (float& v : b) v = next();
+    for (int64_t j = 0; j < s.n; ++j) {
+      for (int64_t p = 0; p < s.k; ++p) bt[p * s.n + j] = b[j * s.k + p];
+    }
+    RowMajorGemm(sgemm_, false, true, s.m, s.n, s.k, 1.0f, a.data(), s.k, b.data(), s.k, 0.0f, want.data(), s.n);
+    FmaChainGemm(s.m, s.n, s.k, a.data(), s.k, bt.data(), s.n, false, got.data(), s.n);
+    if (std::memcmp(want.data(), got.data(), got.size() * sizeof(float)) != 0) return false;
+  }
+  return true;
+}
+
 }  // namespace
+
+template <>
+TransposedWeight<float>::TransposedWeight(const float* b, int64_t ldb, int64_t n, int64_t k)
+    : b_(b), ldb_(ldb), n_(n), k_(k) {
+  static const bool agrees = GemmUsesFmaChain() && TransposedChainAgreesWithSgemm();
+  if (!agrees || k < 1 || k > kChainDepth || !FmaChainGemmApplies(n)) return;
+  bt_.resize(k * n);
+  for (int64_t j = 0; j < n; ++j) {
+    for (int64_t p = 0; p < k; ++p) bt_[p * n + j] = b[j * ldb + p];
+  }
+}
+
+template <>
+void TransposedWeight<float>::Times(int64_t m, const float* a, int64_t lda, float* c, int64_t ldc) const {
+  if (!bt_.empty() && m * n_ >= kChainMinOutputs) return FmaChainGemm(m, n_, k_, a, lda, bt_.data(), n_, false, c, ldc);
+  Gemm(false, true, m, n_, k_, 1.0f, a, lda, b_, ldb_, 0.0f, c, ldc);
+}
+
+template <>
+TransposedWeight<double>::TransposedWeight(const double* b, int64_t ldb, int64_t n, int64_t k)
+    : b_(b), ldb_(ldb), n_(n), k_(k) {}
+
+template <>
+void TransposedWeight<double>::Times(int64_t m, const double* a, int64_t lda, double* c, int64_t ldc) const {
+  Gemm(false, true, m, n_, k_, 1.0, a, lda, b_, ldb_, 0.0, c, ldc);
+}
 
 bool GemmUsesFmaChain() {
   static const bool uses = FmaChainGemmApplies(16) && ChainAgreesWithSgemm();

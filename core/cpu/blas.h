@@ -9,6 +9,7 @@
 // on strided sub-blocks or inside its own parallel loop.
 
 #include <cstdint>
+#include <vector>
 
 namespace hardgnn::cpu {
 
@@ -23,6 +24,23 @@ void Gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alp
 // finds the two agree bit for bit. OpenBLAS's kernels do, up to their panel depth; with another
 // BLAS that does not, every call stays with it.
 bool GemmUsesFmaChain();
+
+// The weight B [n, k] (row stride ldb) of many products C[m, n] = A[m, k] · Bᵀ (beta 0), such
+// as a layer's backward: where FmaChainGemm gives sgemm's bits for them, Bᵀ is made once here
+// and each product of at least 8,192 outputs runs on it without packing; every other product
+// (double, a partial block, which sgemm's small-matrix kernel sums in another order) is sgemm's.
+// B must outlive this.
+template <typename T>
+class TransposedWeight {
+ public:
+  TransposedWeight(const T* b, int64_t ldb, int64_t n, int64_t k);
+  void Times(int64_t m, const T* a, int64_t lda, T* c, int64_t ldc) const;
+
+ private:
+  const T* b_;
+  int64_t ldb_, n_, k_;
+  std::vector<T> bt_;  // Bᵀ [k, n], empty where every product is sgemm's
+};
 
 void Gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, double alpha, const double* a, int64_t lda,
           const double* b, int64_t ldb, double beta, double* c, int64_t ldc);

@@ -1,7 +1,8 @@
 // FmaChainGemm computes every element as one fused multiply-add chain over k in order, added to
 // +0 or to C (checked against that chain written out in scalar code, strided operands, signed
-// zeros, every tail of rows and columns); and cpu::Gemm hands products to it exactly where it
-// gives the BLAS's bits.
+// zeros, every tail of rows and columns); and cpu::Gemm and TransposedWeight hand products to
+// it exactly where it gives the BLAS's bits. fma_chain_gemm_openblas_kernels_test runs this with
+// OpenBLAS's AVX-512 kernels where the CPU has them (the check then passes and the chain runs).
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -98,6 +99,24 @@ TEST(FmaChainGemmTest, GemmTakesTheChainExactlyWhereItGivesTheBlasBits) {
     chain_always_agrees = chain_always_agrees && SameBits(chain, blas);
   }
   if (!GemmUsesFmaChain()) EXPECT_FALSE(chain_always_agrees) << "the check turned down a BLAS that agrees";
+}
+
+// TransposedWeight's products give sgemm's "T" bits at every size: below 8,192 outputs (where
+// sgemm's small-matrix kernel sums in another order) by sgemm itself, from there by the chain
+// kernel on Bᵀ where the checks passed; the LSTM's and the QKV projection's backward shapes.
+TEST(FmaChainGemmTest, TransposedWeightGivesSgemmsBitsAtEverySize) {
+  for (const int64_t k : {192, 256}) {
+    for (const int64_t m : {1, 9, 18, 19, 127, 128, 129, 600, 1536}) {
+      const int64_t n = 64;
+      Operands o = Make(m, n, k, 7 * m + k);  // o.b read as B [n, k] with row stride o.lda
+      std::vector<float> b(n * o.lda);
+      for (size_t i = 0; i < b.size(); ++i) b[i] = o.a[i % o.a.size()] * 0.5f + 0.25f;
+      std::vector<float> got = o.c, want = o.c;
+      TransposedWeight<float>(b.data(), o.lda, n, k).Times(m, o.a.data(), o.lda, got.data(), o.ldc);
+      Gemm(false, true, m, n, k, 1.0f, o.a.data(), o.lda, b.data(), o.lda, 0.0f, want.data(), o.ldc);
+      EXPECT_TRUE(SameBits(got, want)) << m << " x " << n << " x " << k;
+    }
+  }
 }
 
 }  // namespace

@@ -261,7 +261,7 @@ void Backward(const Dims& s, const T* x, const T* w, const T* acts, const T* cel
               T* dw, T* db) {
   const int64_t h4 = 4 * s.h, k = s.din + s.h, dg_stride = s.g * h4, out_stride = s.g * s.h;
   const int64_t width = k * h4 + h4;  // one partial: dkernel then dbias
-  const T* w_h = w + s.din * h4;
+  const cpu::TransposedWeight<T> w_h(w + s.din * h4, h4, s.h, h4), w_x(w, h4, s.din, h4);  // dh, dx: · Wᵀ
   cpu::ChunkPartials<T> partial(cpu::DivUp(s.n, kGroupRows), width);
   cpu::ForEachChunk(s.n, kGroupRows, [&](int64_t g0, int64_t g1, int64_t group) {
     T* dw_part = partial.Chunk(group);
@@ -275,12 +275,10 @@ void Backward(const Dims& s, const T* x, const T* w, const T* acts, const T* cel
         CellBackward<T>(rows, s.h, acts + BlockOffset(n0, s.g, t, h4), h4, c, t > 0 ? c - kRowBlock * s.h : nullptr,
                         s.h, gout + (n0 * s.g + t) * s.h, out_stride, t + 1 < s.g ? dh.data() : nullptr, s.h, dc.data(),
                         dg.data() + t * h4, dg_stride);
-        if (t > 0) {
-          cpu::Gemm(false, true, rows, s.h, h4, T(1), dg.data() + t * h4, dg_stride, w_h, h4, T(0), dh.data(), s.h);
-        }
+        if (t > 0) w_h.Times(rows, dg.data() + t * h4, dg_stride, dh.data(), s.h);
       }
       const int64_t m = rows * s.g;  // the block's (row, step) pairs, row-major like x, out, dx
-      cpu::Gemm(false, true, m, s.din, h4, T(1), dg.data(), h4, w, h4, T(0), dx + n0 * s.g * s.din, s.din);
+      w_x.Times(m, dg.data(), h4, dx + n0 * s.g * s.din, s.din);
       for (int64_t r = 0; r < rows; ++r) {
         for (int64_t t = 0; t < s.g; ++t) {
           T* dst = xh.data() + (r * s.g + t) * k;

@@ -31,8 +31,9 @@ void Forward(int64_t m, int64_t in, int64_t out, const T* x, const T* w, const T
 
 template <typename T>
 void Backward(int64_t m, int64_t in, int64_t out, const T* x, const T* w, const T* gy, T* dx, T* dw, T* db) {
+  const cpu::TransposedWeight<T> wt(w, out, in, out);  // dx = gy · wᵀ
   cpu::ForEachChunk(m, kRowBlock, [&](int64_t r0, int64_t r1, int64_t) {
-    cpu::Gemm(false, true, r1 - r0, in, out, T(1), gy + r0 * out, out, w, out, T(0), dx + r0 * in, in);
+    wt.Times(r1 - r0, gy + r0 * out, out, dx + r0 * in, in);
   });
   const int64_t width = in * out + out;
   cpu::ChunkPartials<T> partial(cpu::DivUp(m, kGroupRows), width);
