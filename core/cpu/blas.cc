@@ -63,57 +63,43 @@ void RowMajorGemm(F gemm, bool trans_a, bool trans_b, int64_t m, int64_t n, int6
 
 constexpr int64_t kChainDepth = 256;  // the longest k handed to FmaChainGemm (and checked)
 
-// FmaChainGemm against sgemm on a few products with k up to kChainDepth, a zero row of A and
-// signed zeros in C (sgemm's zeroing turns a -0 chain into +0): bit for bit or not at all.
-bool ChainAgreesWithSgemm() {
+constexpr int64_t kChainMinOutputs = 8192;  // products with B transposed: m·n at least this
+
+// FmaChainGemm against sgemm, bit for bit or not at all, on products with k up to kChainDepth,
+// a zero row of A and signed zeros in C (sgemm's zeroing turns a -0 chain into +0).
+// transposed: sgemm's product by Bᵀ against the chain on Bᵀ made here, at sizes from
+// kChainMinOutputs outputs up (below, sgemm's small-matrix kernel sums in another order).
+bool ChainAgreesWithSgemm(bool transposed) {
   struct Shape {
     int64_t m, n, k;
     bool accumulate;
   };
-  uint64_t state = 0x9E3779B97F4A7C15ULL;
+  const std::vector<Shape> shapes =
+      transposed ? std::vector<Shape>{{128, 64, kChainDepth, false}, {129, 64, 192, false}, {64, 128, 100, false},
+                                      {512, 16, 33, false}}
+                 : std::vector<Shape>{{9, 32, 1, false}, {9, 48, 64, true}, {17, 256, 128, false},
+                                      {8, 16, kChainDepth, true}, {3, 64, kChainDepth - 1, false}};
+  uint64_t state = transposed ? 0xD1B54A32D192ED03ULL : 0x9E3779B97F4A7C15ULL;
   auto next = [&state] {  // a fixed LCG: values in [-2, 2)
     state = state * 6364136223846793005ULL + 1442695040888963407ULL;
     return static_cast<float>(static_cast<int64_t>(state >> 40) - (int64_t{1} << 23)) / (1 << 22);
   };
-  for (const Shape& s : {Shape{9, 32, 1, false}, Shape{9, 48, 64, true}, Shape{17, 256, 128, false},
-                         Shape{8, 16, kChainDepth, true}, Shape{3, 64, kChainDepth - 1, false}}) {
-    std::vector<float> a(s.m * s.k), b(s.k * s.n), c(s.m * s.n);
+  for (const Shape& s : shapes) {
+    std::vector<float> a(s.m * s.k), b(s.k * s.n), c(s.m * s.n);  // b: B [k, n], or Bᵀ's source [n, k]
     for (float& v : a) v = next();
     for (float& v : b) v = next();
     for (float& v : c) v = next() < 0 ? -0.0f : next();
     std::fill_n(a.begin(), s.k, 0.0f);
-    std::vector<float> want = c;
-    RowMajorGemm(sgemm_, false, false, s.m, s.n, s.k, 1.0f, a.data(), s.k, b.data(), s.n, s.accumulate ? 1.0f : 0.0f,
-                 want.data(), s.n);
-    FmaChainGemm(s.m, s.n, s.k, a.data(), s.k, b.data(), s.n, s.accumulate, c.data(), s.n);
-    if (std::memcmp(want.data(), c.data(), c.size() * sizeof(float)) != 0) return false;
-  }
-  return true;
-}
-
-constexpr int64_t kChainMinOutputs = 8192;  // products with B transposed: m·n at least this
-
-// The same for products with B transposed, sgemm's "T" against FmaChainGemm on Bᵀ, at sizes
-// from kChainMinOutputs outputs up (below, sgemm's small-matrix kernel sums in another order).
-bool TransposedChainAgreesWithSgemm() {
-  struct Shape {
-    int64_t m, n, k;
-  };
-  uint64_t state = 0xD1B54A32D192ED03ULL;
-  auto next = [&state] {
-    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
-    return static_cast<float>(static_cast<int64_t>(state >> 40) - (int64_t{1} << 23)) / (1 << 22);
-  };
-  for (const Shape& s : {Shape{128, 64, kChainDepth}, Shape{129, 64, 192}, Shape{64, 128, 100}, Shape{512, 16, 33}}) {
-    std::vector<float> a(s.m * s.k), b(s.n * s.k), bt(s.k * s.n), want(s.m * s.n), got(s.m * s.n);
-    for (float& v : a) v = next();
-    for (float& v : b) v = next();
-    for (int64_t j = 0; j < s.n; ++j) {
-      for (int64_t p = 0; p < s.k; ++p) bt[p * s.n + j] = b[j * s.k + p];
+    std::vector<float> want = c, chain_b = b;
+    if (transposed) {
+      for (int64_t j = 0; j < s.n; ++j) {
+        for (int64_t p = 0; p < s.k; ++p) chain_b[p * s.n + j] = b[j * s.k + p];
+      }
     }
-    RowMajorGemm(sgemm_, false, true, s.m, s.n, s.k, 1.0f, a.data(), s.k, b.data(), s.k, 0.0f, want.data(), s.n);
-    FmaChainGemm(s.m, s.n, s.k, a.data(), s.k, bt.data(), s.n, false, got.data(), s.n);
-    if (std::memcmp(want.data(), got.data(), got.size() * sizeof(float)) != 0) return false;
+    RowMajorGemm(sgemm_, false, transposed, s.m, s.n, s.k, 1.0f, a.data(), s.k, b.data(), transposed ? s.k : s.n,
+                 s.accumulate ? 1.0f : 0.0f, want.data(), s.n);
+    FmaChainGemm(s.m, s.n, s.k, a.data(), s.k, chain_b.data(), s.n, s.accumulate, c.data(), s.n);
+    if (std::memcmp(want.data(), c.data(), c.size() * sizeof(float)) != 0) return false;
   }
   return true;
 }
@@ -123,7 +109,7 @@ bool TransposedChainAgreesWithSgemm() {
 template <>
 TransposedWeight<float>::TransposedWeight(const float* b, int64_t ldb, int64_t n, int64_t k)
     : b_(b), ldb_(ldb), n_(n), k_(k) {
-  static const bool agrees = GemmUsesFmaChain() && TransposedChainAgreesWithSgemm();
+  static const bool agrees = GemmUsesFmaChain() && ChainAgreesWithSgemm(/*transposed=*/true);
   if (!agrees || k < 1 || k > kChainDepth || !FmaChainGemmApplies(n)) return;
   bt_.resize(k * n);
   for (int64_t j = 0; j < n; ++j) {
@@ -147,7 +133,7 @@ void TransposedWeight<double>::Times(int64_t m, const double* a, int64_t lda, do
 }
 
 bool GemmUsesFmaChain() {
-  static const bool uses = FmaChainGemmApplies(16) && ChainAgreesWithSgemm();
+  static const bool uses = FmaChainGemmApplies(16) && ChainAgreesWithSgemm(/*transposed=*/false);
   return uses;
 }
 

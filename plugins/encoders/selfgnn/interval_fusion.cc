@@ -89,21 +89,17 @@ at::Tensor FuseRowsWithoutGrad(const IntervalRnnImpl& rnn, const IntervalAttenti
   const int64_t chunk = std::lcm(kLstmRowBlock, IntervalAttentionRows::ChunkItems(g));
   at::Tensor out = at::empty({n, h}, x.options());
   at::parallel_for(0, cpu::DivUp(n, chunk), 1, [&](int64_t c0, int64_t c1) {
-    IntervalAttentionRows fuse(g, h, o.heads, w.data_ptr<float>(), b.data_ptr<float>());
+    IntervalAttentionRows attend(g, h, o.heads, w.data_ptr<float>(), b.data_ptr<float>());
     std::vector<float> rows(chunk * g * h);
     for (int64_t c = c0; c < c1; ++c) {
       const int64_t i0 = c * chunk, i1 = std::min(n, i0 + chunk), m = i1 - i0;
       FusedLstmForwardRows(in, i0, i1, kernel.data_ptr<float>(), bias.data_ptr<float>(), h,
                            static_cast<float>(kForgetBias), rows.data());
       if (drop) RowDropoutRows(rows.data(), m, g * h, keys.data_ptr<int64_t>() + i0, dropout->p, dropout->seed);
-      if (o.ln_lastdim) {
-        BlockLayerNormRowsInPlace(rows.data(), m * g, 1, h, gamma.data_ptr<float>(), beta.data_ptr<float>(),
-                                  kLayerNormEps);
-      } else {
-        BlockLayerNormRowsInPlace(rows.data(), m, g, h, gamma.data_ptr<float>(), beta.data_ptr<float>(),
-                                  kLayerNormEps);
-      }
-      fuse.Run(rows.data(), m, out.data_ptr<float>() + i0 * h);
+      // Statistics per row of G·h values, or per slice under ln_lastdim (rows of h values).
+      BlockLayerNormRowsInPlace(rows.data(), o.ln_lastdim ? m * g : m, o.ln_lastdim ? 1 : g, h,
+                                gamma.data_ptr<float>(), beta.data_ptr<float>(), kLayerNormEps);
+      attend.Run(rows.data(), m, out.data_ptr<float>() + i0 * h);
     }
   });
   return out;
