@@ -25,6 +25,11 @@ void Gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alp
 // BLAS that does not, every call stays with it.
 bool GemmUsesFmaChain();
 
+// Whether such a product (float, neither operand transposed, alpha 1, beta 0 or 1) of these n
+// and k goes to FmaChainGemm: a caller can then ask FmaChainGemmBias for the bias-filled,
+// beta-1 form without filling C.
+bool GemmTakesChain(int64_t n, int64_t k);
+
 // The weight B [n, k] (row stride ldb) of many products C[m, n] = A[m, k] · Bᵀ (beta 0), such
 // as a layer's backward: where FmaChainGemm gives sgemm's bits for them, Bᵀ is made once here
 // and each product of at least 8,192 outputs runs on it without packing; every other product

@@ -18,6 +18,12 @@ bool FmaChainGemmApplies(int64_t n);
 void FmaChainGemm(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb,
                   bool accumulate, float* c, int64_t ldc);
 
+// C[i, :] = bias + A[i, :] · B: the chain added to the same n values in every row, which is what
+// sgemm computes for C filled with them and beta 1, without writing them to C first (a layer's
+// forward with its bias).
+void FmaChainGemmBias(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb,
+                      const float* bias, float* c, int64_t ldc);
+
 }  // namespace hardgnn::cpu
 
 #endif  // HARDGNN_CORE_CPU_FMA_CHAIN_GEMM_H_

@@ -5,9 +5,11 @@
 
 #include <algorithm>
 #include <stdexcept>
+#include <type_traits>
 #include <vector>
 
 #include "core/cpu/blas.h"
+#include "core/cpu/fma_chain_gemm.h"
 #include "core/cpu/parallel.h"
 #include "core/model/profile.h"
 
@@ -17,9 +19,13 @@ namespace {
 constexpr int64_t kRowBlock = kLinearRowBlock;  // rows per forward / input-gradient GEMM
 constexpr int64_t kGroupRows = 8192;  // rows per weight-gradient partial
 
-// One block of the forward: y[r0, r1) = b + x[r0, r1) w (y: row r0).
+// One block of the forward: y[r0, r1) = b + x[r0, r1) w (y: row r0). Where cpu::Gemm would
+// take its chain kernel, that kernel adds b itself instead of reading it back from y.
 template <typename T>
 void ForwardBlock(int64_t r0, int64_t r1, int64_t in, int64_t out, const T* x, const T* w, const T* b, T* y) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (cpu::GemmTakesChain(out, in)) return cpu::FmaChainGemmBias(r1 - r0, out, in, x + r0 * in, in, w, out, b, y, out);
+  }
   for (int64_t r = r0; r < r1; ++r) std::copy_n(b, out, y + (r - r0) * out);
   cpu::Gemm(false, false, r1 - r0, out, in, T(1), x + r0 * in, in, w, out, T(1), y, out);
 }
