@@ -17,7 +17,7 @@ bazel build -c opt --jobs=2 //benchmarks:all >/dev/null 2>&1 || bazel build -c o
 echo "threads: ${BENCH_THREADS:-2}; machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), load $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '| %-58s | %9s | %9s | %8s | %11s |\n' benchmark "wall ms" "CPU ms" "RSS MB" "calib GF/s"
 printf '|%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..60})" "-----------" "-----------" "----------" "-------------"
-for bin in propagate_bench lstm_bench attention_bench pipeline_bench optimizer_bench bandwidth_bench; do
+for bin in propagate_bench lstm_bench attention_bench pipeline_bench optimizer_bench bandwidth_bench gemm_bench; do
   for name in $(./bazel-bin/benchmarks/$bin --benchmark_list_tests | grep -v '^Calibration' | grep -E -- "$filter"); do
     json="$out/$(echo "$name" | tr '/' '_').json"
     /usr/bin/time -f '%M' -o "$out/rss" ./bazel-bin/benchmarks/$bin \

@@ -46,8 +46,8 @@ bool SameBits(const std::vector<float>& x, const std::vector<float>& y) {
 TEST(FmaChainGemmTest, EveryElementIsOneFmaChainOverKAddedToZeroCOrABias) {
   if (!FmaChainGemmApplies(16)) GTEST_SKIP() << "no AVX-512 on this CPU";
   int compared = 0;
-  for (const int64_t m : {1, 7, 8, 9, 23, 128}) {
-    for (const int64_t n : {16, 32, 48, 192, 256}) {
+  for (const int64_t m : {1, 6, 7, 8, 9, 23, 128}) {
+    for (const int64_t n : {16, 32, 48, 64, 192, 256}) {
       for (const int64_t k : {1, 2, 64, 128, 256, 300}) {
         for (const int base : {0, 1, 2}) {  // added to +0, to C, to a bias row
           Operands o = Make(m, n, k, m * 1000 + n * 10 + k);

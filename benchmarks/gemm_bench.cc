@@ -1,0 +1,68 @@
+// The step's small-k products at their real shapes: the chain kernel (core/cpu/fma_chain_gemm.h,
+// what cpu::Gemm runs on AVX-512) against OpenBLAS's sgemm on the same row blocks, each block
+// one single-threaded call, blocks in parallel (as the LSTM and Linear call them). 245,760 rows
+// (Linear at the published Yelp shape: about 20,000 rows x G = 12). GFLOP/s counts 2·m·n·k.
+// Run: bazel run //benchmarks:gemm_bench
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <benchmark/benchmark.h>
+
+#include <cstdint>
+
+#include "benchmarks/common.h"
+#include "core/cpu/fma_chain_gemm.h"
+#include "core/cpu/parallel.h"
+
+extern "C" void sgemm_(const char* transa, const char* transb, const int* m, const int* n, const int* k,
+                       const float* alpha, const float* a, const int* lda, const float* b, const int* ldb,
+                       const float* beta, float* c, const int* ldc);
+
+namespace hardgnn::bench {
+namespace {
+
+constexpr int64_t kRows = 245760;
+
+struct Shape {
+  int64_t block, n, k;  // C[block, n] = A[block, k] · B[k, n] per call
+};
+
+// Linear (QKV projection): forward [512, 64] x [64, 192]; input gradient [512, 192] x [192, 64].
+// LSTM (blocks of 128 rows): gates [128, 128] x [128, 256]; recurrent gradient [128, 256] x
+// [256, 64]; input gradient over a block's 12 steps [1536, 256] x [256, 64].
+constexpr Shape kLinearForward{512, 192, 64}, kLinearDx{512, 64, 192}, kLstmGates{128, 256, 128},
+    kLstmDh{128, 64, 256}, kLstmDx{1536, 64, 256};
+
+void Product(benchmark::State& state, Shape s, bool chain) {
+  at::set_num_threads(BenchThreads());
+  at::manual_seed(0);
+  const at::Tensor a = at::randn({kRows, s.k}), b = at::randn({s.k, s.n});
+  at::Tensor c = at::empty({kRows, s.n});
+  const float *pa = a.data_ptr<float>(), *pb = b.data_ptr<float>();
+  float* pc = c.data_ptr<float>();
+  if (chain && !cpu::FmaChainGemmApplies(s.n)) return state.SkipWithError("no AVX-512 here: no chain kernel");
+  for (auto _ : state) {
+    cpu::ForEachChunk(kRows, s.block, [&](int64_t r0, int64_t r1, int64_t) {
+      if (chain) return cpu::FmaChainGemm(r1 - r0, s.n, s.k, pa + r0 * s.k, s.k, pb, s.n, false, pc + r0 * s.n, s.n);
+      const int m = static_cast<int>(r1 - r0), n = static_cast<int>(s.n), k = static_cast<int>(s.k);
+      const float one = 1, zero = 0;  // row-major C = A B is column-major Cᵀ = Bᵀ Aᵀ
+      sgemm_("N", "N", &n, &m, &k, &one, pb, &n, pa + r0 * s.k, &k, &zero, pc + r0 * s.n, &n);
+    });
+    benchmark::DoNotOptimize(pc);
+  }
+  state.counters["GFLOP/s"] =
+      benchmark::Counter(2.0 * kRows * s.n * s.k * state.iterations() / 1e9, benchmark::Counter::kIsRate);
+}
+
+#define PRODUCT_BENCH(name, shape)                                     \
+  BENCHMARK_CAPTURE(Product, name##_chain, shape, true)->Apply(Timed); \
+  BENCHMARK_CAPTURE(Product, name##_sgemm, shape, false)->Apply(Timed)
+
+PRODUCT_BENCH(linear_forward, kLinearForward);
+PRODUCT_BENCH(linear_dx, kLinearDx);
+PRODUCT_BENCH(lstm_gates, kLstmGates);
+PRODUCT_BENCH(lstm_dh, kLstmDh);
+PRODUCT_BENCH(lstm_dx, kLstmDx);
+BENCHMARK(Calibration)->Apply(Timed);
+
+}  // namespace
+}  // namespace hardgnn::bench
