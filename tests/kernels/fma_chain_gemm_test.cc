@@ -72,7 +72,7 @@ TEST(FmaChainGemmTest, EveryElementIsOneFmaChainOverKAddedToZeroCOrABias) {
       }
     }
   }
-  EXPECT_EQ(compared, 6 * 5 * 6 * 3);
+  EXPECT_EQ(compared, 7 * 6 * 6 * 3);
 }
 
 // cpu::Gemm hands a product to FmaChainGemm exactly where that gives the BLAS's bits: where its
