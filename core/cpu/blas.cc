@@ -65,6 +65,15 @@ constexpr int64_t kChainDepth = 256;  // the longest k handed to FmaChainGemm (a
 
 constexpr int64_t kChainMinOutputs = 8192;  // products with B transposed: m·n at least this
 
+// Bᵀ [k, n] of B [n, k] (row stride ldb).
+std::vector<float> Transposed(const float* b, int64_t ldb, int64_t n, int64_t k) {
+  std::vector<float> bt(k * n);
+  for (int64_t j = 0; j < n; ++j) {
+    for (int64_t p = 0; p < k; ++p) bt[p * n + j] = b[j * ldb + p];
+  }
+  return bt;
+}
+
 // FmaChainGemm against sgemm, bit for bit or not at all, on products with k up to kChainDepth,
 // a zero row of A and signed zeros in C (sgemm's zeroing turns a -0 chain into +0).
 // transposed: sgemm's product by Bᵀ against the chain on Bᵀ made here, at sizes from
@@ -90,12 +99,8 @@ bool ChainAgreesWithSgemm(bool transposed) {
     for (float& v : b) v = next();
     for (float& v : c) v = next() < 0 ? -0.0f : next();
     std::fill_n(a.begin(), s.k, 0.0f);
-    std::vector<float> want = c, chain_b = b;
-    if (transposed) {
-      for (int64_t j = 0; j < s.n; ++j) {
-        for (int64_t p = 0; p < s.k; ++p) chain_b[p * s.n + j] = b[j * s.k + p];
-      }
-    }
+    std::vector<float> want = c;
+    const std::vector<float> chain_b = transposed ? Transposed(b.data(), s.k, s.n, s.k) : b;
     RowMajorGemm(sgemm_, false, transposed, s.m, s.n, s.k, 1.0f, a.data(), s.k, b.data(), transposed ? s.k : s.n,
                  s.accumulate ? 1.0f : 0.0f, want.data(), s.n);
     FmaChainGemm(s.m, s.n, s.k, a.data(), s.k, chain_b.data(), s.n, s.accumulate, c.data(), s.n);
@@ -110,11 +115,7 @@ template <>
 TransposedWeight<float>::TransposedWeight(const float* b, int64_t ldb, int64_t n, int64_t k)
     : b_(b), ldb_(ldb), n_(n), k_(k) {
   static const bool agrees = GemmUsesFmaChain() && ChainAgreesWithSgemm(/*transposed=*/true);
-  if (!agrees || k < 1 || k > kChainDepth || !FmaChainGemmApplies(n)) return;
-  bt_.resize(k * n);
-  for (int64_t j = 0; j < n; ++j) {
-    for (int64_t p = 0; p < k; ++p) bt_[p * n + j] = b[j * ldb + p];
-  }
+  if (agrees && k >= 1 && k <= kChainDepth && FmaChainGemmApplies(n)) bt_ = Transposed(b, ldb, n, k);
 }
 
 template <>

@@ -2,8 +2,6 @@
 
 #include <immintrin.h>
 
-#include <algorithm>
-
 #include "core/cpu/kernel_path.h"
 
 // vec.h's HARDGNN_AVX512 (this library sits below the one that holds vec.h).
@@ -69,12 +67,10 @@ HARDGNN_AVX512 void Rows(int64_t m, int64_t k, const float* a, int64_t lda, cons
 // each output is one chain over p in order.
 void Strips(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb,
             const float* bias, bool accumulate, float* c, int64_t ldc) {
+  if (n == 64) return Rows<4, 4>(m, k, a, lda, b, ldb, bias, accumulate, c, ldc);
   for (int64_t j = 0; j < n;) {
     const float* bias_j = bias != nullptr ? bias + j : nullptr;
-    if (n == 64) {
-      Rows<4, 4>(m, k, a, lda, b + j, ldb, bias_j, accumulate, c + j, ldc);
-      j += 64;
-    } else if (n - j >= 32) {
+    if (n - j >= 32) {
       Rows<8, 2>(m, k, a, lda, b + j, ldb, bias_j, accumulate, c + j, ldc);
       j += 32;
     } else {
