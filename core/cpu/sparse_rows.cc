@@ -16,14 +16,21 @@ at::Tensor Rows(const at::Tensor& x, const at::Tensor& flat_rows) {
 }
 
 struct GatherRowsFunction : public torch::autograd::Function<GatherRowsFunction> {
-  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x, const at::Tensor& flat_rows) {
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x, const at::Tensor& flat_rows,
+                            bool sparse_gradient) {
     ctx->saved_data["sizes"] = x.sizes().vec();
+    ctx->saved_data["sparse"] = sparse_gradient;
     ctx->save_for_backward({flat_rows});
     return Rows(x, flat_rows);
   }
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list grad) {
     const std::vector<int64_t> sizes = ctx->saved_data["sizes"].toIntVector();
+    if (!ctx->saved_data["sparse"].toBool()) {
+      at::Tensor dense = at::zeros(sizes, grad[0].options());
+      dense.view({-1, sizes.back()}).index_add_(0, ctx->get_saved_variables()[0], grad[0]);
+      return {dense, at::Tensor(), at::Tensor()};
+    }
     at::Tensor rest = ctx->get_saved_variables()[0].to(at::kLong);
     // The flat row index unravelled over x's leading dims, last dim fastest.
     const int64_t sparse_dims = static_cast<int64_t>(sizes.size()) - 1;
@@ -34,7 +41,7 @@ struct GatherRowsFunction : public torch::autograd::Function<GatherRowsFunction>
     }
     const at::Tensor indices = at::stack(coords);
     return {at::_sparse_coo_tensor_unsafe(indices, grad[0].contiguous(), sizes, grad[0].options().layout(at::kSparse)),
-            at::Tensor()};
+            at::Tensor(), at::Tensor()};
   }
 };
 
@@ -42,7 +49,12 @@ struct GatherRowsFunction : public torch::autograd::Function<GatherRowsFunction>
 
 at::Tensor GatherRowsSparseGradient(const at::Tensor& x, const at::Tensor& flat_rows) {
   if (!UseCpuKernels(x) || !x.requires_grad() || x.dim() < 2) return Rows(x, flat_rows);
-  return GatherRowsFunction::apply(x, flat_rows);
+  return GatherRowsFunction::apply(x, flat_rows, /*sparse_gradient=*/true);
+}
+
+at::Tensor GatherRowsDenseGradient(const at::Tensor& x, const at::Tensor& flat_rows) {
+  if (!UseCpuKernels(x) || !x.requires_grad() || x.dim() < 2) return Rows(x, flat_rows);
+  return GatherRowsFunction::apply(x, flat_rows, /*sparse_gradient=*/false);
 }
 
 }  // namespace hardgnn::cpu

@@ -187,9 +187,9 @@ class SelfGnn : public Encoder {
   // slices[:, ids] ([G, I, d] -> [G, N, d]), held in memory as [N, G, d], the layout the fusion
   // reads (so that its gradient comes back contiguous, with no copy to flatten it). Under
   // autograd its gradient reaches the per-slice item embeddings as sparse rows: SAL's gather (the
-  // newest node, so differentiated first) gives them a dense gradient, and autograd adds these
-  // rows into it in place, where at::index_select's backward would zero a full-size buffer (117
-  // MB at the published Yelp shape) per gather and sum them.
+  // newest node, so differentiated first; cpu::GatherRowsDenseGradient) gives them a dense
+  // gradient, and autograd adds these rows into it in place, where at::index_select's backward
+  // would zero a full-size buffer (117 MB at the published Yelp shape) per gather and sum them.
   static at::Tensor GatherSlices(const at::Tensor& slices, const at::Tensor& ids) {
     const int64_t g = slices.size(0), n = ids.size(0);
     const at::Tensor flat = ids.unsqueeze(1) + (at::arange(g, ids.options()) * slices.size(1)).unsqueeze(0);  // [N, G]

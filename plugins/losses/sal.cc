@@ -8,6 +8,7 @@
 #include <ATen/ATen.h>
 
 #include "core/cpu/reduce.h"
+#include "core/cpu/sparse_rows.h"
 #include "core/model/loss.h"
 
 namespace hardgnn {
@@ -51,7 +52,7 @@ class Sal : public Loss {
       flat_items_b.push_back(p.items_b + static_cast<int64_t>(k) * items);
     }
     if (rows_a.empty() || at::cat(rows_a).numel() == 0) return at::zeros({}, user_short.options());
-    const at::Tensor us = user_short.reshape({-1, d}), is = item_short.reshape({-1, d});
+    const at::Tensor us = user_short.reshape({-1, d});
     const at::Tensor w = v.Get(view::kSalWeight).reshape({-1});
     auto long_score = [&](const std::vector<at::Tensor>& r, const std::vector<at::Tensor>& i) {
       return at::leaky_relu(user_long.index_select(0, at::cat(r)) * item_long.index_select(0, at::cat(i)), slope_)
@@ -59,11 +60,13 @@ class Sal : public Loss {
     };
     const at::Tensor fra = at::cat(flat_rows_a), frb = at::cat(flat_rows_b);
     // Both sides of the pairs in one gather per tensor: one full-size gradient buffer each in
-    // the backward, not two summed into a third.
+    // the backward, not two summed into a third. The items' buffer takes the fusion's sparse
+    // rows in place (cpu::GatherRowsDenseGradient).
     const int64_t n = fra.size(0);
     const at::Tensor short_both =
         at::leaky_relu(us.index_select(0, at::cat({fra, frb})) *
-                           is.index_select(0, at::cat({at::cat(flat_items_a), at::cat(flat_items_b)})),
+                           cpu::GatherRowsDenseGradient(
+                               item_short, at::cat({at::cat(flat_items_a), at::cat(flat_items_b)})),
                        slope_)
             .sum(1);
     at::Tensor long_gap = w.index_select(0, fra) * long_score(rows_a, items_a) -
@@ -80,7 +83,7 @@ class Sal : public Loss {
   at::Tensor Gathered(const Input& input, const at::Tensor& user_long, const at::Tensor& item_long,
                       const at::Tensor& user_short, const at::Tensor& item_short) const {
     const int64_t batch = user_short.size(1), items = item_short.size(1), d = user_short.size(2);
-    const at::Tensor us = user_short.reshape({-1, d}), is = item_short.reshape({-1, d});
+    const at::Tensor us = user_short.reshape({-1, d});
     const at::Tensor w = input.views.Get(view::kSalWeight).reshape({-1});
     std::vector<at::Tensor> pairs;
     for (size_t k = 0; k < input.batch.sal.size(); ++k) {
@@ -91,7 +94,8 @@ class Sal : public Loss {
           w.index_select(0, flat_rows) *
           at::leaky_relu(user_long.index_select(0, rows) * item_long.index_select(0, entry_items), slope_).sum(1);
       const at::Tensor short_term =
-          at::leaky_relu(us.index_select(0, flat_rows) * is.index_select(0, entry_items + static_cast<int64_t>(k) * items),
+          at::leaky_relu(us.index_select(0, flat_rows) *
+                             cpu::GatherRowsDenseGradient(item_short, entry_items + static_cast<int64_t>(k) * items),
                          slope_)
               .sum(1);
       const at::Tensor all = input.exchange->AllGather(at::stack({weighted_long, short_term}, 1));  // [entries, 2]

@@ -1,6 +1,7 @@
 // cpu::GatherRowsSparseGradient: the rows of index_select over x's flattened leading dims, a
 // sparse COO gradient holding exactly the gathered rows, and, summed with other gradients of
-// x, the gradient of the dense formulation.
+// x, the gradient of the dense formulation. cpu::GatherRowsDenseGradient: index_select's
+// gradient bit for bit, which autograd adds the sparse rows into in place.
 #include "core/cpu/sparse_rows.h"
 
 #include <ATen/ATen.h>
@@ -9,6 +10,7 @@
 #include <torch/csrc/autograd/function.h>
 
 #include "core/cpu/kernel_path.h"
+#include "core/model/tensor_memory.h"
 
 namespace hardgnn::cpu {
 namespace {
@@ -47,6 +49,48 @@ TEST(GatherRowsSparseGradientTest, AddsUpWithADenseGradient) {
   const at::Tensor got = torch::autograd::grad({loss(true)}, {x})[0];
   EXPECT_FALSE(got.is_sparse());
   EXPECT_TRUE(at::allclose(got, want, 1e-6, 0));
+}
+
+TEST(GatherRowsDenseGradientTest, IndexSelectsGradientBitForBit) {
+  for (const auto dtype : {at::kFloat, at::kDouble}) {
+    at::manual_seed(3);
+    const at::Tensor x = at::randn({3, 10, 4}, dtype).requires_grad_(true);
+    const at::Tensor rows = GatherRowsDenseGradient(x, kFlat);
+    EXPECT_TRUE(at::equal(rows, x.detach().reshape({30, 4}).index_select(0, kFlat)));
+    const at::Tensor g = at::randn({6, 4}, dtype);
+    const at::Tensor grad = torch::autograd::grad({rows}, {x}, {g})[0];
+    EXPECT_FALSE(grad.is_sparse());
+    EXPECT_EQ(grad.sizes(), x.sizes());
+    EXPECT_TRUE(at::equal(grad, torch::autograd::grad({x.reshape({30, 4}).index_select(0, kFlat)}, {x}, {g})[0]));
+  }
+}
+
+// SAL's case: sparse gathers of a large x made first (the fusion's rows, the mined items'), the
+// dense one last. The rows go into the dense gather's gradient in place: x's gradient is the
+// only full-size buffer alive, where index_select's (a view of its [R, d] buffer) is copied.
+TEST(GatherRowsDenseGradientTest, TheSparseRowsAreAddedIntoItInPlace) {
+  at::manual_seed(4);
+  const at::Tensor x = at::randn({4, 8192, 16});  // 2 MB
+  const int64_t bytes = x.numel() * 4;
+  const at::Tensor fused = at::arange(0, 32768, 97, at::kLong), mined = at::arange(5, 32768, 1031, at::kLong);
+  const at::Tensor sal = at::randint(0, 32768, {3000}, at::kLong);
+  const at::Tensor w1 = at::randn({fused.size(0), 16}), w2 = at::randn({mined.size(0), 16}), w3 = at::randn({3000, 16});
+  TensorMemory::StartTracking();
+  auto grad_and_peak = [&](bool dense_gather) {
+    const at::Tensor leaf = x.clone().requires_grad_(true);
+    const at::Tensor loss = (GatherRowsSparseGradient(leaf, fused) * w1).sum() +
+                            (GatherRowsSparseGradient(leaf, mined) * w2).sum() +
+                            ((dense_gather ? GatherRowsDenseGradient(leaf, sal) : leaf.reshape({-1, 16}).index_select(0, sal)) * w3).sum();
+    const int64_t before = TensorMemory::Live();
+    TensorMemory::ResetPeak();
+    loss.backward();
+    return std::make_pair(leaf.grad(), TensorMemory::Peak() - before);
+  };
+  const auto [want, stock_peak] = grad_and_peak(false);
+  const auto [got, peak] = grad_and_peak(true);
+  EXPECT_TRUE(at::equal(got, want));
+  EXPECT_LT(peak, bytes * 5 / 4) << "more than x's gradient alive at once";
+  EXPECT_GT(stock_peak, bytes * 7 / 4) << "index_select's gradient was not copied: the comparison shows nothing";
 }
 
 // A 2-D x, no gradient needed, or the kernels forced off: index_select.

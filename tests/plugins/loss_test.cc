@@ -7,9 +7,11 @@
 
 #include <ATen/ATen.h>
 
+#include "core/cpu/sparse_rows.h"
 #include "core/data/csr.h"
 #include "core/model/encoder.h"
 #include "core/model/loss.h"
+#include "core/model/tensor_memory.h"
 #include "gtest/gtest.h"
 #include "tests/testing/gradcheck.h"
 
@@ -180,6 +182,39 @@ TEST_F(LossValues, SalMatchesTheHandComputedPairs) {
   // Pair 2, a=(u1,i0) b=(u0,i2): long 0.5 and 1.5, gap 0.125 - 0.75 = -0.625;
   //   short 1 and 0.5, gap 0.5: max(0, 1 + 0.3125) = 1.3125.
   EXPECT_NEAR(Compute("sal", v, b), 1.3125, 1e-12);
+}
+
+// SelfGNN's per-slice item embeddings (117 MB at the published Yelp shape) get sparse rows from
+// the fusion's gathers, made before the losses, and a dense gradient from SAL: SAL's must be a
+// buffer the engine adds those rows into in place, so that it is the only full-size one alive.
+TEST_F(LossValues, SalsItemGradientTakesTheFusionsRowsInPlace) {
+  const int64_t items = 100000;  // 2.4 MB of item slices
+  Views v;
+  v.Set(view::kUserLong, at::randn({2, 3}));
+  v.Set(view::kItem, at::randn({3, 3}));
+  v.Set(view::kUserShortSlices, at::randn({2, 2, 3}));
+  v.Set(view::kSalWeight, at::rand({2, 2}));
+  Batch b;
+  for (int k = 0; k < 2; ++k) b.sal.push_back({Longs({0, 1}), Longs({1, 0}), Longs({1, 0}), Longs({2, 2})});
+  const at::Tensor item_short = at::randn({2, items, 3}).requires_grad_(true);
+  v.Set(view::kItemShortSlices, item_short);
+  const at::Tensor fused_rows = cpu::GatherRowsSparseGradient(item_short, at::arange(0, 2 * items, 97, at::kLong));
+  auto sal = LossRegistry::Global().Create("sal", {}, {});
+  ASSERT_TRUE(sal.ok()) << sal.status();
+  const at::Tensor loss = fused_rows.sum() + (*sal)->Compute(Loss::Input{b, v, encoder_, nullptr, nullptr});
+  TensorMemory::StartTracking();
+  const int64_t before = TensorMemory::Live();
+  TensorMemory::ResetPeak();
+  loss.backward();
+  EXPECT_LT(TensorMemory::Peak() - before, item_short.numel() * 4 * 5 / 4) << "the rows went into a copy";
+  // Every 97th flat row has its fused row's 1 added; SAL's pairs read items 0 to 2 only.
+  const at::Tensor g = item_short.grad().reshape({-1, 3});
+  EXPECT_TRUE(at::equal(g.index_select(0, at::arange(97, items, 97, at::kLong)), at::ones({(items - 1) / 97, 3})));
+  const at::Tensor read = at::zeros({2 * items}, at::kBool)
+                             .index_fill_(0, at::arange(0, 2 * items, 97, at::kLong), true)
+                             .index_fill_(0, Longs({0, 1, 2, items, items + 1, items + 2}), true);
+  EXPECT_EQ(g.index_select(0, read.logical_not().nonzero().view(-1)).count_nonzero().item<int64_t>(), 0)
+      << "a gradient on rows no gather read";
 }
 
 // One anchor, d = 2, tau = 0.5: anchor (1,0); positive item 0 = (1,1) -> cosine 1/sqrt2;
