@@ -4,7 +4,11 @@
 # 2 steps:
 #  - epoch losses agree to 1e-5 relative and every metric to 4 decimals, or by one user where a
 #    rank crosses a cutoff: the ranks sum the same per-row contributions in another order, so
-#    the parameters agree to the last bits only (not bit for bit);
+#    the parameters agree to the last bits only (not bit for bit). Without AVX-512 the products
+#    are OpenBLAS's, whose rounding depends on where a row falls in the call's tiles (REPORT
+#    §3), so a rank's half batch rounds unlike the whole batch; training grows that (a last-bit
+#    change can swap a mined negative): there the first epoch's loss agrees to 1e-5, later
+#    ones to 1e-3, and every metric within 16 users (an AMD Zen 3: 1.3e-4 and 6 users);
 #  - gradients sent as sparse rows give the dense run's bits;
 #  - `eval` of one checkpoint on two ranks prints the one-process numbers bit for bit.
 set -uo pipefail
@@ -24,9 +28,13 @@ HARDGNN_BIN=$bin "$launch" 2 --threads=1 -- train "${flags[@]}" --epochs=3 --run
 paste <(grep '"event":"epoch"' "$tmp/one/log.jsonl" | grep -o '"loss":[^,]*' | cut -d: -f2) \
       <(grep '"event":"epoch"' "$tmp/two/log.jsonl" | grep -o '"loss":[^,]*' | cut -d: -f2) > "$tmp/losses"
 [[ $(wc -l < "$tmp/losses") -eq 3 ]] || fail "expected 3 epoch losses: $(cat "$tmp/losses")"
-worst=$(awk '{ d = ($1 - $2) / $1; if (d < 0) d = -d; if (d > m) m = d } END { printf "%.2g", m }' "$tmp/losses")
-awk -v w="$worst" 'BEGIN { exit !(w <= 1e-5) }' && ok "epoch losses agree: worst relative difference $worst" \
-  || fail "epoch losses differ by $worst relative: $(tr '\n' ' ' < "$tmp/losses")"
+grep -qw avx512f /proc/cpuinfo && grep -qw avx512vl /proc/cpuinfo && grep -qw avx512bw /proc/cpuinfo \
+  && grep -qw avx512dq /proc/cpuinfo && later=1e-5 users=1 || later=1e-3 users=16  # cpu::UseWideVectors
+worst=$(awk -v later=$later '{ d = ($1 - $2) / $1; if (d < 0) d = -d; if (NR > 1) d *= 1e-5 / later; if (d > m) m = d }
+                         END { printf "%.2g", m }' "$tmp/losses")  # in units of the first epoch's bound
+awk -v w="$worst" 'BEGIN { exit !(w <= 1e-5) }' \
+  && ok "epoch losses agree: worst relative difference $worst (later epochs' scaled by 1e-5 / $later)" \
+  || fail "epoch losses differ by $worst relative (later epochs' scaled by 1e-5 / $later): $(tr '\n' ' ' < "$tmp/losses")"
 
 # Metrics of every evaluation: each within 4 decimals, or one user (1/users) where a rank crossed a cutoff.
 metrics() { grep -E '"event":"(eval|best)"' "$1" | sed -E 's/"seconds":[0-9.e+-]+//' | grep -oE '"users":[0-9]+|"[a-z@0-9]+":[0-9.]+' ; }
@@ -34,10 +42,10 @@ paste <(metrics "$tmp/one/log.jsonl") <(metrics "$tmp/two/log.jsonl") | tr ':' '
 summary=$(awk '
   $1 == "\"users\"" { users = $2; if ($2 != $4) bad++; next }
   { n++; d = $2 - $4; if (d < 0) d = -d
-    if (d < 5e-5) same4++; else if (users > 0 && d <= 1.0 / users + 2e-6) oneuser++; else { bad++; print "  " $0 > "/dev/stderr" }
+    if (d < 5e-5) same4++; else if (users > 0 && d <= k / users + 2e-6) oneuser++; else { bad++; print "  " $0 > "/dev/stderr" }
     if (d > worst) worst = d }
-  END { printf "%d metrics: %d to 4 decimals, %d by one user, %d beyond; largest difference %.2g\n", n, same4, oneuser, bad, worst
-        exit bad > 0 }' "$tmp/metrics") && ok "metrics agree: $summary" || fail "metrics disagree: $summary"
+  END { printf "%d metrics: %d to 4 decimals, %d within %d user(s), %d beyond; largest difference %.2g\n", n, same4, oneuser, k, bad, worst
+        exit bad > 0 }' k=$users "$tmp/metrics") && ok "metrics agree: $summary" || fail "metrics disagree: $summary"
 
 # Gradients as sparse rows: the dense run's bits.
 HARDGNN_BIN=$bin "$launch" 2 --threads=1 -- train "${flags[@]}" --epochs=3 --dist_sparse_grads --run_dir="$tmp/sparse" \

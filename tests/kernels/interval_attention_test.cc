@@ -51,7 +51,10 @@ TEST_P(AttentionMatchTest, MatchesReference) {
                         {x0, w0, b0}, gy);
   const double tol = p.dtype == at::kFloat ? 1e-5 : 1e-12;
   EXPECT_TRUE(AllClose(r[0][0], r[1][0], tol, tol)) << "output";
-  EXPECT_TRUE(AllClose(r[0][1], r[1][1], tol, tol)) << "dx";
+  // dx sums d terms per element, as large as the scores (up to about 20 here): its float
+  // rounding scales with them, and which way each term rounds differs between the BLAS kernels
+  // of an AVX-512 CPU and an AVX2 one (G = 1 missed 1e-5 elementwise on an AMD Zen 3 by 2e-6).
+  EXPECT_TRUE(AllCloseToScale(r[0][1], r[1][1], tol)) << "dx";
   EXPECT_TRUE(AllCloseToScale(r[0][2], r[1][2], tol)) << "dw";
   EXPECT_TRUE(AllCloseToScale(r[0][3], r[1][3], tol)) << "db";
 }
