@@ -95,10 +95,19 @@ class SelfGnn : public Encoder {
       std::tie(user_short, item_short) = ShortTerm();
     }
     const at::Tensor& users = batch.users;
+    // The batch's slices [G,B,d], gathered once for the fusion and the views: one full-size
+    // gradient buffer (61 MB at the published Yelp shape) where two would be summed. Its
+    // gradient sums the same two parts (the fusion's node is older, so its part comes last),
+    // each element once, so the same bits; only where a user repeats in the batch would the
+    // sum's order change, and there the two gathers stay.
+    at::Tensor batch_short;
+    if (!options_.all_rows && std::get<0>(at::_unique(users)).size(0) == users.size(0)) {
+      batch_short = user_short.index_select(1, users);
+    }
     at::Tensor user_long, item_table;
     {
       ScopedPhase phase("forward: interval fusion");
-      std::tie(user_long, item_table) = FuseForStep(user_short, item_short, batch, all_items);
+      std::tie(user_long, item_table) = FuseForStep(user_short, batch_short, item_short, batch, all_items);
     }
     at::Tensor seq;
     {
@@ -106,7 +115,7 @@ class SelfGnn : public Encoder {
       seq = sequence_->forward(batch.seq, batch.seq_mask, item_table);
     }
     ScopedPhase phase("forward: views and SAL weights");
-    at::Tensor batch_short = user_short.index_select(1, users);  // [G,B,d]
+    if (!batch_short.defined()) batch_short = user_short.index_select(1, users);
     Views v;
     v.Set(view::kUser, Predict(user_long, seq));
     v.Set(view::kItem, item_table);
@@ -158,15 +167,16 @@ class SelfGnn : public Encoder {
   }
 
   // Long-term embeddings of the batch's users [B, d] and the item table [I, d]: every item
-  // when all_items, else only the touched rows are computed (the others are zero).
-  std::pair<at::Tensor, at::Tensor> FuseForStep(const at::Tensor& user_short, const at::Tensor& item_short,
-                                                const Batch& batch, bool all_items) {
+  // when all_items, else only the touched rows are computed (the others are zero). batch_short:
+  // user_short's batch slices if already gathered.
+  std::pair<at::Tensor, at::Tensor> FuseForStep(const at::Tensor& user_short, const at::Tensor& batch_short,
+                                                const at::Tensor& item_short, const Batch& batch, bool all_items) {
     if (options_.all_rows) {  // the published formulation: fuse everyone, then pick
       return {Fuse(user_short, /*items=*/false, at::arange(num_users_, at::kLong)).index_select(0, batch.users),
               Fuse(item_short, /*items=*/true, at::arange(num_items_, at::kLong))};
     }
     // A user row's dropout is keyed by its row of the whole batch, an item's by its id.
-    at::Tensor user_long = Fuse(user_short.index_select(1, batch.users), false,
+    at::Tensor user_long = Fuse(batch_short.defined() ? batch_short : user_short.index_select(1, batch.users), false,
                                 at::arange(batch.first_row, batch.first_row + batch.size(), at::kLong));
     const at::Tensor& touched = batch.touched_items;
     at::Tensor table = at::zeros({num_items_, options_.dim}, item_short.options());
