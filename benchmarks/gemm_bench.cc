@@ -10,12 +10,9 @@
 #include <cstdint>
 
 #include "benchmarks/common.h"
+#include "core/cpu/blas.h"
 #include "core/cpu/fma_chain_gemm.h"
 #include "core/cpu/parallel.h"
-
-extern "C" void sgemm_(const char* transa, const char* transb, const int* m, const int* n, const int* k,
-                       const float* alpha, const float* a, const int* lda, const float* b, const int* ldb,
-                       const float* beta, float* c, const int* ldc);
 
 namespace hardgnn::bench {
 namespace {
@@ -43,9 +40,7 @@ void Product(benchmark::State& state, Shape s, bool chain) {
   for (auto _ : state) {
     cpu::ForEachChunk(kRows, s.block, [&](int64_t r0, int64_t r1, int64_t) {
       if (chain) return cpu::FmaChainGemm(r1 - r0, s.n, s.k, pa + r0 * s.k, s.k, pb, s.n, false, pc + r0 * s.n, s.n);
-      const int m = static_cast<int>(r1 - r0), n = static_cast<int>(s.n), k = static_cast<int>(s.k);
-      const float one = 1, zero = 0;  // row-major C = A B is column-major Cᵀ = Bᵀ Aᵀ
-      sgemm_("N", "N", &n, &m, &k, &one, pb, &n, pa + r0 * s.k, &k, &zero, pc + r0 * s.n, &n);
+      cpu::Sgemm(false, false, r1 - r0, s.n, s.k, 1.0f, pa + r0 * s.k, s.k, pb, s.n, 0.0f, pc + r0 * s.n, s.n);
     });
     benchmark::DoNotOptimize(pc);
   }

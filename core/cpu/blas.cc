@@ -142,12 +142,17 @@ bool GemmTakesChain(int64_t n, int64_t k) {
   return k >= 1 && k <= kChainDepth && FmaChainGemmApplies(n) && GemmUsesFmaChain();
 }
 
+void Sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
+           const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
+  RowMajorGemm(sgemm_, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
 void Gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
           const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
   if (!trans_a && !trans_b && alpha == 1 && (beta == 0 || beta == 1) && GemmTakesChain(n, k)) {
     return FmaChainGemm(m, n, k, a, lda, b, ldb, beta == 1, c, ldc);
   }
-  RowMajorGemm(sgemm_, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  Sgemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 void Gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, double alpha, const double* a, int64_t lda,

@@ -18,6 +18,10 @@ namespace hardgnn::cpu {
 void Gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
           const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
 
+// The same product always by the BLAS's sgemm, never by FmaChainGemm (benchmarks of the two).
+void Sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
+           const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
+
 // Whether float Gemm calls with neither operand transposed, alpha = 1, beta 0 or 1,
 // 1 <= k <= 256 and n % 16 == 0 go to FmaChainGemm (fma_chain_gemm.h: no packing of the
 // operands at every call) instead of sgemm: where the CPU has AVX-512 and a check at first use
