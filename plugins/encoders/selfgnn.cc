@@ -95,15 +95,7 @@ class SelfGnn : public Encoder {
       std::tie(user_short, item_short) = ShortTerm();
     }
     const at::Tensor& users = batch.users;
-    // The batch's slices [G,B,d], gathered once for the fusion and the views: one full-size
-    // gradient buffer (61 MB at the published Yelp shape) where two would be summed. Its
-    // gradient sums the same two parts (the fusion's node is older, so its part comes last),
-    // each element once, so the same bits; only where a user repeats in the batch would the
-    // sum's order change, and there the two gathers stay.
-    at::Tensor batch_short;
-    if (!options_.all_rows && std::get<0>(at::_unique(users)).size(0) == users.size(0)) {
-      batch_short = user_short.index_select(1, users);
-    }
+    const at::Tensor batch_short = user_short.index_select(1, users);  // [G,B,d]
     at::Tensor user_long, item_table;
     {
       ScopedPhase phase("forward: interval fusion");
@@ -115,7 +107,6 @@ class SelfGnn : public Encoder {
       seq = sequence_->forward(batch.seq, batch.seq_mask, item_table);
     }
     ScopedPhase phase("forward: views and SAL weights");
-    if (!batch_short.defined()) batch_short = user_short.index_select(1, users);
     Views v;
     v.Set(view::kUser, Predict(user_long, seq));
     v.Set(view::kItem, item_table);
@@ -168,15 +159,20 @@ class SelfGnn : public Encoder {
 
   // Long-term embeddings of the batch's users [B, d] and the item table [I, d]: every item
   // when all_items, else only the touched rows are computed (the others are zero). batch_short:
-  // user_short's batch slices if already gathered.
+  // user_short's slices of the batch's users, which the views read too.
   std::pair<at::Tensor, at::Tensor> FuseForStep(const at::Tensor& user_short, const at::Tensor& batch_short,
                                                 const at::Tensor& item_short, const Batch& batch, bool all_items) {
     if (options_.all_rows) {  // the published formulation: fuse everyone, then pick
       return {Fuse(user_short, /*items=*/false, at::arange(num_users_, at::kLong)).index_select(0, batch.users),
               Fuse(item_short, /*items=*/true, at::arange(num_items_, at::kLong))};
     }
+    // The fusion reads the views' gather where the batch's users are distinct: one full-size
+    // gradient buffer (61 MB at the published Yelp shape) where two would be summed, with the
+    // same bits (each element gets the same two parts, once). Where a user repeats, one buffer
+    // would add that user's parts in another order, so the fusion gathers its own.
+    const bool distinct = std::get<0>(at::_unique(batch.users)).size(0) == batch.users.size(0);
     // A user row's dropout is keyed by its row of the whole batch, an item's by its id.
-    at::Tensor user_long = Fuse(batch_short.defined() ? batch_short : user_short.index_select(1, batch.users), false,
+    at::Tensor user_long = Fuse(distinct ? batch_short : user_short.index_select(1, batch.users), false,
                                 at::arange(batch.first_row, batch.first_row + batch.size(), at::kLong));
     const at::Tensor& touched = batch.touched_items;
     at::Tensor table = at::zeros({num_items_, options_.dim}, item_short.options());

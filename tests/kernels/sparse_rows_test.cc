@@ -65,9 +65,10 @@ TEST(GatherRowsDenseGradientTest, IndexSelectsGradientBitForBit) {
   }
 }
 
-// SAL's case: sparse gathers of a large x made first (the fusion's rows, the mined items'), the
-// dense one last. The rows go into the dense gather's gradient in place: x's gradient is the
-// only full-size buffer alive, where index_select's (a view of its [R, d] buffer) is copied.
+// SAL's case: sparse gathers of a large x (the fusion's rows, the mined items') and a dense one,
+// made last (as SAL's is: its gradient arrives first) or first. Either way the rows go into the
+// dense gather's gradient in place: x's gradient is the only full-size buffer alive, where
+// index_select's (a view of its [R, d] buffer) is copied.
 TEST(GatherRowsDenseGradientTest, TheSparseRowsAreAddedIntoItInPlace) {
   at::manual_seed(4);
   const at::Tensor x = at::randn({4, 8192, 16});  // 2 MB
@@ -76,21 +77,28 @@ TEST(GatherRowsDenseGradientTest, TheSparseRowsAreAddedIntoItInPlace) {
   const at::Tensor sal = at::randint(0, 32768, {3000}, at::kLong);
   const at::Tensor w1 = at::randn({fused.size(0), 16}), w2 = at::randn({mined.size(0), 16}), w3 = at::randn({3000, 16});
   TensorMemory::StartTracking();
-  auto grad_and_peak = [&](bool dense_gather) {
+  auto grad_and_peak = [&](bool dense_gather, bool dense_last) {
     const at::Tensor leaf = x.clone().requires_grad_(true);
-    const at::Tensor loss = (GatherRowsSparseGradient(leaf, fused) * w1).sum() +
-                            (GatherRowsSparseGradient(leaf, mined) * w2).sum() +
-                            ((dense_gather ? GatherRowsDenseGradient(leaf, sal) : leaf.reshape({-1, 16}).index_select(0, sal)) * w3).sum();
+    auto dense = [&] {
+      return ((dense_gather ? GatherRowsDenseGradient(leaf, sal) : leaf.reshape({-1, 16}).index_select(0, sal)) * w3)
+          .sum();
+    };
+    at::Tensor loss = dense_last ? at::zeros({}) : dense();
+    loss = loss + (GatherRowsSparseGradient(leaf, fused) * w1).sum() + (GatherRowsSparseGradient(leaf, mined) * w2).sum();
+    if (dense_last) loss = loss + dense();
     const int64_t before = TensorMemory::Live();
     TensorMemory::ResetPeak();
     loss.backward();
     return std::make_pair(leaf.grad(), TensorMemory::Peak() - before);
   };
-  const auto [want, stock_peak] = grad_and_peak(false);
-  const auto [got, peak] = grad_and_peak(true);
-  EXPECT_TRUE(at::equal(got, want));
-  EXPECT_LT(peak, bytes * 5 / 4) << "more than x's gradient alive at once";
+  const auto [want, stock_peak] = grad_and_peak(false, true);
   EXPECT_GT(stock_peak, bytes * 7 / 4) << "index_select's gradient was not copied: the comparison shows nothing";
+  for (const bool dense_last : {true, false}) {
+    const auto [got, peak] = grad_and_peak(true, dense_last);
+    EXPECT_TRUE(at::equal(got, want)) << "dense gather made " << (dense_last ? "last" : "first");
+    EXPECT_LT(peak, bytes * 5 / 4) << "more than x's gradient alive at once; dense gather made "
+                                   << (dense_last ? "last" : "first");
+  }
 }
 
 // A 2-D x, no gradient needed, or the kernels forced off: index_select.
