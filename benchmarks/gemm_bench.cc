@@ -1,6 +1,7 @@
 // The step's small-k products at their real shapes: the chain kernel (core/cpu/fma_chain_gemm.h,
-// what cpu::Gemm runs on AVX-512) against OpenBLAS's sgemm on the same row blocks, each block
-// one single-threaded call, blocks in parallel (as the LSTM and Linear call them). 245,760 rows
+// what cpu::Gemm runs on AVX-512) and cpu::ChainProduct (that kernel, or AVX2 tiles without
+// AVX-512) against OpenBLAS's sgemm on the same row blocks, each block one single-threaded call,
+// blocks in parallel (as the LSTM and Linear call them); and the evaluator's score blocks. 245,760 rows
 // (Linear at the published Yelp shape: about 20,000 rows x G = 12). GFLOP/s counts 2·m·n·k.
 // Run: bazel run //benchmarks:gemm_bench
 #include <ATen/ATen.h>
@@ -11,6 +12,7 @@
 
 #include "benchmarks/common.h"
 #include "core/cpu/blas.h"
+#include "core/cpu/chain_product.h"
 #include "core/cpu/fma_chain_gemm.h"
 #include "core/cpu/parallel.h"
 
@@ -26,20 +28,31 @@ struct Shape {
 // Linear (QKV projection): forward [512, 64] x [64, 192]; input gradient [512, 192] x [192, 64].
 // LSTM (blocks of 128 rows): gates [128, 128] x [128, 256]; recurrent gradient [128, 256] x
 // [256, 64]; input gradient over a block's 12 steps [1536, 256] x [256, 64].
+// Evaluation (core/eval/chain_scores.cc): 256 queries x one panel of 192 items, k = 64.
 constexpr Shape kLinearForward{512, 192, 64}, kLinearDx{512, 64, 192}, kLstmGates{128, 256, 128},
-    kLstmDh{128, 64, 256}, kLstmDx{1536, 64, 256};
+    kLstmDh{128, 64, 256}, kLstmDx{1536, 64, 256}, kEvalScores{256, 192, 64};
 
-void Product(benchmark::State& state, Shape s, bool chain) {
+enum class Kernel { kChain, kSgemm, kChainProduct };
+
+void Product(benchmark::State& state, Shape s, Kernel kernel) {
   at::set_num_threads(BenchThreads());
   at::manual_seed(0);
   const at::Tensor a = at::randn({kRows, s.k}), b = at::randn({s.k, s.n});
   at::Tensor c = at::empty({kRows, s.n});
   const float *pa = a.data_ptr<float>(), *pb = b.data_ptr<float>();
   float* pc = c.data_ptr<float>();
-  if (chain && !cpu::FmaChainGemmApplies(s.n)) return state.SkipWithError("no AVX-512 here: no chain kernel");
+  if (kernel == Kernel::kChain && !cpu::FmaChainGemmApplies(s.n)) {
+    return state.SkipWithError("no AVX-512 here: no chain kernel");
+  }
+  if (kernel == Kernel::kChainProduct && !cpu::ChainProductsApply()) return state.SkipWithError("no AVX2 here");
   for (auto _ : state) {
     cpu::ForEachChunk(kRows, s.block, [&](int64_t r0, int64_t r1, int64_t) {
-      if (chain) return cpu::FmaChainGemm(r1 - r0, s.n, s.k, pa + r0 * s.k, s.k, pb, s.n, false, pc + r0 * s.n, s.n);
+      if (kernel == Kernel::kChain) {
+        return cpu::FmaChainGemm(r1 - r0, s.n, s.k, pa + r0 * s.k, s.k, pb, s.n, false, pc + r0 * s.n, s.n);
+      }
+      if (kernel == Kernel::kChainProduct) {
+        return cpu::ChainProduct(r1 - r0, s.n, s.k, pa + r0 * s.k, s.k, pb, s.n, pc + r0 * s.n, s.n);
+      }
       cpu::Sgemm(false, false, r1 - r0, s.n, s.k, 1.0f, pa + r0 * s.k, s.k, pb, s.n, 0.0f, pc + r0 * s.n, s.n);
     });
     benchmark::DoNotOptimize(pc);
@@ -48,15 +61,17 @@ void Product(benchmark::State& state, Shape s, bool chain) {
       benchmark::Counter(2.0 * kRows * s.n * s.k * state.iterations() / 1e9, benchmark::Counter::kIsRate);
 }
 
-#define PRODUCT_BENCH(name, shape)                                     \
-  BENCHMARK_CAPTURE(Product, name##_chain, shape, true)->Apply(Timed); \
-  BENCHMARK_CAPTURE(Product, name##_sgemm, shape, false)->Apply(Timed)
+#define PRODUCT_BENCH(name, shape)                                                          \
+  BENCHMARK_CAPTURE(Product, name##_chain, shape, Kernel::kChain)->Apply(Timed);                 \
+  BENCHMARK_CAPTURE(Product, name##_chain_product, shape, Kernel::kChainProduct)->Apply(Timed); \
+  BENCHMARK_CAPTURE(Product, name##_sgemm, shape, Kernel::kSgemm)->Apply(Timed)
 
 PRODUCT_BENCH(linear_forward, kLinearForward);
 PRODUCT_BENCH(linear_dx, kLinearDx);
 PRODUCT_BENCH(lstm_gates, kLstmGates);
 PRODUCT_BENCH(lstm_dh, kLstmDh);
 PRODUCT_BENCH(lstm_dx, kLstmDx);
+PRODUCT_BENCH(eval_scores, kEvalScores);
 BENCHMARK(Calibration)->Apply(Timed);
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 #include <vector>
 
 #include <ATen/ATen.h>
@@ -9,6 +10,7 @@
 #include <torch/csrc/autograd/grad_mode.h>
 
 #include "absl/strings/str_cat.h"
+#include "core/eval/chain_scores.h"
 #include "core/eval/count_ahead.h"
 #include "core/model/batch.h"
 
@@ -44,41 +46,6 @@ std::vector<Case> Cases(const data::PreparedDataset& d, bool validation, TestInp
   return cases;
 }
 
-// Ranks of the target among all items, leaving out the items of the user's input sequence
-// (known history) other than the target; ties count against the target.
-int64_t FullRank(const float* scores, int64_t num_items, int32_t target,
-                 const std::vector<int32_t>& known) {
-  const float pos = scores[target];
-  if (std::isnan(pos)) return num_items;
-  int64_t ahead = CountNotBelow(scores, num_items, pos) - 1;  // less the target itself
-  for (int32_t h : known) ahead -= !(scores[h] < pos);
-  return ahead;
-}
-
-// Ranks of the targets of `rows` cases among their fixed negatives and, with `full`, among all
-// items; scores: [rows, num_items], row-major.
-void RankRows(const float* scores, const Case* cases, int64_t rows, const data::PreparedDataset& d, bool full,
-              int64_t* sampled_rank, int64_t* full_rank) {
-  const int64_t negs = d.negatives_per_user;
-  at::parallel_for(0, rows, 16, [&](int64_t lo, int64_t hi) {
-    std::vector<float> neg(negs);
-    std::vector<int32_t> known;
-    for (int64_t b = lo; b < hi; ++b) {
-      const Case& c = cases[b];
-      const float* row = scores + b * d.num_items;
-      const int32_t* cand = d.EvalNegatives(c.eval_row);
-      for (int64_t j = 0; j < negs; ++j) neg[j] = row[cand[j]];
-      sampled_rank[b] = RankAmongNegatives(row[c.target], neg.data(), negs);
-      if (!full) continue;
-      known.assign(d.Sequence(c.user), d.Sequence(c.user) + c.input_len);
-      std::sort(known.begin(), known.end());
-      known.erase(std::unique(known.begin(), known.end()), known.end());
-      known.erase(std::remove(known.begin(), known.end(), c.target), known.end());
-      full_rank[b] = FullRank(row, d.num_items, c.target, known);
-    }
-  });
-}
-
 double SecondsSince(std::chrono::steady_clock::time_point& since) {
   const auto now = std::chrono::steady_clock::now();
   const double s = std::chrono::duration<double>(now - since).count();
@@ -86,8 +53,98 @@ double SecondsSince(std::chrono::steady_clock::time_point& since) {
   return s;
 }
 
-SplitMetrics EvaluateSplit(EvalScorer& scorer, const at::Tensor& items, const data::PreparedDataset& d,
-                           const std::vector<Case>& cases, const EvalOptions& options, EvalResult::Phases& phases) {
+// The items of the user's input sequence other than the target, each once: full ranking
+// leaves them out.
+void KnownItems(const data::PreparedDataset& d, const Case& c, std::vector<int32_t>& known) {
+  known.assign(d.Sequence(c.user), d.Sequence(c.user) + c.input_len);
+  std::sort(known.begin(), known.end());
+  known.erase(std::unique(known.begin(), known.end()), known.end());
+  known.erase(std::remove(known.begin(), known.end(), c.target), known.end());
+}
+
+// Rank of the target among all items but the known ones, from how many items (the target
+// among them) score not below it and the known items' scores; ties count against the target.
+int64_t FullRank(float pos, int64_t not_below, const float* known_scores, size_t known, int64_t num_items) {
+  if (std::isnan(pos)) return num_items;
+  int64_t ahead = not_below - 1;  // less the target itself
+  for (size_t h = 0; h < known; ++h) ahead -= !(known_scores[h] < pos);
+  return ahead;
+}
+
+// Ranks of the targets of `rows` cases among their fixed negatives and, with `full`, among all
+// items but their known ones, from a score matrix [rows, num_items].
+void RankRows(const float* scores, const Case* cases, int64_t rows, const data::PreparedDataset& d, bool full,
+              int64_t* sampled_rank, int64_t* full_rank) {
+  const int64_t negs = d.negatives_per_user;
+  at::parallel_for(0, rows, 16, [&](int64_t lo, int64_t hi) {
+    std::vector<float> neg(negs), known_scores;
+    std::vector<int32_t> known;
+    for (int64_t b = lo; b < hi; ++b) {
+      const Case& c = cases[b];
+      const float* row = scores + b * d.num_items;
+      const int32_t* cand = d.EvalNegatives(c.eval_row);
+      for (int64_t j = 0; j < negs; ++j) neg[j] = row[cand[j]];
+      const float pos = row[c.target];
+      sampled_rank[b] = RankAmongNegatives(pos, neg.data(), negs);
+      if (!full) continue;
+      KnownItems(d, c, known);
+      known_scores.resize(known.size());
+      for (size_t h = 0; h < known.size(); ++h) known_scores[h] = row[known[h]];
+      full_rank[b] = FullRank(pos, std::isnan(pos) ? 0 : CountNotBelow(row, d.num_items, pos), known_scores.data(),
+                              known.size(), d.num_items);
+    }
+  });
+}
+
+// The same from chain scores, without a score matrix: the targets' scores and, with `full`,
+// every item's bit "not below the target" (`phases.scores`: the products), then the ranks from
+// the bits, or from the negatives' scores without full ranking.
+void RankRowsByChains(const ChainScores& scorer, const float* queries, const Case* cases, int64_t rows,
+                      const data::PreparedDataset& d, bool full, int64_t* sampled_rank, int64_t* full_rank,
+                      EvalResult::Phases& phases) {
+  const int64_t negs = d.negatives_per_user, words = scorer.BitWords();
+  auto clock = std::chrono::steady_clock::now();
+  std::vector<float> pos(rows);
+  std::vector<int64_t> not_below(rows, 0);
+  std::vector<uint64_t> bits(full ? rows * words : 0);
+  at::parallel_for(0, rows, 16, [&](int64_t lo, int64_t hi) {
+    for (int64_t b = lo; b < hi; ++b) scorer.Scores(queries + b * scorer.dim(), &cases[b].target, 1, &pos[b]);
+    if (full) {
+      scorer.NotBelow(queries + lo * scorer.dim(), hi - lo, pos.data() + lo, bits.data() + lo * words,
+                      not_below.data() + lo);
+    }
+  });
+  phases.scores += SecondsSince(clock);
+  at::parallel_for(0, rows, 16, [&](int64_t lo, int64_t hi) {
+    std::vector<float> neg(full ? 0 : negs);
+    std::vector<int32_t> known;
+    for (int64_t b = lo; b < hi; ++b) {
+      const Case& c = cases[b];
+      const int32_t* cand = d.EvalNegatives(c.eval_row);
+      if (!full) {
+        scorer.Scores(queries + b * scorer.dim(), cand, negs, neg.data());
+        sampled_rank[b] = RankAmongNegatives(pos[b], neg.data(), negs);
+        continue;
+      }
+      // The same ranks as from the scores: a bit is !(score < target), which is what they count.
+      const uint64_t* row = bits.data() + b * words;
+      auto ahead = [row](int32_t i) { return static_cast<int64_t>(row[i / 64] >> (i % 64) & 1); };
+      int64_t rank = 0;
+      for (int64_t j = 0; j < negs; ++j) rank += ahead(cand[j]);
+      sampled_rank[b] = std::isnan(pos[b]) ? negs : rank;
+      KnownItems(d, c, known);
+      int64_t known_ahead = 0;
+      for (int32_t h : known) known_ahead += ahead(h);
+      full_rank[b] = std::isnan(pos[b]) ? d.num_items : not_below[b] - 1 - known_ahead;
+    }
+  });
+  phases.ranks += SecondsSince(clock);
+}
+
+// chains: the items' chain scores where they apply (else the score matrix by LibTorch's product).
+SplitMetrics EvaluateSplit(EvalScorer& scorer, const at::Tensor& items, const ChainScores* chains,
+                           const data::PreparedDataset& d, const std::vector<Case>& cases, const EvalOptions& options,
+                           EvalResult::Phases& phases) {
   const int64_t num_items = d.num_items, negs = d.negatives_per_user, max_len = options.max_seq_len;
   MetricAccumulator sampled, full, sampled_by[2], full_by[2];  // by[1]: revisits
   std::vector<UserRank> ranks;
@@ -111,21 +168,27 @@ SplitMetrics EvaluateSplit(EvalScorer& scorer, const at::Tensor& items, const da
     auto clock = std::chrono::steady_clock::now();
     const at::Tensor queries = scorer.Queries(OnDevice(batch, items.device()));
     phases.queries += SecondsSince(clock);
-    at::Tensor scores;
-    if (items.is_cpu() && items.scalar_type() == at::kFloat && queries.scalar_type() == at::kFloat) {
-      // Into one buffer for every batch: a fresh 78 MB (512 x 38k floats) per batch is fresh
-      // pages from the kernel each time, which doubled the products' time (REPORT §4).
-      if (!buffer.defined()) buffer = at::empty({options.batch_size, num_items}, items.options());
-      scores = buffer.narrow(0, 0, b_size);
-      at::mm_out(scores, queries, items.t());
-    } else {  // another device or dtype: ranked as host floats
-      scores = at::mm(queries, items.t()).to(at::kCPU, at::kFloat).contiguous();
-    }
-    phases.scores += SecondsSince(clock);
     std::vector<int64_t> sampled_rank(b_size), full_rank(b_size, -1);
-    RankRows(scores.data_ptr<float>(), &cases[begin], b_size, d, options.full_ranking, sampled_rank.data(),
-             full_rank.data());
-    phases.ranks += SecondsSince(clock);
+    if (chains != nullptr && queries.is_cpu() && queries.scalar_type() == at::kFloat) {
+      const at::Tensor q = queries.contiguous();
+      RankRowsByChains(*chains, q.data_ptr<float>(), &cases[begin], b_size, d, options.full_ranking,
+                       sampled_rank.data(), full_rank.data(), phases);
+    } else {
+      at::Tensor scores;
+      if (items.is_cpu() && items.scalar_type() == at::kFloat && queries.scalar_type() == at::kFloat) {
+        // Into one buffer for every batch: a fresh 78 MB (512 x 38k floats) per batch is fresh
+        // pages from the kernel each time, which doubled the products' time (REPORT §4).
+        if (!buffer.defined()) buffer = at::empty({options.batch_size, num_items}, items.options());
+        scores = buffer.narrow(0, 0, b_size);
+        at::mm_out(scores, queries, items.t());
+      } else {  // another device or dtype: ranked as host floats
+        scores = at::mm(queries, items.t()).to(at::kCPU, at::kFloat).contiguous();
+      }
+      phases.scores += SecondsSince(clock);
+      RankRows(scores.data_ptr<float>(), &cases[begin], b_size, d, options.full_ranking, sampled_rank.data(),
+               full_rank.data());
+      phases.ranks += SecondsSince(clock);
+    }
     for (int64_t b = 0; b < b_size; ++b) {
       const Case& c = cases[begin + b];
       const int revisit = c.revisit ? 1 : 0;
@@ -176,15 +239,17 @@ EvalResult Evaluate(Encoder& encoder, const data::PreparedDataset& dataset, cons
   encoder.eval();
   std::unique_ptr<EvalScorer> scorer = encoder.MakeEvalScorer();
   at::Tensor items = scorer->Items();
+  std::optional<ChainScores> chains;
+  if (options.chain_scores && ChainScores::Apply(items)) chains.emplace(items);
   EvalResult result;
   auto clock = start;
   result.phases.embeddings = SecondsSince(clock);
   if (options.validation) {
     result.validation =
-        EvaluateSplit(*scorer, items, dataset, Cases(dataset, true, options.test_input), options, result.phases);
+        EvaluateSplit(*scorer, items, chains ? &*chains : nullptr, dataset, Cases(dataset, true, options.test_input), options, result.phases);
   }
   if (options.test) {
-    result.test = EvaluateSplit(*scorer, items, dataset, Cases(dataset, false, options.test_input), options, result.phases);
+    result.test = EvaluateSplit(*scorer, items, chains ? &*chains : nullptr, dataset, Cases(dataset, false, options.test_input), options, result.phases);
   }
   encoder.train(was_training);
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -25,6 +25,10 @@ struct EvalOptions {
   bool validation = true;
   bool test = true;
   bool keep_ranks = false;    // also return each user's ranks (SplitMetrics::ranks)
+  // Score CPU float tables by chain products (core/eval/chain_scores.h: the same bits on every
+  // CPU with AVX2, no score matrix); false: LibTorch's product into a score matrix, as on other
+  // devices (tests compare the two).
+  bool chain_scores = true;
   // Data-parallel evaluation (core/dist): this process scores the contiguous share `shard` of
   // `num_shards` of each split's users, and `reduce` sums the users-by-rank counts
   // (MetricAccumulator::Counts) over the shards in place, so every shard returns the metrics

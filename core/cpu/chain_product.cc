@@ -1,0 +1,127 @@
+#include "core/cpu/chain_product.h"
+
+#include <immintrin.h>
+
+#include <algorithm>
+
+#include "core/cpu/fma_chain_gemm.h"
+
+#define HARDGNN_AVX2 __attribute__((target("avx2,fma")))
+#define HARDGNN_AVX2_INLINE HARDGNN_AVX2 inline __attribute__((always_inline))
+
+namespace hardgnn::cpu {
+namespace {
+
+bool CpuHasAvx2Fma() {
+  static const bool has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return has;
+}
+
+// Rows [0, R) x columns [0, 8 C) of C over all of k, R x C accumulators in registers (at most
+// 12 of AVX2's 16, with C loads of B and one broadcast of A per step).
+template <int R, int C>
+HARDGNN_AVX2_INLINE void Tile(int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb, float* c,
+                              int64_t ldc) {
+  __m256 acc[R][C];
+#pragma GCC unroll 6
+  for (int r = 0; r < R; ++r) {
+#pragma GCC unroll 3
+    for (int j = 0; j < C; ++j) acc[r][j] = _mm256_setzero_ps();
+  }
+  for (int64_t p = 0; p < k; ++p) {
+    __m256 bv[C];
+#pragma GCC unroll 3
+    for (int j = 0; j < C; ++j) bv[j] = _mm256_loadu_ps(b + p * ldb + 8 * j);
+#pragma GCC unroll 6
+    for (int r = 0; r < R; ++r) {
+      const __m256 av = _mm256_broadcast_ss(a + r * lda + p);
+#pragma GCC unroll 3
+      for (int j = 0; j < C; ++j) acc[r][j] = _mm256_fmadd_ps(av, bv[j], acc[r][j]);
+    }
+  }
+#pragma GCC unroll 6
+  for (int r = 0; r < R; ++r) {
+#pragma GCC unroll 3
+    for (int j = 0; j < C; ++j) _mm256_storeu_ps(c + r * ldc + 8 * j, _mm256_add_ps(_mm256_setzero_ps(), acc[r][j]));
+  }
+}
+
+// Rows [0, m) in tiles of R rows; the last m % R rows in one smaller tile.
+template <int R, int C>
+HARDGNN_AVX2 void Rows(int64_t m, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb, float* c,
+                       int64_t ldc) {
+  int64_t i = 0;
+  for (; i + R <= m; i += R) Tile<R, C>(k, a + i * lda, lda, b, ldb, c + i * ldc, ldc);
+  if constexpr (R > 1) {
+    if (i < m) Rows<R - 1, C>(m - i, k, a + i * lda, lda, b, ldb, c + i * ldc, ldc);
+  }
+}
+
+// Column strips outer, so a strip of B (k x 8 C) stays in L1 while every row tile reads it.
+HARDGNN_AVX2 void Avx2Product(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b,
+                              int64_t ldb, float* c, int64_t ldc) {
+  int64_t j = 0;
+  for (; j + 24 <= n; j += 24) Rows<4, 3>(m, k, a, lda, b + j, ldb, c + j, ldc);
+  for (; j < n; j += 8) Rows<6, 1>(m, k, a, lda, b + j, ldb, c + j, ldc);
+}
+
+// 8 x 8 transpose: out[p] lane l = in[l] lane p.
+HARDGNN_AVX2_INLINE void Transpose8(__m256 v[8]) {
+  __m256 t[8], s[8];
+  for (int i = 0; i < 4; ++i) {
+    t[2 * i] = _mm256_unpacklo_ps(v[2 * i], v[2 * i + 1]);
+    t[2 * i + 1] = _mm256_unpackhi_ps(v[2 * i], v[2 * i + 1]);
+  }
+  for (int h = 0; h < 2; ++h) {  // rows 0-3, then 4-7
+    const __m256* u = t + 4 * h;
+    s[4 * h + 0] = _mm256_shuffle_ps(u[0], u[2], _MM_SHUFFLE(1, 0, 1, 0));
+    s[4 * h + 1] = _mm256_shuffle_ps(u[0], u[2], _MM_SHUFFLE(3, 2, 3, 2));
+    s[4 * h + 2] = _mm256_shuffle_ps(u[1], u[3], _MM_SHUFFLE(1, 0, 1, 0));
+    s[4 * h + 3] = _mm256_shuffle_ps(u[1], u[3], _MM_SHUFFLE(3, 2, 3, 2));
+  }
+  for (int i = 0; i < 4; ++i) {
+    v[i] = _mm256_permute2f128_ps(s[i], s[4 + i], 0x20);
+    v[4 + i] = _mm256_permute2f128_ps(s[i], s[4 + i], 0x31);
+  }
+}
+
+// Eight dots at once, lane l the chain of q with row r[l]: the rows' elements transposed eight
+// columns at a time, the last k % 8 gathered one by one.
+HARDGNN_AVX2 void EightDots(const float* q, int64_t k, const float* const r[8], float* out) {
+  __m256 acc = _mm256_setzero_ps();
+  int64_t p = 0;
+  for (; p + 8 <= k; p += 8) {
+    __m256 v[8];
+    for (int l = 0; l < 8; ++l) v[l] = _mm256_loadu_ps(r[l] + p);
+    Transpose8(v);
+    for (int i = 0; i < 8; ++i) acc = _mm256_fmadd_ps(_mm256_broadcast_ss(q + p + i), v[i], acc);
+  }
+  for (; p < k; ++p) {
+    const __m256 v = _mm256_setr_ps(r[0][p], r[1][p], r[2][p], r[3][p], r[4][p], r[5][p], r[6][p], r[7][p]);
+    acc = _mm256_fmadd_ps(_mm256_broadcast_ss(q + p), v, acc);
+  }
+  _mm256_storeu_ps(out, _mm256_add_ps(_mm256_setzero_ps(), acc));
+}
+
+}  // namespace
+
+bool ChainProductsApply() { return CpuHasAvx2Fma() || FmaChainGemmApplies(16); }
+
+void ChainProduct(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb,
+                  float* c, int64_t ldc) {
+  if (FmaChainGemmApplies(n)) return FmaChainGemm(m, n, k, a, lda, b, ldb, false, c, ldc);
+  Avx2Product(m, n, k, a, lda, b, ldb, c, ldc);
+}
+
+void ChainDots(const float* q, int64_t k, const float* rows, int64_t ld, const int32_t* ids, int64_t n,
+               float* out) {
+  for (int64_t j = 0; j < n; j += 8) {
+    const float* r[8];
+    for (int l = 0; l < 8; ++l) r[l] = rows + ld * ids[std::min(j + l, n - 1)];  // the last group padded
+    float dots[8];
+    EightDots(q, k, r, dots);
+    std::copy_n(dots, std::min<int64_t>(8, n - j), out + j);
+  }
+}
+
+}  // namespace hardgnn::cpu

@@ -1,0 +1,30 @@
+#ifndef HARDGNN_CORE_CPU_CHAIN_PRODUCT_H_
+#define HARDGNN_CORE_CPU_CHAIN_PRODUCT_H_
+
+// Products whose every output is +0 + one fused multiply-add chain over k in order from +0
+// (c = fma(a_p, b_p, c) for p = 0, 1, ...), the same bits whichever kernel computes it: the
+// AVX-512 FmaChainGemm where the CPU has AVX-512 (which is also what OpenBLAS's sgemm gives
+// there for k up to its panel depth), AVX2 register tiles otherwise. The evaluator scores items
+// with it, so an evaluation's scores do not depend on the BLAS's kernel (OpenBLAS's Haswell
+// kernel sums some outputs as two chains, REPORT §4) and need no 78 MB product per batch.
+
+#include <cstdint>
+
+namespace hardgnn::cpu {
+
+// Whether the CPU runs these products (AVX2 and FMA, or AVX-512).
+bool ChainProductsApply();
+
+// C[m, n] = A[m, k] · B[k, n], row-major with leading dimensions (row strides); n % 16 == 0.
+// Only where ChainProductsApply().
+void ChainProduct(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb,
+                  float* c, int64_t ldc);
+
+// out[j] = q · rows[ids[j]] for j < n, each the chain ChainProduct computes for that pair
+// (rows: row-major, row stride ld, k columns). Only where ChainProductsApply().
+void ChainDots(const float* q, int64_t k, const float* rows, int64_t ld, const int32_t* ids, int64_t n,
+               float* out);
+
+}  // namespace hardgnn::cpu
+
+#endif  // HARDGNN_CORE_CPU_CHAIN_PRODUCT_H_
