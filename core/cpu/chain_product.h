@@ -20,6 +20,12 @@ bool ChainProductsApply();
 void ChainProduct(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb,
                   float* c, int64_t ldc);
 
+// The same products compared with a target per row, without storing them: bit l of
+// bits[i * ldbits + j / 8] set where !(C[i, j] < targets[i]), j = 8 (j / 8) + l (ties and NaN
+// set it). n % 16 == 0. Only where ChainProductsApply().
+void ChainNotBelow(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb,
+                   const float* targets, uint8_t* bits, int64_t ldbits);
+
 // out[j] = q · rows[ids[j]] for j < n, each the chain ChainProduct computes for that pair
 // (rows: row-major, row stride ld, k columns). Only where ChainProductsApply().
 void ChainDots(const float* q, int64_t k, const float* rows, int64_t ld, const int32_t* ids, int64_t n,

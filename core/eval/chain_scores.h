@@ -25,8 +25,8 @@ class ChainScores {
   // out[j] = q · items[ids[j]], j < n; q holds d floats.
   void Scores(const float* q, const int32_t* ids, int64_t n, float* out) const;
 
-  // Words of one query's item bits in NotBelow.
-  int64_t BitWords() const { return (num_items_ + 63) / 64; }
+  // Words of one query's item bits in NotBelow: three per panel, those past the last item zero.
+  int64_t BitWords() const { return (num_items_ + kPanel - 1) / kPanel * (kPanel / 64); }
 
   // For query r of q [rows, d] (contiguous): bit i of bits[r * BitWords(), ...) tells whether
   // item i scores not below targets[r] (ties and NaN do: !(score < target)), and not_below[r]

@@ -42,7 +42,8 @@ TEST_P(ChainScoresTest, BitsAndCountsAreTheScalarChainsComparisons) {
   const float* it = items.data_ptr<float>();
   const float* q = queries.data_ptr<float>();
   const ChainScores scores(items);
-  ASSERT_EQ(scores.BitWords(), 16);
+  const int64_t words = scores.BitWords();
+  ASSERT_GE(words * 64, kItems);
 
   std::vector<float> targets(kRows);
   for (int64_t r = 0; r < kRows; ++r) {
@@ -54,7 +55,7 @@ TEST_P(ChainScoresTest, BitsAndCountsAreTheScalarChainsComparisons) {
   targets[11] = -std::numeric_limits<float>::infinity();
   targets[12] = std::numeric_limits<float>::infinity();
 
-  std::vector<uint64_t> bits(kRows * 16, ~uint64_t{0});
+  std::vector<uint64_t> bits(kRows * words, ~uint64_t{0});
   std::vector<int64_t> not_below(kRows, -1);
   scores.NotBelow(q, kRows, targets.data(), bits.data(), not_below.data());
   for (int64_t r = 0; r < kRows; ++r) {
@@ -62,9 +63,11 @@ TEST_P(ChainScoresTest, BitsAndCountsAreTheScalarChainsComparisons) {
     for (int64_t i = 0; i < kItems; ++i) {
       const bool ahead = !(Chain(q + r * kDim, it + i * kDim, kDim) < targets[r]);
       want += ahead;
-      ASSERT_EQ(bits[r * 16 + i / 64] >> (i % 64) & 1, ahead ? 1u : 0u) << "row " << r << " item " << i;
+      ASSERT_EQ(bits[r * words + i / 64] >> (i % 64) & 1, ahead ? 1u : 0u) << "row " << r << " item " << i;
     }
-    ASSERT_EQ(bits[r * 16 + 15] >> (kItems % 64), 0u) << "row " << r << ": bits past the catalog";
+    for (int64_t i = kItems; i < words * 64; ++i) {
+      ASSERT_EQ(bits[r * words + i / 64] >> (i % 64) & 1, 0u) << "row " << r << ": a bit past the catalog";
+    }
     ASSERT_EQ(not_below[r], want) << "row " << r;
   }
   EXPECT_EQ(not_below[10], kItems) << "every item ties with a NaN target";

@@ -74,6 +74,32 @@ TEST_P(ChainProductTest, EveryOutputIsOneFmaChainOverK) {
   EXPECT_GT(compared, 100000);
 }
 
+// The bits are the comparisons of the chains with each row's target: ties (a target equal to a
+// product of its row), NaN products (a NaN column of B) and a NaN target set them.
+TEST_P(ChainProductTest, NotBelowBitsCompareEveryChainWithItsRowsTarget) {
+  for (const int64_t m : {1, 4, 5, 7, 13}) {
+    for (const int64_t n : {16, 48, 192}) {
+      const int64_t k = 67, lda = k + 1, ldb = n + 8, ldbits = n / 8 + 3;
+      const std::vector<float> a = Random(m * lda, m + n);
+      std::vector<float> b = Random(k * ldb, n);
+      for (int64_t p = 0; p < k; ++p) b[p * ldb + 9] = std::nanf("");
+      std::vector<float> targets(m);
+      for (int64_t i = 0; i < m; ++i) targets[i] = Chain(&a[i * lda], &b[(i * 5) % n], ldb, k);
+      if (m > 2) targets[2] = std::nanf("");
+      std::vector<uint8_t> bits(m * ldbits, 0xA5);
+      ChainNotBelow(m, n, k, a.data(), lda, b.data(), ldb, targets.data(), bits.data(), ldbits);
+      for (int64_t i = 0; i < m; ++i) {
+        for (int64_t j = 0; j < n; ++j) {
+          const bool want = !(Chain(&a[i * lda], &b[j], ldb, k) < targets[i]);
+          ASSERT_EQ(bits[i * ldbits + j / 8] >> (j % 8) & 1, want ? 1 : 0) << "m " << m << " n " << n << " at " << i
+                                                                             << "," << j;
+        }
+        for (int64_t byte = n / 8; byte < ldbits; ++byte) ASSERT_EQ(bits[i * ldbits + byte], 0xA5) << "wrote past n";
+      }
+    }
+  }
+}
+
 TEST_P(ChainProductTest, DotsAreTheProductsChainsForAnyIdsAndK) {
   for (const int64_t k : {1, 5, 8, 16, 64, 67}) {
     const int64_t rows = 50, ld = k + 2;
