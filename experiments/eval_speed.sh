@@ -2,7 +2,8 @@
 # Evaluation time of an untrained SelfGNN of the published Yelp shape (REPORT §4) on the
 # synthetic Yelp-shaped log of experiments/step_profile.sh (20,000 users, 38,000 items):
 # hardgnn's evaluator with every user evaluated (the paper protocol alone, then with full
-# ranking) and with 10,000, beside the published code's loop (a full-graph forward per batch of
+# ranking; scored by chain products, as it runs, and through a score matrix) and with 10,000,
+# beside the published code's loop (a full-graph forward per batch of
 # 512 users, fused kernels) on the same 10,000 in the same run. Writes the benchmarks' JSON and
 # the machine to experiments/results/eval_speed/; summarize_eval_speed.py makes the table.
 #   experiments/eval_speed.sh        (about 2 minutes on 2 cores; run it on a quiet machine)
@@ -22,7 +23,7 @@ bench() {  # dataset users, benchmark filter, output name
   bazel-bin/benchmarks/eval_bench --dataset="$data/yelp-shape-eval$1/dataset.bin" --benchmark_filter="$2" \
     --benchmark_format=json --benchmark_out="$out/$3.json" >/dev/null
 }
-bench 20000 '^hardgnn_evaluator/' users20000
+bench 20000 '^hardgnn_evaluator(_score_matrix)?/' users20000
 bench 10000 '^hardgnn_evaluator/paper_protocol\+full|^per_batch_forward_fused/paper_protocol\+full' users10000
 {
   echo "commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- core plugins benchmarks || echo ' (modified)')"
