@@ -19,12 +19,12 @@ bool CpuHasAvx2Fma() {
 }
 
 // Rows [0, R) x columns [0, 8 C) over all of k, R x C accumulators in registers (at most 12 of
-// AVX2's 16, with C loads of B and one broadcast of A per step). Out: the products into c, or
-// (targets non-null) one byte per 8 columns into c's bytes: bit l set where !(product < target
-// of the row), the products themselves never stored.
+// AVX2's 16, with C loads of B and one broadcast of A per step), each compared with its row's
+// target there: one byte per 8 columns, bit l set where !(product < target); the products
+// themselves are never stored.
 template <int R, int C>
 HARDGNN_AVX2_INLINE void Tile(int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb,
-                              const float* targets, void* c, int64_t ldc) {
+                              const float* targets, uint8_t* bits, int64_t ldbits) {
   __m256 acc[R][C];
 #pragma GCC unroll 6
   for (int r = 0; r < R; ++r) {
@@ -44,47 +44,31 @@ HARDGNN_AVX2_INLINE void Tile(int64_t k, const float* a, int64_t lda, const floa
   }
 #pragma GCC unroll 6
   for (int r = 0; r < R; ++r) {
-    if (targets != nullptr) {
-      const __m256 t = _mm256_broadcast_ss(targets + r);
-      uint8_t* row = static_cast<uint8_t*>(c) + r * ldc;
+    const __m256 t = _mm256_broadcast_ss(targets + r);
 #pragma GCC unroll 3
-      for (int j = 0; j < C; ++j) row[j] = static_cast<uint8_t>(_mm256_movemask_ps(_mm256_cmp_ps(acc[r][j], t, _CMP_NLT_UQ)));
-    } else {
-      float* row = static_cast<float*>(c) + r * ldc;
-#pragma GCC unroll 3
-      for (int j = 0; j < C; ++j) _mm256_storeu_ps(row + 8 * j, _mm256_add_ps(_mm256_setzero_ps(), acc[r][j]));
+    for (int j = 0; j < C; ++j) {
+      bits[r * ldbits + j] = static_cast<uint8_t>(_mm256_movemask_ps(_mm256_cmp_ps(acc[r][j], t, _CMP_NLT_UQ)));
     }
   }
 }
 
-// Rows [0, m) in tiles of R rows; the last m % R rows in one smaller tile. c advances by ldc
-// elements of its kind (floats, or bytes of bits) per row.
+// Rows [0, m) in tiles of R rows; the last m % R rows in one smaller tile.
 template <int R, int C>
 HARDGNN_AVX2 void Rows(int64_t m, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb,
-                       const float* targets, void* c, int64_t ldc) {
-  const int64_t size = targets != nullptr ? 1 : sizeof(float);
+                       const float* targets, uint8_t* bits, int64_t ldbits) {
   int64_t i = 0;
-  for (; i + R <= m; i += R) {
-    Tile<R, C>(k, a + i * lda, lda, b, ldb, targets != nullptr ? targets + i : nullptr,
-               static_cast<char*>(c) + i * ldc * size, ldc);
-  }
+  for (; i + R <= m; i += R) Tile<R, C>(k, a + i * lda, lda, b, ldb, targets + i, bits + i * ldbits, ldbits);
   if constexpr (R > 1) {
-    if (i < m) {
-      Rows<R - 1, C>(m - i, k, a + i * lda, lda, b, ldb, targets != nullptr ? targets + i : nullptr,
-                     static_cast<char*>(c) + i * ldc * size, ldc);
-    }
+    if (i < m) Rows<R - 1, C>(m - i, k, a + i * lda, lda, b, ldb, targets + i, bits + i * ldbits, ldbits);
   }
 }
 
 // Column strips outer, so a strip of B (k x 8 C) stays in L1 while every row tile reads it.
-// Strip j's output starts 8 j columns in: floats, or j bytes of bits.
-HARDGNN_AVX2 void Avx2Product(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b,
-                              int64_t ldb, const float* targets, void* c, int64_t ldc) {
-  auto at = [&](int64_t j) { return targets != nullptr ? static_cast<void*>(static_cast<uint8_t*>(c) + j / 8)
-                                                       : static_cast<void*>(static_cast<float*>(c) + j); };
+HARDGNN_AVX2 void Avx2NotBelow(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b,
+                               int64_t ldb, const float* targets, uint8_t* bits, int64_t ldbits) {
   int64_t j = 0;
-  for (; j + 24 <= n; j += 24) Rows<4, 3>(m, k, a, lda, b + j, ldb, targets, at(j), ldc);
-  for (; j < n; j += 8) Rows<6, 1>(m, k, a, lda, b + j, ldb, targets, at(j), ldc);
+  for (; j + 24 <= n; j += 24) Rows<4, 3>(m, k, a, lda, b + j, ldb, targets, bits + j / 8, ldbits);
+  for (; j < n; j += 8) Rows<6, 1>(m, k, a, lda, b + j, ldb, targets, bits + j / 8, ldbits);
 }
 
 // 8 x 8 transpose: out[p] lane l = in[l] lane p.
@@ -137,15 +121,9 @@ HARDGNN_AVX2 void BytesNotBelow(const float* x, int64_t n, float target, uint8_t
 
 bool ChainProductsApply() { return CpuHasAvx2Fma() || FmaChainGemmApplies(16); }
 
-void ChainProduct(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb,
-                  float* c, int64_t ldc) {
-  if (FmaChainGemmApplies(n)) return FmaChainGemm(m, n, k, a, lda, b, ldb, false, c, ldc);
-  Avx2Product(m, n, k, a, lda, b, ldb, nullptr, c, ldc);
-}
-
 void ChainNotBelow(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb,
                    const float* targets, uint8_t* bits, int64_t ldbits) {
-  if (!FmaChainGemmApplies(n)) return Avx2Product(m, n, k, a, lda, b, ldb, targets, bits, ldbits);
+  if (!FmaChainGemmApplies(n)) return Avx2NotBelow(m, n, k, a, lda, b, ldb, targets, bits, ldbits);
   thread_local std::vector<float> products;  // AVX-512: the products, then their bits
   products.resize(m * n);
   FmaChainGemm(m, n, k, a, lda, b, ldb, false, products.data(), n);

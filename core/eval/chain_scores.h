@@ -10,8 +10,8 @@ namespace hardgnn {
 
 // Scores of queries against an item table [I, d] by chain products (core/cpu/chain_product.h:
 // every score one FMA chain over d, the same bits on any CPU with AVX2), without the [B, I]
-// score matrix: the full-ranking count runs on blocks of scores while they are in cache. The
-// table is copied once, transposed into panels of kPanel items.
+// score matrix: each score is compared with its query's target where it is computed, and only
+// that bit is kept. The table is copied once, transposed into panels of kPanel items.
 class ChainScores {
  public:
   static constexpr int64_t kPanel = 192;  // three 64-bit words of NotBelow's bits

@@ -62,13 +62,11 @@ void KnownItems(const data::PreparedDataset& d, const Case& c, std::vector<int32
   known.erase(std::remove(known.begin(), known.end(), c.target), known.end());
 }
 
-// Rank of the target among all items but the known ones, from how many items (the target
-// among them) score not below it and the known items' scores; ties count against the target.
-int64_t FullRank(float pos, int64_t not_below, const float* known_scores, size_t known, int64_t num_items) {
-  if (std::isnan(pos)) return num_items;
-  int64_t ahead = not_below - 1;  // less the target itself
-  for (size_t h = 0; h < known; ++h) ahead -= !(known_scores[h] < pos);
-  return ahead;
+// Rank of the target among all items but the known ones: not_below counts the items (the target
+// among them) scoring not below it, known_ahead the known items among those; ties count against
+// the target, and a NaN target ranks last.
+int64_t FullRank(float pos, int64_t not_below, int64_t known_ahead, int64_t num_items) {
+  return std::isnan(pos) ? num_items : not_below - 1 - known_ahead;
 }
 
 // Ranks of the targets of `rows` cases among their fixed negatives and, with `full`, among all
@@ -77,7 +75,7 @@ void RankRows(const float* scores, const Case* cases, int64_t rows, const data::
               int64_t* sampled_rank, int64_t* full_rank) {
   const int64_t negs = d.negatives_per_user;
   at::parallel_for(0, rows, 16, [&](int64_t lo, int64_t hi) {
-    std::vector<float> neg(negs), known_scores;
+    std::vector<float> neg(negs);
     std::vector<int32_t> known;
     for (int64_t b = lo; b < hi; ++b) {
       const Case& c = cases[b];
@@ -88,10 +86,9 @@ void RankRows(const float* scores, const Case* cases, int64_t rows, const data::
       sampled_rank[b] = RankAmongNegatives(pos, neg.data(), negs);
       if (!full) continue;
       KnownItems(d, c, known);
-      known_scores.resize(known.size());
-      for (size_t h = 0; h < known.size(); ++h) known_scores[h] = row[known[h]];
-      full_rank[b] = FullRank(pos, std::isnan(pos) ? 0 : CountNotBelow(row, d.num_items, pos), known_scores.data(),
-                              known.size(), d.num_items);
+      int64_t known_ahead = 0;
+      for (int32_t h : known) known_ahead += !(row[h] < pos);
+      full_rank[b] = FullRank(pos, CountNotBelow(row, d.num_items, pos), known_ahead, d.num_items);
     }
   });
 }
@@ -131,11 +128,11 @@ void RankRowsByChains(const ChainScores& scorer, const float* queries, const Cas
       auto ahead = [row](int32_t i) { return static_cast<int64_t>(row[i / 64] >> (i % 64) & 1); };
       int64_t rank = 0;
       for (int64_t j = 0; j < negs; ++j) rank += ahead(cand[j]);
-      sampled_rank[b] = std::isnan(pos[b]) ? negs : rank;
+      sampled_rank[b] = rank;  // a NaN target sets every bit: last, as RankAmongNegatives ranks it
       KnownItems(d, c, known);
       int64_t known_ahead = 0;
       for (int32_t h : known) known_ahead += ahead(h);
-      full_rank[b] = std::isnan(pos[b]) ? d.num_items : not_below[b] - 1 - known_ahead;
+      full_rank[b] = FullRank(pos[b], not_below[b], known_ahead, d.num_items);
     }
   });
   phases.ranks += SecondsSince(clock);
