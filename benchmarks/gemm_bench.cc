@@ -35,7 +35,7 @@ struct Shape {
 constexpr Shape kLinearForward{512, 192, 64}, kLinearDx{512, 64, 192}, kLstmGates{128, 256, 128},
     kLstmDh{128, 64, 256}, kLstmDx{1536, 64, 256}, kEvalScores{256, 192, 64};
 
-enum class Kernel { kChain, kSgemm, kChainNotBelow };
+enum class Kernel { kChain, kSgemm, kChainNotBelow, kChainPanels };
 
 void Product(benchmark::State& state, Shape s, Kernel kernel) {
   at::set_num_threads(BenchThreads());
@@ -48,12 +48,20 @@ void Product(benchmark::State& state, Shape s, Kernel kernel) {
     return state.SkipWithError("no AVX-512 here: no chain kernel");
   }
   if (kernel == Kernel::kChainNotBelow && !cpu::ChainProductsApply()) return state.SkipWithError("no AVX2 here");
+  if (kernel == Kernel::kChainPanels && !cpu::ChainPanelsApply()) return state.SkipWithError("no AVX2 here");
+  // Packed once, as a layer packs its weight once for all its blocks.
+  const std::vector<float> panels = kernel == Kernel::kChainPanels ? cpu::ChainPanels(pb, s.k, s.n, s.n, 1)
+                                                                   : std::vector<float>();
   const std::vector<float> targets(kRows, 0.0f);
   std::vector<uint8_t> bits(kernel == Kernel::kChainNotBelow ? kRows * s.n / 8 : 0);
   for (auto _ : state) {
     cpu::ForEachChunk(kRows, s.block, [&](int64_t r0, int64_t r1, int64_t) {
       if (kernel == Kernel::kChain) {
         return cpu::FmaChainGemm(r1 - r0, s.n, s.k, pa + r0 * s.k, s.k, pb, s.n, false, pc + r0 * s.n, s.n);
+      }
+      if (kernel == Kernel::kChainPanels) {
+        return cpu::ChainPanelsGemm(r1 - r0, s.n, s.k, pa + r0 * s.k, s.k, panels.data(), s.k, nullptr, false,
+                                    pc + r0 * s.n, s.n);
       }
       if (kernel == Kernel::kChainNotBelow) {
         return cpu::ChainNotBelow(r1 - r0, s.n, s.k, pa + r0 * s.k, s.k, pb, s.n, targets.data() + r0,
@@ -67,8 +75,9 @@ void Product(benchmark::State& state, Shape s, Kernel kernel) {
       benchmark::Counter(2.0 * kRows * s.n * s.k * state.iterations() / 1e9, benchmark::Counter::kIsRate);
 }
 
-#define PRODUCT_BENCH(name, shape)                                              \
-  BENCHMARK_CAPTURE(Product, name##_chain, shape, Kernel::kChain)->Apply(Timed); \
+#define PRODUCT_BENCH(name, shape)                                                     \
+  BENCHMARK_CAPTURE(Product, name##_chain, shape, Kernel::kChain)->Apply(Timed);        \
+  BENCHMARK_CAPTURE(Product, name##_panels, shape, Kernel::kChainPanels)->Apply(Timed); \
   BENCHMARK_CAPTURE(Product, name##_sgemm, shape, Kernel::kSgemm)->Apply(Timed)
 
 PRODUCT_BENCH(linear_forward, kLinearForward);

@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "core/cpu/chain_product.h"
 #include "core/cpu/fma_chain_gemm.h"
 
 extern "C" {
@@ -109,17 +110,64 @@ bool ChainAgreesWithSgemm(bool transposed) {
   return true;
 }
 
+// A weight of n columns and depth k that goes to ChainPanels.
+bool TakesPanels(int64_t n, int64_t k) { return n % 8 == 0 && k >= 1 && k <= kChainDepth && WeightsUseChainPanels(); }
+
 }  // namespace
+
+bool WeightsUseChainPanels() {
+  static const bool uses = ChainPanelsApply() && !GemmUsesFmaChain();
+  return uses;
+}
+
+template <>
+PackedWeight<float>::PackedWeight(const float* b, int64_t ldb, int64_t k, int64_t n) : b_(b), ldb_(ldb), k_(k), n_(n) {
+  if (TakesPanels(n, k)) panels_ = ChainPanels(b, k, n, ldb, 1);
+}
+
+template <>
+void PackedWeight<float>::Times(int64_t m, int64_t k_used, const float* a, int64_t lda, float* c, int64_t ldc) const {
+  if (!panels_.empty()) return ChainPanelsGemm(m, n_, k_used, a, lda, panels_.data(), k_, nullptr, false, c, ldc);
+  Gemm(false, false, m, n_, k_used, 1.0f, a, lda, b_, ldb_, 0.0f, c, ldc);
+}
+
+template <>
+void PackedWeight<float>::TimesPlusBias(int64_t m, const float* a, int64_t lda, const float* bias, float* c,
+                                        int64_t ldc) const {
+  if (!panels_.empty()) return ChainPanelsGemm(m, n_, k_, a, lda, panels_.data(), k_, bias, false, c, ldc);
+  if (GemmTakesChain(n_, k_)) return FmaChainGemmBias(m, n_, k_, a, lda, b_, ldb_, bias, c, ldc);
+  for (int64_t i = 0; i < m; ++i) std::copy_n(bias, n_, c + i * ldc);
+  Gemm(false, false, m, n_, k_, 1.0f, a, lda, b_, ldb_, 1.0f, c, ldc);
+}
+
+template <>
+PackedWeight<double>::PackedWeight(const double* b, int64_t ldb, int64_t k, int64_t n)
+    : b_(b), ldb_(ldb), k_(k), n_(n) {}
+
+template <>
+void PackedWeight<double>::Times(int64_t m, int64_t k_used, const double* a, int64_t lda, double* c,
+                                 int64_t ldc) const {
+  Gemm(false, false, m, n_, k_used, 1.0, a, lda, b_, ldb_, 0.0, c, ldc);
+}
+
+template <>
+void PackedWeight<double>::TimesPlusBias(int64_t m, const double* a, int64_t lda, const double* bias, double* c,
+                                         int64_t ldc) const {
+  for (int64_t i = 0; i < m; ++i) std::copy_n(bias, n_, c + i * ldc);
+  Gemm(false, false, m, n_, k_, 1.0, a, lda, b_, ldb_, 1.0, c, ldc);
+}
 
 template <>
 TransposedWeight<float>::TransposedWeight(const float* b, int64_t ldb, int64_t n, int64_t k)
     : b_(b), ldb_(ldb), n_(n), k_(k) {
   static const bool agrees = GemmUsesFmaChain() && ChainAgreesWithSgemm(/*transposed=*/true);
   if (agrees && k >= 1 && k <= kChainDepth && FmaChainGemmApplies(n)) bt_ = Transposed(b, ldb, n, k);
+  if (TakesPanels(n, k)) panels_ = ChainPanels(b, k, n, 1, ldb);
 }
 
 template <>
 void TransposedWeight<float>::Times(int64_t m, const float* a, int64_t lda, float* c, int64_t ldc) const {
+  if (!panels_.empty()) return ChainPanelsGemm(m, n_, k_, a, lda, panels_.data(), k_, nullptr, false, c, ldc);
   if (!bt_.empty() && m * n_ >= kChainMinOutputs) return FmaChainGemm(m, n_, k_, a, lda, bt_.data(), n_, false, c, ldc);
   Gemm(false, true, m, n_, k_, 1.0f, a, lda, b_, ldb_, 0.0f, c, ldc);
 }

@@ -34,11 +34,39 @@ bool GemmUsesFmaChain();
 // beta-1 form without filling C.
 bool GemmTakesChain(int64_t n, int64_t k);
 
+// Whether the weights below are packed once into ChainPanels (chain_product.h) and their float
+// products run as one FMA chain per output there: on CPUs with AVX2 and FMA where FmaChainGemm
+// does not give sgemm's bits (no AVX-512: OpenBLAS's Haswell kernel sums some outputs as two
+// chains), instead of sgemm packing the weight again at every call. The bits are FmaChainGemm's.
+bool WeightsUseChainPanels();
+
+// The weight B [k, n] (row stride ldb) of many products C[m, n] = A[m, k'] · B[:k', :] (k' <= k:
+// B's first rows; beta 0, or onto a bias row), such as a layer's forward over its row blocks:
+// where FmaChainGemm takes them (GemmTakesChain), B is read in place with sgemm's bits; where
+// WeightsUseChainPanels(), packed once here; otherwise (double, no AVX2) every product is sgemm's.
+// B must outlive this.
+template <typename T>
+class PackedWeight {
+ public:
+  PackedWeight(const T* b, int64_t ldb, int64_t k, int64_t n);
+  // C = A[m, :k_used] · B[:k_used, :].
+  void Times(int64_t m, int64_t k_used, const T* a, int64_t lda, T* c, int64_t ldc) const;
+  // C[i, :] = bias + A[i, :] · B: sgemm's sum for C filled with the bias and beta 1.
+  void TimesPlusBias(int64_t m, const T* a, int64_t lda, const T* bias, T* c, int64_t ldc) const;
+  int64_t Columns() const { return n_; }
+
+ private:
+  const T* b_;
+  int64_t ldb_, k_, n_;
+  std::vector<T> panels_;  // empty where the products are Gemm's
+};
+
 // The weight B [n, k] (row stride ldb) of many products C[m, n] = A[m, k] · Bᵀ (beta 0), such
 // as a layer's backward: where FmaChainGemm gives sgemm's bits for them, Bᵀ is made once here
 // and each product of at least 8,192 outputs runs on it without packing; every other product
 // (double, a partial block, which sgemm's small-matrix kernel sums in another order) is sgemm's.
-// B must outlive this.
+// Where WeightsUseChainPanels(), Bᵀ is packed once into panels and every float product is a
+// chain product. B must outlive this.
 template <typename T>
 class TransposedWeight {
  public:
@@ -48,7 +76,8 @@ class TransposedWeight {
  private:
   const T* b_;
   int64_t ldb_, n_, k_;
-  std::vector<T> bt_;  // Bᵀ [k, n], empty where every product is sgemm's
+  std::vector<T> bt_;      // Bᵀ [k, n] for FmaChainGemm, empty where it takes no product
+  std::vector<T> panels_;  // Bᵀ in ChainPanels, empty where they take no product
 };
 
 void Gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, double alpha, const double* a, int64_t lda,

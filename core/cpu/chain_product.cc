@@ -18,14 +18,12 @@ bool CpuHasAvx2Fma() {
   return has;
 }
 
-// Rows [0, R) x columns [0, 8 C) over all of k, R x C accumulators in registers (at most 12 of
-// AVX2's 16, with C loads of B and one broadcast of A per step), each compared with its row's
-// target there: one byte per 8 columns, bit l set where !(product < target); the products
-// themselves are never stored.
+// acc[r][j] = the chains of rows [0, R) of A with columns [8 j, 8 j + 8) of B over all of k,
+// from +0: R x C accumulators in registers (at most 12 of AVX2's 16), C loads of B and R
+// broadcasts of A per step.
 template <int R, int C>
-HARDGNN_AVX2_INLINE void Tile(int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb,
-                              const float* targets, uint8_t* bits, int64_t ldbits) {
-  __m256 acc[R][C];
+HARDGNN_AVX2_INLINE void Chains(int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb,
+                                __m256 (&acc)[R][C]) {
 #pragma GCC unroll 6
   for (int r = 0; r < R; ++r) {
 #pragma GCC unroll 3
@@ -42,6 +40,16 @@ HARDGNN_AVX2_INLINE void Tile(int64_t k, const float* a, int64_t lda, const floa
       for (int j = 0; j < C; ++j) acc[r][j] = _mm256_fmadd_ps(av, bv[j], acc[r][j]);
     }
   }
+}
+
+// Rows [0, R) x columns [0, 8 C) over all of k, each chain compared with its row's target in
+// registers: one byte per 8 columns, bit l set where !(product < target); the products
+// themselves are never stored.
+template <int R, int C>
+HARDGNN_AVX2_INLINE void Tile(int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb,
+                              const float* targets, uint8_t* bits, int64_t ldbits) {
+  __m256 acc[R][C];
+  Chains<R, C>(k, a, lda, b, ldb, acc);
 #pragma GCC unroll 6
   for (int r = 0; r < R; ++r) {
     const __m256 t = _mm256_broadcast_ss(targets + r);
@@ -117,7 +125,77 @@ HARDGNN_AVX2 void BytesNotBelow(const float* x, int64_t n, float target, uint8_t
   }
 }
 
+// The strip widths ChainPanels cuts n into: 24 columns, then one strip of 16 or 8.
+int64_t StripWidth(int64_t n, int64_t j) { return n - j >= 24 ? 24 : n - j; }
+
+// Rows [0, R) x columns [0, 8 C) of C from a packed strip (k x 8 C, contiguous): base + chain.
+template <int R, int C>
+HARDGNN_AVX2_INLINE void PanelTile(int64_t k, const float* a, int64_t lda, const float* strip, const float* bias,
+                                   bool accumulate, float* c, int64_t ldc) {
+  __m256 acc[R][C];
+  Chains<R, C>(k, a, lda, strip, 8 * C, acc);
+#pragma GCC unroll 6
+  for (int r = 0; r < R; ++r) {
+#pragma GCC unroll 3
+    for (int j = 0; j < C; ++j) {
+      float* out = c + r * ldc + 8 * j;
+      const __m256 base = bias != nullptr ? _mm256_loadu_ps(bias + 8 * j)
+                          : accumulate    ? _mm256_loadu_ps(out)
+                                          : _mm256_setzero_ps();
+      _mm256_storeu_ps(out, _mm256_add_ps(base, acc[r][j]));
+    }
+  }
+}
+
+template <int R, int C>
+HARDGNN_AVX2 void PanelRows(int64_t m, int64_t k, const float* a, int64_t lda, const float* strip, const float* bias,
+                            bool accumulate, float* c, int64_t ldc) {
+  int64_t i = 0;
+  for (; i + R <= m; i += R) PanelTile<R, C>(k, a + i * lda, lda, strip, bias, accumulate, c + i * ldc, ldc);
+  if constexpr (R > 1) {
+    if (i < m) PanelRows<R - 1, C>(m - i, k, a + i * lda, lda, strip, bias, accumulate, c + i * ldc, ldc);
+  }
+}
+
 }  // namespace
+
+bool ChainPanelsApply() { return CpuHasAvx2Fma(); }
+
+std::vector<float> ChainPanels(const float* b, int64_t k, int64_t n, int64_t row_stride, int64_t col_stride) {
+  std::vector<float> panels(k * n);
+  float* out = panels.data();
+  for (int64_t j0 = 0; j0 < n; j0 += StripWidth(n, j0)) {
+    const int64_t width = StripWidth(n, j0);
+    for (int64_t p = 0; p < k; ++p) {
+      for (int64_t j = 0; j < width; ++j) *out++ = b[p * row_stride + (j0 + j) * col_stride];
+    }
+  }
+  return panels;
+}
+
+// Passes of kPassRows rows, and within a pass strips outer: a strip (k x 24 floats, 12 KB at k =
+// 128) stays in L1 while the pass's row tiles read it, and the pass's rows of A and C stay in L2
+// from strip to strip (C's rows are written a strip at a time).
+constexpr int64_t kPassRows = 128;
+
+HARDGNN_AVX2 void ChainPanelsGemm(int64_t m, int64_t n, int64_t k_used, const float* a, int64_t lda,
+                                  const float* panels, int64_t k, const float* bias, bool accumulate, float* c,
+                                  int64_t ldc) {
+  for (int64_t i = 0; i < m; i += kPassRows) {
+    const int64_t rows = std::min(kPassRows, m - i);
+    const float* a_i = a + i * lda;
+    float* c_i = c + i * ldc;
+    for (int64_t j = 0; j < n; j += StripWidth(n, j)) {
+      const float* strip = panels + j * k;
+      const float* bias_j = bias != nullptr ? bias + j : nullptr;
+      switch (StripWidth(n, j)) {
+        case 24: PanelRows<4, 3>(rows, k_used, a_i, lda, strip, bias_j, accumulate, c_i + j, ldc); break;
+        case 16: PanelRows<6, 2>(rows, k_used, a_i, lda, strip, bias_j, accumulate, c_i + j, ldc); break;
+        default: PanelRows<8, 1>(rows, k_used, a_i, lda, strip, bias_j, accumulate, c_i + j, ldc); break;
+      }
+    }
+  }
+}
 
 bool ChainProductsApply() { return CpuHasAvx2Fma() || FmaChainGemmApplies(16); }
 

@@ -1,7 +1,7 @@
-// ChainNotBelow compares, and ChainDots computes, every output as one fused multiply-add chain
-// over k in order (checked against that chain written out in scalar code), on the CPU's own path
-// and on the AVX2 path forced where the CPU has AVX-512, with strided operands and every tail of
-// rows, columns, ids and k; so a score is the same bits whichever computes it.
+// ChainNotBelow compares, and ChainDots and ChainPanelsGemm compute, every output as one fused
+// multiply-add chain over k in order (checked against that chain written out in scalar code), on
+// the CPU's own path and on the AVX2 path forced where the CPU has AVX-512, with strided operands
+// and every tail of rows, columns, ids and k; so a product is the same bits whichever computes it.
 #include "core/cpu/chain_product.h"
 
 #include <cmath>
@@ -122,6 +122,50 @@ TEST_P(ChainProductTest, DotsAreTheChainsForAnyIdsAndK) {
       ASSERT_EQ(out[n], -1.0f) << "wrote past n";
     }
   }
+}
+
+// ChainPanelsGemm: every output the chain over B's first k_used rows, added to +0, to C or to a
+// bias row; B packed from row-major or transposed storage; every strip width (24, 16, 8), every
+// row tail of the 4-row tiles and a second pass of rows, strided A and C (padding untouched), a
+// zero row of A.
+TEST(ChainPanelsTest, EveryOutputIsOneFmaChainOverTheUsedRowsOfB) {
+  if (!ChainPanelsApply()) GTEST_SKIP() << "no AVX2 on this CPU";
+  int compared = 0;
+  for (const int64_t m : {1, 3, 4, 5, 7, 130}) {
+    for (const int64_t n : {8, 16, 24, 40, 64, 256}) {
+      for (const int64_t k : {1, 9, 64, 128}) {
+        for (const bool transposed : {false, true}) {
+          const int64_t lda = k + 3, ldc = n + 5, ldb = (transposed ? k : n) + 2;
+          const int64_t row_stride = transposed ? 1 : ldb, col_stride = transposed ? ldb : 1;
+          std::vector<float> a = Random(m * lda, m * 100 + n + k), b = Random((transposed ? n : k) * ldb, n + k);
+          if (m > 1) std::fill_n(a.begin() + lda, k, 0.0f);
+          const std::vector<float> panels = ChainPanels(b.data(), k, n, row_stride, col_stride);
+          const std::vector<float> bias = Random(n, 3), c0 = Random(m * ldc, 4);
+          for (const int64_t k_used : {k, (k + 1) / 2}) {
+            for (const int base : {0, 1, 2}) {  // +0, C, bias
+              std::vector<float> c = c0, want = c0;
+              for (int64_t i = 0; i < m; ++i) {
+                for (int64_t j = 0; j < n; ++j) {
+                  float t = 0;
+                  for (int64_t p = 0; p < k_used; ++p) t = std::fma(a[i * lda + p], b[p * row_stride + j * col_stride], t);
+                  want[i * ldc + j] = (base == 0 ? 0.0f : base == 1 ? c0[i * ldc + j] : bias[j]) + t;
+                }
+              }
+              ChainPanelsGemm(m, n, k_used, a.data(), lda, panels.data(), k, base == 2 ? bias.data() : nullptr,
+                              base == 1, c.data(), ldc);
+              for (size_t e = 0; e < c.size(); ++e) {
+                ASSERT_EQ(Bits(c[e]), Bits(want[e])) << "m " << m << " n " << n << " k " << k << " used " << k_used
+                                                     << " base " << base << " transposed " << transposed << " at "
+                                                     << e / ldc << "," << e % ldc;
+              }
+              ++compared;
+            }
+          }
+        }
+      }
+    }
+  }
+  EXPECT_EQ(compared, 6 * 6 * 4 * 2 * 2 * 3);
 }
 
 INSTANTIATE_TEST_SUITE_P(Paths, ChainProductTest, ::testing::Bool(),

@@ -1,14 +1,17 @@
 // FmaChainGemm computes every element as one fused multiply-add chain over k in order, added to
 // +0 or to C (checked against that chain written out in scalar code, strided operands, signed
-// zeros, every tail of rows and columns); and cpu::Gemm and TransposedWeight hand products to
-// it exactly where it gives the BLAS's bits. fma_chain_gemm_openblas_kernels_test runs this with
+// zeros, every tail of rows and columns); cpu::Gemm and TransposedWeight hand products to it
+// exactly where it gives the BLAS's bits; PackedWeight and TransposedWeight run chain panels
+// (chain_product.h) where it does not and the CPU has AVX2. fma_chain_gemm_openblas_kernels_test runs this with
 // OpenBLAS's AVX-512 kernels where the CPU has them (the check then passes and the chain runs).
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <vector>
 
 #include "core/cpu/blas.h"
+#include "core/cpu/chain_product.h"
 #include "core/cpu/fma_chain_gemm.h"
 #include "core/cpu/kernel_path.h"
 #include "gtest/gtest.h"
@@ -107,10 +110,19 @@ TEST(FmaChainGemmTest, GemmTakesTheChainExactlyWhereItGivesTheBlasBits) {
   if (!GemmUsesFmaChain()) EXPECT_FALSE(chain_always_agrees) << "the check turned down a BLAS that agrees";
 }
 
-// TransposedWeight's products give sgemm's "T" bits at every size: below 8,192 outputs (where
-// sgemm's small-matrix kernel sums in another order) by sgemm itself, from there by the chain
-// kernel on Bᵀ where the checks passed; the LSTM's and the QKV projection's backward shapes.
-TEST(FmaChainGemmTest, TransposedWeightGivesSgemmsBitsAtEverySize) {
+// The chain over B's first k_used rows, element (p, j) of B at b[p * row_stride + j * col_stride].
+float ChainOf(const float* a, const float* b, int64_t row_stride, int64_t col_stride, int64_t j, int64_t k_used) {
+  float t = 0;
+  for (int64_t p = 0; p < k_used; ++p) t = std::fma(a[p], b[p * row_stride + j * col_stride], t);
+  return t;
+}
+
+// TransposedWeight's products: where weights use chain panels (AVX2 without sgemm's chain), every
+// output is the chain over Bᵀ, at every size; otherwise sgemm's "T" bits at every size: below
+// 8,192 outputs (where sgemm's small-matrix kernel sums in another order) by sgemm itself, from
+// there by the chain kernel on Bᵀ where the checks passed. The LSTM's and the QKV projection's
+// backward shapes.
+TEST(FmaChainGemmTest, TransposedWeightGivesTheChainOrSgemmsBitsAtEverySize) {
   for (const int64_t k : {192, 256}) {
     for (const int64_t m : {1, 9, 18, 19, 127, 128, 129, 600, 1536}) {
       const int64_t n = 64;
@@ -119,10 +131,60 @@ TEST(FmaChainGemmTest, TransposedWeightGivesSgemmsBitsAtEverySize) {
       for (size_t i = 0; i < b.size(); ++i) b[i] = o.a[i % o.a.size()] * 0.5f + 0.25f;
       std::vector<float> got = o.c, want = o.c;
       TransposedWeight<float>(b.data(), o.lda, n, k).Times(m, o.a.data(), o.lda, got.data(), o.ldc);
-      Gemm(false, true, m, n, k, 1.0f, o.a.data(), o.lda, b.data(), o.lda, 0.0f, want.data(), o.ldc);
+      if (WeightsUseChainPanels()) {
+        for (int64_t i = 0; i < m; ++i) {
+          for (int64_t j = 0; j < n; ++j) want[i * o.ldc + j] = 0.0f + ChainOf(&o.a[i * o.lda], b.data(), 1, o.lda, j, k);
+        }
+      } else {
+        Gemm(false, true, m, n, k, 1.0f, o.a.data(), o.lda, b.data(), o.lda, 0.0f, want.data(), o.ldc);
+      }
       EXPECT_TRUE(SameBits(got, want)) << m << " x " << n << " x " << k;
     }
   }
+}
+
+// PackedWeight's products, over all of B's rows or its first ones, onto +0 or a bias row: the
+// chain where weights use chain panels; otherwise cpu::Gemm's bits (sgemm's, or FmaChainGemm's
+// where it gives them), with the bias written to C and added by beta 1. The LSTM's forward
+// (k = d_in at its first step) and the QKV projection's shapes, partial blocks, and n = 40 (a
+// strip of 16 after one of 24).
+TEST(FmaChainGemmTest, PackedWeightGivesTheChainOrGemmsBits) {
+  struct Shape {
+    int64_t m, n, k, k_used;
+  };
+  for (const Shape& s : {Shape{128, 256, 128, 128}, Shape{128, 256, 128, 64}, Shape{77, 256, 128, 64},
+                         Shape{512, 192, 64, 64}, Shape{300, 192, 64, 64}, Shape{5, 40, 9, 9}}) {
+    Operands o = Make(s.m, s.n, s.k, s.m + s.n + s.k_used);
+    std::vector<float> bias(s.n);
+    for (int64_t j = 0; j < s.n; ++j) bias[j] = o.b[j] * 0.75f - 0.125f;
+    const PackedWeight<float> w(o.b.data(), o.ldb, s.k, s.n);
+    for (const bool with_bias : {false, true}) {
+      if (with_bias && s.k_used != s.k) continue;
+      std::vector<float> got = o.c, want = o.c;
+      if (with_bias) {
+        w.TimesPlusBias(s.m, o.a.data(), o.lda, bias.data(), got.data(), o.ldc);
+      } else {
+        w.Times(s.m, s.k_used, o.a.data(), o.lda, got.data(), o.ldc);
+      }
+      if (WeightsUseChainPanels()) {
+        for (int64_t i = 0; i < s.m; ++i) {
+          for (int64_t j = 0; j < s.n; ++j) {
+            want[i * o.ldc + j] = (with_bias ? bias[j] : 0.0f) + ChainOf(&o.a[i * o.lda], o.b.data(), o.ldb, 1, j, s.k_used);
+          }
+        }
+      } else {
+        for (int64_t i = 0; i < s.m && with_bias; ++i) std::copy_n(bias.data(), s.n, want.data() + i * o.ldc);
+        Gemm(false, false, s.m, s.n, s.k_used, 1.0f, o.a.data(), o.lda, o.b.data(), o.ldb, with_bias ? 1.0f : 0.0f,
+             want.data(), o.ldc);
+      }
+      EXPECT_TRUE(SameBits(got, want)) << s.m << " x " << s.n << " x " << s.k_used << (with_bias ? " + bias" : "");
+    }
+  }
+}
+
+// Chain panels are taken on CPUs with AVX2 exactly where FmaChainGemm does not give sgemm's bits.
+TEST(FmaChainGemmTest, WeightsUseChainPanelsWhereTheChainIsNotSgemms) {
+  EXPECT_EQ(WeightsUseChainPanels(), ChainPanelsApply() && !GemmUsesFmaChain());
 }
 
 }  // namespace

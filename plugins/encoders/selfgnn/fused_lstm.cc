@@ -202,8 +202,8 @@ int64_t BlockOffset(int64_t n0, int64_t g, int64_t t, int64_t width) {
 // cells live in scratch reused from step to step instead of [N, G, 5h] buffers kept for the
 // backward pass; the arithmetic, and so every output bit, is the same.
 template <typename T>
-void ForwardBlock(const Dims& s, int64_t n0, int64_t n1, const T* x, const int64_t* ids, const T* w, const T* bias,
-                  T forget_bias, T* acts, T* cells, T* out) {
+void ForwardBlock(const Dims& s, int64_t n0, int64_t n1, const T* x, const int64_t* ids, const cpu::PackedWeight<T>& w,
+                  const T* bias, T forget_bias, T* acts, T* cells, T* out) {
   const int64_t h4 = 4 * s.h, k = s.din + s.h, out_stride = s.g * s.h, rows = n1 - n0;
   const bool keep = acts != nullptr;
   const T* x_rows = ids != nullptr ? x : x + n0 * s.sxn;
@@ -216,7 +216,7 @@ void ForwardBlock(const Dims& s, int64_t n0, int64_t n1, const T* x, const int64
     T* o = out + t * s.h;
     GatherInputs(rows, x_rows + t * s.sxg, s.sxn, ids != nullptr ? ids + n0 : nullptr, s.din,
                  t > 0 ? o - s.h : nullptr, out_stride, s.h, xh.data());
-    cpu::Gemm(false, false, rows, h4, t > 0 ? k : s.din, T(1), xh.data(), k, w, h4, T(0), a, h4);
+    w.Times(rows, t > 0 ? k : s.din, xh.data(), k, a, h4);
     CellForward<T>(rows, s.h, a, h4, c_prev, c, s.h, o, out_stride, bias, forget_bias);
   }
 }
@@ -225,8 +225,9 @@ void ForwardBlock(const Dims& s, int64_t n0, int64_t n1, const T* x, const int64
 // every GEMM single-threaded inside the loop, so results do not depend on the thread count.
 template <typename T>
 void Forward(const Dims& s, const T* x, const T* w, const T* bias, T forget_bias, T* acts, T* cells, T* out) {
+  const cpu::PackedWeight<T> packed(w, 4 * s.h, s.din + s.h, 4 * s.h);
   cpu::ForEachChunk(s.n, kRowBlock, [&](int64_t n0, int64_t n1, int64_t) {
-    ForwardBlock(s, n0, n1, x, nullptr, w, bias, forget_bias, acts, cells, out + n0 * s.g * s.h);
+    ForwardBlock(s, n0, n1, x, nullptr, packed, bias, forget_bias, acts, cells, out + n0 * s.g * s.h);
   });
 }
 
@@ -353,8 +354,8 @@ struct FusedLstmFunction : public torch::autograd::Function<FusedLstmFunction> {
 
 }  // namespace
 
-void FusedLstmForwardRows(const LstmInputRows& in, int64_t n0, int64_t n1, const float* kernel, const float* bias,
-                          int64_t h, float forget_bias, float* out) {
+void FusedLstmForwardRows(const LstmInputRows& in, int64_t n0, int64_t n1, const cpu::PackedWeight<float>& kernel,
+                          const float* bias, int64_t h, float forget_bias, float* out) {
   const Dims s{n1, in.g, in.din, h, in.row_stride, in.step_stride};
   for (int64_t b0 = n0; b0 < n1; b0 += kRowBlock) {
     ForwardBlock<float>(s, b0, std::min(n1, b0 + kRowBlock), in.x, in.ids, kernel, bias, forget_bias, nullptr, nullptr,

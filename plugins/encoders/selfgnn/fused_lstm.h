@@ -33,6 +33,8 @@
 
 #include <cstdint>
 
+#include "core/cpu/blas.h"
+
 namespace hardgnn::selfgnn {
 
 // Rows per block of FusedLstm: its blocks start at the multiples of it.
@@ -50,9 +52,15 @@ struct LstmInputRows {
 
 // FusedLstm's forward without autograd for rows [n0, n1) of `in`, in the calling thread, by the
 // same GEMM calls on the same blocks as FusedLstm over all the rows (n0 a multiple of
-// kLstmRowBlock): the same bits. kernel [d_in + h, 4h], bias [4h]; out [n1 - n0, G, h].
-void FusedLstmForwardRows(const LstmInputRows& in, int64_t n0, int64_t n1, const float* kernel, const float* bias,
-                          int64_t h, float forget_bias, float* out);
+// kLstmRowBlock): the same bits. kernel: [d_in + h, 4h] (FusedLstmKernel), bias [4h]; out
+// [n1 - n0, G, h].
+void FusedLstmForwardRows(const LstmInputRows& in, int64_t n0, int64_t n1, const cpu::PackedWeight<float>& kernel,
+                          const float* bias, int64_t h, float forget_bias, float* out);
+
+// The kernel [d_in + h, 4h] packed as FusedLstm's forward packs it.
+inline cpu::PackedWeight<float> FusedLstmKernel(const float* kernel, int64_t din, int64_t h) {
+  return cpu::PackedWeight<float>(kernel, 4 * h, din + h, 4 * h);
+}
 
 }  // namespace hardgnn::selfgnn
 

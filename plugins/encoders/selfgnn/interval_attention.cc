@@ -462,8 +462,9 @@ at::Tensor IntervalAttentionWithoutGrad(const at::Tensor& x, const at::Tensor& w
   at::Tensor out = at::empty({n, d}, xc.options());
   const float* xp = xc.data_ptr<float>();
   float* op = out.data_ptr<float>();
+  const cpu::PackedWeight<float> packed = LinearWeight(wc.data_ptr<float>(), d, 3 * d);
   at::parallel_for(0, cpu::DivUp(n, chunk), 1, [&](int64_t c0, int64_t c1) {
-    IntervalAttentionRows rows(g, d, heads, wc.data_ptr<float>(), bc.data_ptr<float>());
+    IntervalAttentionRows rows(g, d, heads, packed, bc.data_ptr<float>());
     const int64_t i0 = c0 * chunk, i1 = std::min(n, c1 * chunk);
     rows.Run(xp + i0 * g * d, i1 - i0, op + i0 * d);
   });
@@ -520,8 +521,8 @@ struct PooledAttentionFunction : public torch::autograd::Function<PooledAttentio
 
 int64_t IntervalAttentionRows::ChunkItems(int64_t g) { return std::lcm(kLinearRowBlock, g) / g; }
 
-IntervalAttentionRows::IntervalAttentionRows(int64_t g, int64_t d, int64_t heads, const float* w_qkv,
-                                             const float* b_qkv)
+IntervalAttentionRows::IntervalAttentionRows(int64_t g, int64_t d, int64_t heads,
+                                             const cpu::PackedWeight<float>& w_qkv, const float* b_qkv)
     : g_(g), d_(d), heads_(heads), w_(w_qkv), b_(b_qkv), qkv_(ChunkItems(g) * g * 3 * d) {}
 
 // Each chunk's Q, K and V stay in cache rather than being written as one [N, G, 3d] tensor and
@@ -534,7 +535,7 @@ void IntervalAttentionRows::Run(const float* x, int64_t items, float* out) {
   const int64_t chunk = ChunkItems(g_);
   for (int64_t i0 = 0; i0 < items; i0 += chunk) {
     const int64_t i1 = std::min(items, i0 + chunk);
-    LinearForwardRows(0, (i1 - i0) * g_, d_, 3 * d_, x + i0 * g_ * d_, w_, b_, qkv_.data());
+    LinearForwardRows(0, (i1 - i0) * g_, d_, x + i0 * g_ * d_, w_, b_, qkv_.data());
     AttentionRows<float, false>(s, qkv_.data(), nullptr, 0, i1 - i0, out + i0 * d_, scratch.data());
   }
 }

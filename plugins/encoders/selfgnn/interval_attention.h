@@ -31,6 +31,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/cpu/blas.h"
+
 namespace hardgnn::selfgnn {
 
 // qkv: [N, G, 3d] with, per position, the d columns of Q, then K, then V (the layout of
@@ -54,8 +56,9 @@ class IntervalAttentionRows {
   // lcm(kLinearRowBlock, G) / G: a chunk's positions are whole blocks of the QKV projection.
   static int64_t ChunkItems(int64_t g);
 
-  // w_qkv: [d, 3d], b_qkv: [3d], both held by the caller while this lives.
-  IntervalAttentionRows(int64_t g, int64_t d, int64_t heads, const float* w_qkv, const float* b_qkv);
+  // w_qkv: [d, 3d] packed by LinearWeight, b_qkv: [3d], both held by the caller while this lives.
+  IntervalAttentionRows(int64_t g, int64_t d, int64_t heads, const cpu::PackedWeight<float>& w_qkv,
+                        const float* b_qkv);
 
   // out [items, d] for x [items, G, d], whose first item sits at a multiple of ChunkItems(G) in
   // the whole input.
@@ -63,7 +66,8 @@ class IntervalAttentionRows {
 
  private:
   int64_t g_, d_, heads_;
-  const float *w_, *b_;
+  const cpu::PackedWeight<float>& w_;
+  const float* b_;
   std::vector<float> qkv_;
 };
 

@@ -7,12 +7,14 @@
 #include <numeric>
 #include <vector>
 
+#include "core/cpu/blas.h"
 #include "core/cpu/parallel.h"
 #include "plugins/encoders/selfgnn/dropout.h"
 #include "plugins/encoders/selfgnn/fused_lstm.h"
 #include "plugins/encoders/selfgnn/init.h"
 #include "plugins/encoders/selfgnn/interval_attention.h"
 #include "plugins/encoders/selfgnn/layer_norm.h"
+#include "plugins/encoders/selfgnn/linear.h"
 #include "plugins/encoders/selfgnn/reference.h"
 
 namespace hardgnn::selfgnn {
@@ -88,12 +90,14 @@ at::Tensor FuseRowsWithoutGrad(const IntervalRnnImpl& rnn, const IntervalAttenti
   // Whole blocks of the LSTM and whole chunks of the attention.
   const int64_t chunk = std::lcm(kLstmRowBlock, IntervalAttentionRows::ChunkItems(g));
   at::Tensor out = at::empty({n, h}, x.options());
+  const cpu::PackedWeight<float> lstm_kernel = FusedLstmKernel(kernel.data_ptr<float>(), d, h);
+  const cpu::PackedWeight<float> qkv_weight = LinearWeight(w.data_ptr<float>(), h, 3 * h);
   at::parallel_for(0, cpu::DivUp(n, chunk), 1, [&](int64_t c0, int64_t c1) {
-    IntervalAttentionRows attend(g, h, o.heads, w.data_ptr<float>(), b.data_ptr<float>());
+    IntervalAttentionRows attend(g, h, o.heads, qkv_weight, b.data_ptr<float>());
     std::vector<float> rows(chunk * g * h);
     for (int64_t c = c0; c < c1; ++c) {
       const int64_t i0 = c * chunk, i1 = std::min(n, i0 + chunk), m = i1 - i0;
-      FusedLstmForwardRows(in, i0, i1, kernel.data_ptr<float>(), bias.data_ptr<float>(), h,
+      FusedLstmForwardRows(in, i0, i1, lstm_kernel, bias.data_ptr<float>(), h,
                            static_cast<float>(kForgetBias), rows.data());
       if (drop) RowDropoutRows(rows.data(), m, g * h, keys.data_ptr<int64_t>() + i0, dropout->p, dropout->seed);
       // Statistics per row of G·h values, or per slice under ln_lastdim (rows of h values).

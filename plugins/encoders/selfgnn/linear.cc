@@ -5,11 +5,9 @@
 
 #include <algorithm>
 #include <stdexcept>
-#include <type_traits>
 #include <vector>
 
 #include "core/cpu/blas.h"
-#include "core/cpu/fma_chain_gemm.h"
 #include "core/cpu/parallel.h"
 #include "core/model/profile.h"
 
@@ -19,20 +17,16 @@ namespace {
 constexpr int64_t kRowBlock = kLinearRowBlock;  // rows per forward / input-gradient GEMM
 constexpr int64_t kGroupRows = 8192;  // rows per weight-gradient partial
 
-// One block of the forward: y[r0, r1) = b + x[r0, r1) w (y: row r0). Where cpu::Gemm would
-// take its chain kernel, that kernel adds b itself instead of reading it back from y.
+// One block of the forward: y[r0, r1) = b + x[r0, r1) w (y: row r0).
 template <typename T>
-void ForwardBlock(int64_t r0, int64_t r1, int64_t in, int64_t out, const T* x, const T* w, const T* b, T* y) {
-  if constexpr (std::is_same_v<T, float>) {
-    if (cpu::GemmTakesChain(out, in)) return cpu::FmaChainGemmBias(r1 - r0, out, in, x + r0 * in, in, w, out, b, y, out);
-  }
-  for (int64_t r = r0; r < r1; ++r) std::copy_n(b, out, y + (r - r0) * out);
-  cpu::Gemm(false, false, r1 - r0, out, in, T(1), x + r0 * in, in, w, out, T(1), y, out);
+void ForwardBlock(int64_t r0, int64_t r1, int64_t in, const T* x, const cpu::PackedWeight<T>& w, const T* b, T* y) {
+  w.TimesPlusBias(r1 - r0, x + r0 * in, in, b, y, w.Columns());
 }
 
 template <typename T>
 void Forward(int64_t m, int64_t in, int64_t out, const T* x, const T* w, const T* b, T* y) {
-  cpu::ForEachChunk(m, kRowBlock, [&](int64_t r0, int64_t r1, int64_t) { ForwardBlock(r0, r1, in, out, x, w, b, y + r0 * out); });
+  const cpu::PackedWeight<T> packed(w, out, in, out);
+  cpu::ForEachChunk(m, kRowBlock, [&](int64_t r0, int64_t r1, int64_t) { ForwardBlock(r0, r1, in, x, packed, b, y + r0 * out); });
 }
 
 template <typename T>
@@ -101,10 +95,10 @@ struct LinearFunction : public torch::autograd::Function<LinearFunction> {
 
 }  // namespace
 
-void LinearForwardRows(int64_t r0, int64_t r1, int64_t in, int64_t out, const float* x, const float* w, const float* b,
-                       float* y) {
+void LinearForwardRows(int64_t r0, int64_t r1, int64_t in, const float* x, const cpu::PackedWeight<float>& w,
+                       const float* b, float* y) {
   for (int64_t b0 = r0; b0 < r1; b0 += kRowBlock) {
-    ForwardBlock(b0, std::min(r1, b0 + kRowBlock), in, out, x, w, b, y + (b0 - r0) * out);
+    ForwardBlock(b0, std::min(r1, b0 + kRowBlock), in, x, w, b, y + (b0 - r0) * w.Columns());
   }
 }
 

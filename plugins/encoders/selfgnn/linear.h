@@ -11,6 +11,8 @@
 
 #include <cstdint>
 
+#include "core/cpu/blas.h"
+
 namespace hardgnn::selfgnn {
 
 // x: [..., in] (any leading shape), w: [in, out], b: [out] or undefined. float or double.
@@ -22,9 +24,14 @@ constexpr int64_t kLinearRowBlock = 512;
 
 // Rows [r0, r1) of Linear's forward into y (y: row r0), in the calling thread, by the same GEMM
 // calls as Linear makes, so the same bits: r0 a multiple of kLinearRowBlock, and r1 one too or
-// the last row. x: all rows [m, in], w: [in, out], b: [out].
-void LinearForwardRows(int64_t r0, int64_t r1, int64_t in, int64_t out, const float* x, const float* w, const float* b,
-                       float* y);
+// the last row. x: all rows [m, in], w: [in, out] packed as Linear packs it (LinearWeight), b: [out].
+void LinearForwardRows(int64_t r0, int64_t r1, int64_t in, const float* x, const cpu::PackedWeight<float>& w,
+                       const float* b, float* y);
+
+// w [in, out] packed as Linear's forward packs it.
+inline cpu::PackedWeight<float> LinearWeight(const float* w, int64_t in, int64_t out) {
+  return cpu::PackedWeight<float>(w, out, in, out);
+}
 
 }  // namespace hardgnn::selfgnn
 
