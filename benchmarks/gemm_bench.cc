@@ -1,6 +1,8 @@
 // The step's small-k products at their real shapes: the chain kernel (core/cpu/fma_chain_gemm.h,
-// what cpu::Gemm runs on AVX-512) against OpenBLAS's sgemm on the same row blocks, each block
-// one single-threaded call, blocks in parallel (as the LSTM and Linear call them); and the
+// what cpu::Gemm runs on AVX-512) and the AVX2 chain panels with the weight packed once
+// (cpu::ChainPanelsGemm, what the layers' weights run on AVX2 CPUs) against OpenBLAS's sgemm on
+// the same row blocks, each block one single-threaded call, blocks in parallel (as the LSTM and
+// Linear call them); and the
 // evaluator's score blocks, compared with a target in the register tiles (cpu::ChainNotBelow,
 // core/cpu/chain_product.h: that kernel, or AVX2 tiles without AVX-512) against sgemm's product.
 // 245,760 rows (Linear at the published Yelp shape: about 20,000 rows x G = 12). GFLOP/s counts
