@@ -110,6 +110,14 @@ bool ChainAgreesWithSgemm(bool transposed) {
   return true;
 }
 
+// C[i, :] = bias, then C += A · B by Gemm (beta 1): Linear's forward before the chain kernels.
+template <typename T>
+void BiasThenGemm(int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* b, int64_t ldb, const T* bias,
+                  T* c, int64_t ldc) {
+  for (int64_t i = 0; i < m; ++i) std::copy_n(bias, n, c + i * ldc);
+  Gemm(false, false, m, n, k, T(1), a, lda, b, ldb, T(1), c, ldc);
+}
+
 // A weight of n columns and depth k that goes to ChainPanels.
 bool TakesPanels(int64_t n, int64_t k) { return n % 8 == 0 && k >= 1 && k <= kChainDepth && WeightsUseChainPanels(); }
 
@@ -136,8 +144,7 @@ void PackedWeight<float>::TimesPlusBias(int64_t m, const float* a, int64_t lda, 
                                         int64_t ldc) const {
   if (!panels_.empty()) return ChainPanelsGemm(m, n_, k_, a, lda, panels_.data(), k_, bias, false, c, ldc);
   if (GemmTakesChain(n_, k_)) return FmaChainGemmBias(m, n_, k_, a, lda, b_, ldb_, bias, c, ldc);
-  for (int64_t i = 0; i < m; ++i) std::copy_n(bias, n_, c + i * ldc);
-  Gemm(false, false, m, n_, k_, 1.0f, a, lda, b_, ldb_, 1.0f, c, ldc);
+  BiasThenGemm(m, n_, k_, a, lda, b_, ldb_, bias, c, ldc);
 }
 
 template <>
@@ -153,8 +160,7 @@ void PackedWeight<double>::Times(int64_t m, int64_t k_used, const double* a, int
 template <>
 void PackedWeight<double>::TimesPlusBias(int64_t m, const double* a, int64_t lda, const double* bias, double* c,
                                          int64_t ldc) const {
-  for (int64_t i = 0; i < m; ++i) std::copy_n(bias, n_, c + i * ldc);
-  Gemm(false, false, m, n_, k_, 1.0, a, lda, b_, ldb_, 1.0, c, ldc);
+  BiasThenGemm(m, n_, k_, a, lda, b_, ldb_, bias, c, ldc);
 }
 
 template <>

@@ -157,6 +157,11 @@ HARDGNN_AVX2 void PanelRows(int64_t m, int64_t k, const float* a, int64_t lda, c
   }
 }
 
+// Passes of kPassRows rows, and within a pass strips outer: a strip (k x 24 floats, 12 KB at k =
+// 128) stays in L1 while the pass's row tiles read it, and the pass's rows of A and C stay in L2
+// from strip to strip (C's rows are written a strip at a time).
+constexpr int64_t kPassRows = 128;
+
 }  // namespace
 
 bool ChainPanelsApply() { return CpuHasAvx2Fma(); }
@@ -172,11 +177,6 @@ std::vector<float> ChainPanels(const float* b, int64_t k, int64_t n, int64_t row
   }
   return panels;
 }
-
-// Passes of kPassRows rows, and within a pass strips outer: a strip (k x 24 floats, 12 KB at k =
-// 128) stays in L1 while the pass's row tiles read it, and the pass's rows of A and C stay in L2
-// from strip to strip (C's rows are written a strip at a time).
-constexpr int64_t kPassRows = 128;
 
 HARDGNN_AVX2 void ChainPanelsGemm(int64_t m, int64_t n, int64_t k_used, const float* a, int64_t lda,
                                   const float* panels, int64_t k, const float* bias, bool accumulate, float* c,

@@ -236,17 +236,19 @@ EvalResult Evaluate(Encoder& encoder, const data::PreparedDataset& dataset, cons
   encoder.eval();
   std::unique_ptr<EvalScorer> scorer = encoder.MakeEvalScorer();
   at::Tensor items = scorer->Items();
-  std::optional<ChainScores> chains;
-  if (options.chain_scores && ChainScores::Apply(items)) chains.emplace(items);
+  std::optional<ChainScores> chain_scores;
+  if (options.chain_scores && ChainScores::Apply(items)) chain_scores.emplace(items);
+  const ChainScores* chains = chain_scores ? &*chain_scores : nullptr;
   EvalResult result;
   auto clock = start;
   result.phases.embeddings = SecondsSince(clock);
   if (options.validation) {
     result.validation =
-        EvaluateSplit(*scorer, items, chains ? &*chains : nullptr, dataset, Cases(dataset, true, options.test_input), options, result.phases);
+        EvaluateSplit(*scorer, items, chains, dataset, Cases(dataset, true, options.test_input), options, result.phases);
   }
   if (options.test) {
-    result.test = EvaluateSplit(*scorer, items, chains ? &*chains : nullptr, dataset, Cases(dataset, false, options.test_input), options, result.phases);
+    result.test =
+        EvaluateSplit(*scorer, items, chains, dataset, Cases(dataset, false, options.test_input), options, result.phases);
   }
   encoder.train(was_training);
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

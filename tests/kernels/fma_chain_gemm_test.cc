@@ -2,8 +2,9 @@
 // +0 or to C (checked against that chain written out in scalar code, strided operands, signed
 // zeros, every tail of rows and columns); cpu::Gemm and TransposedWeight hand products to it
 // exactly where it gives the BLAS's bits; PackedWeight and TransposedWeight run chain panels
-// (chain_product.h) where it does not and the CPU has AVX2. fma_chain_gemm_openblas_kernels_test runs this with
-// OpenBLAS's AVX-512 kernels where the CPU has them (the check then passes and the chain runs).
+// (chain_product.h) where it does not and the CPU has AVX2. fma_chain_gemm_openblas_kernels_test
+// runs this with OpenBLAS's AVX-512 kernels where the CPU has them (the check then passes and the
+// chain runs).
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -11,7 +12,6 @@
 #include <vector>
 
 #include "core/cpu/blas.h"
-#include "core/cpu/chain_product.h"
 #include "core/cpu/fma_chain_gemm.h"
 #include "core/cpu/kernel_path.h"
 #include "gtest/gtest.h"
@@ -182,9 +182,13 @@ TEST(FmaChainGemmTest, PackedWeightGivesTheChainOrGemmsBits) {
   }
 }
 
-// Chain panels are taken on CPUs with AVX2 exactly where FmaChainGemm does not give sgemm's bits.
-TEST(FmaChainGemmTest, WeightsUseChainPanelsWhereTheChainIsNotSgemms) {
-  EXPECT_EQ(WeightsUseChainPanels(), ChainPanelsApply() && !GemmUsesFmaChain());
+// Chain panels are taken on an AVX2 CPU without AVX-512 (the case they are for), never where
+// FmaChainGemm gives sgemm's bits (those products keep them) nor on a CPU without AVX2.
+TEST(FmaChainGemmTest, WeightsUseChainPanelsOnAvx2CpusOnly) {
+  const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  if (avx2 && !__builtin_cpu_supports("avx512f")) EXPECT_TRUE(WeightsUseChainPanels()) << "an AVX2 CPU kept sgemm";
+  if (GemmUsesFmaChain()) EXPECT_FALSE(WeightsUseChainPanels()) << "sgemm's chain bits given up";
+  if (!avx2) EXPECT_FALSE(WeightsUseChainPanels()) << "panels without AVX2";
 }
 
 }  // namespace

@@ -225,7 +225,7 @@ void ForwardBlock(const Dims& s, int64_t n0, int64_t n1, const T* x, const int64
 // every GEMM single-threaded inside the loop, so results do not depend on the thread count.
 template <typename T>
 void Forward(const Dims& s, const T* x, const T* w, const T* bias, T forget_bias, T* acts, T* cells, T* out) {
-  const cpu::PackedWeight<T> packed(w, 4 * s.h, s.din + s.h, 4 * s.h);
+  const cpu::PackedWeight<T> packed = FusedLstmKernel(w, s.din, s.h);
   cpu::ForEachChunk(s.n, kRowBlock, [&](int64_t n0, int64_t n1, int64_t) {
     ForwardBlock(s, n0, n1, x, nullptr, packed, bias, forget_bias, acts, cells, out + n0 * s.g * s.h);
   });

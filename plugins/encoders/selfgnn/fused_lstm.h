@@ -57,9 +57,10 @@ struct LstmInputRows {
 void FusedLstmForwardRows(const LstmInputRows& in, int64_t n0, int64_t n1, const cpu::PackedWeight<float>& kernel,
                           const float* bias, int64_t h, float forget_bias, float* out);
 
-// The kernel [d_in + h, 4h] packed as FusedLstm's forward packs it.
-inline cpu::PackedWeight<float> FusedLstmKernel(const float* kernel, int64_t din, int64_t h) {
-  return cpu::PackedWeight<float>(kernel, 4 * h, din + h, 4 * h);
+// The kernel [d_in + h, 4h] packed for FusedLstm's forward (which packs it with this too).
+template <typename T>
+cpu::PackedWeight<T> FusedLstmKernel(const T* kernel, int64_t din, int64_t h) {
+  return cpu::PackedWeight<T>(kernel, 4 * h, din + h, 4 * h);
 }
 
 }  // namespace hardgnn::selfgnn

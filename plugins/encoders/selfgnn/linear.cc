@@ -25,7 +25,7 @@ void ForwardBlock(int64_t r0, int64_t r1, int64_t in, const T* x, const cpu::Pac
 
 template <typename T>
 void Forward(int64_t m, int64_t in, int64_t out, const T* x, const T* w, const T* b, T* y) {
-  const cpu::PackedWeight<T> packed(w, out, in, out);
+  const cpu::PackedWeight<T> packed = LinearWeight(w, in, out);
   cpu::ForEachChunk(m, kRowBlock, [&](int64_t r0, int64_t r1, int64_t) { ForwardBlock(r0, r1, in, x, packed, b, y + r0 * out); });
 }
 

@@ -28,9 +28,10 @@ constexpr int64_t kLinearRowBlock = 512;
 void LinearForwardRows(int64_t r0, int64_t r1, int64_t in, const float* x, const cpu::PackedWeight<float>& w,
                        const float* b, float* y);
 
-// w [in, out] packed as Linear's forward packs it.
-inline cpu::PackedWeight<float> LinearWeight(const float* w, int64_t in, int64_t out) {
-  return cpu::PackedWeight<float>(w, out, in, out);
+// w [in, out] packed for Linear's forward (which packs it with this too).
+template <typename T>
+cpu::PackedWeight<T> LinearWeight(const T* w, int64_t in, int64_t out) {
+  return cpu::PackedWeight<T>(w, out, in, out);
 }
 
 }  // namespace hardgnn::selfgnn
