@@ -4,6 +4,8 @@
 #include <ATen/Parallel.h>
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
+#include <random>
 #include <vector>
 
 #include "benchmarks/common.h"
@@ -96,6 +98,35 @@ void SpmmOnly(benchmark::State& state) {
       benchmark::Counter(2.0 * g.all.nnz() * S::kDim * 4 * state.iterations() / 1e9, benchmark::Counter::kIsRate);
 }
 
+// The row kernel's gathers against the size of the table they read: 700,000 entries, 8 a row,
+// at uniform random source rows of a [MB · 2^20 / 256, 64] table (2 threads). What the GCN's
+// gathers could reach where a slice's sources stay in L2, in L3 (a slice of the Yelp shape: 5
+// MB of users, 10 MB of items), or come from memory (the whole 178 MB).
+void SpmmTableSize(benchmark::State& state) {
+  at::set_num_threads(BenchThreads());
+  const int64_t table_rows = (state.range(0) << 20) / (S::kDim * 4), per_row = 8;
+  data::Csr a;
+  a.num_rows = S::kInteractions / per_row;
+  a.num_cols = table_rows;
+  std::mt19937_64 gen(1);
+  for (int64_t r = 0; r < a.num_rows; ++r) {
+    std::vector<int32_t> cols;
+    while (static_cast<int64_t>(cols.size()) < per_row) {
+      const auto c = static_cast<int32_t>(gen() % table_rows);
+      if (std::find(cols.begin(), cols.end(), c) == cols.end()) cols.push_back(c);
+    }
+    std::sort(cols.begin(), cols.end());
+    a.col.insert(a.col.end(), cols.begin(), cols.end());
+    a.row_ptr.push_back(static_cast<int64_t>(a.col.size()));
+  }
+  const CsrGraph g(a);
+  const at::Tensor src = at::randn({table_rows, S::kDim});
+  at::Tensor out = at::empty({a.num_rows, S::kDim});
+  for (auto _ : state) graph::SpmmInto(g.forward(), {}, src, out);
+  state.counters["GB/s(gather)"] =
+      benchmark::Counter(1.0 * g.nnz() * S::kDim * 4 * state.iterations() / 1e9, benchmark::Counter::kIsRate);
+}
+
 // Baseline: LibTorch's sparse COO matmul for the same A·e_i and Aᵀ·e_u over all slices.
 void TorchSparseCoo(benchmark::State& state) {
   at::set_num_threads(BenchThreads());
@@ -120,6 +151,7 @@ BENCHMARK_CAPTURE(Encoder, batched_forward_backward, true, true)->Apply(Timed);
 BENCHMARK_CAPTURE(Encoder, per_slice_forward, false, false)->Apply(Timed);
 BENCHMARK_CAPTURE(Encoder, per_slice_forward_backward, false, true)->Apply(Timed);
 BENCHMARK(SpmmOnly)->Arg(1)->Arg(2)->Apply(Timed);
+BENCHMARK(SpmmTableSize)->Arg(1)->Arg(4)->Arg(16)->Arg(32)->Arg(64)->Arg(178)->Apply(Timed);
 BENCHMARK(TorchSparseCoo)->Apply(Timed);
 BENCHMARK(Calibration)->Apply(Timed);
 
