@@ -85,93 +85,66 @@ HARDGNN_SIMD_CLONES void CellForward(int64_t rows, int64_t h, T* a, int64_t a_st
   }
 }
 
-// One step backwards for `rows` rows. Inputs: activations a (as left by CellForward), cells c_t
-// and c_{t-1} (null at t = 0), the output gradient gh of h_t, the recurrent gradient dh_rec of
-// h_t (null at the last step), the cell gradient carried from step t+1 (dc, [rows, h]; updated
-// in place to the gradient of c_{t-1}). Output: gradients of the pre-activations into dg.
+// One step backwards for `rows` rows: what it reads and writes (strides in elements).
+template <typename T>
+struct CellBackwardArgs {
+  const T* a;  // activations, as CellForward left them
+  int64_t a_stride;
+  const T* c;       // c_t
+  const T* c_prev;  // c_{t-1}; null at t = 0
+  int64_t c_stride;
+  const T* gh;  // the output gradient of h_t
+  int64_t gh_stride;
+  const T* dh_rec;  // the recurrent gradient of h_t; null at the last step
+  int64_t dh_stride;
+  T* dc;  // [rows, h]: the cell gradient carried from step t+1, updated in place to c_{t-1}'s
+  T* dg;  // out: the gradients of the pre-activations
+  int64_t dg_stride;
+  // Where set, also h_t = tanh(c_t)·o_t as CellForward computed it (the same operations, so
+  // the same bits), for the weight gradient's [x_{t+1} | h_t] rows: the tanh this step takes
+  // anyway spares keeping the [N, G, h] output or a second pass.
+  T* h_out = nullptr;
+  int64_t h_out_stride = 0;
+};
+
 template <typename V>
-HARDGNN_INLINE void CellBackwardWith(int64_t rows, int64_t h, const typename cpu::Lanes<V>::T* a, int64_t a_stride,
-                                     const typename cpu::Lanes<V>::T* c, const typename cpu::Lanes<V>::T* c_prev,
-                                     int64_t c_stride, const typename cpu::Lanes<V>::T* gh, int64_t gh_stride,
-                                     const typename cpu::Lanes<V>::T* dh_rec, int64_t dh_stride,
-                                     typename cpu::Lanes<V>::T* dc, typename cpu::Lanes<V>::T* dg, int64_t dg_stride) {
+HARDGNN_INLINE void CellBackwardWith(int64_t rows, int64_t h, const CellBackwardArgs<typename cpu::Lanes<V>::T>& x) {
   constexpr int L = cpu::Lanes<V>::kN;
   const V one = SplatV<V>(1);
   for (int64_t r = 0; r < rows; ++r) {
-    const auto* ar = a + r * a_stride;
-    auto* dgr = dg + r * dg_stride;
+    const auto* ar = x.a + r * x.a_stride;
+    auto* dgr = x.dg + r * x.dg_stride;
     for (int64_t k = 0; k < h; k += L) {
       const V i = LoadV<V>(ar + k), j = LoadV<V>(ar + h + k), f = LoadV<V>(ar + 2 * h + k),
               o = LoadV<V>(ar + 3 * h + k);
-      const V tc = cpu::Tanh(LoadV<V>(c + r * c_stride + k));
-      V dh = LoadV<V>(gh + r * gh_stride + k);
-      if (dh_rec != nullptr) dh += LoadV<V>(dh_rec + r * dh_stride + k);
-      const V dcell = LoadV<V>(dc + r * h + k) + dh * o * (one - tc * tc);
-      const V cp = c_prev != nullptr ? LoadV<V>(c_prev + r * c_stride + k) : V{};
+      const V tc = cpu::Tanh(LoadV<V>(x.c + r * x.c_stride + k));
+      if (x.h_out != nullptr) StoreV<V>(x.h_out + r * x.h_out_stride + k, tc * o);
+      V dh = LoadV<V>(x.gh + r * x.gh_stride + k);
+      if (x.dh_rec != nullptr) dh += LoadV<V>(x.dh_rec + r * x.dh_stride + k);
+      const V dcell = LoadV<V>(x.dc + r * h + k) + dh * o * (one - tc * tc);
+      const V cp = x.c_prev != nullptr ? LoadV<V>(x.c_prev + r * x.c_stride + k) : V{};
       StoreV<V>(dgr + k, dcell * j * i * (one - i));
       StoreV<V>(dgr + h + k, dcell * i * (one - j * j));
       StoreV<V>(dgr + 2 * h + k, dcell * cp * f * (one - f));
       StoreV<V>(dgr + 3 * h + k, dh * tc * o * (one - o));
-      StoreV<V>(dc + r * h + k, dcell * f);
+      StoreV<V>(x.dc + r * h + k, dcell * f);
     }
   }
 }
 
-HARDGNN_AVX512 void CellBackwardWide(int64_t rows, int64_t h, const float* a, int64_t a_stride, const float* c,
-                                     const float* c_prev, int64_t c_stride, const float* gh, int64_t gh_stride,
-                                     const float* dh_rec, int64_t dh_stride, float* dc, float* dg, int64_t dg_stride) {
-  CellBackwardWith<cpu::f16>(rows, h, a, a_stride, c, c_prev, c_stride, gh, gh_stride, dh_rec, dh_stride, dc, dg,
-                             dg_stride);
+HARDGNN_AVX512 void CellBackwardWide(int64_t rows, int64_t h, const CellBackwardArgs<float>& x) {
+  CellBackwardWith<cpu::f16>(rows, h, x);
 }
 
 template <typename T>
-HARDGNN_SIMD_CLONES void CellBackward(int64_t rows, int64_t h, const T* a, int64_t a_stride, const T* c,
-                                      const T* c_prev, int64_t c_stride, const T* gh, int64_t gh_stride,
-                                      const T* dh_rec, int64_t dh_stride, T* dc, T* dg, int64_t dg_stride) {
+HARDGNN_SIMD_CLONES void CellBackward(int64_t rows, int64_t h, const CellBackwardArgs<T>& x) {
   if constexpr (std::is_same_v<T, float>) {
-    if (WideCell(h)) {
-      return CellBackwardWide(rows, h, a, a_stride, c, c_prev, c_stride, gh, gh_stride, dh_rec, dh_stride, dc, dg,
-                              dg_stride);
-    }
+    if (WideCell(h)) return CellBackwardWide(rows, h, x);
   }
   if (h % cpu::kLanes<T> == 0) {
-    CellBackwardWith<cpu::Vec<T>>(rows, h, a, a_stride, c, c_prev, c_stride, gh, gh_stride, dh_rec, dh_stride, dc, dg,
-                                  dg_stride);
+    CellBackwardWith<cpu::Vec<T>>(rows, h, x);
   } else {
-    CellBackwardWith<T>(rows, h, a, a_stride, c, c_prev, c_stride, gh, gh_stride, dh_rec, dh_stride, dc, dg, dg_stride);
-  }
-}
-
-// h_t = tanh(c_t) · o_t for `rows` rows, recomputed from the saved cells and activations as
-// CellForward computed it (the same operations: the same bits), into dst (row stride
-// dst_stride). The backward needs h_{t-1}; recomputing it spares keeping the [N, G, h] output.
-template <typename V>
-HARDGNN_INLINE void CellOutputWith(int64_t rows, int64_t h, const typename cpu::Lanes<V>::T* a, int64_t a_stride,
-                                   const typename cpu::Lanes<V>::T* c, int64_t c_stride,
-                                   typename cpu::Lanes<V>::T* dst, int64_t dst_stride) {
-  constexpr int L = cpu::Lanes<V>::kN;
-  for (int64_t r = 0; r < rows; ++r) {
-    for (int64_t k = 0; k < h; k += L) {
-      StoreV<V>(dst + r * dst_stride + k, cpu::Tanh(LoadV<V>(c + r * c_stride + k)) * LoadV<V>(a + r * a_stride + 3 * h + k));
-    }
-  }
-}
-
-HARDGNN_AVX512 void CellOutputWide(int64_t rows, int64_t h, const float* a, int64_t a_stride, const float* c,
-                                   int64_t c_stride, float* dst, int64_t dst_stride) {
-  CellOutputWith<cpu::f16>(rows, h, a, a_stride, c, c_stride, dst, dst_stride);
-}
-
-template <typename T>
-HARDGNN_SIMD_CLONES void CellOutput(int64_t rows, int64_t h, const T* a, int64_t a_stride, const T* c,
-                                    int64_t c_stride, T* dst, int64_t dst_stride) {
-  if constexpr (std::is_same_v<T, float>) {
-    if (WideCell(h)) return CellOutputWide(rows, h, a, a_stride, c, c_stride, dst, dst_stride);
-  }
-  if (h % cpu::kLanes<T> == 0) {
-    CellOutputWith<cpu::Vec<T>>(rows, h, a, a_stride, c, c_stride, dst, dst_stride);
-  } else {
-    CellOutputWith<T>(rows, h, a, a_stride, c, c_stride, dst, dst_stride);
+    CellBackwardWith<T>(rows, h, x);
   }
 }
 
@@ -256,7 +229,8 @@ constexpr int64_t kGroupRows = 4 * kRowBlock;
 // one fused cell pass and one GEMM dh_{t-1} = dg_t · W_hᵀ per step, keeping the block's gate
 // gradients dg for all steps ([rows][G][4h], ~1.5 MB). Then, per block, one GEMM each:
 // dx = dg · W_xᵀ (written in place: the block's rows of dx are contiguous in the same order),
-// dkernel += [x | h_prev]ᵀ · dg (K = rows·G; h_prev recomputed, CellOutput), and dbias += colsum(dg).
+// dkernel += [x | h_prev]ᵀ · dg (K = rows·G; h_prev written by the recurrence's cell passes), and
+// dbias += colsum(dg).
 template <typename T>
 void Backward(const Dims& s, const T* x, const T* w, const T* acts, const T* cells, const T* gout, T* dx,
               T* dw, T* db) {
@@ -273,9 +247,13 @@ void Backward(const Dims& s, const T* x, const T* w, const T* acts, const T* cel
       std::fill(dc.begin(), dc.end(), T(0));
       for (int64_t t = s.g - 1; t >= 0; --t) {
         const T* c = cells + BlockOffset(n0, s.g, t, s.h);
-        CellBackward<T>(rows, s.h, acts + BlockOffset(n0, s.g, t, h4), h4, c, t > 0 ? c - kRowBlock * s.h : nullptr,
-                        s.h, gout + (n0 * s.g + t) * s.h, out_stride, t + 1 < s.g ? dh.data() : nullptr, s.h, dc.data(),
-                        dg.data() + t * h4, dg_stride);
+        const bool last = t + 1 == s.g;
+        CellBackward<T>(rows, s.h,
+                        {acts + BlockOffset(n0, s.g, t, h4), h4, c, t > 0 ? c - kRowBlock * s.h : nullptr, s.h,
+                         gout + (n0 * s.g + t) * s.h, out_stride, last ? nullptr : dh.data(), s.h, dc.data(),
+                         dg.data() + t * h4, dg_stride,
+                         last ? nullptr : xh.data() + (t + 1) * k + s.din,  // h_t: step t+1's rows of xh
+                         s.g * k});
         if (t > 0) w_h.Times(rows, dg.data() + t * h4, dg_stride, dh.data(), s.h);
       }
       const int64_t m = rows * s.g;  // the block's (row, step) pairs, row-major like x, out, dx
@@ -286,10 +264,6 @@ void Backward(const Dims& s, const T* x, const T* w, const T* acts, const T* cel
           std::copy_n(x + (n0 + r) * s.sxn + t * s.sxg, s.din, dst);
           if (t == 0) std::fill_n(dst + s.din, s.h, T(0));
         }
-      }
-      for (int64_t t = 1; t < s.g; ++t) {  // h_{t-1} of the block's rows, into their step-t rows of xh
-        CellOutput<T>(rows, s.h, acts + BlockOffset(n0, s.g, t - 1, h4), h4, cells + BlockOffset(n0, s.g, t - 1, s.h),
-                      s.h, xh.data() + t * k + s.din, s.g * k);
       }
       cpu::Gemm(true, false, k, h4, m, T(1), xh.data(), k, dg.data(), h4, T(1), dw_part, h4);
       for (int64_t i = 0; i < m; ++i) {
@@ -325,7 +299,7 @@ struct FusedLstmFunction : public torch::autograd::Function<FusedLstmFunction> {
       Forward<double>(s, xs.data_ptr<double>(), w.data_ptr<double>(), b.data_ptr<double>(), forget_bias,
                       acts.data_ptr<double>(), cells.data_ptr<double>(), out.data_ptr<double>());
     }
-    ctx->save_for_backward({xs, w, acts, cells});  // not out: the backward recomputes h (CellOutput)
+    ctx->save_for_backward({xs, w, acts, cells});  // not out: the backward's cell pass writes h again
     return out;
   }
 
