@@ -25,6 +25,13 @@ at::Tensor FixedOrderMean(const at::Tensor& x);
 // the sum is taken in another order, in double). Elsewhere FixedOrderSum(x.square()).
 at::Tensor FixedOrderSumOfSquares(const at::Tensor& x);
 
+// sums[j] += x[0][j] + x[1][j] + ... + x[rows-1][j] for j < cols, x row-major with row stride
+// ldx: each column's additions in row order, as the plain loop over rows then columns makes
+// them (the same bits), with the running sums in registers across the rows rather than read
+// and written back at every row. Float and double. Single-threaded.
+template <typename T>
+void AddColumnSums(int64_t rows, int64_t cols, const T* x, int64_t ldx, T* sums);
+
 }  // namespace hardgnn::cpu
 
 #endif  // HARDGNN_CORE_CPU_REDUCE_H_

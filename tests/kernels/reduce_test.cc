@@ -4,6 +4,8 @@
 #include <ATen/Parallel.h>
 
 #include <cmath>
+#include <cstring>
+#include <random>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -83,6 +85,34 @@ TEST(FixedOrderSumOfSquaresTest, GradientIsThePowerRulesBitForBit) {
     EXPECT_TRUE(at::equal(a.grad(), b.grad())) << dtype;
   }
 }
+
+// Each column's additions in row order, so the bits of the plain loop over rows then columns,
+// over whole 64-column blocks, single vectors, scalar tail columns, a row stride wider than the
+// columns, and no rows at all (the sums untouched).
+template <typename T>
+void ExpectColumnSumsOfThePlainLoop() {
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<T> u(-1, 1);
+  for (const int64_t rows : {0, 1, 5, 1536}) {
+    for (const int64_t cols : {1, 3, 8, 13, 64, 77, 256}) {
+      const int64_t ldx = cols + 5;
+      std::vector<T> x(rows * ldx), start(cols), sums, plain;
+      for (T& v : x) v = u(rng) * 1000;  // magnitudes apart, so that the order shows in the bits
+      for (T& v : start) v = u(rng);
+      sums = plain = start;
+      for (int64_t i = 0; i < rows; ++i) {
+        for (int64_t j = 0; j < cols; ++j) plain[j] += x[i * ldx + j];
+      }
+      AddColumnSums(rows, cols, x.data(), ldx, sums.data());
+      for (int64_t j = 0; j < cols; ++j) {
+        ASSERT_EQ(std::memcmp(&sums[j], &plain[j], sizeof(T)), 0) << rows << " x " << cols << ", column " << j;
+      }
+    }
+  }
+}
+
+TEST(AddColumnSumsTest, BitsOfThePlainLoopFloat) { ExpectColumnSumsOfThePlainLoop<float>(); }
+TEST(AddColumnSumsTest, BitsOfThePlainLoopDouble) { ExpectColumnSumsOfThePlainLoop<double>(); }
 
 }  // namespace
 }  // namespace hardgnn::cpu

@@ -12,6 +12,7 @@
 #include "core/cpu/blas.h"
 #include "core/cpu/kernel_path.h"
 #include "core/cpu/parallel.h"
+#include "core/cpu/reduce.h"
 #include "core/cpu/vec.h"
 #include "core/model/profile.h"
 
@@ -266,9 +267,7 @@ void Backward(const Dims& s, const T* x, const T* w, const T* acts, const T* cel
         }
       }
       cpu::Gemm(true, false, k, h4, m, T(1), xh.data(), k, dg.data(), h4, T(1), dw_part, h4);
-      for (int64_t i = 0; i < m; ++i) {
-        for (int64_t j = 0; j < h4; ++j) db_part[j] += dg[i * h4 + j];
-      }
+      cpu::AddColumnSums(m, h4, dg.data(), h4, db_part);
     }
   });
   std::vector<T> sum(width);

@@ -9,6 +9,7 @@
 
 #include "core/cpu/blas.h"
 #include "core/cpu/parallel.h"
+#include "core/cpu/reduce.h"
 #include "core/model/profile.h"
 
 namespace hardgnn::selfgnn {
@@ -40,10 +41,7 @@ void Backward(int64_t m, int64_t in, int64_t out, const T* x, const T* w, const 
   cpu::ForEachChunk(m, kGroupRows, [&](int64_t r0, int64_t r1, int64_t group) {
     T* part = partial.Chunk(group);
     cpu::Gemm(true, false, in, out, r1 - r0, T(1), x + r0 * in, in, gy + r0 * out, out, T(0), part, out);
-    T* dbp = part + in * out;
-    for (int64_t r = r0; r < r1; ++r) {
-      for (int64_t j = 0; j < out; ++j) dbp[j] += gy[r * out + j];
-    }
+    cpu::AddColumnSums(r1 - r0, out, gy + r0 * out, out, part + in * out);
   });
   std::vector<T> sum(width);
   partial.SumInto(sum.data(), /*accumulate=*/false);
