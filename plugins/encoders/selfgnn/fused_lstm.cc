@@ -242,7 +242,13 @@ void Backward(const Dims& s, const T* x, const T* w, const T* acts, const T* cel
   cpu::ForEachChunk(s.n, kGroupRows, [&](int64_t g0, int64_t g1, int64_t group) {
     T* dw_part = partial.Chunk(group);
     T* db_part = dw_part + k * h4;
-    std::vector<T> dc(kRowBlock * s.h), dh(kRowBlock * s.h), dg(kRowBlock * dg_stride), xh(kRowBlock * s.g * k);
+    // A thread's scratch, kept from call to call: fresh vectors were zeroed (and their pages
+    // faulted in) for every group, though every element is written before it is read.
+    thread_local std::vector<T> dc, dh, dg, xh;
+    dc.resize(kRowBlock * s.h);
+    dh.resize(kRowBlock * s.h);
+    dg.resize(kRowBlock * dg_stride);
+    xh.resize(kRowBlock * s.g * k);
     for (int64_t n0 = g0; n0 < g1; n0 += kRowBlock) {
       const int64_t rows = std::min(kRowBlock, g1 - n0);
       std::fill(dc.begin(), dc.end(), T(0));
