@@ -181,7 +181,10 @@ void ForwardBlock(const Dims& s, int64_t n0, int64_t n1, const T* x, const int64
   const int64_t h4 = 4 * s.h, k = s.din + s.h, out_stride = s.g * s.h, rows = n1 - n0;
   const bool keep = acts != nullptr;
   const T* x_rows = ids != nullptr ? x : x + n0 * s.sxn;
-  std::vector<T> xh(rows * k), scratch(keep ? 0 : kRowBlock * (h4 + 2 * s.h));
+  // A thread's scratch, kept from block to block (every element is written before it is read).
+  thread_local std::vector<T> xh, scratch;
+  xh.resize(rows * k);
+  if (!keep) scratch.resize(kRowBlock * (h4 + 2 * s.h));
   for (int64_t t = 0; t < s.g; ++t) {
     T* a = keep ? acts + BlockOffset(n0, s.g, t, h4) : scratch.data();
     T* c = keep ? cells + BlockOffset(n0, s.g, t, s.h) : scratch.data() + kRowBlock * (h4 + (t % 2) * s.h);
@@ -242,8 +245,8 @@ void Backward(const Dims& s, const T* x, const T* w, const T* acts, const T* cel
   cpu::ForEachChunk(s.n, kGroupRows, [&](int64_t g0, int64_t g1, int64_t group) {
     T* dw_part = partial.Chunk(group);
     T* db_part = dw_part + k * h4;
-    // A thread's scratch, kept from call to call: fresh vectors were zeroed (and their pages
-    // faulted in) for every group, though every element is written before it is read.
+    // A thread's scratch, kept from call to call (as ForwardBlock's): fresh vectors were zeroed,
+    // and their pages faulted in, for every group, though every element is written before it is read.
     thread_local std::vector<T> dc, dh, dg, xh;
     dc.resize(kRowBlock * s.h);
     dh.resize(kRowBlock * s.h);
