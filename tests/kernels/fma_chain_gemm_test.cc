@@ -104,10 +104,14 @@ TEST(FmaChainGemmTest, GemmTakesTheChainExactlyWhereItGivesTheBlasBits) {
       Gemm(false, false, s.m, s.n, s.k, 1.0f, o.a.data(), o.lda, o.b.data(), o.ldb, beta, blas.data(), o.ldc);
     }
     EXPECT_TRUE(SameBits(via_gemm, blas)) << s.m << " x " << s.n << " x " << s.k;
-    if (GemmUsesFmaChain()) EXPECT_TRUE(SameBits(chain, blas)) << s.m << " x " << s.n << " x " << s.k;
+    if (GemmUsesFmaChain()) {
+      EXPECT_TRUE(SameBits(chain, blas)) << s.m << " x " << s.n << " x " << s.k;
+    }
     chain_always_agrees = chain_always_agrees && SameBits(chain, blas);
   }
-  if (!GemmUsesFmaChain()) EXPECT_FALSE(chain_always_agrees) << "the check turned down a BLAS that agrees";
+  if (!GemmUsesFmaChain()) {
+    EXPECT_FALSE(chain_always_agrees) << "the check turned down a BLAS that agrees";
+  }
 }
 
 // The chain over B's first k_used rows, element (p, j) of B at b[p * row_stride + j * col_stride].
@@ -186,9 +190,15 @@ TEST(FmaChainGemmTest, PackedWeightGivesTheChainOrGemmsBits) {
 // FmaChainGemm gives sgemm's bits (those products keep them) nor on a CPU without AVX2.
 TEST(FmaChainGemmTest, WeightsUseChainPanelsOnAvx2CpusOnly) {
   const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  if (avx2 && !__builtin_cpu_supports("avx512f")) EXPECT_TRUE(WeightsUseChainPanels()) << "an AVX2 CPU kept sgemm";
-  if (GemmUsesFmaChain()) EXPECT_FALSE(WeightsUseChainPanels()) << "sgemm's chain bits given up";
-  if (!avx2) EXPECT_FALSE(WeightsUseChainPanels()) << "panels without AVX2";
+  if (avx2 && !__builtin_cpu_supports("avx512f")) {
+    EXPECT_TRUE(WeightsUseChainPanels()) << "an AVX2 CPU kept sgemm";
+  }
+  if (GemmUsesFmaChain()) {
+    EXPECT_FALSE(WeightsUseChainPanels()) << "sgemm's chain bits given up";
+  }
+  if (!avx2) {
+    EXPECT_FALSE(WeightsUseChainPanels()) << "panels without AVX2";
+  }
 }
 
 }  // namespace

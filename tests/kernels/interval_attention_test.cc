@@ -212,7 +212,9 @@ TEST(AttentionTest, BackwardReusesTheSavedInputOnlyWhenNothingElseReadsIt) {
     TensorMemory::ResetPeak();
     loss.backward({}, /*retain_graph=*/keep_graph);
     *transient = TensorMemory::Peak() - start;
-    if (hold_qkv) EXPECT_TRUE(at::equal(held, qkv_before)) << "the caller's qkv was overwritten";
+    if (hold_qkv) {
+      EXPECT_TRUE(at::equal(held, qkv_before)) << "the caller's qkv was overwritten";
+    }
     if (!keep_graph) return x.grad().clone();
     const at::Tensor first = x.grad().clone();
     x.mutable_grad() = at::Tensor();

@@ -60,10 +60,16 @@ TEST_P(EncoderConformance, PublishesItsViewsWithConsistentShapes) {
   EXPECT_EQ(v.Get(view::kUser).sizes(), (std::vector<int64_t>{b, d}));
   EXPECT_EQ(v.Get(view::kItem).sizes(), (std::vector<int64_t>{items, d}));
   for (const char* name : {view::kUserLong, view::kUserSeq, view::kUserShort}) {
-    if (v.Has(name)) EXPECT_EQ(v.Get(name).sizes(), (std::vector<int64_t>{b, d})) << name;
+    if (v.Has(name)) {
+      EXPECT_EQ(v.Get(name).sizes(), (std::vector<int64_t>{b, d})) << name;
+    }
   }
-  if (v.Has(view::kUserShortSlices)) EXPECT_EQ(v.Get(view::kUserShortSlices).sizes(), (std::vector<int64_t>{g, b, d}));
-  if (v.Has(view::kItemShortSlices)) EXPECT_EQ(v.Get(view::kItemShortSlices).sizes(), (std::vector<int64_t>{g, items, d}));
+  if (v.Has(view::kUserShortSlices)) {
+    EXPECT_EQ(v.Get(view::kUserShortSlices).sizes(), (std::vector<int64_t>{g, b, d}));
+  }
+  if (v.Has(view::kItemShortSlices)) {
+    EXPECT_EQ(v.Get(view::kItemShortSlices).sizes(), (std::vector<int64_t>{g, items, d}));
+  }
   if (v.Has(view::kSeqHidden)) {  // [B,M,d], zero at padded positions
     const at::Tensor& h = v.Get(view::kSeqHidden);
     EXPECT_EQ(h.sizes(), (std::vector<int64_t>{b, kSeqLen, d}));

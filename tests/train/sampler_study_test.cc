@@ -221,7 +221,9 @@ TEST_P(StudyRecorderTest, RecordsEveryEpochAndEveryStepsGradientsAcrossAResume) 
   for (size_t r = 1; r < norms.size(); ++r) {
     EXPECT_EQ(std::stoll(norms[r][0]), static_cast<int64_t>((r - 1) / params)) << "row " << r;
     EXPECT_GT(std::stod(norms[r][3]), 0) << "no gradient reached " << norms[r][2] << " at step " << norms[r][0];
-    if (norms[r][0] == "0") EXPECT_NEAR(std::stod(norms[r][4]), initial.at(norms[r][2]), 1e-4 * initial.at(norms[r][2]));
+    if (norms[r][0] == "0") {
+      EXPECT_NEAR(std::stod(norms[r][4]), initial.at(norms[r][2]), 1e-4 * initial.at(norms[r][2]));
+    }
   }
 }
 
