@@ -10,9 +10,11 @@ output: '  <phase>  <ms> ms' lines and 'peak resident memory: <KiB> KB'."""
 import math
 import os
 import re
+import statistics
 import sys
 
-from scipy import stats
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from analyze_study import mean_ci  # noqa: E402
 
 PHASE = re.compile(r"^  (\S.*?)\s+(-?[0-9.]+) ms$")
 RSS = re.compile(r"^peak resident memory: ([0-9]+) KB$")
@@ -56,22 +58,6 @@ def read_rounds(out_dir):
     return [(runs[r]["old"], runs[r]["new"]) for r in sorted(runs)]
 
 
-def median(xs):
-    s = sorted(xs)
-    n = len(s)
-    return s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2
-
-
-def paired(diffs):
-    """Mean of the differences and the half-width of its 95% t interval (None for one round)."""
-    n = len(diffs)
-    mean = sum(diffs) / n
-    if n < 2:
-        return mean, None
-    sd = math.sqrt(sum((d - mean) ** 2 for d in diffs) / (n - 1))
-    return mean, stats.t.ppf(0.975, n - 1) * sd / math.sqrt(n)
-
-
 def summary(out_dir):
     rounds = read_rounds(out_dir)
     header = ""
@@ -87,13 +73,13 @@ def summary(out_dir):
     for p in phases:
         olds = [old[p] for old, _ in rounds]
         news = [new[p] for _, new in rounds]
-        mean, half = paired([n - o for o, n in zip(olds, news)])
+        mean, low, high = mean_ci([n - o for o, n in zip(olds, news)])
         unit = "" if p == PEAK else " ms"
         fmt = "{:.2f}" if p == PEAK else "{:.1f}"
         diff = (fmt + unit).format(mean)
-        if half is not None:
-            diff += (" [" + fmt + ", " + fmt + "]").format(mean - half, mean + half)
-        m_old, m_new = median(olds), median(news)
+        if not math.isnan(low):  # one round: no interval
+            diff += (" [" + fmt + ", " + fmt + "]").format(low, high)
+        m_old, m_new = statistics.median(olds), statistics.median(news)
         ratio = f"{m_new / m_old:.3f}" if m_old else "-"
         lines.append(f"| {p} | {fmt.format(m_old)}{unit} | {fmt.format(m_new)}{unit} | {diff} | {ratio} |")
     return "\n".join(line for line in lines if line) + "\n"
