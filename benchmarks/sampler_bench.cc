@@ -7,7 +7,7 @@
 // hard_cosine_no_survivors (and _int16_no_survivors) the same miner on data where almost
 // nothing passes its screen. Counter x_matmul = time / the bare product's time of the same
 // shape. vnni_peak/int16 and vnni_peak/int8: the integer screens' multiply rates on one core
-// (MAC/s), their instructions alone.
+// (MAC/s), their instructions alone; avx2_peak/*: the same for AVX2's integer multiplies.
 //   bazel run //benchmarks:sampler_bench -- --benchmark_filter=...
 #include <chrono>
 #include <map>
@@ -160,6 +160,48 @@ __attribute__((target("avx512f,avx512vnni"))) void VnniPeak(benchmark::State& st
   state.counters["MAC/s"] = benchmark::Counter((kInt8 ? 64.0 : 32.0) * instructions, benchmark::Counter::kIsRate);
 }
 
+// AVX2's integer multiplies on this core, 8 independent sums in registers, one thread (inline
+// assembly: the compiler would hoist a product of unchanging operands out of the loop):
+// int16, the int16 tiles' vpmaddwd + vpaddd (16 multiply-adds a multiply instruction); int8,
+// vpmaddubsw summing byte pairs into int16, widened by vpmaddwd by ones, + vpaddd (32 in two);
+// int8_pairs, two vpmaddubsw summed in int16 (vpaddw) before one widening (64 in three);
+// madd_only and maddubs_only, the multiply alone. Counters MAC/s and multiplies/s (multiply
+// instructions a second): on a CPU whose limit is its multiply ports, the last is the same in every row.
+#define HARDGNN_X8(body) body(0) body(1) body(2) body(3) body(4) body(5) body(6) body(7)
+#define HARDGNN_INT16(i) "vpmaddwd %%ymm14, %%ymm15, %%ymm8\n vpaddd %%ymm8, %%ymm" #i ", %%ymm" #i "\n"
+#define HARDGNN_INT8(i) "vpmaddubsw %%ymm14, %%ymm15, %%ymm8\n vpmaddwd %%ymm13, %%ymm8, %%ymm8\n vpaddd %%ymm8, %%ymm" #i ", %%ymm" #i "\n"
+#define HARDGNN_INT8_PAIRS(i)                                                                                   \
+  "vpmaddubsw %%ymm14, %%ymm15, %%ymm8\n vpmaddubsw %%ymm15, %%ymm14, %%ymm9\n vpaddw %%ymm9, %%ymm8, %%ymm8\n" \
+  "vpmaddwd %%ymm13, %%ymm8, %%ymm8\n vpaddd %%ymm8, %%ymm" #i ", %%ymm" #i "\n"
+#define HARDGNN_MADD(i) "vpmaddwd %%ymm14, %%ymm15, %%ymm" #i "\n"
+#define HARDGNN_MADDUBS(i) "vpmaddubsw %%ymm14, %%ymm15, %%ymm" #i "\n"
+#define HARDGNN_AVX2_LOOP(body)                                                                                 \
+  asm volatile("vpxor %%ymm0, %%ymm0, %%ymm0\n mov %0, %%rcx\n 1:\n" HARDGNN_X8(body) "dec %%rcx\n jnz 1b\n" \
+               :                                                                                                \
+               : "r"(reps)                                                                                      \
+               : "rcx", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm13", "xmm14", "xmm15")
+
+template <int kKind>  // 0 int16, 1 int8, 2 int8_pairs, 3 madd_only, 4 maddubs_only
+void Avx2Peak(benchmark::State& state) {
+  if (!__builtin_cpu_supports("avx2")) {
+    state.SkipWithError("no AVX2 on this CPU");
+    return;
+  }
+  const int64_t reps = 1 << 16;
+  int64_t loops = 0;
+  for (auto _ : state) {
+    if constexpr (kKind == 0) HARDGNN_AVX2_LOOP(HARDGNN_INT16);
+    if constexpr (kKind == 1) HARDGNN_AVX2_LOOP(HARDGNN_INT8);
+    if constexpr (kKind == 2) HARDGNN_AVX2_LOOP(HARDGNN_INT8_PAIRS);
+    if constexpr (kKind == 3) HARDGNN_AVX2_LOOP(HARDGNN_MADD);
+    if constexpr (kKind == 4) HARDGNN_AVX2_LOOP(HARDGNN_MADDUBS);
+    loops += reps * 8;
+  }
+  constexpr double kMacs[] = {16, 32, 64, 16, 32}, kMultiplies[] = {1, 2, 3, 1, 1};
+  state.counters["MAC/s"] = benchmark::Counter(kMacs[kKind] * loops, benchmark::Counter::kIsRate);
+  state.counters["multiplies/s"] = benchmark::Counter(kMultiplies[kKind] * loops, benchmark::Counter::kIsRate);
+}
+
 }  // namespace
 }  // namespace hardgnn::bench
 
@@ -207,6 +249,11 @@ int main(int argc, char** argv) {
   }
   benchmark::RegisterBenchmark("vnni_peak/int16", VnniPeak<false>)->Unit(benchmark::kMillisecond);
   benchmark::RegisterBenchmark("vnni_peak/int8", VnniPeak<true>)->Unit(benchmark::kMillisecond);
+  benchmark::RegisterBenchmark("avx2_peak/int16", Avx2Peak<0>)->Unit(benchmark::kMillisecond);
+  benchmark::RegisterBenchmark("avx2_peak/int8", Avx2Peak<1>)->Unit(benchmark::kMillisecond);
+  benchmark::RegisterBenchmark("avx2_peak/int8_pairs", Avx2Peak<2>)->Unit(benchmark::kMillisecond);
+  benchmark::RegisterBenchmark("avx2_peak/madd_only", Avx2Peak<3>)->Unit(benchmark::kMillisecond);
+  benchmark::RegisterBenchmark("avx2_peak/maddubs_only", Avx2Peak<4>)->Unit(benchmark::kMillisecond);
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
   return 0;
