@@ -30,17 +30,22 @@ void Forward(int64_t m, int64_t in, int64_t out, const T* x, const T* w, const T
   cpu::ForEachChunk(m, kRowBlock, [&](int64_t r0, int64_t r1, int64_t) { ForwardBlock(r0, r1, in, x, packed, b, y + r0 * out); });
 }
 
+// A group's rows at a time, so that its part of gy, read from memory once by the weight
+// gradient's product, is still in cache for dx and the bias's sums. dx is computed in the
+// forward's row blocks (kGroupRows is a multiple of kRowBlock): the same products, the same bits.
 template <typename T>
 void Backward(int64_t m, int64_t in, int64_t out, const T* x, const T* w, const T* gy, T* dx, T* dw, T* db) {
+  static_assert(kGroupRows % kRowBlock == 0);
   const cpu::TransposedWeight<T> wt(w, out, in, out);  // dx = gy · wᵀ
-  cpu::ForEachChunk(m, kRowBlock, [&](int64_t r0, int64_t r1, int64_t) {
-    wt.Times(r1 - r0, gy + r0 * out, out, dx + r0 * in, in);
-  });
   const int64_t width = in * out + out;
   cpu::ChunkPartials<T> partial(cpu::DivUp(m, kGroupRows), width);
   cpu::ForEachChunk(m, kGroupRows, [&](int64_t r0, int64_t r1, int64_t group) {
     T* part = partial.Chunk(group);
     cpu::Gemm(true, false, in, out, r1 - r0, T(1), x + r0 * in, in, gy + r0 * out, out, T(0), part, out);
+    for (int64_t b0 = r0; b0 < r1; b0 += kRowBlock) {
+      const int64_t b1 = std::min(r1, b0 + kRowBlock);
+      wt.Times(b1 - b0, gy + b0 * out, out, dx + b0 * in, in);
+    }
     cpu::AddColumnSums(r1 - r0, out, gy + r0 * out, out, part + in * out);
   });
   std::vector<T> sum(width);
