@@ -6,17 +6,13 @@
 #include <vector>
 
 #include "core/cpu/fma_chain_gemm.h"
+#include "core/cpu/kernel_path.h"
 
 #define HARDGNN_AVX2 __attribute__((target("avx2,fma")))
 #define HARDGNN_AVX2_INLINE HARDGNN_AVX2 inline __attribute__((always_inline))
 
 namespace hardgnn::cpu {
 namespace {
-
-bool CpuHasAvx2Fma() {
-  static const bool has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  return has;
-}
 
 // acc[r][j] = the chains of rows [0, R) of A with columns [8 j, 8 j + 8) of B over all of k,
 // from +0: R x C accumulators in registers (at most 12 of AVX2's 16), C loads of B and R

@@ -42,6 +42,18 @@ bool NarrowVectorsForced();
 // Forces the 8-lane path for its lifetime (tests comparing the two).
 using ScopedNarrowVectors = ScopedSwitch<NarrowVectorsForced, ForceNarrowVectors>;
 
+// Whether the CPU has AVX2 and FMA.
+bool CpuHasAvx2Fma();
+
+// Whether 8-lane kernels with a path compiled for AVX2 take it (vec_avx2.h's Avx2Math): the CPU
+// has AVX2 and FMA, and tests have not forced vec.h's functions. Both give the same bits.
+bool UseAvx2Math();
+void ForceGenericMath(bool on);
+bool GenericMathForced();
+
+// Forces vec.h's functions for its lifetime (tests comparing the two).
+using ScopedGenericMath = ScopedSwitch<GenericMathForced, ForceGenericMath>;
+
 }  // namespace hardgnn::cpu
 
 #endif  // HARDGNN_CORE_CPU_KERNEL_PATH_H_

@@ -173,26 +173,40 @@ TEST(FusedLstmTest, NoGradForwardIsBitIdentical) {
   }
 }
 
-// Where the CPU has AVX-512 the cell passes run 16 lanes at a time: the output and every
-// gradient are the bits of the 8-lane path, with pre-activations large enough to reach the
-// saturated branches (h = 32: two wide vectors a gate; h = 24 stays on 8 lanes either way).
-TEST(FusedLstmTest, WideCellGivesTheNarrowBits) {
-  if (!cpu::UseWideVectors()) GTEST_SKIP() << "this CPU has no AVX-512 (F, VL, BW, DQ)";
-  at::manual_seed(12);
-  for (const int64_t h : {32, 24}) {
+// The LSTM as it runs here and with `Switch` held give the same output and gradients, bit for
+// bit, with pre-activations large enough to reach the saturated branches, at each h.
+template <typename Switch>
+void ExpectTheCellsBitsWith(uint64_t seed, std::initializer_list<int64_t> hs) {
+  at::manual_seed(seed);
+  for (const int64_t h : hs) {
     const int64_t n = 300, g = 5, d = 16;
     const std::vector<at::Tensor> in = {at::randn({n, g, d}) * 3, at::rand({d + h, 4 * h}) * 2 - 1,
                                         at::randn({4 * h})};
     const at::Tensor gy = at::randn({n, g, h});
     const auto f = [](const std::vector<at::Tensor>& x) { return FusedLstm(x[0], x[1], x[2]); };
-    const auto wide = OutputAndGrads(f, in, gy);
-    std::vector<at::Tensor> narrow;
+    const auto here = OutputAndGrads(f, in, gy);
+    std::vector<at::Tensor> switched;
     {
-      cpu::ScopedNarrowVectors eight_lanes;
-      narrow = OutputAndGrads(f, in, gy);
+      const Switch on;
+      switched = OutputAndGrads(f, in, gy);
     }
-    for (size_t k = 0; k < wide.size(); ++k) EXPECT_TRUE(BitEqual(wide[k], narrow[k])) << "h = " << h << ", tensor " << k;
+    for (size_t k = 0; k < here.size(); ++k) EXPECT_TRUE(BitEqual(here[k], switched[k])) << "h = " << h << ", tensor " << k;
   }
+}
+
+// Where the CPU has AVX-512 the cell passes run 16 lanes at a time: the 8-lane path's bits
+// (h = 32: two wide vectors a gate; h = 24 stays on 8 lanes either way).
+TEST(FusedLstmTest, WideCellGivesTheNarrowBits) {
+  if (!cpu::UseWideVectors()) GTEST_SKIP() << "this CPU has no AVX-512 (F, VL, BW, DQ)";
+  ExpectTheCellsBitsWith<cpu::ScopedNarrowVectors>(12, {32, 24});
+}
+
+// Where the CPU has AVX2 the forward's cell pass is compiled for it with vec_avx2.h's
+// functions: the bits of the same pass with vec.h's (h = 12 takes neither path).
+TEST(FusedLstmTest, Avx2MathGivesTheGenericBits) {
+  if (!cpu::CpuHasAvx2Fma()) GTEST_SKIP() << "this CPU has no AVX2 and FMA";
+  const cpu::ScopedNarrowVectors eight_lanes;
+  ExpectTheCellsBitsWith<cpu::ScopedGenericMath>(14, {32, 24, 12});
 }
 
 TEST(FusedLstmTest, RejectsBadShapes) {

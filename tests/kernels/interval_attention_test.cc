@@ -163,30 +163,51 @@ TEST(AttentionTest, BitIdenticalAcrossThreadCounts) {
       f, {at::randn({n, g, d}), (at::rand({d, 3 * d}) * 2 - 1) * 0.2165, at::randn({3 * d}) * 0.1}, at::randn({n, d})));
 }
 
-// Where the CPU has AVX-512 the fast path (16 heads of width 4) runs the 16 heads in one vector:
-// the output and every gradient are the 8-lane path's bits, with scores large enough to
-// saturate the softmax (x scaled by 4) and with G = 1, 7 and 12.
-TEST(AttentionTest, WideFastPathGivesTheNarrowBits) {
-  if (!cpu::UseWideVectors()) GTEST_SKIP() << "this CPU has no AVX-512 (F, VL, BW, DQ)";
+// The fast path (16 heads of width 4) as it runs here and with `Switch` held give the same
+// output and gradients, bit for bit, with and without autograd (the chunked rows of
+// IntervalAttentionRows), with scores large enough to saturate the softmax (x scaled by 4) and
+// with G = 1, 7 and 12.
+template <typename Switch>
+void ExpectTheFastPathsBitsWith(uint64_t seed) {
   const int64_t n = 200, d = 64, heads = 16;
-  at::manual_seed(13);
+  at::manual_seed(seed);
   for (const int64_t g : {1, 7, 12}) {
     for (const double spread : {1.0, 4.0}) {
       const std::vector<at::Tensor> in = {at::randn({n, g, d}) * spread, (at::rand({d, 3 * d}) * 2 - 1) * 0.2165,
                                           at::randn({3 * d}) * 0.1};
       const at::Tensor gy = at::randn({n, d});
       const auto f = [](const std::vector<at::Tensor>& x) { return IntervalAttention(x[0], x[1], x[2], heads); };
-      const auto wide = OutputAndGrads(f, in, gy);
-      std::vector<at::Tensor> narrow;
+      const auto run = [&] {
+        std::vector<at::Tensor> out = OutputAndGrads(f, in, gy);
+        at::NoGradGuard no_grad;
+        out.push_back(f(in));
+        return out;
+      };
+      const std::vector<at::Tensor> here = run();
+      std::vector<at::Tensor> switched;
       {
-        cpu::ScopedNarrowVectors eight_lanes;
-        narrow = OutputAndGrads(f, in, gy);
+        const Switch on;
+        switched = run();
       }
-      for (size_t k = 0; k < wide.size(); ++k) {
-        EXPECT_TRUE(BitEqual(wide[k], narrow[k])) << "G = " << g << ", spread " << spread << ", tensor " << k;
+      for (size_t k = 0; k < here.size(); ++k) {
+        EXPECT_TRUE(BitEqual(here[k], switched[k])) << "G = " << g << ", spread " << spread << ", tensor " << k;
       }
     }
   }
+}
+
+// Where the CPU has AVX-512 the fast path runs the 16 heads in one vector: the 8-lane path's bits.
+TEST(AttentionTest, WideFastPathGivesTheNarrowBits) {
+  if (!cpu::UseWideVectors()) GTEST_SKIP() << "this CPU has no AVX-512 (F, VL, BW, DQ)";
+  ExpectTheFastPathsBitsWith<cpu::ScopedNarrowVectors>(13);
+}
+
+// Where the CPU has AVX2 the 8-lane fast path is compiled for it with vec_avx2.h's exp: the bits
+// of the same path with vec.h's.
+TEST(AttentionTest, Avx2MathGivesTheGenericBits) {
+  if (!cpu::CpuHasAvx2Fma()) GTEST_SKIP() << "this CPU has no AVX2 and FMA";
+  const cpu::ScopedNarrowVectors eight_lanes;
+  ExpectTheFastPathsBitsWith<cpu::ScopedGenericMath>(17);
 }
 
 // The backward writes the qkv gradient over the saved qkv when nothing else can read it (the

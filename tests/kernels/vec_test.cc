@@ -1,16 +1,19 @@
 // The 16-lane (AVX-512) forms of vec.h's polynomial functions compute, lane for lane, the bits
 // of the 8-lane forms the kernels used before them, over inputs that reach every branch: the
-// clamps of exp, tanh's polynomial and exp branches, signed zeros, subnormal results.
+// clamps of exp, tanh's polynomial and exp branches, signed zeros, subnormal results. And
+// vec_avx2.h's AVX2 forms compute vec.h's bits, NaN and infinities included.
 
 #include "core/cpu/vec.h"
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <limits>
 #include <vector>
 
 #include "core/cpu/kernel_path.h"
+#include "core/cpu/vec_avx2.h"
 #include "gtest/gtest.h"
 
 namespace hardgnn::cpu {
@@ -29,6 +32,12 @@ HARDGNN_SIMD_CLONES void Narrow(Fn fn, const float* x, int64_t n, float* y) {
 HARDGNN_AVX512 void Wide(Fn fn, const float* x, int64_t n, float* y) {
   for (int64_t i = 0; i < n; i += 16) StoreV<f16>(y + i, Apply(fn, LoadV<f16>(x + i)));
 }
+HARDGNN_AVX2_FLATTEN void Avx2(Fn fn, const float* x, int64_t n, float* y) {
+  for (int64_t i = 0; i < n; i += 8) {
+    const f8 v = LoadV<f8>(x + i);
+    StoreV<f8>(y + i, fn == Fn::kExp ? Avx2Math::Exp(v) : fn == Fn::kSigmoid ? Avx2Math::Sigmoid(v) : Avx2Math::Tanh(v));
+  }
+}
 
 std::vector<float> Inputs() {
   std::vector<float> x = {0.0f, -0.0f, 0.625f, -0.625f, 0.62499994f, 87.3f, -87.3f, 88.7f, -88.7f, 100.0f, -100.0f,
@@ -39,6 +48,14 @@ std::vector<float> Inputs() {
   return x;
 }
 
+// fn's two computations a and b at every x, bit for bit.
+void ExpectBitEqual(Fn fn, const std::vector<float>& x, const std::vector<float>& a, const std::vector<float>& b) {
+  for (size_t i = 0; i < x.size(); ++i) {
+    ASSERT_EQ(std::memcmp(&a[i], &b[i], sizeof(float)), 0)
+        << "function " << static_cast<int>(fn) << " at x = " << x[i] << ": " << a[i] << " against " << b[i];
+  }
+}
+
 TEST(VecTest, SixteenLanesGiveTheEightLanesBits) {
   if (!UseWideVectors()) GTEST_SKIP() << "this CPU has no AVX-512 (F, VL, BW, DQ)";
   const std::vector<float> x = Inputs();
@@ -46,10 +63,7 @@ TEST(VecTest, SixteenLanesGiveTheEightLanesBits) {
     std::vector<float> narrow(x.size()), wide(x.size());
     Narrow(fn, x.data(), x.size(), narrow.data());
     Wide(fn, x.data(), x.size(), wide.data());
-    for (size_t i = 0; i < x.size(); ++i) {
-      ASSERT_EQ(std::memcmp(&narrow[i], &wide[i], sizeof(float)), 0)
-          << "function " << static_cast<int>(fn) << " at x = " << x[i] << ": " << narrow[i] << " against " << wide[i];
-    }
+    ExpectBitEqual(fn, x, narrow, wide);
     // And they are the functions: within 5e-6 relative (4e-7 absolute near zero) of libm, but
     // exp is +inf where 2^n overflows (from about 88.38; vec.h).
     for (size_t i = 0; i < x.size(); ++i) {
@@ -66,21 +80,65 @@ TEST(VecTest, SixteenLanesGiveTheEightLanesBits) {
   }
 }
 
-// The switch tests use: forced off for a scope, restored after it, nested scopes included.
-TEST(VecTest, ScopedNarrowVectorsRestoresTheSwitch) {
-  const bool wide = UseWideVectors();
-  {
-    ScopedNarrowVectors outer;
-    EXPECT_FALSE(UseWideVectors());
-    EXPECT_TRUE(NarrowVectorsForced());
-    {
-      ScopedNarrowVectors inner;
-      EXPECT_FALSE(UseWideVectors());
-    }
-    EXPECT_TRUE(NarrowVectorsForced());
+// vec_avx2.h's forms against vec.h's as the kernels' AVX2 clones compute them (Narrow runs its
+// x86-64-v3 clone on such a CPU), bit for bit: the inputs above; NaN, infinities and the largest
+// floats; every x where exp's floor(x log2(e) + 1/2) steps, and its neighbours; and 2^22 random
+// bit patterns (every sign, exponent and payload).
+TEST(VecTest, Avx2FormsGiveVecHsBits) {
+  if (!CpuHasAvx2Fma()) GTEST_SKIP() << "this CPU has no AVX2 and FMA";
+  std::vector<float> x = Inputs();
+  for (const float v : {std::numeric_limits<float>::quiet_NaN(), -std::numeric_limits<float>::quiet_NaN(),
+                        std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::infinity(),
+                        std::numeric_limits<float>::max(), std::numeric_limits<float>::lowest()}) {
+    x.push_back(v);
   }
-  EXPECT_FALSE(NarrowVectorsForced());
-  EXPECT_EQ(UseWideVectors(), wide);
+  for (int n = -130; n <= 130; ++n) {  // x log2(e) + 1/2 = n: x = (n - 1/2) ln 2, and 8 floats either side
+    float v = static_cast<float>((n - 0.5) * std::log(2.0));
+    for (int s = 0; s < 8; ++s) v = std::nextafter(v, -INFINITY);
+    for (int s = 0; s < 17; ++s, v = std::nextafter(v, INFINITY)) x.push_back(v);
+  }
+  uint32_t state = 12345;
+  for (int i = 0; i < (1 << 22); ++i) {
+    state = state * 1664525u + 1013904223u;
+    const uint32_t bits = state ^ (state >> 13) * 2654435761u;
+    float v;
+    std::memcpy(&v, &bits, sizeof v);
+    x.push_back(v);
+  }
+  while (x.size() % 16 != 0) x.push_back(0.5f);
+  for (const Fn fn : {Fn::kExp, Fn::kSigmoid, Fn::kTanh}) {
+    std::vector<float> generic(x.size()), avx2(x.size());
+    Narrow(fn, x.data(), x.size(), generic.data());
+    Avx2(fn, x.data(), x.size(), avx2.data());
+    ExpectBitEqual(fn, x, generic, avx2);
+  }
+}
+
+// The switches tests use: forced off for a scope, restored after it, nested scopes included.
+template <typename Switch>
+void ExpectTheSwitchRestores(bool (*use)(), bool (*forced)()) {
+  const bool was = use();
+  {
+    const Switch outer;
+    EXPECT_FALSE(use());
+    EXPECT_TRUE(forced());
+    {
+      const Switch inner;
+      EXPECT_FALSE(use());
+    }
+    EXPECT_TRUE(forced());
+  }
+  EXPECT_FALSE(forced());
+  EXPECT_EQ(use(), was);
+}
+
+TEST(VecTest, ScopedNarrowVectorsRestoresTheSwitch) {
+  ExpectTheSwitchRestores<ScopedNarrowVectors>(UseWideVectors, NarrowVectorsForced);
+}
+
+TEST(VecTest, ScopedGenericMathRestoresTheSwitch) {
+  ExpectTheSwitchRestores<ScopedGenericMath>(UseAvx2Math, GenericMathForced);
+  EXPECT_EQ(UseAvx2Math(), CpuHasAvx2Fma());
 }
 
 }  // namespace

@@ -17,6 +17,7 @@
 #include "core/cpu/kernel_path.h"
 #include "core/cpu/parallel.h"
 #include "core/cpu/vec.h"
+#include "core/cpu/vec_avx2.h"
 #include "core/model/profile.h"
 #include "plugins/encoders/selfgnn/linear.h"
 
@@ -263,7 +264,7 @@ HARDGNN_INLINE void FastLoadRow(const float* row, int64_t g, int64_t pos_stride,
 }
 
 // ω_ab for query a and head group j into p[b] (b < G).
-template <typename V, int kNV>
+template <typename V, int kNV, typename M>
 HARDGNN_INLINE void FastWeights(int64_t g, int64_t a, int j, const V* q, const V* k, V* p) {
   const V q0 = q[(a * 4 + 0) * kNV + j], q1 = q[(a * 4 + 1) * kNV + j], q2 = q[(a * 4 + 2) * kNV + j],
           q3 = q[(a * 4 + 3) * kNV + j];
@@ -276,14 +277,14 @@ HARDGNN_INLINE void FastWeights(int64_t g, int64_t a, int j, const V* q, const V
   }
   V sum = V{};
   for (int64_t b = 0; b < g; ++b) {
-    p[b] = cpu::Exp(p[b] - m);
+    p[b] = M::Exp(p[b] - m);
     sum += p[b];
   }
-  const V inv = 1.0f / (sum + cpu::Exp(static_cast<float>(kLogEpsilon) - m));
+  const V inv = 1.0f / (sum + M::Exp(SplatV<V>(static_cast<float>(kLogEpsilon)) - m));
   for (int64_t b = 0; b < g; ++b) p[b] *= inv;
 }
 
-template <typename V, int kNV>
+template <typename V, int kNV, typename M>
 HARDGNN_INLINE void FastForwardRows(const Dims& s, const float* qkv, int64_t r0, int64_t r1, float* out, V* scratch) {
   const int64_t g = s.g, d = s.heads * 4;
   const float scale = 0.5f, inv_g = 1.0f / static_cast<float>(g);  // 1/sqrt(4)
@@ -294,7 +295,7 @@ HARDGNN_INLINE void FastForwardRows(const Dims& s, const float* qkv, int64_t r0,
     for (int64_t i = 0; i < g * kNV; ++i) wbar[i] = V{};
     for (int64_t a = 0; a < g; ++a) {
       for (int j = 0; j < kNV; ++j) {
-        FastWeights<V, kNV>(g, a, j, q, k, p);
+        FastWeights<V, kNV, M>(g, a, j, q, k, p);
         for (int64_t b = 0; b < g; ++b) wbar[b * kNV + j] += p[b];
       }
     }
@@ -310,7 +311,7 @@ HARDGNN_INLINE void FastForwardRows(const Dims& s, const float* qkv, int64_t r0,
   }
 }
 
-template <typename V, int kNV>
+template <typename V, int kNV, typename M>
 HARDGNN_INLINE void FastBackwardRows(const Dims& s, const float* qkv, const float* gout, int64_t r0, int64_t r1,
                                      float* dqkv, V* scratch) {
   const int64_t g = s.g, d = s.heads * 4;
@@ -333,7 +334,7 @@ HARDGNN_INLINE void FastBackwardRows(const Dims& s, const float* qkv, const floa
     float* drow = dqkv + r * g * 3 * d;
     for (int64_t a = 0; a < g; ++a) {
       for (int j = 0; j < kNV; ++j) {
-        FastWeights<V, kNV>(g, a, j, q, k, p);
+        FastWeights<V, kNV, M>(g, a, j, q, k, p);
         V rsum = V{};
         for (int64_t b = 0; b < g; ++b) {
           wbar[b * kNV + j] += p[b];
@@ -377,9 +378,22 @@ HARDGNN_AVX512 void FastRowsWide(const Dims& s, const float* qkv, const float* g
                                  float* scratch) {
   f16* vs = reinterpret_cast<f16*>(scratch);
   if constexpr (kBackward) {
-    FastBackwardRows<f16, 1>(s, qkv, gout, r0, r1, out, vs);
+    FastBackwardRows<f16, 1, cpu::GenericMath>(s, qkv, gout, r0, r1, out, vs);
   } else {
-    FastForwardRows<f16, 1>(s, qkv, r0, r1, out, vs);
+    FastForwardRows<f16, 1, cpu::GenericMath>(s, qkv, r0, r1, out, vs);
+  }
+}
+
+// The fast path at 8 lanes, where the CPU has AVX2 and FMA: vec_avx2.h's functions, the same
+// bits as vec.h's in fewer instructions (0.71-0.83 of the attention's samples on an AMD Zen 3).
+template <bool kBackward>
+HARDGNN_AVX2_FLATTEN void FastRowsAvx2(const Dims& s, const float* qkv, const float* gout, int64_t r0, int64_t r1,
+                                       float* out, float* scratch) {
+  f8* vs = reinterpret_cast<f8*>(scratch);
+  if constexpr (kBackward) {
+    FastBackwardRows<f8, 2, cpu::Avx2Math>(s, qkv, gout, r0, r1, out, vs);
+  } else {
+    FastForwardRows<f8, 2, cpu::Avx2Math>(s, qkv, r0, r1, out, vs);
   }
 }
 
@@ -408,11 +422,12 @@ HARDGNN_SIMD_CLONES void AttentionRows(const Dims& s, const T* qkv, const T* gou
   if constexpr (std::is_same_v<T, float>) {
     if (UseFastPath<T>(s)) {
       if (cpu::UseWideVectors()) return FastRowsWide<kBackward>(s, qkv, gout, r0, r1, out, scratch);
+      if (cpu::UseAvx2Math()) return FastRowsAvx2<kBackward>(s, qkv, gout, r0, r1, out, scratch);
       f8* vs = reinterpret_cast<f8*>(scratch);
       if constexpr (kBackward) {
-        FastBackwardRows<f8, 2>(s, qkv, gout, r0, r1, out, vs);
+        FastBackwardRows<f8, 2, cpu::GenericMath>(s, qkv, gout, r0, r1, out, vs);
       } else {
-        FastForwardRows<f8, 2>(s, qkv, r0, r1, out, vs);
+        FastForwardRows<f8, 2, cpu::GenericMath>(s, qkv, r0, r1, out, vs);
       }
       return;
     }
