@@ -1,7 +1,7 @@
 #ifndef HARDGNN_CORE_CPU_VEC_AVX2_H_
 #define HARDGNN_CORE_CPU_VEC_AVX2_H_
 
-// vec.h's Exp, Sigmoid and Tanh for 8 floats in code compiled for AVX2: the same operations on
+// vec.h's Max, Exp, Sigmoid and Tanh for 8 floats in code compiled for AVX2: the same operations on
 // the same values, so the same bits, in fewer instructions. Generic vector code has to compile
 // for the default target too, where GCC spells Max and Min as a compare and a blend and Exp's
 // floor as five conversions and fixes; here they are vmaxps/vminps (whose result for NaN and
@@ -25,6 +25,10 @@ namespace hardgnn::cpu {
 // vec.h's functions, for any vector type.
 struct GenericMath {
   template <typename V>
+  static HARDGNN_INLINE V Max(V a, V b) {
+    return cpu::Max(a, b);
+  }
+  template <typename V>
   static HARDGNN_INLINE V Exp(V x) {
     return cpu::Exp(x);
   }
@@ -41,8 +45,14 @@ struct GenericMath {
 // The same for f8 in AVX2 code (any other type: vec.h's).
 struct Avx2Math : GenericMath {
   using GenericMath::Exp;
+  using GenericMath::Max;
   using GenericMath::Sigmoid;
   using GenericMath::Tanh;
+
+  // a > b ? a : b, as vmaxps computes it (b where either is NaN or both are zero).
+  __attribute__((target("avx2,fma"))) static inline f8 Max(f8 a, f8 b) {
+    return reinterpret_cast<f8>(_mm256_max_ps(reinterpret_cast<__m256>(a), reinterpret_cast<__m256>(b)));
+  }
 
   __attribute__((target("avx2,fma"))) static inline f8 Exp(f8 x) {
     x = reinterpret_cast<f8>(_mm256_min_ps(_mm256_max_ps(reinterpret_cast<__m256>(x), _mm256_set1_ps(-87.3f)),

@@ -39,6 +39,13 @@ HARDGNN_AVX2_FLATTEN void Avx2(Fn fn, const float* x, int64_t n, float* y) {
   }
 }
 
+HARDGNN_SIMD_CLONES void NarrowMax(const float* a, const float* b, int64_t n, float* y) {
+  for (int64_t i = 0; i < n; i += 8) StoreV<f8>(y + i, Max(LoadV<f8>(a + i), LoadV<f8>(b + i)));
+}
+HARDGNN_AVX2_FLATTEN void Avx2Max(const float* a, const float* b, int64_t n, float* y) {
+  for (int64_t i = 0; i < n; i += 8) StoreV<f8>(y + i, Avx2Math::Max(LoadV<f8>(a + i), LoadV<f8>(b + i)));
+}
+
 std::vector<float> Inputs() {
   std::vector<float> x = {0.0f, -0.0f, 0.625f, -0.625f, 0.62499994f, 87.3f, -87.3f, 88.7f, -88.7f, 100.0f, -100.0f,
                           1e-30f, -1e-30f, std::numeric_limits<float>::denorm_min()};
@@ -134,6 +141,45 @@ void ExpectTheSwitchRestores(bool (*use)(), bool (*forced)()) {
 
 TEST(VecTest, ScopedNarrowVectorsRestoresTheSwitch) {
   ExpectTheSwitchRestores<ScopedNarrowVectors>(UseWideVectors, NarrowVectorsForced);
+}
+
+// Avx2Math::Max against vec.h's Max, bit for bit, over every pair of special values (NaN of
+// either sign, signed zeros, infinities, subnormals) and 2^20 random pairs of bit patterns.
+TEST(VecTest, Avx2MaxGivesVecHsBits) {
+  if (!CpuHasAvx2Fma()) GTEST_SKIP() << "this CPU has no AVX2 and FMA";
+  const std::vector<float> special = {std::numeric_limits<float>::quiet_NaN(), -std::numeric_limits<float>::quiet_NaN(),
+                                      0.0f, -0.0f, std::numeric_limits<float>::infinity(),
+                                      -std::numeric_limits<float>::infinity(), std::numeric_limits<float>::denorm_min(),
+                                      -1.0f, 1.0f, std::numeric_limits<float>::max()};
+  std::vector<float> a, b;
+  for (const float u : special) {
+    for (const float v : special) {
+      a.push_back(u);
+      b.push_back(v);
+    }
+  }
+  uint32_t state = 777;
+  const auto next = [&] {
+    state = state * 1664525u + 1013904223u;
+    const uint32_t bits = state ^ (state >> 13) * 2654435761u;
+    float v;
+    std::memcpy(&v, &bits, sizeof v);
+    return v;
+  };
+  for (int i = 0; i < (1 << 20); ++i) {
+    a.push_back(next());
+    b.push_back(next());
+  }
+  while (a.size() % 8 != 0) {
+    a.push_back(0.5f);
+    b.push_back(0.25f);
+  }
+  std::vector<float> generic(a.size()), avx2(a.size());
+  NarrowMax(a.data(), b.data(), a.size(), generic.data());
+  Avx2Max(a.data(), b.data(), a.size(), avx2.data());
+  for (size_t i = 0; i < a.size(); ++i) {
+    ASSERT_EQ(std::memcmp(&generic[i], &avx2[i], sizeof(float)), 0) << "max(" << a[i] << ", " << b[i] << ")";
+  }
 }
 
 TEST(VecTest, ScopedGenericMathRestoresTheSwitch) {

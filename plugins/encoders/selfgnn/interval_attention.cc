@@ -273,7 +273,7 @@ HARDGNN_INLINE void FastWeights(int64_t g, int64_t a, int j, const V* q, const V
     const V* kb = k + b * 4 * kNV + j;
     const V sc = q0 * kb[0] + q1 * kb[kNV] + q2 * kb[2 * kNV] + q3 * kb[3 * kNV];
     p[b] = sc;
-    m = cpu::Max(m, sc);
+    m = M::Max(m, sc);
   }
   V sum = V{};
   for (int64_t b = 0; b < g; ++b) {
