@@ -263,25 +263,35 @@ HARDGNN_INLINE void FastLoadRow(const float* row, int64_t g, int64_t pos_stride,
   }
 }
 
-// ω_ab for query a and head group j into p[b] (b < G).
+// ω_ab for query a and every head group j into p[j·64 + b] (b < G): each group's arithmetic as
+// if alone, the groups' steps interleaved so that their chains overlap.
 template <typename V, int kNV, typename M>
-HARDGNN_INLINE void FastWeights(int64_t g, int64_t a, int j, const V* q, const V* k, V* p) {
-  const V q0 = q[(a * 4 + 0) * kNV + j], q1 = q[(a * 4 + 1) * kNV + j], q2 = q[(a * 4 + 2) * kNV + j],
-          q3 = q[(a * 4 + 3) * kNV + j];
-  V m = SplatV<V>(-std::numeric_limits<float>::infinity());
-  for (int64_t b = 0; b < g; ++b) {
-    const V* kb = k + b * 4 * kNV + j;
-    const V sc = q0 * kb[0] + q1 * kb[kNV] + q2 * kb[2 * kNV] + q3 * kb[3 * kNV];
-    p[b] = sc;
-    m = M::Max(m, sc);
+HARDGNN_INLINE void FastWeights(int64_t g, int64_t a, const V* q, const V* k, V* p) {
+  V q0[kNV], q1[kNV], q2[kNV], q3[kNV], m[kNV], sum[kNV];
+  for (int j = 0; j < kNV; ++j) {
+    q0[j] = q[(a * 4 + 0) * kNV + j], q1[j] = q[(a * 4 + 1) * kNV + j], q2[j] = q[(a * 4 + 2) * kNV + j],
+    q3[j] = q[(a * 4 + 3) * kNV + j];
+    m[j] = SplatV<V>(-std::numeric_limits<float>::infinity());
+    sum[j] = V{};
   }
-  V sum = V{};
   for (int64_t b = 0; b < g; ++b) {
-    p[b] = M::Exp(p[b] - m);
-    sum += p[b];
+    for (int j = 0; j < kNV; ++j) {
+      const V* kb = k + b * 4 * kNV + j;
+      const V sc = q0[j] * kb[0] + q1[j] * kb[kNV] + q2[j] * kb[2 * kNV] + q3[j] * kb[3 * kNV];
+      p[j * 64 + b] = sc;
+      m[j] = M::Max(m[j], sc);
+    }
   }
-  const V inv = 1.0f / (sum + M::Exp(SplatV<V>(static_cast<float>(kLogEpsilon)) - m));
-  for (int64_t b = 0; b < g; ++b) p[b] *= inv;
+  for (int64_t b = 0; b < g; ++b) {
+    for (int j = 0; j < kNV; ++j) {
+      p[j * 64 + b] = M::Exp(p[j * 64 + b] - m[j]);
+      sum[j] += p[j * 64 + b];
+    }
+  }
+  for (int j = 0; j < kNV; ++j) {
+    const V inv = 1.0f / (sum[j] + M::Exp(SplatV<V>(static_cast<float>(kLogEpsilon)) - m[j]));
+    for (int64_t b = 0; b < g; ++b) p[j * 64 + b] *= inv;
+  }
 }
 
 template <typename V, int kNV, typename M>
@@ -289,14 +299,14 @@ HARDGNN_INLINE void FastForwardRows(const Dims& s, const float* qkv, int64_t r0,
   const int64_t g = s.g, d = s.heads * 4;
   const float scale = 0.5f, inv_g = 1.0f / static_cast<float>(g);  // 1/sqrt(4)
   V *q = scratch, *k = q + 4 * g * kNV, *v = k + 4 * g * kNV, *wbar = v + 4 * g * kNV;
-  V p[64];  // G <= 64 on this path
+  V p[64 * kNV];  // G <= 64 on this path
   for (int64_t r = r0; r < r1; ++r) {
     FastLoadRow<V, kNV>(qkv + r * s.row_stride, g, s.pos_stride, d, scale, q, k, v);
     for (int64_t i = 0; i < g * kNV; ++i) wbar[i] = V{};
     for (int64_t a = 0; a < g; ++a) {
+      FastWeights<V, kNV, M>(g, a, q, k, p);
       for (int j = 0; j < kNV; ++j) {
-        FastWeights<V, kNV, M>(g, a, j, q, k, p);
-        for (int64_t b = 0; b < g; ++b) wbar[b * kNV + j] += p[b];
+        for (int64_t b = 0; b < g; ++b) wbar[b * kNV + j] += p[j * 64 + b];
       }
     }
     V o[4 * kNV];
@@ -317,7 +327,7 @@ HARDGNN_INLINE void FastBackwardRows(const Dims& s, const float* qkv, const floa
   const int64_t g = s.g, d = s.heads * 4;
   const float scale = 0.5f, inv_g = 1.0f / static_cast<float>(g);
   V *q = scratch, *k = q + 4 * g * kNV, *v = k + 4 * g * kNV, *dk = v + 4 * g * kNV, *wbar = dk + 4 * g * kNV;
-  V p[64], u[64 * kNV], gt[4 * kNV], tmp[4 * kNV];
+  V weights[64 * kNV], u[64 * kNV], gt[4 * kNV], tmp[4 * kNV];
   for (int64_t r = r0; r < r1; ++r) {
     FastLoadRow<V, kNV>(qkv + r * s.row_stride, g, s.pos_stride, d, scale, q, k, v);
     ToLanes<V, kNV>(gout + r * d, inv_g, gt);
@@ -333,8 +343,9 @@ HARDGNN_INLINE void FastBackwardRows(const Dims& s, const float* qkv, const floa
     for (int64_t i = 0; i < g * kNV; ++i) wbar[i] = V{};
     float* drow = dqkv + r * g * 3 * d;
     for (int64_t a = 0; a < g; ++a) {
+      FastWeights<V, kNV, M>(g, a, q, k, weights);
       for (int j = 0; j < kNV; ++j) {
-        FastWeights<V, kNV, M>(g, a, j, q, k, p);
+        const V* p = weights + j * 64;
         V rsum = V{};
         for (int64_t b = 0; b < g; ++b) {
           wbar[b * kNV + j] += p[b];
