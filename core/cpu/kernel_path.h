@@ -45,7 +45,7 @@ using ScopedNarrowVectors = ScopedSwitch<NarrowVectorsForced, ForceNarrowVectors
 // Whether the CPU has AVX2 and FMA.
 bool CpuHasAvx2Fma();
 
-// Whether 8-lane kernels with a path compiled for AVX2 take it (vec_avx2.h's Avx2Math): the CPU
+// Whether 8-lane kernels with a path compiled for AVX2 take it (vec_avx2.h's Avx2Ops): the CPU
 // has AVX2 and FMA, and tests have not forced vec.h's functions. Both give the same bits.
 bool UseAvx2Math();
 void ForceGenericMath(bool on);

@@ -172,13 +172,37 @@ template <typename T>
 HARDGNN_INLINE Vec<T> Splat(T x) {
   return SplatV<Vec<T>>(x);
 }
+// The primitives the polynomial functions below are built from, in generic vector code that
+// compiles for any target: max and min as a compare and a blend, floor as a truncation and its
+// fix. vec_avx2.h gives the same values in single AVX2 instructions (Avx2Ops).
+struct GenericOps {
+  template <typename V>
+  static HARDGNN_INLINE V Max(V a, V b) {
+    return a > b ? a : b;
+  }
+  template <typename V>
+  static HARDGNN_INLINE V Min(V a, V b) {
+    return a < b ? a : b;
+  }
+  // floor(fx), and the same as an integer in n, for |fx| < 2^31.
+  template <typename V>
+  static HARDGNN_INLINE V Floor(V fx, typename Lanes<V>::Mask& n) {
+    using I = typename Lanes<V>::Mask;
+    n = __builtin_convertvector(fx, I);  // truncation
+    const V t = __builtin_convertvector(n, V);
+    const I too_big = t > fx;  // -1 where truncation rounded up (negative fx)
+    n += too_big;
+    return __builtin_convertvector(n, V);
+  }
+};
+
 template <typename V>
 HARDGNN_INLINE V Max(V a, V b) {
-  return a > b ? a : b;
+  return GenericOps::Max(a, b);
 }
 template <typename V>
 HARDGNN_INLINE V Min(V a, V b) {
-  return a < b ? a : b;
+  return GenericOps::Min(a, b);
 }
 // Sum of the lanes, in a fixed order.
 template <typename V>
@@ -194,17 +218,15 @@ inline constexpr bool kFloatLanes = std::is_same_v<V, f8> || std::is_same_v<V, f
 
 // exp(x), Cephes expf: x = n·ln2 + r, |r| <= ln2/2, degree-6 polynomial. Inputs are clamped
 // to [-87.3, 88.7], so large negative inputs give ~1e-38 (not 0); from about 88.38 up, n = 128
-// and 2^n overflows, so the result is +inf (Sigmoid's 1 / (1 + inf) is then 0, Tanh's 1).
-template <typename V, typename = std::enable_if_t<kFloatLanes<V>>>
-HARDGNN_INLINE V Exp(V x) {
+// and 2^n overflows, so the result is +inf (Sigmoid's 1 / (1 + inf) is then 0, Tanh's 1). Ops:
+// the primitives (GenericOps, or vec_avx2.h's Avx2Ops in code compiled for AVX2).
+template <typename Ops, typename V, typename = std::enable_if_t<kFloatLanes<V>>>
+HARDGNN_INLINE V ExpWith(V x) {
   using I = typename Lanes<V>::Mask;
-  x = Min(Max(x, SplatV<V>(-87.3f)), SplatV<V>(88.7f));
-  V fx = x * 1.44269504088896341f + 0.5f;
-  I n = __builtin_convertvector(fx, I);  // truncation
-  V t = __builtin_convertvector(n, V);
-  I too_big = t > fx;  // -1 where truncation rounded up (negative fx)
-  n += too_big;
-  t = __builtin_convertvector(n, V);
+  x = Ops::Min(Ops::Max(x, SplatV<V>(-87.3f)), SplatV<V>(88.7f));
+  const V fx = x * 1.44269504088896341f + 0.5f;
+  I n;
+  const V t = Ops::Floor(fx, n);
   x = x - t * 0.693359375f - t * -2.12194440e-4f;
   V z = x * x;
   V y = ((((1.9875691500E-4f * x + 1.3981999507E-3f) * x + 8.3334519073E-3f) * x + 4.1665795894E-2f) * x +
@@ -217,6 +239,30 @@ HARDGNN_INLINE V Exp(V x) {
   std::memcpy(&pow2n, &bits, sizeof pow2n);
   return y * pow2n;
 }
+
+template <typename Ops, typename V, typename = std::enable_if_t<kFloatLanes<V>>>
+HARDGNN_INLINE V SigmoidWith(V x) {
+  return 1.0f / (1.0f + ExpWith<Ops>(-x));
+}
+
+// tanh, Cephes tanhf: an odd polynomial for |x| < 0.625, 1 - 2/(exp(2|x|) + 1) above.
+template <typename Ops, typename V, typename = std::enable_if_t<kFloatLanes<V>>>
+HARDGNN_INLINE V TanhWith(V x) {
+  V z = x * x;
+  V small = ((((-5.70498872745E-3f * z + 2.06390887954E-2f) * z - 5.37397155531E-2f) * z + 1.33314422036E-1f) * z -
+             3.33332819422E-1f) *
+                z * x +
+            x;
+  V ax = Ops::Max(x, -x);
+  V large = 1.0f - 2.0f / (ExpWith<Ops>(ax + ax) + 1.0f);
+  large = x < 0.0f ? -large : large;
+  return ax < 0.625f ? small : large;
+}
+
+template <typename V, typename = std::enable_if_t<kFloatLanes<V>>>
+HARDGNN_INLINE V Exp(V x) {
+  return ExpWith<GenericOps>(x);
+}
 HARDGNN_INLINE d4 Exp(d4 x) {
   for (int l = 0; l < 4; ++l) x[l] = std::exp(x[l]);
   return x;
@@ -224,25 +270,16 @@ HARDGNN_INLINE d4 Exp(d4 x) {
 
 template <typename V, typename = std::enable_if_t<kFloatLanes<V>>>
 HARDGNN_INLINE V Sigmoid(V x) {
-  return 1.0f / (1.0f + Exp(-x));
+  return SigmoidWith<GenericOps>(x);
 }
 HARDGNN_INLINE d4 Sigmoid(d4 x) {
   for (int l = 0; l < 4; ++l) x[l] = 1.0 / (1.0 + std::exp(-x[l]));
   return x;
 }
 
-// tanh, Cephes tanhf: an odd polynomial for |x| < 0.625, 1 - 2/(exp(2|x|) + 1) above.
 template <typename V, typename = std::enable_if_t<kFloatLanes<V>>>
 HARDGNN_INLINE V Tanh(V x) {
-  V z = x * x;
-  V small = ((((-5.70498872745E-3f * z + 2.06390887954E-2f) * z - 5.37397155531E-2f) * z + 1.33314422036E-1f) * z -
-             3.33332819422E-1f) *
-                z * x +
-            x;
-  V ax = Max(x, -x);
-  V large = 1.0f - 2.0f / (Exp(ax + ax) + 1.0f);
-  large = x < 0.0f ? -large : large;
-  return ax < 0.625f ? small : large;
+  return TanhWith<GenericOps>(x);
 }
 HARDGNN_INLINE d4 Tanh(d4 x) {
   for (int l = 0; l < 4; ++l) x[l] = std::tanh(x[l]);
@@ -256,6 +293,20 @@ HARDGNN_INLINE float Sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
 HARDGNN_INLINE double Sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
 HARDGNN_INLINE float Tanh(float x) { return std::tanh(x); }
 HARDGNN_INLINE double Tanh(double x) { return std::tanh(x); }
+
+// The *With forms for the other types (scalars, d4): vec.h's functions, whatever the primitives.
+template <typename Ops, typename V, typename = std::enable_if_t<!kFloatLanes<V>>, typename = void>
+HARDGNN_INLINE V ExpWith(V x) {
+  return Exp(x);
+}
+template <typename Ops, typename V, typename = std::enable_if_t<!kFloatLanes<V>>, typename = void>
+HARDGNN_INLINE V SigmoidWith(V x) {
+  return Sigmoid(x);
+}
+template <typename Ops, typename V, typename = std::enable_if_t<!kFloatLanes<V>>, typename = void>
+HARDGNN_INLINE V TanhWith(V x) {
+  return Tanh(x);
+}
 
 }  // namespace hardgnn::cpu
 

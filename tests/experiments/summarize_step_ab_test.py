@@ -77,6 +77,10 @@ class SummarizeStepAbTest(unittest.TestCase):
         with self.assertRaises(SystemExit) as raised:
             summarize_step_ab.summary(self.dir)
         self.assertIn("round1-new.txt: no phase times", str(raised.exception))
+        self.write("round1-new.txt", profile(100, 10, 1000).replace("100 ms", "1.0.0 ms"))
+        with self.assertRaises(SystemExit) as raised:
+            summarize_step_ab.summary(self.dir)
+        self.assertIn("round1-new.txt:4: a phase's time must be a number", str(raised.exception))
 
 
 if __name__ == "__main__":

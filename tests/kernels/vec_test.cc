@@ -35,15 +35,32 @@ HARDGNN_AVX512 void Wide(Fn fn, const float* x, int64_t n, float* y) {
 HARDGNN_AVX2_FLATTEN void Avx2(Fn fn, const float* x, int64_t n, float* y) {
   for (int64_t i = 0; i < n; i += 8) {
     const f8 v = LoadV<f8>(x + i);
-    StoreV<f8>(y + i, fn == Fn::kExp ? Avx2Math::Exp(v) : fn == Fn::kSigmoid ? Avx2Math::Sigmoid(v) : Avx2Math::Tanh(v));
+    StoreV<f8>(y + i, fn == Fn::kExp ? ExpWith<Avx2Ops>(v) : fn == Fn::kSigmoid ? SigmoidWith<Avx2Ops>(v) : TanhWith<Avx2Ops>(v));
   }
 }
 
-HARDGNN_SIMD_CLONES void NarrowMax(const float* a, const float* b, int64_t n, float* y) {
-  for (int64_t i = 0; i < n; i += 8) StoreV<f8>(y + i, Max(LoadV<f8>(a + i), LoadV<f8>(b + i)));
+HARDGNN_SIMD_CLONES void NarrowMaxMin(bool min, const float* a, const float* b, int64_t n, float* y) {
+  for (int64_t i = 0; i < n; i += 8) {
+    const f8 u = LoadV<f8>(a + i), v = LoadV<f8>(b + i);
+    StoreV<f8>(y + i, min ? Min(u, v) : Max(u, v));
+  }
 }
-HARDGNN_AVX2_FLATTEN void Avx2Max(const float* a, const float* b, int64_t n, float* y) {
-  for (int64_t i = 0; i < n; i += 8) StoreV<f8>(y + i, Avx2Math::Max(LoadV<f8>(a + i), LoadV<f8>(b + i)));
+HARDGNN_AVX2_FLATTEN void Avx2MaxMin(bool min, const float* a, const float* b, int64_t n, float* y) {
+  for (int64_t i = 0; i < n; i += 8) {
+    const f8 u = LoadV<f8>(a + i), v = LoadV<f8>(b + i);
+    StoreV<f8>(y + i, min ? Avx2Ops::Min(u, v) : Avx2Ops::Max(u, v));
+  }
+}
+
+// `count` floats of random bit patterns (every sign, exponent and payload).
+std::vector<float> RandomBitPatterns(uint32_t seed, int64_t count) {
+  std::vector<float> out(count);
+  for (float& v : out) {
+    seed = seed * 1664525u + 1013904223u;
+    const uint32_t bits = seed ^ (seed >> 13) * 2654435761u;
+    std::memcpy(&v, &bits, sizeof v);
+  }
+  return out;
 }
 
 std::vector<float> Inputs() {
@@ -104,14 +121,8 @@ TEST(VecTest, Avx2FormsGiveVecHsBits) {
     for (int s = 0; s < 8; ++s) v = std::nextafter(v, -INFINITY);
     for (int s = 0; s < 17; ++s, v = std::nextafter(v, INFINITY)) x.push_back(v);
   }
-  uint32_t state = 12345;
-  for (int i = 0; i < (1 << 22); ++i) {
-    state = state * 1664525u + 1013904223u;
-    const uint32_t bits = state ^ (state >> 13) * 2654435761u;
-    float v;
-    std::memcpy(&v, &bits, sizeof v);
-    x.push_back(v);
-  }
+  const std::vector<float> random = RandomBitPatterns(12345, 1 << 22);
+  x.insert(x.end(), random.begin(), random.end());
   while (x.size() % 16 != 0) x.push_back(0.5f);
   for (const Fn fn : {Fn::kExp, Fn::kSigmoid, Fn::kTanh}) {
     std::vector<float> generic(x.size()), avx2(x.size());
@@ -143,9 +154,10 @@ TEST(VecTest, ScopedNarrowVectorsRestoresTheSwitch) {
   ExpectTheSwitchRestores<ScopedNarrowVectors>(UseWideVectors, NarrowVectorsForced);
 }
 
-// Avx2Math::Max against vec.h's Max, bit for bit, over every pair of special values (NaN of
-// either sign, signed zeros, infinities, subnormals) and 2^20 random pairs of bit patterns.
-TEST(VecTest, Avx2MaxGivesVecHsBits) {
+// Avx2Ops::Max and Min against vec.h's Max and Min, bit for bit, over every pair of special
+// values (NaN of either sign, signed zeros, infinities, subnormals) and 2^20 random pairs of bit
+// patterns.
+TEST(VecTest, Avx2MaxAndMinGiveVecHsBits) {
   if (!CpuHasAvx2Fma()) GTEST_SKIP() << "this CPU has no AVX2 and FMA";
   const std::vector<float> special = {std::numeric_limits<float>::quiet_NaN(), -std::numeric_limits<float>::quiet_NaN(),
                                       0.0f, -0.0f, std::numeric_limits<float>::infinity(),
@@ -158,27 +170,21 @@ TEST(VecTest, Avx2MaxGivesVecHsBits) {
       b.push_back(v);
     }
   }
-  uint32_t state = 777;
-  const auto next = [&] {
-    state = state * 1664525u + 1013904223u;
-    const uint32_t bits = state ^ (state >> 13) * 2654435761u;
-    float v;
-    std::memcpy(&v, &bits, sizeof v);
-    return v;
-  };
-  for (int i = 0; i < (1 << 20); ++i) {
-    a.push_back(next());
-    b.push_back(next());
-  }
+  const std::vector<float> random = RandomBitPatterns(777, 2 << 20);
+  a.insert(a.end(), random.begin(), random.begin() + (1 << 20));
+  b.insert(b.end(), random.begin() + (1 << 20), random.end());
   while (a.size() % 8 != 0) {
     a.push_back(0.5f);
     b.push_back(0.25f);
   }
-  std::vector<float> generic(a.size()), avx2(a.size());
-  NarrowMax(a.data(), b.data(), a.size(), generic.data());
-  Avx2Max(a.data(), b.data(), a.size(), avx2.data());
-  for (size_t i = 0; i < a.size(); ++i) {
-    ASSERT_EQ(std::memcmp(&generic[i], &avx2[i], sizeof(float)), 0) << "max(" << a[i] << ", " << b[i] << ")";
+  for (const bool min : {false, true}) {
+    std::vector<float> generic(a.size()), avx2(a.size());
+    NarrowMaxMin(min, a.data(), b.data(), a.size(), generic.data());
+    Avx2MaxMin(min, a.data(), b.data(), a.size(), avx2.data());
+    for (size_t i = 0; i < a.size(); ++i) {
+      ASSERT_EQ(std::memcmp(&generic[i], &avx2[i], sizeof(float)), 0)
+          << (min ? "min(" : "max(") << a[i] << ", " << b[i] << ")";
+    }
   }
 }
 

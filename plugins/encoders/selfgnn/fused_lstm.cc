@@ -37,9 +37,9 @@ struct Dims {
 
 // One step of the cell for `rows` rows, in place on the gate pre-activations `a` (row stride
 // a_stride, [i | j | f | o] without the bias), which become the activations σ(i), tanh(j),
-// σ(f + forget_bias), σ(o). c_prev may be null (zero state). M: the math functions
-// (vec_avx2.h).
-template <typename V, typename M = cpu::GenericMath>
+// σ(f + forget_bias), σ(o). c_prev may be null (zero state). Ops: the primitives of σ and tanh
+// (vec.h, vec_avx2.h).
+template <typename V, typename Ops = cpu::GenericOps>
 HARDGNN_INLINE void CellForwardWith(int64_t rows, int64_t h, typename cpu::Lanes<V>::T* a, int64_t a_stride,
                                     const typename cpu::Lanes<V>::T* c_prev, typename cpu::Lanes<V>::T* c,
                                     int64_t c_stride, typename cpu::Lanes<V>::T* out, int64_t out_stride,
@@ -49,10 +49,10 @@ HARDGNN_INLINE void CellForwardWith(int64_t rows, int64_t h, typename cpu::Lanes
   for (int64_t r = 0; r < rows; ++r) {
     auto* ar = a + r * a_stride;
     for (int64_t k = 0; k < h; k += L) {
-      const V i = M::Sigmoid(LoadV<V>(ar + k) + LoadV<V>(bias + k));
-      const V j = M::Tanh(LoadV<V>(ar + h + k) + LoadV<V>(bias + h + k));
-      const V f = M::Sigmoid(LoadV<V>(ar + 2 * h + k) + LoadV<V>(bias + 2 * h + k) + fb);
-      const V o = M::Sigmoid(LoadV<V>(ar + 3 * h + k) + LoadV<V>(bias + 3 * h + k));
+      const V i = cpu::SigmoidWith<Ops>(LoadV<V>(ar + k) + LoadV<V>(bias + k));
+      const V j = cpu::TanhWith<Ops>(LoadV<V>(ar + h + k) + LoadV<V>(bias + h + k));
+      const V f = cpu::SigmoidWith<Ops>(LoadV<V>(ar + 2 * h + k) + LoadV<V>(bias + 2 * h + k) + fb);
+      const V o = cpu::SigmoidWith<Ops>(LoadV<V>(ar + 3 * h + k) + LoadV<V>(bias + 3 * h + k));
       const V cp = c_prev != nullptr ? LoadV<V>(c_prev + r * c_stride + k) : V{};
       const V cn = cp * f + i * j;
       StoreV<V>(ar + k, i);
@@ -60,7 +60,7 @@ HARDGNN_INLINE void CellForwardWith(int64_t rows, int64_t h, typename cpu::Lanes
       StoreV<V>(ar + 2 * h + k, f);
       StoreV<V>(ar + 3 * h + k, o);
       StoreV<V>(c + r * c_stride + k, cn);
-      StoreV<V>(out + r * out_stride + k, M::Tanh(cn) * o);
+      StoreV<V>(out + r * out_stride + k, cpu::TanhWith<Ops>(cn) * o);
     }
   }
 }
@@ -81,7 +81,7 @@ bool Avx2Cell(int64_t h) { return h % cpu::Lanes<cpu::f8>::kN == 0 && cpu::UseAv
 HARDGNN_AVX2_FLATTEN void CellForwardAvx2(int64_t rows, int64_t h, float* a, int64_t a_stride, const float* c_prev,
                                           float* c, int64_t c_stride, float* out, int64_t out_stride, const float* bias,
                                           float forget_bias) {
-  CellForwardWith<cpu::f8, cpu::Avx2Math>(rows, h, a, a_stride, c_prev, c, c_stride, out, out_stride, bias, forget_bias);
+  CellForwardWith<cpu::f8, cpu::Avx2Ops>(rows, h, a, a_stride, c_prev, c, c_stride, out, out_stride, bias, forget_bias);
 }
 
 template <typename T>

@@ -265,7 +265,7 @@ HARDGNN_INLINE void FastLoadRow(const float* row, int64_t g, int64_t pos_stride,
 
 // ω_ab for query a and every head group j into p[j·64 + b] (b < G): each group's arithmetic as
 // if alone, the groups' steps interleaved so that their chains overlap.
-template <typename V, int kNV, typename M>
+template <typename V, int kNV, typename Ops>
 HARDGNN_INLINE void FastWeights(int64_t g, int64_t a, const V* q, const V* k, V* p) {
   V q0[kNV], q1[kNV], q2[kNV], q3[kNV], m[kNV], sum[kNV];
   for (int j = 0; j < kNV; ++j) {
@@ -279,22 +279,22 @@ HARDGNN_INLINE void FastWeights(int64_t g, int64_t a, const V* q, const V* k, V*
       const V* kb = k + b * 4 * kNV + j;
       const V sc = q0[j] * kb[0] + q1[j] * kb[kNV] + q2[j] * kb[2 * kNV] + q3[j] * kb[3 * kNV];
       p[j * 64 + b] = sc;
-      m[j] = M::Max(m[j], sc);
+      m[j] = Ops::Max(m[j], sc);
     }
   }
   for (int64_t b = 0; b < g; ++b) {
     for (int j = 0; j < kNV; ++j) {
-      p[j * 64 + b] = M::Exp(p[j * 64 + b] - m[j]);
+      p[j * 64 + b] = cpu::ExpWith<Ops>(p[j * 64 + b] - m[j]);
       sum[j] += p[j * 64 + b];
     }
   }
   for (int j = 0; j < kNV; ++j) {
-    const V inv = 1.0f / (sum[j] + M::Exp(SplatV<V>(static_cast<float>(kLogEpsilon)) - m[j]));
+    const V inv = 1.0f / (sum[j] + cpu::ExpWith<Ops>(SplatV<V>(static_cast<float>(kLogEpsilon)) - m[j]));
     for (int64_t b = 0; b < g; ++b) p[j * 64 + b] *= inv;
   }
 }
 
-template <typename V, int kNV, typename M>
+template <typename V, int kNV, typename Ops>
 HARDGNN_INLINE void FastForwardRows(const Dims& s, const float* qkv, int64_t r0, int64_t r1, float* out, V* scratch) {
   const int64_t g = s.g, d = s.heads * 4;
   const float scale = 0.5f, inv_g = 1.0f / static_cast<float>(g);  // 1/sqrt(4)
@@ -304,7 +304,7 @@ HARDGNN_INLINE void FastForwardRows(const Dims& s, const float* qkv, int64_t r0,
     FastLoadRow<V, kNV>(qkv + r * s.row_stride, g, s.pos_stride, d, scale, q, k, v);
     for (int64_t i = 0; i < g * kNV; ++i) wbar[i] = V{};
     for (int64_t a = 0; a < g; ++a) {
-      FastWeights<V, kNV, M>(g, a, q, k, p);
+      FastWeights<V, kNV, Ops>(g, a, q, k, p);
       for (int j = 0; j < kNV; ++j) {
         for (int64_t b = 0; b < g; ++b) wbar[b * kNV + j] += p[j * 64 + b];
       }
@@ -321,7 +321,7 @@ HARDGNN_INLINE void FastForwardRows(const Dims& s, const float* qkv, int64_t r0,
   }
 }
 
-template <typename V, int kNV, typename M>
+template <typename V, int kNV, typename Ops>
 HARDGNN_INLINE void FastBackwardRows(const Dims& s, const float* qkv, const float* gout, int64_t r0, int64_t r1,
                                      float* dqkv, V* scratch) {
   const int64_t g = s.g, d = s.heads * 4;
@@ -343,7 +343,7 @@ HARDGNN_INLINE void FastBackwardRows(const Dims& s, const float* qkv, const floa
     for (int64_t i = 0; i < g * kNV; ++i) wbar[i] = V{};
     float* drow = dqkv + r * g * 3 * d;
     for (int64_t a = 0; a < g; ++a) {
-      FastWeights<V, kNV, M>(g, a, q, k, weights);
+      FastWeights<V, kNV, Ops>(g, a, q, k, weights);
       for (int j = 0; j < kNV; ++j) {
         const V* p = weights + j * 64;
         V rsum = V{};
@@ -383,29 +383,31 @@ HARDGNN_INLINE void FastBackwardRows(const Dims& s, const float* qkv, const floa
   }
 }
 
-// The fast path at 16 lanes, where the CPU has AVX-512 (cpu::UseWideVectors).
-template <bool kBackward>
-HARDGNN_AVX512 void FastRowsWide(const Dims& s, const float* qkv, const float* gout, int64_t r0, int64_t r1, float* out,
-                                 float* scratch) {
-  f16* vs = reinterpret_cast<f16*>(scratch);
+// The fast path, kNV vectors V a head group's lanes, Ops the primitives of its exp.
+template <typename V, int kNV, typename Ops, bool kBackward>
+HARDGNN_INLINE void FastRows(const Dims& s, const float* qkv, const float* gout, int64_t r0, int64_t r1, float* out,
+                             float* scratch) {
+  V* vs = reinterpret_cast<V*>(scratch);
   if constexpr (kBackward) {
-    FastBackwardRows<f16, 1, cpu::GenericMath>(s, qkv, gout, r0, r1, out, vs);
+    FastBackwardRows<V, kNV, Ops>(s, qkv, gout, r0, r1, out, vs);
   } else {
-    FastForwardRows<f16, 1, cpu::GenericMath>(s, qkv, r0, r1, out, vs);
+    FastForwardRows<V, kNV, Ops>(s, qkv, r0, r1, out, vs);
   }
 }
 
-// The fast path at 8 lanes, where the CPU has AVX2 and FMA: vec_avx2.h's functions, the same
-// bits as vec.h's in fewer instructions (0.71-0.83 of the attention's samples on an AMD Zen 3).
+// At 16 lanes, where the CPU has AVX-512 (cpu::UseWideVectors).
+template <bool kBackward>
+HARDGNN_AVX512 void FastRowsWide(const Dims& s, const float* qkv, const float* gout, int64_t r0, int64_t r1, float* out,
+                                 float* scratch) {
+  FastRows<f16, 1, cpu::GenericOps, kBackward>(s, qkv, gout, r0, r1, out, scratch);
+}
+
+// At 8 lanes where the CPU has AVX2 and FMA: vec_avx2.h's primitives, the same bits as vec.h's
+// in fewer instructions (0.71-0.83 of the attention's samples on an AMD Zen 3).
 template <bool kBackward>
 HARDGNN_AVX2_FLATTEN void FastRowsAvx2(const Dims& s, const float* qkv, const float* gout, int64_t r0, int64_t r1,
                                        float* out, float* scratch) {
-  f8* vs = reinterpret_cast<f8*>(scratch);
-  if constexpr (kBackward) {
-    FastBackwardRows<f8, 2, cpu::Avx2Math>(s, qkv, gout, r0, r1, out, vs);
-  } else {
-    FastForwardRows<f8, 2, cpu::Avx2Math>(s, qkv, r0, r1, out, vs);
-  }
+  FastRows<f8, 2, cpu::Avx2Ops, kBackward>(s, qkv, gout, r0, r1, out, scratch);
 }
 
 // Whether the fast path applies.
@@ -434,13 +436,7 @@ HARDGNN_SIMD_CLONES void AttentionRows(const Dims& s, const T* qkv, const T* gou
     if (UseFastPath<T>(s)) {
       if (cpu::UseWideVectors()) return FastRowsWide<kBackward>(s, qkv, gout, r0, r1, out, scratch);
       if (cpu::UseAvx2Math()) return FastRowsAvx2<kBackward>(s, qkv, gout, r0, r1, out, scratch);
-      f8* vs = reinterpret_cast<f8*>(scratch);
-      if constexpr (kBackward) {
-        FastBackwardRows<f8, 2, cpu::GenericMath>(s, qkv, gout, r0, r1, out, vs);
-      } else {
-        FastForwardRows<f8, 2, cpu::GenericMath>(s, qkv, r0, r1, out, vs);
-      }
-      return;
+      return FastRows<f8, 2, cpu::GenericOps, kBackward>(s, qkv, gout, r0, r1, out, scratch);
     }
   }
   if (s.heads % L != 0) {
