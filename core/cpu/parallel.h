@@ -8,6 +8,7 @@
 #include <ATen/Parallel.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <vector>
 
@@ -15,14 +16,36 @@ namespace hardgnn::cpu {
 
 inline int64_t DivUp(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
+// Calls f(state, i) for every i in [0, count), in parallel, each thread taking the next index
+// no thread has taken yet, with one state per thread from make_state() (scratch buffers).
+// at::parallel_for gives each thread a fixed share, and one thread then waits whenever the
+// shares cost differently (uneven chunks, or a VM's vCPUs running at different speeds). Each
+// f(state, i) must depend on i alone, not on which thread runs it or what it ran before.
+template <typename MakeState, typename F>
+void ForEachIndexWith(int64_t count, const MakeState& make_state, const F& f) {
+  if (count <= 0) return;
+  std::atomic<int64_t> next{0};
+  const int64_t workers = std::min<int64_t>(count, at::get_num_threads());
+  at::parallel_for(0, workers, 1, [&](int64_t, int64_t) {
+    auto state = make_state();
+    for (int64_t i = next.fetch_add(1, std::memory_order_relaxed); i < count;
+         i = next.fetch_add(1, std::memory_order_relaxed)) {
+      f(state, i);
+    }
+  });
+}
+
+// ForEachIndexWith without a state: f(i).
+template <typename F>
+void ForEachIndex(int64_t count, const F& f) {
+  ForEachIndexWith(count, [] { return 0; }, [&](int, int64_t i) { f(i); });
+}
+
 // Calls f(begin, end, chunk_index) for the chunks [i*chunk, min(n, (i+1)*chunk)) of [0, n),
-// in parallel over chunks.
+// in parallel over chunks (ForEachIndex).
 template <typename F>
 void ForEachChunk(int64_t n, int64_t chunk, const F& f) {
-  const int64_t num_chunks = DivUp(n, chunk);
-  at::parallel_for(0, num_chunks, 1, [&](int64_t cb, int64_t ce) {
-    for (int64_t c = cb; c < ce; ++c) f(c * chunk, std::min(n, (c + 1) * chunk), c);
-  });
+  ForEachIndex(DivUp(n, chunk), [&](int64_t c) { f(c * chunk, std::min(n, (c + 1) * chunk), c); });
 }
 
 // Per-chunk partial sums of `width` values, reduced in chunk order: deterministic.

@@ -8,6 +8,7 @@
 #include <torch/csrc/autograd/custom_function.h>
 
 #include "core/cpu/kernel_path.h"
+#include "core/cpu/parallel.h"
 #include "core/cpu/vec.h"
 
 namespace hardgnn::cpu {
@@ -37,7 +38,7 @@ struct SumOfSquaresFunction : public torch::autograd::Function<SumOfSquaresFunct
     std::vector<double> sums(chunks);
     AT_DISPATCH_FLOATING_TYPES(c.scalar_type(), "FixedOrderSumOfSquares", [&] {
       const scalar_t* data = c.data_ptr<scalar_t>();
-      at::parallel_for(0, chunks, 16, [&](int64_t c0, int64_t c1) {
+      ForEachChunk(chunks, 16, [&](int64_t c0, int64_t c1, int64_t) {
         for (int64_t k = c0; k < c1; ++k) sums[k] = SquaresOf(data, k * kChunk, std::min(n, (k + 1) * kChunk));
       });
     });

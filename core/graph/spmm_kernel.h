@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <string>
 
+#include "core/cpu/parallel.h"
 #include "core/cpu/vec.h"
 #include "core/graph/spmm.h"
 
@@ -137,8 +138,8 @@ template <typename T, typename Epilogue>
 void RunRows(const CsrIndex& m, const Gather<T>& g, const Epilogue& epi) {
   const int64_t* chunks = m.chunks.data_ptr<int64_t>();
   const int64_t num_chunks = m.chunks.numel() - 1;
-  at::parallel_for(0, num_chunks, 1, [&](int64_t cb, int64_t ce) {
-    const int64_t rb = chunks[cb], re = chunks[ce];
+  cpu::ForEachIndex(num_chunks, [&](int64_t c) {
+    const int64_t rb = chunks[c], re = chunks[c + 1];
     const bool weighted = g.values != nullptr, masked = g.src_mask != nullptr;
     if (weighted && masked) {
       Rows<T, true, true>(g, rb, re, epi);

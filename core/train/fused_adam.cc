@@ -13,6 +13,8 @@
 #include <c10/util/string_utils.h>
 #include <torch/csrc/autograd/grad_mode.h>
 
+#include "core/cpu/parallel.h"
+
 namespace hardgnn {
 namespace {
 
@@ -182,7 +184,7 @@ torch::Tensor FusedAdam::step(LossClosure closure) {
       const float* gd = p.grad().defined() ? p.grad().data_ptr<float>() : nullptr;
       float* md = state.exp_avg().data_ptr<float>();
       float* vd = state.exp_avg_sq().data_ptr<float>();
-      at::parallel_for(0, p.numel(), 1 << 15, [&](int64_t b, int64_t e) {
+      cpu::ForEachChunk(p.numel(), 1 << 15, [&](int64_t b, int64_t e, int64_t) {
         (avx2 ? UpdateAvx2 : UpdatePortable)(c, pd, gd, md, vd, b, e);
       });
     }

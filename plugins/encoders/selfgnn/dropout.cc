@@ -9,6 +9,7 @@
 #include <torch/csrc/autograd/custom_function.h>
 
 #include "core/cpu/kernel_path.h"
+#include "core/cpu/parallel.h"
 #include "core/cpu/vec.h"
 #include "core/model/profile.h"
 #include "core/model/rng.h"
@@ -102,7 +103,7 @@ at::Tensor ApplyMask(const at::Tensor& x, uint64_t seed, const at::Tensor& keys,
   if (in.scalar_type() == at::kFloat) {
     const float* src = in.data_ptr<float>();
     float* dst = out.data_ptr<float>();
-    at::parallel_for(0, rows, grain, [&](int64_t r0, int64_t r1) {
+    cpu::ForEachChunk(rows, grain, [&](int64_t r0, int64_t r1, int64_t) {
       MaskFloat(src, dst, k, r0, r1, width, seed, threshold, static_cast<float>(1.0 / keep));
     });
     return out;

@@ -470,10 +470,12 @@ class RowScratch {
 
 template <typename T, bool kBackward>
 void RunRows(const Dims& s, int64_t n, const T* qkv, const T* gout, T* out) {
-  at::parallel_for(0, n, 64, [&](int64_t r0, int64_t r1) {
-    RowScratch<T, kBackward> scratch(s);
-    AttentionRows<T, kBackward>(s, qkv, gout, r0, r1, out, scratch.data());
-  });
+  constexpr int64_t kRows = 64;  // rows a thread takes at a time
+  cpu::ForEachIndexWith(
+      cpu::DivUp(n, kRows), [&] { return RowScratch<T, kBackward>(s); },
+      [&](RowScratch<T, kBackward>& scratch, int64_t c) {
+        AttentionRows<T, kBackward>(s, qkv, gout, c * kRows, std::min(n, (c + 1) * kRows), out, scratch.data());
+      });
 }
 
 // Without autograd (float): the projection and the pooled attention a chunk of items at a time
@@ -485,11 +487,12 @@ at::Tensor IntervalAttentionWithoutGrad(const at::Tensor& x, const at::Tensor& w
   const float* xp = xc.data_ptr<float>();
   float* op = out.data_ptr<float>();
   const cpu::PackedWeight<float> packed = LinearWeight(wc.data_ptr<float>(), d, 3 * d);
-  at::parallel_for(0, cpu::DivUp(n, chunk), 1, [&](int64_t c0, int64_t c1) {
-    IntervalAttentionRows rows(g, d, heads, packed, bc.data_ptr<float>());
-    const int64_t i0 = c0 * chunk, i1 = std::min(n, c1 * chunk);
-    rows.Run(xp + i0 * g * d, i1 - i0, op + i0 * d);
-  });
+  cpu::ForEachIndexWith(
+      cpu::DivUp(n, chunk), [&] { return IntervalAttentionRows(g, d, heads, packed, bc.data_ptr<float>()); },
+      [&](IntervalAttentionRows& rows, int64_t c) {
+        const int64_t i0 = c * chunk, i1 = std::min(n, i0 + chunk);
+        rows.Run(xp + i0 * g * d, i1 - i0, op + i0 * d);
+      });
   return out;
 }
 

@@ -92,20 +92,24 @@ at::Tensor FuseRowsWithoutGrad(const IntervalRnnImpl& rnn, const IntervalAttenti
   at::Tensor out = at::empty({n, h}, x.options());
   const cpu::PackedWeight<float> lstm_kernel = FusedLstmKernel(kernel.data_ptr<float>(), d, h);
   const cpu::PackedWeight<float> qkv_weight = LinearWeight(w.data_ptr<float>(), h, 3 * h);
-  at::parallel_for(0, cpu::DivUp(n, chunk), 1, [&](int64_t c0, int64_t c1) {
-    IntervalAttentionRows attend(g, h, o.heads, qkv_weight, b.data_ptr<float>());
-    std::vector<float> rows(chunk * g * h);
-    for (int64_t c = c0; c < c1; ++c) {
-      const int64_t i0 = c * chunk, i1 = std::min(n, i0 + chunk), m = i1 - i0;
-      FusedLstmForwardRows(in, i0, i1, lstm_kernel, bias.data_ptr<float>(), h,
-                           static_cast<float>(kForgetBias), rows.data());
-      if (drop) RowDropoutRows(rows.data(), m, g * h, keys.data_ptr<int64_t>() + i0, dropout->p, dropout->seed);
-      // Statistics per row of G·h values, or per slice under ln_lastdim (rows of h values).
-      BlockLayerNormRowsInPlace(rows.data(), o.ln_lastdim ? m * g : m, o.ln_lastdim ? 1 : g, h,
-                                gamma.data_ptr<float>(), beta.data_ptr<float>(), kLayerNormEps);
-      attend.Run(rows.data(), m, out.data_ptr<float>() + i0 * h);
-    }
-  });
+  struct Worker {  // a thread's attention scratch and LSTM outputs
+    IntervalAttentionRows attend;
+    std::vector<float> rows;
+  };
+  cpu::ForEachIndexWith(
+      cpu::DivUp(n, chunk),
+      [&] { return Worker{IntervalAttentionRows(g, h, o.heads, qkv_weight, b.data_ptr<float>()),
+                          std::vector<float>(chunk * g * h)}; },
+      [&](Worker& w, int64_t c) {
+        const int64_t i0 = c * chunk, i1 = std::min(n, i0 + chunk), m = i1 - i0;
+        FusedLstmForwardRows(in, i0, i1, lstm_kernel, bias.data_ptr<float>(), h, static_cast<float>(kForgetBias),
+                             w.rows.data());
+        if (drop) RowDropoutRows(w.rows.data(), m, g * h, keys.data_ptr<int64_t>() + i0, dropout->p, dropout->seed);
+        // Statistics per row of G·h values, or per slice under ln_lastdim (rows of h values).
+        BlockLayerNormRowsInPlace(w.rows.data(), o.ln_lastdim ? m * g : m, o.ln_lastdim ? 1 : g, h,
+                                  gamma.data_ptr<float>(), beta.data_ptr<float>(), kLayerNormEps);
+        w.attend.Run(w.rows.data(), m, out.data_ptr<float>() + i0 * h);
+      });
   return out;
 }
 

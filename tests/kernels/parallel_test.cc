@@ -1,0 +1,112 @@
+#include "core/cpu/parallel.h"
+
+#include <ATen/Parallel.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace hardgnn::cpu {
+namespace {
+
+class ParallelTest : public ::testing::Test {
+ protected:
+  void TearDown() override { at::set_num_threads(1); }
+};
+
+TEST_F(ParallelTest, EveryIndexOnceOnAnyThreadCount) {
+  for (int threads : {1, 2, 3}) {
+    at::set_num_threads(threads);
+    for (int64_t count : {0, 1, 2, 7, 1000}) {
+      std::vector<std::atomic<int>> calls(count);
+      ForEachIndex(count, [&](int64_t i) { calls[i].fetch_add(1); });
+      for (int64_t i = 0; i < count; ++i) EXPECT_EQ(calls[i].load(), 1) << threads << " threads, index " << i;
+    }
+  }
+}
+
+TEST_F(ParallelTest, ChunksCoverTheRangeWithTheirOwnBounds) {
+  at::set_num_threads(2);
+  const int64_t n = 1003, chunk = 100;
+  std::vector<std::atomic<int>> covered(n);
+  std::vector<int64_t> begin(11, -1), end(11, -1);
+  ForEachChunk(n, chunk, [&](int64_t b, int64_t e, int64_t c) {
+    begin[c] = b;
+    end[c] = e;
+    for (int64_t i = b; i < e; ++i) covered[i].fetch_add(1);
+  });
+  for (int64_t c = 0; c < 11; ++c) {
+    EXPECT_EQ(begin[c], c * chunk);
+    EXPECT_EQ(end[c], c == 10 ? n : (c + 1) * chunk);
+  }
+  for (int64_t i = 0; i < n; ++i) EXPECT_EQ(covered[i].load(), 1) << i;
+}
+
+// Index 0 waits until every other index has run. Under a fixed half per thread (at::parallel_for's
+// split) the thread holding index 0 also holds indices 1..count/2 - 1, which would never run:
+// only a schedule in which the other thread takes every index left lets this finish. The wait is
+// bounded so that a wrong schedule fails instead of hanging.
+TEST_F(ParallelTest, AnIdleThreadTakesWhatABusyOneHasNotStarted) {
+  at::set_num_threads(2);
+  const int64_t count = 20;
+  std::atomic<int64_t> done{0};
+  std::atomic<bool> timed_out{false};
+  std::mutex mu;
+  std::set<std::thread::id> threads;
+  ForEachIndex(count, [&](int64_t i) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      threads.insert(std::this_thread::get_id());
+    }
+    if (i == 0) {
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+      while (done.load() < count - 1) {
+        if (std::chrono::steady_clock::now() > deadline) {
+          timed_out = true;
+          break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+    }
+    done.fetch_add(1);
+  });
+  EXPECT_FALSE(timed_out.load());
+  EXPECT_EQ(done.load(), count);
+  EXPECT_EQ(threads.size(), 2u);
+}
+
+// One state per thread, made once and reused for every index that thread runs.
+TEST_F(ParallelTest, EachThreadMakesOneState) {
+  at::set_num_threads(2);
+  std::atomic<int> made{0};
+  std::vector<int> owner(500, -1);
+  ForEachIndexWith(
+      500, [&] { return made.fetch_add(1); }, [&](int& state, int64_t i) { owner[i] = state; });
+  EXPECT_GE(made.load(), 1);
+  EXPECT_LE(made.load(), 2);
+  for (int o : owner) {
+    EXPECT_GE(o, 0);
+    EXPECT_LT(o, made.load());
+  }
+}
+
+// Inside another parallel region at::parallel_for runs inline: every index still runs once.
+TEST_F(ParallelTest, NestedLoopsRunEveryIndex) {
+  at::set_num_threads(2);
+  std::vector<std::atomic<int>> calls(4 * 50);
+  at::parallel_for(0, 4, 1, [&](int64_t b, int64_t e) {
+    for (int64_t outer = b; outer < e; ++outer) {
+      ForEachIndex(50, [&](int64_t i) { calls[outer * 50 + i].fetch_add(1); });
+    }
+  });
+  for (auto& c : calls) EXPECT_EQ(c.load(), 1);
+}
+
+}  // namespace
+}  // namespace hardgnn::cpu
