@@ -10,6 +10,8 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <memory>
+#include <thread>
 #include <vector>
 
 namespace hardgnn::cpu {
@@ -47,6 +49,30 @@ template <typename F>
 void ForEachChunk(int64_t n, int64_t chunk, const F& f) {
   ForEachIndex(DivUp(n, chunk), [&](int64_t c) { f(c * chunk, std::min(n, (c + 1) * chunk), c); });
 }
+
+// Turns in order within each of `lanes` sequences: Await(lane, j) returns once items 0..j-1 of
+// the lane are Done, so that items run on any thread (ForEachIndex) commit in order, say into
+// one partial sum. Await returns false once any item has Failed (its thread's exception is
+// what at::parallel_for rethrows), so that no thread waits forever for it.
+class OrderedTurns {
+ public:
+  explicit OrderedTurns(int64_t lanes) : next_(new std::atomic<int64_t>[lanes]) {
+    for (int64_t l = 0; l < lanes; ++l) next_[l].store(0);
+  }
+  bool Await(int64_t lane, int64_t j) const {
+    while (next_[lane].load(std::memory_order_acquire) != j) {
+      if (failed_.load()) return false;
+      std::this_thread::yield();
+    }
+    return true;
+  }
+  void Done(int64_t lane, int64_t j) { next_[lane].store(j + 1, std::memory_order_release); }
+  void Fail() { failed_.store(true); }
+
+ private:
+  std::unique_ptr<std::atomic<int64_t>[]> next_;
+  std::atomic<bool> failed_{false};
+};
 
 // Per-chunk partial sums of `width` values, reduced in chunk order: deterministic.
 template <typename T>

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <mutex>
+#include <stdexcept>
 #include <set>
 #include <thread>
 #include <vector>
@@ -106,6 +107,66 @@ TEST_F(ParallelTest, NestedLoopsRunEveryIndex) {
     }
   });
   for (auto& c : calls) EXPECT_EQ(c.load(), 1);
+}
+
+// Waits (bounded) until flag is set; false on timeout.
+bool WaitFor(const std::atomic<bool>& flag) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (!flag.load()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
+}
+
+// Item 1 reaches its turn while item 0 still runs (item 0 waits for it to arrive), yet the items
+// commit in order 0, 1, 2, 3.
+TEST_F(ParallelTest, TurnsCommitInOrderWhateverRunsFirst) {
+  at::set_num_threads(2);
+  OrderedTurns turns(1);
+  std::atomic<bool> one_arrived{false}, timed_out{false};
+  std::vector<int64_t> order;
+  ForEachIndex(4, [&](int64_t j) {
+    if (j == 1) one_arrived = true;
+    if (j == 0 && !WaitFor(one_arrived)) timed_out = true;
+    ASSERT_TRUE(turns.Await(0, j));
+    order.push_back(j);  // only the item whose turn it is gets here
+    turns.Done(0, j);
+  });
+  EXPECT_FALSE(timed_out.load());
+  EXPECT_EQ(order, (std::vector<int64_t>{0, 1, 2, 3}));
+}
+
+// Lanes are independent: lane 1's items do not wait for lane 0's.
+TEST_F(ParallelTest, TurnsOfOtherLanesDoNotWait) {
+  OrderedTurns turns(2);
+  turns.Done(1, 0);
+  EXPECT_TRUE(turns.Await(1, 1));
+  EXPECT_TRUE(turns.Await(0, 0));
+}
+
+// An item that throws before its Done: the item waiting for its turn gives up, and the loop
+// rethrows instead of hanging.
+TEST_F(ParallelTest, AFailedItemReleasesTheWaitingOnes) {
+  at::set_num_threads(2);
+  OrderedTurns turns(1);
+  std::atomic<bool> one_waiting{false}, gave_up{false};
+  EXPECT_THROW(ForEachIndex(2, [&](int64_t j) {
+                 if (j == 1) {
+                   one_waiting = true;
+                   gave_up = !turns.Await(0, 1);
+                   return;
+                 }
+                 try {
+                   WaitFor(one_waiting);
+                   throw std::runtime_error("item 0 failed");
+                 } catch (...) {
+                   turns.Fail();
+                   throw;
+                 }
+               }),
+               std::runtime_error);
+  EXPECT_TRUE(gave_up.load());
 }
 
 }  // namespace

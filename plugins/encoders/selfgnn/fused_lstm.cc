@@ -237,36 +237,41 @@ at::Tensor ForwardOnly(const at::Tensor& x, const at::Tensor& kernel, const at::
   return out;
 }
 
-// Rows per group of the backward: a group's blocks run in order on one thread and accumulate
-// one partial weight gradient; partials are summed in group order (thread-count independent).
+// Rows per group of the backward: a group's blocks accumulate one partial weight gradient, in
+// block order; partials are summed in group order (thread-count independent).
 constexpr int64_t kGroupRows = 4 * kRowBlock;
+constexpr int64_t kBlocksPerGroup = kGroupRows / kRowBlock;
 
 // Backward over blocks of rows. Per block, the recurrence runs backwards over the steps with
 // one fused cell pass and one GEMM dh_{t-1} = dg_t · W_hᵀ per step, keeping the block's gate
 // gradients dg for all steps ([rows][G][4h], ~1.5 MB). Then, per block, one GEMM each:
 // dx = dg · W_xᵀ (written in place: the block's rows of dx are contiguous in the same order),
 // dkernel += [x | h_prev]ᵀ · dg (K = rows·G; h_prev written by the recurrence's cell passes), and
-// dbias += colsum(dg).
+// dbias += colsum(dg), the last two into the block's group's partial when its turn comes. Blocks
+// are taken round the groups (block j of every group, then block j + 1), so threads mostly work
+// on different groups and seldom wait for a turn; a call of one group (the batch's users)
+// still runs its blocks' recurrences in parallel.
 template <typename T>
 void Backward(const Dims& s, const T* x, const T* w, const T* acts, const T* cells, const T* gout, T* dx,
               T* dw, T* db) {
   const int64_t h4 = 4 * s.h, k = s.din + s.h, dg_stride = s.g * h4, out_stride = s.g * s.h;
   const int64_t width = k * h4 + h4;  // one partial: dkernel then dbias
+  const int64_t groups = cpu::DivUp(s.n, kGroupRows);
   const cpu::TransposedWeight<T> w_h(w + s.din * h4, h4, s.h, h4), w_x(w, h4, s.din, h4);  // dh, dx: · Wᵀ
-  cpu::ChunkPartials<T> partial(cpu::DivUp(s.n, kGroupRows), width);
-  cpu::ForEachChunk(s.n, kGroupRows, [&](int64_t g0, int64_t g1, int64_t group) {
-    T* dw_part = partial.Chunk(group);
-    T* db_part = dw_part + k * h4;
-    // A thread's scratch, kept from call to call (as ForwardBlock's): fresh vectors were zeroed,
-    // and their pages faulted in, for every group, though every element is written before it is read.
-    thread_local std::vector<T> dc, dh, dg, xh;
-    dc.resize(kRowBlock * s.h);
-    dh.resize(kRowBlock * s.h);
-    dg.resize(kRowBlock * dg_stride);
-    xh.resize(kRowBlock * s.g * k);
-    for (int64_t n0 = g0; n0 < g1; n0 += kRowBlock) {
-      const int64_t rows = std::min(kRowBlock, g1 - n0);
-      std::fill(dc.begin(), dc.end(), T(0));
+  cpu::ChunkPartials<T> partial(groups, width);
+  cpu::OrderedTurns turns(groups);  // a group's blocks add into its partial in order
+  cpu::ForEachIndex(groups * kBlocksPerGroup, [&](int64_t ticket) {
+    const int64_t group = ticket % groups, j = ticket / groups, n0 = group * kGroupRows + j * kRowBlock;
+    if (n0 >= s.n) return;  // the last group's missing blocks
+    try {
+      const int64_t rows = std::min(kRowBlock, s.n - n0);
+      // A thread's scratch, kept from call to call (as ForwardBlock's): fresh vectors were zeroed,
+      // and their pages faulted in, for every block, though every element is written before it is read.
+      thread_local std::vector<T> dc, dh, dg, xh;
+      dc.assign(kRowBlock * s.h, T(0));
+      dh.resize(kRowBlock * s.h);
+      dg.resize(kRowBlock * dg_stride);
+      xh.resize(kRowBlock * s.g * k);
       for (int64_t t = s.g - 1; t >= 0; --t) {
         const T* c = cells + BlockOffset(n0, s.g, t, s.h);
         const bool last = t + 1 == s.g;
@@ -287,8 +292,14 @@ void Backward(const Dims& s, const T* x, const T* w, const T* acts, const T* cel
           if (t == 0) std::fill_n(dst + s.din, s.h, T(0));
         }
       }
+      if (!turns.Await(group, j)) return;
+      T* dw_part = partial.Chunk(group);
       cpu::Gemm(true, false, k, h4, m, T(1), xh.data(), k, dg.data(), h4, T(1), dw_part, h4);
-      cpu::AddColumnSums(m, h4, dg.data(), h4, db_part);
+      cpu::AddColumnSums(m, h4, dg.data(), h4, dw_part + k * h4);
+      turns.Done(group, j);
+    } catch (...) {
+      turns.Fail();
+      throw;
     }
   });
   std::vector<T> sum(width);

@@ -30,23 +30,30 @@ void Forward(int64_t m, int64_t in, int64_t out, const T* x, const T* w, const T
   cpu::ForEachChunk(m, kRowBlock, [&](int64_t r0, int64_t r1, int64_t) { ForwardBlock(r0, r1, in, x, packed, b, y + r0 * out); });
 }
 
-// A group's rows at a time, so that its part of gy, read from memory once by the weight
-// gradient's product, is still in cache for dx and the bias's sums. dx is computed in the
-// forward's row blocks (kGroupRows is a multiple of kRowBlock): the same products, the same bits.
+// Two tasks a group of rows, taken in the order group 0's weight gradient (its product and the
+// bias's sums, into the group's partial), group 0's dx, group 1's weight gradient, ...: threads
+// taking consecutive tasks read the same part of gy at about the same time, so it comes from
+// memory about once, and a call of one group (the batch's users) still uses two threads. dx is
+// computed in the forward's row blocks (kGroupRows is a multiple of kRowBlock): the same
+// products, the same bits.
 template <typename T>
 void Backward(int64_t m, int64_t in, int64_t out, const T* x, const T* w, const T* gy, T* dx, T* dw, T* db) {
   static_assert(kGroupRows % kRowBlock == 0);
   const cpu::TransposedWeight<T> wt(w, out, in, out);  // dx = gy · wᵀ
-  const int64_t width = in * out + out;
-  cpu::ChunkPartials<T> partial(cpu::DivUp(m, kGroupRows), width);
-  cpu::ForEachChunk(m, kGroupRows, [&](int64_t r0, int64_t r1, int64_t group) {
-    T* part = partial.Chunk(group);
-    cpu::Gemm(true, false, in, out, r1 - r0, T(1), x + r0 * in, in, gy + r0 * out, out, T(0), part, out);
+  const int64_t width = in * out + out, groups = cpu::DivUp(m, kGroupRows);
+  cpu::ChunkPartials<T> partial(groups, width);
+  cpu::ForEachIndex(2 * groups, [&](int64_t task) {
+    const int64_t group = task / 2, r0 = group * kGroupRows, r1 = std::min(m, r0 + kGroupRows);
+    if (task % 2 == 0) {
+      T* part = partial.Chunk(group);
+      cpu::Gemm(true, false, in, out, r1 - r0, T(1), x + r0 * in, in, gy + r0 * out, out, T(0), part, out);
+      cpu::AddColumnSums(r1 - r0, out, gy + r0 * out, out, part + in * out);
+      return;
+    }
     for (int64_t b0 = r0; b0 < r1; b0 += kRowBlock) {
       const int64_t b1 = std::min(r1, b0 + kRowBlock);
       wt.Times(b1 - b0, gy + b0 * out, out, dx + b0 * in, in);
     }
-    cpu::AddColumnSums(r1 - r0, out, gy + r0 * out, out, part + in * out);
   });
   std::vector<T> sum(width);
   partial.SumInto(sum.data(), /*accumulate=*/false);
