@@ -118,6 +118,19 @@ void BiasThenGemm(int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, cons
   Gemm(false, false, m, n, k, T(1), a, lda, b, ldb, T(1), c, ldc);
 }
 
+// Rows of [A1 | A2] copied into one [m, k1 + k2], in a buffer of the calling thread's that the
+// next call reuses.
+template <typename T>
+const T* Concatenated(int64_t m, const T* a1, int64_t lda1, int64_t k1, const T* a2, int64_t lda2, int64_t k2) {
+  thread_local std::vector<T> a;
+  a.resize(m * (k1 + k2));
+  for (int64_t i = 0; i < m; ++i) {
+    std::copy_n(a1 + i * lda1, k1, a.data() + i * (k1 + k2));
+    std::copy_n(a2 + i * lda2, k2, a.data() + i * (k1 + k2) + k1);
+  }
+  return a.data();
+}
+
 // A weight of n columns and depth k that goes to ChainPanels.
 bool TakesPanels(int64_t n, int64_t k) { return n % 8 == 0 && k >= 1 && k <= kChainDepth && WeightsUseChainPanels(); }
 
@@ -140,6 +153,15 @@ void PackedWeight<float>::Times(int64_t m, int64_t k_used, const float* a, int64
 }
 
 template <>
+void PackedWeight<float>::TimesSideBySide(int64_t m, const float* a1, int64_t lda1, int64_t k1, const float* a2,
+                                          int64_t lda2, int64_t k2, float* c, int64_t ldc) const {
+  if (!panels_.empty()) {
+    return ChainPanelsGemm(m, n_, SideBySide{a1, lda1, k1, a2, lda2, k2}, panels_.data(), k_, nullptr, false, c, ldc);
+  }
+  Times(m, k1 + k2, Concatenated(m, a1, lda1, k1, a2, lda2, k2), k1 + k2, c, ldc);
+}
+
+template <>
 void PackedWeight<float>::TimesPlusBias(int64_t m, const float* a, int64_t lda, const float* bias, float* c,
                                         int64_t ldc) const {
   if (!panels_.empty()) return ChainPanelsGemm(m, n_, k_, a, lda, panels_.data(), k_, bias, false, c, ldc);
@@ -155,6 +177,12 @@ template <>
 void PackedWeight<double>::Times(int64_t m, int64_t k_used, const double* a, int64_t lda, double* c,
                                  int64_t ldc) const {
   Gemm(false, false, m, n_, k_used, 1.0, a, lda, b_, ldb_, 0.0, c, ldc);
+}
+
+template <>
+void PackedWeight<double>::TimesSideBySide(int64_t m, const double* a1, int64_t lda1, int64_t k1, const double* a2,
+                                           int64_t lda2, int64_t k2, double* c, int64_t ldc) const {
+  Times(m, k1 + k2, Concatenated(m, a1, lda1, k1, a2, lda2, k2), k1 + k2, c, ldc);
 }
 
 template <>

@@ -51,6 +51,10 @@ class PackedWeight {
   PackedWeight(const T* b, int64_t ldb, int64_t k, int64_t n);
   // C = A[m, :k_used] · B[:k_used, :].
   void Times(int64_t m, int64_t k_used, const T* a, int64_t lda, T* c, int64_t ldc) const;
+  // C = [A1 | A2] · B[:k1 + k2, :], A1 [m, k1] and A2 [m, k2] side by side: Times' bits on the
+  // two copied into one A, which the panels do without (elsewhere they are copied first).
+  void TimesSideBySide(int64_t m, const T* a1, int64_t lda1, int64_t k1, const T* a2, int64_t lda2, int64_t k2, T* c,
+                       int64_t ldc) const;
   // C[i, :] = bias + A[i, :] · B: sgemm's sum for C filled with the bias and beta 1.
   void TimesPlusBias(int64_t m, const T* a, int64_t lda, const T* bias, T* c, int64_t ldc) const;
   int64_t Columns() const { return n_; }

@@ -14,17 +14,12 @@
 namespace hardgnn::cpu {
 namespace {
 
-// acc[r][j] = the chains of rows [0, R) of A with columns [8 j, 8 j + 8) of B over all of k,
-// from +0: R x C accumulators in registers (at most 12 of AVX2's 16), C loads of B and R
+// acc[r][j] carried on over k more steps of the chains of rows [0, R) of A with columns [8 j,
+// 8 j + 8) of B: R x C accumulators in registers (at most 12 of AVX2's 16), C loads of B and R
 // broadcasts of A per step.
 template <int R, int C>
-HARDGNN_AVX2_INLINE void Chains(int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb,
-                                __m256 (&acc)[R][C]) {
-#pragma GCC unroll 6
-  for (int r = 0; r < R; ++r) {
-#pragma GCC unroll 3
-    for (int j = 0; j < C; ++j) acc[r][j] = _mm256_setzero_ps();
-  }
+HARDGNN_AVX2_INLINE void ChainsOn(int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb,
+                                  __m256 (&acc)[R][C]) {
   for (int64_t p = 0; p < k; ++p) {
     __m256 bv[C];
 #pragma GCC unroll 3
@@ -36,6 +31,18 @@ HARDGNN_AVX2_INLINE void Chains(int64_t k, const float* a, int64_t lda, const fl
       for (int j = 0; j < C; ++j) acc[r][j] = _mm256_fmadd_ps(av, bv[j], acc[r][j]);
     }
   }
+}
+
+// The chains over all of k from +0.
+template <int R, int C>
+HARDGNN_AVX2_INLINE void Chains(int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb,
+                                __m256 (&acc)[R][C]) {
+#pragma GCC unroll 6
+  for (int r = 0; r < R; ++r) {
+#pragma GCC unroll 3
+    for (int j = 0; j < C; ++j) acc[r][j] = _mm256_setzero_ps();
+  }
+  ChainsOn<R, C>(k, a, lda, b, ldb, acc);
 }
 
 // Rows [0, R) x columns [0, 8 C) over all of k, each chain compared with its row's target in
@@ -124,12 +131,14 @@ HARDGNN_AVX2 void BytesNotBelow(const float* x, int64_t n, float target, uint8_t
 // The strip widths ChainPanels cuts n into: 24 columns, then one strip of 16 or 8.
 int64_t StripWidth(int64_t n, int64_t j) { return n - j >= 24 ? 24 : n - j; }
 
-// Rows [0, R) x columns [0, 8 C) of C from a packed strip (k x 8 C, contiguous): base + chain.
+// Rows [0, R) x columns [0, 8 C) of C from a packed strip (k x 8 C, contiguous): base + chain,
+// the chain over A's first part, then on over its second.
 template <int R, int C>
-HARDGNN_AVX2_INLINE void PanelTile(int64_t k, const float* a, int64_t lda, const float* strip, const float* bias,
-                                   bool accumulate, float* c, int64_t ldc) {
+HARDGNN_AVX2_INLINE void PanelTile(const SideBySide& a, const float* strip, const float* bias, bool accumulate,
+                                   float* c, int64_t ldc) {
   __m256 acc[R][C];
-  Chains<R, C>(k, a, lda, strip, 8 * C, acc);
+  Chains<R, C>(a.k1, a.a1, a.lda1, strip, 8 * C, acc);
+  ChainsOn<R, C>(a.k2, a.a2, a.lda2, strip + a.k1 * 8 * C, 8 * C, acc);
 #pragma GCC unroll 6
   for (int r = 0; r < R; ++r) {
 #pragma GCC unroll 3
@@ -143,13 +152,18 @@ HARDGNN_AVX2_INLINE void PanelTile(int64_t k, const float* a, int64_t lda, const
   }
 }
 
+// A's rows from i on.
+SideBySide RowsFrom(const SideBySide& a, int64_t i) {
+  return {a.a1 + i * a.lda1, a.lda1, a.k1, a.a2 + i * a.lda2, a.lda2, a.k2};
+}
+
 template <int R, int C>
-HARDGNN_AVX2 void PanelRows(int64_t m, int64_t k, const float* a, int64_t lda, const float* strip, const float* bias,
-                            bool accumulate, float* c, int64_t ldc) {
+HARDGNN_AVX2 void PanelRows(int64_t m, const SideBySide& a, const float* strip, const float* bias, bool accumulate,
+                            float* c, int64_t ldc) {
   int64_t i = 0;
-  for (; i + R <= m; i += R) PanelTile<R, C>(k, a + i * lda, lda, strip, bias, accumulate, c + i * ldc, ldc);
+  for (; i + R <= m; i += R) PanelTile<R, C>(RowsFrom(a, i), strip, bias, accumulate, c + i * ldc, ldc);
   if constexpr (R > 1) {
-    if (i < m) PanelRows<R - 1, C>(m - i, k, a + i * lda, lda, strip, bias, accumulate, c + i * ldc, ldc);
+    if (i < m) PanelRows<R - 1, C>(m - i, RowsFrom(a, i), strip, bias, accumulate, c + i * ldc, ldc);
   }
 }
 
@@ -174,23 +188,27 @@ std::vector<float> ChainPanels(const float* b, int64_t k, int64_t n, int64_t row
   return panels;
 }
 
-HARDGNN_AVX2 void ChainPanelsGemm(int64_t m, int64_t n, int64_t k_used, const float* a, int64_t lda,
-                                  const float* panels, int64_t k, const float* bias, bool accumulate, float* c,
-                                  int64_t ldc) {
+HARDGNN_AVX2 void ChainPanelsGemm(int64_t m, int64_t n, const SideBySide& a, const float* panels, int64_t k,
+                                  const float* bias, bool accumulate, float* c, int64_t ldc) {
   for (int64_t i = 0; i < m; i += kPassRows) {
     const int64_t rows = std::min(kPassRows, m - i);
-    const float* a_i = a + i * lda;
+    const SideBySide a_i = RowsFrom(a, i);
     float* c_i = c + i * ldc;
     for (int64_t j = 0; j < n; j += StripWidth(n, j)) {
       const float* strip = panels + j * k;
       const float* bias_j = bias != nullptr ? bias + j : nullptr;
       switch (StripWidth(n, j)) {
-        case 24: PanelRows<4, 3>(rows, k_used, a_i, lda, strip, bias_j, accumulate, c_i + j, ldc); break;
-        case 16: PanelRows<6, 2>(rows, k_used, a_i, lda, strip, bias_j, accumulate, c_i + j, ldc); break;
-        default: PanelRows<8, 1>(rows, k_used, a_i, lda, strip, bias_j, accumulate, c_i + j, ldc); break;
+        case 24: PanelRows<4, 3>(rows, a_i, strip, bias_j, accumulate, c_i + j, ldc); break;
+        case 16: PanelRows<6, 2>(rows, a_i, strip, bias_j, accumulate, c_i + j, ldc); break;
+        default: PanelRows<8, 1>(rows, a_i, strip, bias_j, accumulate, c_i + j, ldc); break;
       }
     }
   }
+}
+
+void ChainPanelsGemm(int64_t m, int64_t n, int64_t k_used, const float* a, int64_t lda, const float* panels,
+                     int64_t k, const float* bias, bool accumulate, float* c, int64_t ldc) {
+  ChainPanelsGemm(m, n, SideBySide{a, lda, k_used, a, lda, 0}, panels, k, bias, accumulate, c, ldc);
 }
 
 bool ChainProductsApply() { return CpuHasAvx2Fma() || FmaChainGemmApplies(16); }

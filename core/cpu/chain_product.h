@@ -45,6 +45,20 @@ std::vector<float> ChainPanels(const float* b, int64_t k, int64_t n, int64_t row
 void ChainPanelsGemm(int64_t m, int64_t n, int64_t k_used, const float* a, int64_t lda, const float* panels,
                      int64_t k, const float* bias, bool accumulate, float* c, int64_t ldc);
 
+// A [m, k1 + k2] given as two parts side by side: row i is a1[i * lda1, + k1) then a2[i * lda2,
+// + k2). A product with it chains over the first part's columns, then on over the second's: the
+// bits of the product with the two copied into one row (which the LSTM's step would make).
+struct SideBySide {
+  const float* a1;
+  int64_t lda1, k1;
+  const float* a2;
+  int64_t lda2, k2;
+};
+
+// ChainPanelsGemm with A in two parts: k1 + k2 <= k, B's first k1 + k2 rows.
+void ChainPanelsGemm(int64_t m, int64_t n, const SideBySide& a, const float* panels, int64_t k, const float* bias,
+                     bool accumulate, float* c, int64_t ldc);
+
 }  // namespace hardgnn::cpu
 
 #endif  // HARDGNN_CORE_CPU_CHAIN_PRODUCT_H_

@@ -168,6 +168,45 @@ TEST(ChainPanelsTest, EveryOutputIsOneFmaChainOverTheUsedRowsOfB) {
   EXPECT_EQ(compared, 6 * 6 * 4 * 2 * 2 * 3);
 }
 
+// A in two parts side by side (the LSTM's x_t and h_{t-1}, read where they lie): the bits of
+// the product with the two parts copied into one row, for splits at 0, inside and at the end,
+// rows of either part at their own strides, every strip width and row tail, onto +0 and a bias.
+TEST(ChainPanelsTest, SideBySidePartsGiveTheConcatenatedRowsBits) {
+  if (!ChainPanelsApply()) GTEST_SKIP() << "no AVX2 on this CPU";
+  int compared = 0;
+  for (const int64_t m : {1, 5, 130}) {
+    for (const int64_t n : {8, 40, 256}) {
+      const int64_t k = 128, ldc = n + 5;
+      const std::vector<float> b = Random(k * n, n + 7), bias = Random(n, 8);
+      const std::vector<float> panels = ChainPanels(b.data(), k, n, n, 1);
+      for (const int64_t k1 : {0, 1, 64, 127, 128}) {
+        for (const int64_t k2 : {int64_t{0}, k - k1}) {
+          const int64_t lda1 = k1 + 7, lda2 = 3 * k2 + 1, lda = k1 + k2;
+          const std::vector<float> a1 = Random(m * lda1, m + k1), a2 = Random(m * lda2 + 1, m + k2 + 50);
+          std::vector<float> a(m * lda + 1);
+          for (int64_t i = 0; i < m; ++i) {
+            std::copy_n(a1.begin() + i * lda1, k1, a.begin() + i * lda);
+            std::copy_n(a2.begin() + i * lda2, k2, a.begin() + i * lda + k1);
+          }
+          for (const bool with_bias : {false, true}) {
+            const float* bias_or_null = with_bias ? bias.data() : nullptr;
+            std::vector<float> want(m * ldc, -1.0f), got(m * ldc, -1.0f);
+            ChainPanelsGemm(m, n, lda, a.data(), lda, panels.data(), k, bias_or_null, false, want.data(), ldc);
+            ChainPanelsGemm(m, n, SideBySide{a1.data(), lda1, k1, a2.data(), lda2, k2}, panels.data(), k, bias_or_null,
+                            false, got.data(), ldc);
+            for (size_t e = 0; e < got.size(); ++e) {
+              ASSERT_EQ(Bits(got[e]), Bits(want[e])) << "m " << m << " n " << n << " k1 " << k1 << " k2 " << k2
+                                                     << " at " << e / ldc << "," << e % ldc;
+            }
+            ++compared;
+          }
+        }
+      }
+    }
+  }
+  EXPECT_EQ(compared, 3 * 3 * 5 * 2 * 2);
+}
+
 INSTANTIATE_TEST_SUITE_P(Paths, ChainProductTest, ::testing::Bool(),
                          [](const auto& info) { return info.param ? "Avx2Forced" : "CpusOwn"; });
 

@@ -203,9 +203,17 @@ void ForwardBlock(const Dims& s, int64_t n0, int64_t n1, const T* x, const int64
     const T* c_prev = t == 0 ? nullptr : keep ? c - kRowBlock * s.h
                                               : scratch.data() + kRowBlock * (h4 + ((t - 1) % 2) * s.h);
     T* o = out + t * s.h;
-    GatherInputs(rows, x_rows + t * s.sxg, s.sxn, ids != nullptr ? ids + n0 : nullptr, s.din,
-                 t > 0 ? o - s.h : nullptr, out_stride, s.h, xh.data());
-    w.Times(rows, t > 0 ? k : s.din, xh.data(), k, a, h4);
+    if (ids == nullptr) {  // x_t's rows and h_{t-1}'s read in place, side by side
+      if (t == 0) {
+        w.Times(rows, s.din, x_rows, s.sxn, a, h4);
+      } else {
+        w.TimesSideBySide(rows, x_rows + t * s.sxg, s.sxn, s.din, o - s.h, out_stride, s.h, a, h4);
+      }
+    } else {
+      GatherInputs(rows, x_rows + t * s.sxg, s.sxn, ids + n0, s.din, t > 0 ? o - s.h : nullptr, out_stride, s.h,
+                   xh.data());
+      w.Times(rows, t > 0 ? k : s.din, xh.data(), k, a, h4);
+    }
     CellForward<T>(rows, s.h, a, h4, c_prev, c, s.h, o, out_stride, bias, forget_bias);
   }
 }
