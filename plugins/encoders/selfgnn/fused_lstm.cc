@@ -161,16 +161,10 @@ HARDGNN_SIMD_CLONES void CellBackward(int64_t rows, int64_t h, const CellBackwar
   }
 }
 
-// Copies rows of [x_t | h_{t-1}] into xh [rows, d_in + h] (h part only when h_prev is set):
-// row r's x_t at x_t + (ids ? ids[r] : r) * sxn.
+// Copies the rows x_t + ids[r] * sxn (din values each) into xs [rows, din].
 template <typename T>
-void GatherInputs(int64_t rows, const T* x_t, int64_t sxn, const int64_t* ids, int64_t din, const T* h_prev,
-                  int64_t h_stride, int64_t h, T* xh) {
-  const int64_t k = din + h;
-  for (int64_t r = 0; r < rows; ++r) {
-    std::copy_n(x_t + (ids != nullptr ? ids[r] : r) * sxn, din, xh + r * k);
-    if (h_prev != nullptr) std::copy_n(h_prev + r * h_stride, h, xh + r * k + din);
-  }
+void GatherInputs(int64_t rows, const T* x_t, int64_t sxn, const int64_t* ids, int64_t din, T* xs) {
+  for (int64_t r = 0; r < rows; ++r) std::copy_n(x_t + ids[r] * sxn, din, xs + r * din);
 }
 
 // The saved gate activations and cells are internal, stored block-major so that every
@@ -183,19 +177,19 @@ int64_t BlockOffset(int64_t n0, int64_t g, int64_t t, int64_t width) {
 
 // One block of the forward, rows [n0, n1) (n0 a multiple of kRowBlock): row n's step-t input
 // at x + row(n) * sxn + t * sxg, row(n) = ids ? ids[n] : n; out: row n0's output. Per step:
-// gates = [x_t | h_{t-1}] · kernel (one GEMM, K = d_in + h; d_in at t = 0), then the fused
-// cell pass. acts and cells null (nothing needs a gradient): the block's step activations and
-// cells live in scratch reused from step to step instead of [N, G, 5h] buffers kept for the
-// backward pass; the arithmetic, and so every output bit, is the same.
+// gates = [x_t | h_{t-1}] · kernel (one GEMM, K = d_in + h, the two read side by side; d_in at
+// t = 0), then the fused cell pass. acts and cells null (nothing needs a gradient): the block's
+// step activations and cells live in scratch reused from step to step instead of [N, G, 5h]
+// buffers kept for the backward pass; the arithmetic, and so every output bit, is the same.
 template <typename T>
 void ForwardBlock(const Dims& s, int64_t n0, int64_t n1, const T* x, const int64_t* ids, const cpu::PackedWeight<T>& w,
                   const T* bias, T forget_bias, T* acts, T* cells, T* out) {
-  const int64_t h4 = 4 * s.h, k = s.din + s.h, out_stride = s.g * s.h, rows = n1 - n0;
+  const int64_t h4 = 4 * s.h, out_stride = s.g * s.h, rows = n1 - n0;
   const bool keep = acts != nullptr;
   const T* x_rows = ids != nullptr ? x : x + n0 * s.sxn;
   // A thread's scratch, kept from block to block (every element is written before it is read).
-  thread_local std::vector<T> xh, scratch;
-  xh.resize(rows * k);
+  thread_local std::vector<T> xs, scratch;
+  if (ids != nullptr) xs.resize(rows * s.din);
   if (!keep) scratch.resize(kRowBlock * (h4 + 2 * s.h));
   for (int64_t t = 0; t < s.g; ++t) {
     T* a = keep ? acts + BlockOffset(n0, s.g, t, h4) : scratch.data();
@@ -203,16 +197,18 @@ void ForwardBlock(const Dims& s, int64_t n0, int64_t n1, const T* x, const int64
     const T* c_prev = t == 0 ? nullptr : keep ? c - kRowBlock * s.h
                                               : scratch.data() + kRowBlock * (h4 + ((t - 1) % 2) * s.h);
     T* o = out + t * s.h;
-    if (ids == nullptr) {  // x_t's rows and h_{t-1}'s read in place, side by side
-      if (t == 0) {
-        w.Times(rows, s.din, x_rows, s.sxn, a, h4);
-      } else {
-        w.TimesSideBySide(rows, x_rows + t * s.sxg, s.sxn, s.din, o - s.h, out_stride, s.h, a, h4);
-      }
+    // x_t's rows (gathered first where ids picks them) and h_{t-1}'s, read side by side.
+    const T* x_t = x_rows + t * s.sxg;
+    int64_t ldx = s.sxn;
+    if (ids != nullptr) {
+      GatherInputs(rows, x_t, s.sxn, ids + n0, s.din, xs.data());
+      x_t = xs.data();
+      ldx = s.din;
+    }
+    if (t == 0) {
+      w.Times(rows, s.din, x_t, ldx, a, h4);
     } else {
-      GatherInputs(rows, x_rows + t * s.sxg, s.sxn, ids + n0, s.din, t > 0 ? o - s.h : nullptr, out_stride, s.h,
-                   xh.data());
-      w.Times(rows, t > 0 ? k : s.din, xh.data(), k, a, h4);
+      w.TimesSideBySide(rows, x_t, ldx, s.din, o - s.h, out_stride, s.h, a, h4);
     }
     CellForward<T>(rows, s.h, a, h4, c_prev, c, s.h, o, out_stride, bias, forget_bias);
   }
