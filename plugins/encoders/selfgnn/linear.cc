@@ -32,10 +32,10 @@ void Forward(int64_t m, int64_t in, int64_t out, const T* x, const T* w, const T
 
 // Two tasks a group of rows, taken in the order group 0's weight gradient (its product and the
 // bias's sums, into the group's partial), group 0's dx, group 1's weight gradient, ...: threads
-// taking consecutive tasks read the same part of gy at about the same time, so it comes from
-// memory about once, and a call of one group (the batch's users) still uses two threads. dx is
-// computed in the forward's row blocks (kGroupRows is a multiple of kRowBlock): the same
-// products, the same bits.
+// taking consecutive tasks work on the same group's part of gy at about the same time (one may
+// find it in the shared cache), and a call of one group (the batch's users) still uses two
+// threads. dx is computed in the forward's row blocks (kGroupRows is a multiple of kRowBlock):
+// the same products, the same bits.
 template <typename T>
 void Backward(int64_t m, int64_t in, int64_t out, const T* x, const T* w, const T* gy, T* dx, T* dw, T* db) {
   static_assert(kGroupRows % kRowBlock == 0);
