@@ -189,7 +189,9 @@ void ForwardBlock(const Dims& s, int64_t n0, int64_t n1, const T* x, const int64
   const T* x_rows = ids != nullptr ? x : x + n0 * s.sxn;
   // A thread's scratch, kept from block to block (every element is written before it is read).
   thread_local std::vector<T> xs, scratch;
-  if (ids != nullptr) xs.resize(rows * s.din);
+  // Sized on every path, though only ids reads it: first allocated in the evaluation instead,
+  // it raised an 8-step training run's resident peak by 86 MB (tcmalloc; commit 967ee63).
+  xs.resize(rows * s.din);
   if (!keep) scratch.resize(kRowBlock * (h4 + 2 * s.h));
   for (int64_t t = 0; t < s.g; ++t) {
     T* a = keep ? acts + BlockOffset(n0, s.g, t, h4) : scratch.data();
