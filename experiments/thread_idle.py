@@ -19,16 +19,23 @@ import subprocess
 import sys
 
 
-def parse(lines):
-    """Samples as (tid, time, [frames, leaf first]) from perf script's output."""
+def parse(lines, source="perf script"):
+    """Samples as (tid, time, [frames, leaf first]) from perf script's output; a header line that
+    is not `TID TIME:` raises ValueError naming the source and line."""
     samples = []
-    for line in lines:
+    for number, line in enumerate(lines, 1):
         if line.startswith("\t"):
             if samples:
                 samples[-1][2].append(re.sub(r"^\s*[0-9a-f]+ ", "", line.strip()))
         elif line.strip():
             fields = line.split()
-            samples.append((int(fields[0]), float(fields[1].rstrip(":")), []))
+            try:
+                if len(fields) < 2 or not fields[1].endswith(":"):
+                    raise ValueError
+                samples.append((int(fields[0]), float(fields[1][:-1]), []))
+            except ValueError:
+                raise ValueError(f"{source}:{number}: not a sample header `TID TIME:` (perf script -F tid,time,ip,sym):"
+                                 f" {line.strip()[:80]!r}") from None
     return sorted(samples, key=lambda s: s[1])
 
 
@@ -64,13 +71,16 @@ def main(argv):
     ap.add_argument("--gap", type=float, default=0.003, help="a stretch without samples longer than this is idle")
     ap.add_argument("--top", type=int, default=12)
     args = ap.parse_args(argv)
-    if args.script:
-        with open(args.script) as f:
-            samples = parse(f)
-    else:
-        out = subprocess.run(["perf", "script", "-i", args.data, "-F", "tid,time,ip,sym"], capture_output=True,
-                             text=True, check=True).stdout
-        samples = parse(out.splitlines())
+    try:
+        if args.script:
+            with open(args.script) as f:
+                samples = parse(f, args.script)
+        else:
+            out = subprocess.run(["perf", "script", "-i", args.data, "-F", "tid,time,ip,sym"], capture_output=True,
+                                 text=True, check=True).stdout
+            samples = parse(out.splitlines(), f"perf script of {args.data}")
+    except ValueError as e:
+        sys.exit(str(e))
     if not samples:
         sys.exit("no samples")
     t0 = samples[0][1] + args.skip

@@ -50,15 +50,31 @@ void ForEachChunk(int64_t n, int64_t chunk, const F& f) {
   ForEachIndex(DivUp(n, chunk), [&](int64_t c) { f(c * chunk, std::min(n, (c + 1) * chunk), c); });
 }
 
-// Turns in order within each of `lanes` sequences: Await(lane, j) returns once items 0..j-1 of
-// the lane are Done, so that items run on any thread (ForEachIndex) commit in order, say into
-// one partial sum. Await returns false once any item has Failed (its thread's exception is
-// what at::parallel_for rethrows), so that no thread waits forever for it.
+// Turns in order within each of `lanes` sequences, so that items run on any thread
+// (ForEachIndex) commit in order, say into one partial sum: InTurn(lane, j, work, commit) runs
+// work() at once and commit() once items 0..j-1 of the lane have committed. If an item throws,
+// every item still waiting gives up without committing (the exception is what at::parallel_for
+// rethrows), so that no thread waits forever for it.
 class OrderedTurns {
  public:
   explicit OrderedTurns(int64_t lanes) : next_(new std::atomic<int64_t>[lanes]) {
     for (int64_t l = 0; l < lanes; ++l) next_[l].store(0);
   }
+  template <typename Work, typename Commit>
+  void InTurn(int64_t lane, int64_t j, const Work& work, const Commit& commit) {
+    try {
+      work();
+      if (!Await(lane, j)) return;
+      commit();
+      next_[lane].store(j + 1, std::memory_order_release);
+    } catch (...) {
+      failed_.store(true);
+      throw;
+    }
+  }
+
+ private:
+  // Whether items 0..j-1 committed; false once some item failed.
   bool Await(int64_t lane, int64_t j) const {
     while (next_[lane].load(std::memory_order_acquire) != j) {
       if (failed_.load()) return false;
@@ -66,10 +82,7 @@ class OrderedTurns {
     }
     return true;
   }
-  void Done(int64_t lane, int64_t j) { next_[lane].store(j + 1, std::memory_order_release); }
-  void Fail() { failed_.store(true); }
 
- private:
   std::unique_ptr<std::atomic<int64_t>[]> next_;
   std::atomic<bool> failed_{false};
 };

@@ -20,9 +20,10 @@ namespace hardgnn::cpu {
 at::Tensor GatherRowsSparseGradient(const at::Tensor& x, const at::Tensor& flat_rows);
 
 // The same rows with a dense gradient: index_select's backward (zeros, the rows added in index
-// order: the same bits, written in one parallel pass), held as x's own shape. index_select's, reshaped to x's shape, is a view,
-// which keeps its [R, d] base alive, so the engine adds another gradient of x into a copy of it
-// (not in place); this one it adds the sparse rows into in place, whichever arrives first.
+// order: the same bits, written in one parallel pass), held as x's own shape. index_select's,
+// reshaped to x's shape, is a view, which keeps its [R, d] base alive, so the engine adds another
+// gradient of x into a copy of it (not in place); this one it adds the sparse rows into in
+// place, whichever arrives first.
 at::Tensor GatherRowsDenseGradient(const at::Tensor& x, const at::Tensor& flat_rows);
 
 }  // namespace hardgnn::cpu

@@ -34,6 +34,13 @@ class ThreadIdleTest(unittest.TestCase):
         samples = thread_idle.parse(sample(7, 1.5, "leaf+0x10", "caller(int)"))
         self.assertEqual(samples, [(7, 1.5, ["leaf+0x10", "caller(int)"])])
 
+    def test_a_line_that_is_no_sample_header_is_named(self):
+        lines = sample(7, 1.5, "leaf") + ["perf: no such file", "\tdeadbeef frame"]
+        with self.assertRaisesRegex(ValueError, r"^trace\.txt:4: not a sample header.*'perf: no such file'"):
+            thread_idle.parse(lines, "trace.txt")
+        with self.assertRaisesRegex(ValueError, r"^trace\.txt:1: "):
+            thread_idle.parse([" 12 notatime: "], "trace.txt")
+
     def test_idle_stretch_and_what_the_other_thread_ran(self):
         report = {tid: (count, idle, meanwhile)
                   for tid, count, idle, meanwhile in thread_idle.idle_report(thread_idle.parse(self.trace()), 0.003, 5)}

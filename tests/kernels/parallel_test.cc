@@ -119,7 +119,7 @@ bool WaitFor(const std::atomic<bool>& flag) {
   return true;
 }
 
-// Item 1 reaches its turn while item 0 still runs (item 0 waits for it to arrive), yet the items
+// Item 1 reaches its turn while item 0 still works (item 0 waits for it to arrive), yet the items
 // commit in order 0, 1, 2, 3.
 TEST_F(ParallelTest, TurnsCommitInOrderWhateverRunsFirst) {
   at::set_num_threads(2);
@@ -127,46 +127,51 @@ TEST_F(ParallelTest, TurnsCommitInOrderWhateverRunsFirst) {
   std::atomic<bool> one_arrived{false}, timed_out{false};
   std::vector<int64_t> order;
   ForEachIndex(4, [&](int64_t j) {
-    if (j == 1) one_arrived = true;
-    if (j == 0 && !WaitFor(one_arrived)) timed_out = true;
-    ASSERT_TRUE(turns.Await(0, j));
-    order.push_back(j);  // only the item whose turn it is gets here
-    turns.Done(0, j);
+    turns.InTurn(
+        0, j,
+        [&] {
+          if (j == 1) one_arrived = true;
+          if (j == 0 && !WaitFor(one_arrived)) timed_out = true;
+        },
+        [&] { order.push_back(j); });  // only the item whose turn it is gets here
   });
   EXPECT_FALSE(timed_out.load());
   EXPECT_EQ(order, (std::vector<int64_t>{0, 1, 2, 3}));
 }
 
-// Lanes are independent: lane 1's items do not wait for lane 0's.
+// Lanes are independent: lane 0's first item commits after lane 1's two (one thread; shared
+// turns would wait here forever).
 TEST_F(ParallelTest, TurnsOfOtherLanesDoNotWait) {
   OrderedTurns turns(2);
-  turns.Done(1, 0);
-  EXPECT_TRUE(turns.Await(1, 1));
-  EXPECT_TRUE(turns.Await(0, 0));
+  std::vector<int> order;
+  turns.InTurn(1, 0, [] {}, [&] { order.push_back(10); });
+  turns.InTurn(1, 1, [] {}, [&] { order.push_back(11); });
+  turns.InTurn(0, 0, [] {}, [&] { order.push_back(0); });
+  EXPECT_EQ(order, (std::vector<int>{10, 11, 0}));
 }
 
-// An item that throws before its Done: the item waiting for its turn gives up, and the loop
-// rethrows instead of hanging.
+// An item whose work throws: the item waiting for its turn gives up without committing, and the
+// loop rethrows instead of hanging.
 TEST_F(ParallelTest, AFailedItemReleasesTheWaitingOnes) {
   at::set_num_threads(2);
   OrderedTurns turns(1);
-  std::atomic<bool> one_waiting{false}, gave_up{false};
-  EXPECT_THROW(ForEachIndex(2, [&](int64_t j) {
-                 if (j == 1) {
-                   one_waiting = true;
-                   gave_up = !turns.Await(0, 1);
-                   return;
-                 }
-                 try {
-                   WaitFor(one_waiting);
-                   throw std::runtime_error("item 0 failed");
-                 } catch (...) {
-                   turns.Fail();
-                   throw;
-                 }
-               }),
+  std::atomic<bool> one_waiting{false}, one_committed{false};
+  EXPECT_THROW(ForEachIndex(2,
+                            [&](int64_t j) {
+                              turns.InTurn(
+                                  0, j,
+                                  [&] {
+                                    if (j == 1) {
+                                      one_waiting = true;
+                                      return;
+                                    }
+                                    WaitFor(one_waiting);
+                                    throw std::runtime_error("item 0 failed");
+                                  },
+                                  [&] { one_committed = true; });
+                            }),
                std::runtime_error);
-  EXPECT_TRUE(gave_up.load());
+  EXPECT_FALSE(one_committed.load());
 }
 
 }  // namespace

@@ -269,44 +269,42 @@ void Backward(const Dims& s, const T* x, const T* w, const T* acts, const T* cel
   cpu::ForEachIndex(groups * kBlocksPerGroup, [&](int64_t ticket) {
     const int64_t group = ticket % groups, j = ticket / groups, n0 = group * kGroupRows + j * kRowBlock;
     if (n0 >= s.n) return;  // the last group's missing blocks
-    try {
-      const int64_t rows = std::min(kRowBlock, s.n - n0);
-      // A thread's scratch, kept from call to call (as ForwardBlock's): fresh vectors were zeroed,
-      // and their pages faulted in, for every block, though every element is written before it is read.
-      thread_local std::vector<T> dc, dh, dg, xh;
-      dc.assign(kRowBlock * s.h, T(0));
-      dh.resize(kRowBlock * s.h);
-      dg.resize(kRowBlock * dg_stride);
-      xh.resize(kRowBlock * s.g * k);
-      for (int64_t t = s.g - 1; t >= 0; --t) {
-        const T* c = cells + BlockOffset(n0, s.g, t, s.h);
-        const bool last = t + 1 == s.g;
-        CellBackward<T>(rows, s.h,
-                        {acts + BlockOffset(n0, s.g, t, h4), h4, c, t > 0 ? c - kRowBlock * s.h : nullptr, s.h,
-                         gout + (n0 * s.g + t) * s.h, out_stride, last ? nullptr : dh.data(), s.h, dc.data(),
-                         dg.data() + t * h4, dg_stride,
-                         last ? nullptr : xh.data() + (t + 1) * k + s.din,  // h_t: step t+1's rows of xh
-                         s.g * k});
-        if (t > 0) w_h.Times(rows, dg.data() + t * h4, dg_stride, dh.data(), s.h);
-      }
-      const int64_t m = rows * s.g;  // the block's (row, step) pairs, row-major like x, out, dx
-      w_x.Times(m, dg.data(), h4, dx + n0 * s.g * s.din, s.din);
-      for (int64_t r = 0; r < rows; ++r) {
-        for (int64_t t = 0; t < s.g; ++t) {
-          T* dst = xh.data() + (r * s.g + t) * k;
-          std::copy_n(x + (n0 + r) * s.sxn + t * s.sxg, s.din, dst);
-          if (t == 0) std::fill_n(dst + s.din, s.h, T(0));
-        }
-      }
-      if (!turns.Await(group, j)) return;
-      T* dw_part = partial.Chunk(group);
-      cpu::Gemm(true, false, k, h4, m, T(1), xh.data(), k, dg.data(), h4, T(1), dw_part, h4);
-      cpu::AddColumnSums(m, h4, dg.data(), h4, dw_part + k * h4);
-      turns.Done(group, j);
-    } catch (...) {
-      turns.Fail();
-      throw;
-    }
+    const int64_t rows = std::min(kRowBlock, s.n - n0), m = rows * s.g;  // m: the block's (row, step) pairs
+    // A thread's scratch, kept from call to call (as ForwardBlock's): fresh vectors were zeroed,
+    // and their pages faulted in, for every block, though every element is written before it is read.
+    thread_local std::vector<T> dc, dh, dg, xh;
+    turns.InTurn(
+        group, j,
+        [&] {
+          dc.assign(kRowBlock * s.h, T(0));
+          dh.resize(kRowBlock * s.h);
+          dg.resize(kRowBlock * dg_stride);
+          xh.resize(kRowBlock * s.g * k);
+          for (int64_t t = s.g - 1; t >= 0; --t) {
+            const T* c = cells + BlockOffset(n0, s.g, t, s.h);
+            const bool last = t + 1 == s.g;
+            CellBackward<T>(rows, s.h,
+                            {acts + BlockOffset(n0, s.g, t, h4), h4, c, t > 0 ? c - kRowBlock * s.h : nullptr, s.h,
+                             gout + (n0 * s.g + t) * s.h, out_stride, last ? nullptr : dh.data(), s.h, dc.data(),
+                             dg.data() + t * h4, dg_stride,
+                             last ? nullptr : xh.data() + (t + 1) * k + s.din,  // h_t: step t+1's rows of xh
+                             s.g * k});
+            if (t > 0) w_h.Times(rows, dg.data() + t * h4, dg_stride, dh.data(), s.h);
+          }
+          w_x.Times(m, dg.data(), h4, dx + n0 * s.g * s.din, s.din);  // rows of dx in x's (row, step) order
+          for (int64_t r = 0; r < rows; ++r) {
+            for (int64_t t = 0; t < s.g; ++t) {
+              T* dst = xh.data() + (r * s.g + t) * k;
+              std::copy_n(x + (n0 + r) * s.sxn + t * s.sxg, s.din, dst);
+              if (t == 0) std::fill_n(dst + s.din, s.h, T(0));
+            }
+          }
+        },
+        [&] {
+          T* dw_part = partial.Chunk(group);
+          cpu::Gemm(true, false, k, h4, m, T(1), xh.data(), k, dg.data(), h4, T(1), dw_part, h4);
+          cpu::AddColumnSums(m, h4, dg.data(), h4, dw_part + k * h4);
+        });
   });
   std::vector<T> sum(width);
   partial.SumInto(sum.data(), /*accumulate=*/false);
