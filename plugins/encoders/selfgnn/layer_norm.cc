@@ -114,8 +114,8 @@ HARDGNN_INLINE void BackwardWith(int64_t r0, int64_t r1, int64_t m, int64_t d, c
 }
 
 template <typename T>
-HARDGNN_SIMD_CLONES void ForwardRows(int64_t r0, int64_t r1, int64_t m, int64_t d, const T* x, const T* gamma,
-                                     const T* beta, T eps, T* y, T* mean, T* rstd) {
+HARDGNN_SIMD_CLONES void LayerNormForwardRows(int64_t r0, int64_t r1, int64_t m, int64_t d, const T* x, const T* gamma,
+                                              const T* beta, T eps, T* y, T* mean, T* rstd) {
   if (d % cpu::kLanes<T> == 0) {
     ForwardWith<cpu::Vec<T>>(r0, r1, m, d, x, gamma, beta, eps, y, mean, rstd);
   } else {
@@ -124,8 +124,8 @@ HARDGNN_SIMD_CLONES void ForwardRows(int64_t r0, int64_t r1, int64_t m, int64_t 
 }
 
 template <typename T>
-HARDGNN_SIMD_CLONES void BackwardRows(int64_t r0, int64_t r1, int64_t m, int64_t d, const T* x, const T* gamma,
-                                      const T* mean, const T* rstd, const T* gy, T* dx, T* part) {
+HARDGNN_SIMD_CLONES void LayerNormBackwardRows(int64_t r0, int64_t r1, int64_t m, int64_t d, const T* x, const T* gamma,
+                                               const T* mean, const T* rstd, const T* gy, T* dx, T* part) {
   if (d % cpu::kLanes<T> == 0) {
     BackwardWith<cpu::Vec<T>>(r0, r1, m, d, x, gamma, mean, rstd, gy, dx, part);
   } else {
@@ -138,8 +138,8 @@ void Forward(const at::Tensor& x, const at::Tensor& gamma, const at::Tensor& bet
              at::Tensor& mean, at::Tensor& rstd) {
   const int64_t n = x.size(0), d = x.size(2), m = x.size(1) * d;
   cpu::ForEachChunk(n, kChunkRows, [&](int64_t r0, int64_t r1, int64_t) {
-    ForwardRows<T>(r0, r1, m, d, x.data_ptr<T>(), gamma.data_ptr<T>(), beta.data_ptr<T>(), static_cast<T>(eps),
-                   y.data_ptr<T>(), mean.data_ptr<T>(), rstd.data_ptr<T>());
+    LayerNormForwardRows<T>(r0, r1, m, d, x.data_ptr<T>(), gamma.data_ptr<T>(), beta.data_ptr<T>(), static_cast<T>(eps),
+                            y.data_ptr<T>(), mean.data_ptr<T>(), rstd.data_ptr<T>());
   });
 }
 
@@ -149,8 +149,8 @@ void Backward(const at::Tensor& x, const at::Tensor& gamma, const at::Tensor& me
   const int64_t n = x.size(0), d = x.size(2), m = x.size(1) * d;
   cpu::ChunkPartials<T> partial(cpu::DivUp(n, kChunkRows), 2 * d);
   cpu::ForEachChunk(n, kChunkRows, [&](int64_t r0, int64_t r1, int64_t c) {
-    BackwardRows<T>(r0, r1, m, d, x.data_ptr<T>(), gamma.data_ptr<T>(), mean.data_ptr<T>(), rstd.data_ptr<T>(),
-                    gy.data_ptr<T>(), dx.data_ptr<T>(), partial.Chunk(c));
+    LayerNormBackwardRows<T>(r0, r1, m, d, x.data_ptr<T>(), gamma.data_ptr<T>(), mean.data_ptr<T>(), rstd.data_ptr<T>(),
+                             gy.data_ptr<T>(), dx.data_ptr<T>(), partial.Chunk(c));
   });
   std::vector<T> sum(2 * d);
   partial.SumInto(sum.data(), /*accumulate=*/false);
@@ -194,7 +194,8 @@ struct BlockLayerNormFunction : public torch::autograd::Function<BlockLayerNormF
 void BlockLayerNormRowsInPlace(float* x, int64_t rows, int64_t g, int64_t d, const float* gamma, const float* beta,
                                double eps) {
   std::vector<float> stats(2 * rows);  // mean and 1/σ, not kept
-  ForwardRows<float>(0, rows, g * d, d, x, gamma, beta, static_cast<float>(eps), x, stats.data(), stats.data() + rows);
+  LayerNormForwardRows<float>(0, rows, g * d, d, x, gamma, beta, static_cast<float>(eps), x, stats.data(),
+                              stats.data() + rows);
 }
 
 at::Tensor BlockLayerNorm(const at::Tensor& x, const at::Tensor& gamma, const at::Tensor& beta, double eps) {
