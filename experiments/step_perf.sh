@@ -39,6 +39,9 @@ step=$(grep -o '"seconds_per_step":{[^}]*"step (total)":[0-9.e-]*' "$run/train/l
   echo "# train flags: --flagfile=experiments/configs/published/yelp.flags ${*}"
   echo "# step seconds: $step"
   echo "# window: ${seconds} s from 5 s after the start"
+  echo "# seconds: $seconds"
+  echo "# busiest threads' samples: $(perf script -i "$run/perf.data" -F tid 2>/dev/null | sort | uniq -c | sort -rn |
+    head -2 | awk '{print $1}' | tr '\n' ' ' | sed 's/ $//')"
   perf report -i "$run/perf.data" --stdio --no-children -F overhead,dso,sym --percent-limit 0.01 2>/dev/null |
     grep -E '^ +[0-9.]+%'
 } > "$run/report.txt"

@@ -25,11 +25,13 @@ PARTS = [
     ("L2 term's sum of squares", r"SquaresOf"),
     ("column sums (bias gradients)", r"ColumnSums"),
     ("memmove and memset", r"__mem(move|set|cpy)"),
-    ("hardgnn's hard_cosine", r"CosineTopK|cosine_top_k"),
+    ("hard_cosine (the miner)", r"CosineTopK|IntAnchor|FloatAnchor|SearchItemBlocks|(Int16|Int8|Float)Panels|NormsOf|"
+                                r"PackPanels|PackInt8|ChainDots|Int8Champions|HistoryFilter"),
     ("LibTorch's own kernels (gathers, fills, autograd engine)", r"^(libtorch|libc10)"),
     ("the operating system's kernel", r"^\[kernel"),
     ("the rest", r""),
 ]
+ORDER = ["selfgnn", "hardgnn"]  # the columns first, if present; others after them by name
 LINE = re.compile(r"^\s*([0-9.]+)%\s+(\S+)\s+\[[.k]\]\s+(.*?)\s*$")
 
 
@@ -65,10 +67,10 @@ def shares(rows):
 
 def table(results):
     runs = []
-    for name in sorted(os.listdir(results)):
-        if name.endswith(".txt"):
-            header, rows = read_report(os.path.join(results, name))
-            runs.append((name[:-4], header, shares(rows)))
+    names = [n[:-4] for n in os.listdir(results) if n.endswith(".txt")]
+    for name in sorted(names, key=lambda n: (ORDER.index(n) if n in ORDER else len(ORDER), n)):
+        header, rows = read_report(os.path.join(results, name + ".txt"))
+        runs.append((name, header, shares(rows)))
     if not runs:
         return "(no perf reports yet)"
     out = ["| part of the step | " + " | ".join(f"{n}: share of samples | ms per step" for n, _, _ in runs) + " |",
@@ -80,6 +82,12 @@ def table(results):
         out.append(f"| {label} | " + " | ".join(cells) + " |")
     out.append("| **step (the run's mean)** | " +
                " | ".join(f"100% | **{float(h['step seconds']) * 1e3:,.0f}**" for _, h, _ in runs) + " |")
+    if all("busiest threads' samples" in h and "seconds" in h for _, h, _ in runs):
+        cells = []
+        for _, h, _ in runs:
+            counts = h["busiest threads' samples"].split()
+            cells += [", ".join(f"{int(c) / (999 * float(h['seconds'])):.0%}" for c in counts), ""]
+        out.append("| threads busy (their samples / (999 Hz x the window)) | " + " | ".join(cells) + " |")
     out.append("")
     for n, h, _ in runs:
         out.append(f"{n}: commit {h['commit']}; {h['machine']}; {h.get('window', 'window not recorded')}; "

@@ -9,7 +9,8 @@ sys.path.insert(0, os.path.dirname(os.environ.get("ANALYZE_PY", os.path.join(HER
                                                                                "analyze_study.py"))))
 import summarize_step_perf  # noqa: E402
 
-HEADER = "# commit: abc1234\n# machine: Some CPU, 2 cores\n# step seconds: 0.800\n# window: 9 s from 5 s after the start\n"
+HEADER = ("# commit: abc1234\n# machine: Some CPU, 2 cores\n# step seconds: 0.800\n# window: 9 s from 5 s after the start\n"
+          "# seconds: 9\n# busiest threads' samples: 8991 4496\n")
 LINES = """\
     30.00%  hardgnn                       [.] hardgnn::cpu::ChainPanelsGemm
     12.00%  libopenblasp-r0.3.21.so       [.] sgemm_kernel_ZEN
@@ -21,6 +22,7 @@ LINES = """\
      4.00%  libtorch_cpu.so.1.13.0        [.] 0x0000000004d844e3
      0.50%  [kernel.kallsyms]             [k] finish_task_switch.isra.0
      0.25%  hardgnn                       [.] hardgnn::BatchBuilder::BuildRows
+     0.75%  hardgnn                       [.] hardgnn::(anonymous namespace)::Int16PanelsAvx2
 """
 
 
@@ -45,24 +47,32 @@ class StepPerfTest(unittest.TestCase):
         self.assertAlmostEqual(s["L2 term's sum of squares"], 1.0)
         self.assertAlmostEqual(s["LibTorch's own kernels (gathers, fills, autograd engine)"], 4.0)
         self.assertAlmostEqual(s["the operating system's kernel"], 0.5)
+        self.assertAlmostEqual(s["hard_cosine (the miner)"], 0.75)
         self.assertAlmostEqual(s["the rest"], 0.25)
-        self.assertAlmostEqual(sum(s.values()), 78.25)  # every line counted once
+        self.assertAlmostEqual(sum(s.values()), 79.0)  # every line counted once
 
     def test_table_gives_milliseconds_as_share_times_step(self):
         with tempfile.TemporaryDirectory() as d:
             write(d, "selfgnn.txt", HEADER + LINES)
+            write(d, "hardgnn.txt", HEADER.replace("0.800", "1.000") + LINES)
+            write(d, "another.txt", HEADER + LINES)
             text = summarize_step_perf.table(d)
         rows = text.splitlines()
-        self.assertEqual(rows[0], "| part of the step | selfgnn: share of samples | ms per step |")
-        self.assertIn("| GCN row kernels | 20.0% | 160 |", rows)  # 20% of 800 ms
-        self.assertIn("| OpenBLAS sgemm (weight gradients), its packing included | 15.0% | 120 |", rows)
-        self.assertIn("| **step (the run's mean)** | 100% | **800** |", rows)
+        self.assertEqual(rows[0], "| part of the step | selfgnn: share of samples | ms per step | hardgnn: share of samples "
+                                  "| ms per step | another: share of samples | ms per step |")
+        self.assertIn("| GCN row kernels | 20.0% | 160 | 20.0% | 200 | 20.0% | 160 |", rows)  # 20% of 800 and 1,000 ms
+        self.assertIn("| OpenBLAS sgemm (weight gradients), its packing included | 15.0% | 120 | 15.0% | 150 | 15.0% | 120 |",
+                      rows)
+        self.assertIn("| **step (the run's mean)** | 100% | **800** | 100% | **1,000** | 100% | **800** |", rows)
+        # 8,991 samples in 9 s at 999 Hz: the thread ran all the time; 4,496: half of it.
+        self.assertIn("| threads busy (their samples / (999 Hz x the window)) | 100%, 50% |  | 100%, 50% |  | 100%, 50% |  |",
+                      rows)
         self.assertTrue(any(r.startswith("selfgnn: commit abc1234; Some CPU, 2 cores;") for r in rows))
 
     def test_a_line_that_is_not_perfs_names_the_file_and_line(self):
         with tempfile.TemporaryDirectory() as d:
             path = write(d, "bad.txt", HEADER + LINES + "Samples: 17K of event 'cpu-clock'\n")
-            with self.assertRaisesRegex(ValueError, r"bad\.txt:15: not a perf report line"):
+            with self.assertRaisesRegex(ValueError, r"bad\.txt:18: not a perf report line"):
                 summarize_step_perf.read_report(path)
 
     def test_a_report_without_its_step_time_is_refused(self):
