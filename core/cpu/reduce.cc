@@ -15,19 +15,25 @@ namespace hardgnn::cpu {
 namespace {
 
 // Elements per chunk: below ATen's grain size, so the last serial sum stays on one thread.
-constexpr int64_t kChunk = 4096;
+constexpr int64_t kChunk = kSquaresChunk;
 
-// sum(x[i]^2) over [begin, end) in double, in four lanes then in order: a fixed order.
+// FinishSquaresChunk for float and double.
 template <typename T>
-HARDGNN_SIMD_CLONES double SquaresOf(const T* x, int64_t begin, int64_t end) {
-  double lanes[4] = {0, 0, 0, 0};
-  int64_t i = begin;
+HARDGNN_INLINE double FinishSquares(const double start[4], const T* x, int64_t i, int64_t end) {
+  double lanes[4] = {start[0], start[1], start[2], start[3]};
   for (; i + 4 <= end; i += 4) {
     for (int l = 0; l < 4; ++l) lanes[l] += static_cast<double>(x[i + l]) * x[i + l];
   }
   double sum = (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
   for (; i < end; ++i) sum += static_cast<double>(x[i]) * x[i];
   return sum;
+}
+
+// sum(x[i]^2) over the chunk [begin, end) in kSquaresChunk's order.
+template <typename T>
+HARDGNN_SIMD_CLONES double SquaresOf(const T* x, int64_t begin, int64_t end) {
+  const double zeros[4] = {0, 0, 0, 0};
+  return FinishSquares(zeros, x, begin, end);
 }
 
 struct SumOfSquaresFunction : public torch::autograd::Function<SumOfSquaresFunction> {
@@ -83,6 +89,10 @@ HARDGNN_SIMD_CLONES void ColumnSums(int64_t rows, int64_t cols, const T* x, int6
 }
 
 }  // namespace
+
+double FinishSquaresChunk(const double lanes[4], const float* x, int64_t i, int64_t end) {
+  return FinishSquares(lanes, x, i, end);
+}
 
 template <typename T>
 void AddColumnSums(int64_t rows, int64_t cols, const T* x, int64_t ldx, T* sums) {

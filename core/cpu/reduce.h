@@ -25,6 +25,17 @@ at::Tensor FixedOrderMean(const at::Tensor& x);
 // the sum is taken in another order, in double). Elsewhere FixedOrderSum(x.square()).
 at::Tensor FixedOrderSumOfSquares(const at::Tensor& x);
 
+// The order of FixedOrderSumOfSquares on the CPU kernels, for a pass that writes x and can sum
+// its squares as it goes (FusedAdam): chunks of kSquaresChunk elements from element 0, each
+// summed in double in four lanes (element i into lane i % 4, in order), the lanes added as
+// (l0 + l1) + (l2 + l3) and the chunk's last (length % 4) elements after them in order; then
+// the chunks' sums added in order from 0.
+inline constexpr int64_t kSquaresChunk = 4096;
+// A chunk's sum from `lanes`, which hold the squares of its elements before `i`, i - the
+// chunk's start a multiple of 4: the elements [i, end) added to the lanes as above, then the
+// lanes combined and the tail added. Reads x[i, end) only.
+double FinishSquaresChunk(const double lanes[4], const float* x, int64_t i, int64_t end);
+
 // sums[j] += x[0][j] + x[1][j] + ... + x[rows-1][j] for j < cols, x row-major with row stride
 // ldx: each column's additions in row order, as the plain loop over rows then columns makes
 // them (the same bits), with the running sums in registers across the rows rather than read

@@ -1,6 +1,8 @@
 #ifndef HARDGNN_CORE_MODEL_LOSS_H_
 #define HARDGNN_CORE_MODEL_LOSS_H_
 
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -48,6 +50,11 @@ class Loss {
     const Sampler::Result* negatives = nullptr;  // set when NeedsNegatives()
     const data::Csr* history = nullptr;  // users x items interacted; contrastive losses mask these
     const BatchExchange* exchange = nullptr;  // set when the batch is one rank's share of the rows
+    // Where set, the sum of squares of a parameter's entries when it is already known, with
+    // the bits of cpu::FixedOrderSumOfSquares(p) in double (the trainer's optimizer computes it
+    // as it writes the parameter); nullopt where not. A value without gradient: for use only
+    // where autograd is off (a folded term, CoupledDecay()).
+    std::function<std::optional<double>(const at::Tensor&)> known_sum_of_squares;
   };
 
   virtual ~Loss() = default;

@@ -2,6 +2,7 @@
 
 #include <immintrin.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <memory>
@@ -14,6 +15,7 @@
 #include <torch/csrc/autograd/grad_mode.h>
 
 #include "core/cpu/parallel.h"
+#include "core/cpu/reduce.h"
 
 namespace hardgnn {
 namespace {
@@ -50,31 +52,51 @@ __attribute__((target("avx2,fma"), always_inline)) inline void UpdateLanes(const
 
 // Elements [b, e) with AVX2 and FMA, the tail as one masked vector so that every element takes
 // the same instructions (a thread's share of the tensor changes nothing). g == nullptr: zeros.
+// squares != nullptr: squares[k] = the sum of squares of the new p over cpu::kSquaresChunk's
+// chunk k, for each chunk in [b, e) (b a multiple of the chunk), in cpu::FixedOrderSumOfSquares's
+// order: each vector's two halves go into four double lanes as they are written (an FMA of a
+// float's square, which is exact in double, rounds as the add alone does).
 __attribute__((target("avx2,fma"))) void UpdateAvx2(const Constants& c, float* p, const float* g, float* m, float* v,
-                                                    int64_t b, int64_t e) {
-  int64_t j = b;
-  for (; j + 8 <= e; j += 8) {
-    __m256 pj = _mm256_loadu_ps(p + j), mj = _mm256_loadu_ps(m + j), vj = _mm256_loadu_ps(v + j);
-    UpdateLanes(c, g ? _mm256_loadu_ps(g + j) : _mm256_setzero_ps(), pj, mj, vj);
-    _mm256_storeu_ps(p + j, pj);
-    _mm256_storeu_ps(m + j, mj);
-    _mm256_storeu_ps(v + j, vj);
-  }
-  if (j < e) {
-    const __m256i mask =
-        _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int32_t>(e - j)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-    // Masked-off lanes load zeros: sqrt(0) / r + eps is eps, no fault and no NaN.
-    __m256 pj = _mm256_maskload_ps(p + j, mask), mj = _mm256_maskload_ps(m + j, mask), vj = _mm256_maskload_ps(v + j, mask);
-    UpdateLanes(c, g ? _mm256_maskload_ps(g + j, mask) : _mm256_setzero_ps(), pj, mj, vj);
-    _mm256_maskstore_ps(p + j, mask, pj);
-    _mm256_maskstore_ps(m + j, mask, mj);
-    _mm256_maskstore_ps(v + j, mask, vj);
+                                                    int64_t b, int64_t e, double* squares) {
+  for (int64_t s = b; s < e; s += cpu::kSquaresChunk) {
+    const int64_t se = std::min(e, s + cpu::kSquaresChunk);
+    __m256d lanes = _mm256_setzero_pd();
+    int64_t j = s;
+    for (; j + 8 <= se; j += 8) {
+      __m256 pj = _mm256_loadu_ps(p + j), mj = _mm256_loadu_ps(m + j), vj = _mm256_loadu_ps(v + j);
+      UpdateLanes(c, g ? _mm256_loadu_ps(g + j) : _mm256_setzero_ps(), pj, mj, vj);
+      _mm256_storeu_ps(p + j, pj);
+      _mm256_storeu_ps(m + j, mj);
+      _mm256_storeu_ps(v + j, vj);
+      if (squares != nullptr) {
+        const __m256d lo = _mm256_cvtps_pd(_mm256_castps256_ps128(pj)),
+                      hi = _mm256_cvtps_pd(_mm256_extractf128_ps(pj, 1));
+        lanes = _mm256_fmadd_pd(hi, hi, _mm256_fmadd_pd(lo, lo, lanes));
+      }
+    }
+    if (j < se) {
+      const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int32_t>(se - j)),
+                                              _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+      // Masked-off lanes load zeros: sqrt(0) / r + eps is eps, no fault and no NaN.
+      __m256 pj = _mm256_maskload_ps(p + j, mask), mj = _mm256_maskload_ps(m + j, mask),
+             vj = _mm256_maskload_ps(v + j, mask);
+      UpdateLanes(c, g ? _mm256_maskload_ps(g + j, mask) : _mm256_setzero_ps(), pj, mj, vj);
+      _mm256_maskstore_ps(p + j, mask, pj);
+      _mm256_maskstore_ps(m + j, mask, mj);
+      _mm256_maskstore_ps(v + j, mask, vj);
+    }
+    if (squares != nullptr) {
+      double sums[4];
+      _mm256_storeu_pd(sums, lanes);
+      squares[s / cpu::kSquaresChunk] = cpu::FinishSquaresChunk(sums, p, j, se);  // the tail, written above
+    }
   }
 }
 
 // The same without FMA, as ATen's default kernels compute it: m b1 + g (1 - b1), two roundings
 // (this file is compiled with -ffp-contract=off, so no multiply-add is fused behind our back).
-void UpdatePortable(const Constants& c, float* p, const float* g, float* m, float* v, int64_t b, int64_t e) {
+void UpdatePortable(const Constants& c, float* p, const float* g, float* m, float* v, int64_t b, int64_t e,
+                    double* squares) {
   for (int64_t j = b; j < e; ++j) {
     float gj = g ? g[j] : 0.0f;
     if (c.decay != 0) gj = gj + c.decay * p[j];
@@ -82,7 +104,16 @@ void UpdatePortable(const Constants& c, float* p, const float* g, float* m, floa
     v[j] = v[j] * c.beta2 + (c.one_minus_beta2 * gj) * gj;
     p[j] = p[j] + (c.neg_step_size * m[j]) / (std::sqrt(v[j]) / c.root_bc2 + c.eps);
   }
+  if (squares == nullptr) return;
+  const double zeros[4] = {0, 0, 0, 0};
+  for (int64_t s = b; s < e; s += cpu::kSquaresChunk) {
+    squares[s / cpu::kSquaresChunk] = cpu::FinishSquaresChunk(zeros, p, s, std::min(e, s + cpu::kSquaresChunk));
+  }
 }
+
+// Elements a task updates: a multiple of cpu::kSquaresChunk.
+constexpr int64_t kChunk = 1 << 15;
+static_assert(kChunk % cpu::kSquaresChunk == 0);
 
 std::atomic<bool> force_portable{false};
 
@@ -134,7 +165,14 @@ double FusedAdam::CoupledDecay(const torch::Tensor& p) const {
   return it == coupled_decay_.end() ? 0.0 : it->second;
 }
 
+std::optional<double> FusedAdam::SumOfSquares(const torch::Tensor& p) const {
+  const auto it = squares_.find(p.unsafeGetTensorImpl());
+  if (it == squares_.end() || it->second.version != p._version()) return std::nullopt;
+  return it->second.sum;
+}
+
 torch::Tensor FusedAdam::StockStep(LossClosure closure) {
+  squares_.clear();
   if (coupled_decay_.empty()) return torch::optim::Adam::step(std::move(closure));
   // The decay goes into the gradients the stock step reads, which get their own values back.
   std::vector<std::pair<torch::Tensor, torch::Tensor>> saved;
@@ -184,9 +222,19 @@ torch::Tensor FusedAdam::step(LossClosure closure) {
       const float* gd = p.grad().defined() ? p.grad().data_ptr<float>() : nullptr;
       float* md = state.exp_avg().data_ptr<float>();
       float* vd = state.exp_avg_sq().data_ptr<float>();
-      cpu::ForEachChunk(p.numel(), 1 << 15, [&](int64_t b, int64_t e, int64_t) {
-        (avx2 ? UpdateAvx2 : UpdatePortable)(c, pd, gd, md, vd, b, e);
+      // A penalized parameter's sum of squares, for the next step's L2 term, from this pass.
+      std::vector<double> squares(decay != 0 ? cpu::DivUp(p.numel(), cpu::kSquaresChunk) : 0);
+      double* sd = squares.empty() ? nullptr : squares.data();
+      cpu::ForEachChunk(p.numel(), kChunk, [&](int64_t b, int64_t e, int64_t) {
+        (avx2 ? UpdateAvx2 : UpdatePortable)(c, pd, gd, md, vd, b, e, sd);
       });
+      if (sd == nullptr) {
+        squares_.erase(p.unsafeGetTensorImpl());
+      } else {
+        double total = 0;
+        for (double chunk : squares) total += chunk;
+        squares_[p.unsafeGetTensorImpl()] = {p._version(), total};
+      }
     }
   }
   return loss;

@@ -18,6 +18,8 @@
 // undefined gradient counting as zero: the gradient of an L2 term (d / 2) ||p||^2 without its
 // full-size gradient tensor and the sum of two such tensors (core/train/trainer.cc).
 
+#include <cstdint>
+#include <optional>
 #include <unordered_map>
 
 #include <torch/optim/adam.h>
@@ -37,9 +39,22 @@ class FusedAdam : public torch::optim::Adam {
   void SetCoupledDecay(const torch::Tensor& p, double decay);
   double CoupledDecay(const torch::Tensor& p) const;
 
+  // The sum of the squares of p's entries as the last step() left them, the bits of
+  // cpu::FixedOrderSumOfSquares(p).item<double>() before its rounding to p's dtype; computed in
+  // the update's pass for a parameter with a coupled decay (the next step's L2 term needs it,
+  // and reading 178 MB of tables again for it took about 1% of a SelfGNN step). nullopt when
+  // that step did not compute it (the stock step, no decay) or p has been written since (its
+  // version counter moved, as in-place ATen ops and checkpoint loads move it).
+  std::optional<double> SumOfSquares(const torch::Tensor& p) const;
+
  private:
   torch::Tensor StockStep(LossClosure closure);  // with the coupled decays
   std::unordered_map<const void*, double> coupled_decay_;  // by the parameter's TensorImpl
+  struct Squares {
+    int64_t version;  // p's version counter when they were summed
+    double sum;
+  };
+  std::unordered_map<const void*, Squares> squares_;  // by the parameter's TensorImpl
 };
 
 namespace internal {

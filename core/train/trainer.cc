@@ -287,8 +287,10 @@ absl::StatusOr<double> TrainingRun::Step(const std::vector<TrainingEvent>& step_
   if (encoder_.RegularizedBeforeForward()) {
     ScopedPhase phase("losses: parameters alone");
     const Views no_views;
-    ComputeTerms({batch, no_views, encoder_, nullptr, &builder_.Seen(), dp ? dp->exchange() : nullptr}, dp,
-                 /*before_forward=*/true, step_terms);
+    // The L2 term's sums of squares come from the last optimizer step's pass (FusedAdam).
+    ComputeTerms({batch, no_views, encoder_, nullptr, &builder_.Seen(), dp ? dp->exchange() : nullptr,
+                  [this](const at::Tensor& p) { return optimizer_.SumOfSquares(p); }},
+                 dp, /*before_forward=*/true, step_terms);
   }
   Views views = encoder_.Forward(batch, all_items);
   if (model_.sampler != nullptr && all_items) {

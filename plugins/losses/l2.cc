@@ -1,8 +1,10 @@
 // `l2`: sum of squared entries of the encoder's regularized parameters (SPEC §2.7: the
 // published code uses reg * sum ||theta||^2, no 1/2, over the full tables every step).
 #include <memory>
+#include <optional>
 
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 
 #include "core/cpu/reduce.h"
 #include "core/model/loss.h"
@@ -17,7 +19,12 @@ class L2 : public Loss {
   double CoupledDecay() const override { return 2; }  // d/dp sum p^2 = 2p
   at::Tensor Compute(const Input& input) override {
     at::Tensor total = at::zeros({});
-    for (const at::Tensor& p : input.encoder.RegularizedParameters()) total = total + cpu::FixedOrderSumOfSquares(p);
+    const bool value_only = !at::GradMode::is_enabled() && input.known_sum_of_squares;
+    for (const at::Tensor& p : input.encoder.RegularizedParameters()) {
+      const std::optional<double> known = value_only ? input.known_sum_of_squares(p) : std::nullopt;
+      // FixedOrderSumOfSquares rounds its double sum to p's dtype the same way.
+      total = total + (known ? at::scalar_tensor(*known, p.options()) : cpu::FixedOrderSumOfSquares(p));
+    }
     return total;
   }
 };

@@ -1,6 +1,7 @@
 // Every registered loss: finite value and autograd gradients equal to finite differences
 // with respect to every view it reads; and known answers for each published loss.
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -282,6 +283,30 @@ TEST_F(ContrastiveValues, HclTiltsTowardsTheAnchorAndReducesToInfoNce) {
 TEST_F(LossValues, L2IsTheSumOfSquaresWithoutAHalf) {
   encoder_.params = {at::tensor({1.0, 2.0}), at::tensor({3.0})};
   EXPECT_NEAR(Compute("l2", Views(), Batch()), 14.0, 1e-12);
+}
+
+// A sum of squares the trainer already knows (its optimizer's pass) stands in for a parameter's
+// own where autograd is off, and only there: with autograd on, each parameter's sum is computed
+// and carries its gradient.
+TEST_F(LossValues, L2TakesAKnownSumOfSquaresOnlyWithoutAutograd) {
+  encoder_.params = {at::tensor({1.0, 2.0}).requires_grad_(true), at::tensor({3.0}).requires_grad_(true)};
+  auto l2 = LossRegistry::Global().Create("l2", {}, Loss::Context{});
+  ASSERT_TRUE(l2.ok()) << l2.status();
+  const Views no_views;
+  const Batch batch;
+  Loss::Input input{batch, no_views, encoder_};
+  input.known_sum_of_squares = [&](const at::Tensor& p) -> std::optional<double> {
+    if (p.is_same(encoder_.params[0])) return 100.0;  // not 1 + 4: shows which one was taken
+    return std::nullopt;
+  };
+  {
+    at::NoGradGuard no_grad;
+    EXPECT_EQ((*l2)->Compute(input).item<double>(), 109.0);  // 100 known + 9 computed
+  }
+  const at::Tensor with_grad = (*l2)->Compute(input);
+  EXPECT_EQ(with_grad.item<double>(), 14.0);
+  with_grad.backward();
+  EXPECT_TRUE(at::equal(encoder_.params[0].grad(), at::tensor({2.0, 4.0})));
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 // the stock step, and checkpoints that either optimizer reads.
 #include "core/train/fused_adam.h"
 
+#include <algorithm>
 #include <cmath>
 #include <memory>
 #include <optional>
@@ -13,6 +14,8 @@
 #include <gtest/gtest.h>
 #include <torch/serialize.h>
 #include <torch/torch.h>
+
+#include "core/cpu/reduce.h"
 
 namespace hardgnn {
 namespace {
@@ -199,7 +202,8 @@ std::vector<torch::Tensor> TrainWithDecay(std::vector<torch::Tensor> params, dou
   std::unique_ptr<torch::optim::Adam> optimizer;
   if (stock) {
     std::vector<torch::optim::OptimizerParamGroup> groups;
-    groups.emplace_back(decayed, std::make_unique<torch::optim::AdamOptions>(torch::optim::AdamOptions(options).weight_decay(decay)));
+    groups.emplace_back(
+        decayed, std::make_unique<torch::optim::AdamOptions>(torch::optim::AdamOptions(options).weight_decay(decay)));
     groups.emplace_back(plain, std::make_unique<torch::optim::AdamOptions>(options));
     optimizer = std::make_unique<torch::optim::Adam>(std::move(groups), options);
   } else {
@@ -283,6 +287,84 @@ TEST(FusedAdamTest, CoupledDecayOnTheStockFallback) {
   EXPECT_TRUE(at::equal(fused[0].grad(), grad));
   optimizer.SetCoupledDecay(fused[0], 0);
   EXPECT_EQ(optimizer.CoupledDecay(fused[0]), 0);
+}
+
+// cpu::FixedOrderSumOfSquares's order written out plainly: chunks of 4096 elements, each in four
+// double lanes (element i into lane i % 4), the lanes added (0 + 1) + (2 + 3), then the chunk's
+// last elements past a multiple of 4; the chunks' sums added in order.
+double SquaresInTheFixedOrder(const float* x, int64_t n) {
+  double total = 0;
+  for (int64_t start = 0; start < n; start += 4096) {
+    const int64_t end = std::min(n, start + 4096), whole = start + (end - start) / 4 * 4;
+    double lane[4] = {0, 0, 0, 0};
+    for (int64_t i = start; i < whole; ++i) lane[i % 4] += static_cast<double>(x[i]) * x[i];
+    double chunk = (lane[0] + lane[1]) + (lane[2] + lane[3]);
+    for (int64_t i = whole; i < end; ++i) chunk += static_cast<double>(x[i]) * x[i];
+    total += chunk;
+  }
+  return total;
+}
+
+// A decayed parameter's sum of squares from the update's pass is the fixed order's over the
+// new values, bit for bit (so the L2 term's value is unchanged), on either update and thread
+// count, at sizes around the chunk's and the vectors' ends; with magnitudes from 1e-4 to 1e4
+// so that another order of additions would show.
+TEST(FusedAdamTest, ADecayedParametersSumOfSquaresIsTheFixedOrdersOverItsNewValues) {
+  const std::vector<std::vector<int64_t>> shapes = {{1}, {3}, {4}, {7}, {12}, {4095}, {4096}, {4101}, {8199}, {32768 + 4096 + 13},
+                                                    {100003}};
+  for (const bool portable : {false, true}) {
+    if (!portable && !HasAvx2Fma()) continue;
+    std::optional<internal::ScopedPortableAdamUpdate> scoped;
+    if (portable) scoped.emplace();
+    for (const int threads : {1, 2}) {
+      ThreadCount count(threads);
+      auto params = MakeParams(shapes, 17);
+      for (auto& p : params) {
+        torch::NoGradGuard no_grad;
+        p.mul_(torch::pow(10.0, torch::randint(-4, 5, p.sizes()).to(torch::kFloat)));
+      }
+      FusedAdam optimizer(params, torch::optim::AdamOptions(1e-2));
+      for (auto& p : params) optimizer.SetCoupledDecay(p, 0.3);
+      for (int t = 0; t < 2; ++t) {
+        SetGrads(params, t);
+        optimizer.step();
+        for (const auto& p : params) {
+          const std::optional<double> sum = optimizer.SumOfSquares(p);
+          ASSERT_TRUE(sum.has_value()) << p.numel();
+          EXPECT_EQ(*sum, SquaresInTheFixedOrder(p.data_ptr<float>(), p.numel()))
+              << p.numel() << " elements, " << threads << " threads, portable " << portable;
+          EXPECT_TRUE(at::equal(at::scalar_tensor(*sum, p.options()), cpu::FixedOrderSumOfSquares(p.detach())))
+              << p.numel();
+        }
+      }
+    }
+  }
+}
+
+// No sum where the step did not compute one over p's current values: a parameter without a
+// decay, one written since the step (its version moves), and the stock fallback.
+TEST(FusedAdamTest, NoSumOfSquaresWhereTheStepDidNotComputeItOverTheCurrentValues) {
+  auto params = MakeParams({{40}, {50}}, 18);
+  FusedAdam optimizer(params, torch::optim::AdamOptions(1e-2));
+  EXPECT_FALSE(optimizer.SumOfSquares(params[0]).has_value()) << "before any step";
+  optimizer.SetCoupledDecay(params[0], 0.1);
+  SetGrads(params, 0);
+  optimizer.step();
+  EXPECT_TRUE(optimizer.SumOfSquares(params[0]).has_value());
+  EXPECT_FALSE(optimizer.SumOfSquares(params[1]).has_value()) << "no decay, no sum";
+  {
+    torch::NoGradGuard no_grad;
+    params[0].add_(1.0f);
+  }
+  EXPECT_FALSE(optimizer.SumOfSquares(params[0]).has_value()) << "written since the step";
+  optimizer.step();
+  EXPECT_TRUE(optimizer.SumOfSquares(params[0]).has_value());
+
+  auto [start, grad, fused, stock] = DoublePair(19);  // double parameters: the stock step
+  FusedAdam fallback(fused, torch::optim::AdamOptions(1e-3));
+  fallback.SetCoupledDecay(fused[0], 0.25);
+  fallback.step();
+  EXPECT_FALSE(fallback.SumOfSquares(fused[0]).has_value());
 }
 
 // A checkpoint written by either optimizer continues in the other with the same bits.
