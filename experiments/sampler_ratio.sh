@@ -8,9 +8,9 @@
 # its int16 screen): its float screen, its int16 screen on VNNI tiles and on AVX2 tiles (all
 # three int16 runs are the same where the CPU has no VNNI).
 # The first line names the CPU and the kernel OpenBLAS chose for the dense product.
-# Output also goes to experiments/results/sampler_ratio/runs.txt, from which
-# summarize_sampler_ratio.py makes REPORT §7's table.
-#   experiments/sampler_ratio.sh [runs]
+# Output also goes to experiments/results/sampler_ratio/NAME.txt (env NAME, default runs: one
+# file per machine kind), from which summarize_sampler_ratio.py makes REPORT §7's tables.
+#   [NAME=zen3-avx2] experiments/sampler_ratio.sh [runs]
 set -euo pipefail
 runs=${1:-5}
 bazel build --jobs=2 //benchmarks:sampler_bench >/dev/null 2>&1 || bazel build --jobs=2 //benchmarks:sampler_bench
@@ -22,7 +22,7 @@ vnni=$(grep -qw avx512_vnni /proc/cpuinfo && echo "AVX-512 VNNI" || echo "no AVX
 core=$(OPENBLAS_VERBOSE=2 $bench --benchmark_filter="^dense_product/B512/N10000/d64/" --benchmark_min_time=0.01 2>&1 |
   sed -n 's/^Core: //p' | tail -1)
 mkdir -p experiments/results/sampler_ratio
-exec > >(tee experiments/results/sampler_ratio/runs.txt)
+exec > >(tee "experiments/results/sampler_ratio/${NAME:-runs}.txt")
 echo "# commit $(git log -1 --format=%h -- core plugins benchmarks)$(git diff --quiet HEAD -- core plugins benchmarks || echo ' (modified)'): experiments/sampler_ratio.sh $runs"
 echo "# CPU: $(experiments/cpu_name.sh), $vnni; OpenBLAS kernel: ${core:-unknown}"
 for ((r = 1; r <= runs; ++r)); do

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""REPORT §7's table (hard_cosine against the bare dense product at B512/N50k/d64/K5, issue 18's
-third target) from the runs experiments/sampler_ratio.sh writes to experiments/results/sampler_ratio/.
+"""REPORT §7's tables (hard_cosine against the bare dense product at B512/N50k/d64/K5, issue 18's
+third target) from the runs experiments/sampler_ratio.sh writes to experiments/results/sampler_ratio/:
+one table per file, runs.txt first, then the others (other machines) by name.
 
   python3 experiments/summarize_sampler_ratio.py [--report experiments/REPORT.md [--check]]
 """
@@ -41,8 +42,15 @@ def read_runs(path):
 
 
 def table(results):
-    about, runs = read_runs(os.path.join(results, "runs.txt"))
-    out = ["; ".join(about) + ".", "",
+    names = sorted(n for n in os.listdir(results) if n.endswith(".txt") and n != "runs.txt")
+    if os.path.exists(os.path.join(results, "runs.txt")) or not names:
+        names.insert(0, "runs.txt")
+    return "\n\n".join(one_table(os.path.join(results, n)) for n in names)
+
+
+def one_table(path):
+    about, runs = read_runs(path)
+    out = [f"`{os.path.basename(path)}`: " + "; ".join(about) + ".", "",
            "| run | bare dense product (512 x 50k scores written) | straightforward miner | **hard_cosine** "
            "(8-bit screen where the CPU has AVX-512 VNNI) | float screen | int16 screen, VNNI tiles | "
            "int16, AVX2 tiles | hard_cosine / bare product | int16 / bare product | straightforward / hard_cosine |",
