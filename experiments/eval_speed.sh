@@ -6,7 +6,7 @@
 # beside the published code's loop (a full-graph forward per batch of
 # 512 users, fused kernels) on the same 10,000 in the same run; each in a fresh process, the
 # evaluator's also timed a second time in it. Writes the benchmarks' JSON and
-# the machine to experiments/results/eval_speed/; summarize_eval_speed.py makes the table.
+# the machine to experiments/results/eval_speed/; summarize_eval_speed.py makes the table and writes it into REPORT §4.
 #   experiments/eval_speed.sh        (about 2 minutes on 2 cores; run it on a quiet machine)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,4 +35,4 @@ bench 10000 '^per_batch_forward_fused/paper_protocol\+full' users10000-2
   echo "commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- core plugins benchmarks || echo ' (modified)')"
   echo "machine: $(nproc) cores, $(experiments/cpu_name.sh), 2 threads"
 } > "$out/run.txt"
-/usr/bin/python3 experiments/summarize_eval_speed.py
+/usr/bin/python3 experiments/summarize_eval_speed.py --report experiments/REPORT.md && echo "REPORT §4 regenerated"
