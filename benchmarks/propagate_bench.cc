@@ -69,15 +69,23 @@ void Encoder(benchmark::State& state, bool batched, bool backward) {
   }
 }
 
-// The same computation through the fused op (graph::ResidualGcn).
-void Fused(benchmark::State& state, bool backward) {
+// The same computation through the fused op (graph::ResidualGcn). batch_users: the last layer
+// computes only the rows of a training batch's 512 users in every slice (what a SelfGNN step
+// reads; residual_gcn.h), the backward given gradients on those rows only.
+void Fused(benchmark::State& state, bool backward, bool batch_users) {
   at::set_num_threads(BenchThreads());
   const Graphs& g = Graphs::Get();
   const at::Tensor u0 = (at::randn({S::kSlices, S::kUsers, S::kDim}) * 0.01).requires_grad_(backward);
   const at::Tensor i0 = (at::randn({S::kSlices, S::kItems, S::kDim}) * 0.01).requires_grad_(backward);
+  at::Tensor rows, users;
+  if (batch_users) {
+    users = std::get<0>(at::randperm(S::kUsers).narrow(0, 0, 512).sort());
+    rows = (at::arange(S::kSlices).unsqueeze(1) * S::kUsers + users.unsqueeze(0)).reshape(-1);
+  }
   for (auto _ : state) {
-    const graph::ResidualGcnResult out = graph::ResidualGcn(g.all, u0, i0, S::kLayers, 0.5);
-    if (backward) (out.rows.sum() + out.cols.sum()).backward();
+    const graph::ResidualGcnResult out = graph::ResidualGcn(g.all, u0, i0, S::kLayers, 0.5, {}, rows);
+    const at::Tensor read = batch_users ? out.rows.index_select(1, users) : out.rows;
+    if (backward) (read.sum() + out.cols.sum()).backward();
     benchmark::DoNotOptimize(out.rows.data_ptr());
   }
 }
@@ -144,8 +152,10 @@ void TorchSparseCoo(benchmark::State& state) {
   }
 }
 
-BENCHMARK_CAPTURE(Fused, forward, false)->Apply(Timed);
-BENCHMARK_CAPTURE(Fused, forward_backward, true)->Apply(Timed);
+BENCHMARK_CAPTURE(Fused, forward, false, false)->Apply(Timed);
+BENCHMARK_CAPTURE(Fused, forward_backward, true, false)->Apply(Timed);
+BENCHMARK_CAPTURE(Fused, forward_batch_users_last, false, true)->Apply(Timed);
+BENCHMARK_CAPTURE(Fused, forward_backward_batch_users_last, true, true)->Apply(Timed);
 BENCHMARK_CAPTURE(Encoder, batched_forward, true, false)->Apply(Timed);
 BENCHMARK_CAPTURE(Encoder, batched_forward_backward, true, true)->Apply(Timed);
 BENCHMARK_CAPTURE(Encoder, per_slice_forward, false, false)->Apply(Timed);

@@ -89,9 +89,11 @@ uint64_t* Bits(const at::Tensor& masks, int64_t layer) {
   return reinterpret_cast<uint64_t*>(masks[layer].data_ptr<int64_t>());
 }
 
+// last_rows: undefined (every row) or the rows whose last layer is computed (residual_gcn.h).
 template <typename T>
 void Forward(const CsrIndex& a, const CsrIndex& at_, const T* values, const at::Tensor& r0, const at::Tensor& c0,
-             int64_t layers, T slope, T* r_total, T* c_total, at::Tensor& r_masks, at::Tensor& c_masks) {
+             int64_t layers, T slope, const at::Tensor& last_rows, T* r_total, T* c_total, at::Tensor& r_masks,
+             at::Tensor& c_masks) {
   const int64_t d = r0.size(1);
   if (layers == 0) {
     std::copy_n(r0.data_ptr<T>(), r0.numel(), r_total);
@@ -111,9 +113,16 @@ void Forward(const CsrIndex& a, const CsrIndex& at_, const T* values, const at::
     const bool last = l + 1 == layers;
     T* r_next = last ? nullptr : r_buf[l % 2].data_ptr<T>();
     T* c_next = last ? nullptr : c_buf[l % 2].data_ptr<T>();
-    internal::RunRows(
-        a, internal::GatherOf<T>(a, values, c_prev, d),
-        ResidualLeakyEpilogue<T>{r_prev, r_next, r_total, l == 0, Bits(r_masks, l), d, slope, T(layers + 1)});
+    const internal::Gather<T> from_c = internal::GatherOf<T>(a, values, c_prev, d);
+    const ResidualLeakyEpilogue<T> r_epilogue{r_prev, r_next, r_total, l == 0, Bits(r_masks, l), d, slope, T(layers + 1)};
+    if (last && last_rows.defined()) {
+      // The unlisted rows' last-layer signs are never set; zeros, so that the backward, which
+      // multiplies them by those rows' zero gradients, reads defined bits.
+      r_masks[l].zero_();
+      internal::RunListedRows(last_rows.data_ptr<int64_t>(), last_rows.numel(), from_c, r_epilogue);
+    } else {
+      internal::RunRows(a, from_c, r_epilogue);
+    }
     internal::RunRows(
         at_, internal::GatherOf<T>(at_, values, r_prev, d),
         ResidualLeakyEpilogue<T>{c_prev, c_next, c_total, l == 0, Bits(c_masks, l), d, slope, T(layers + 1)});
@@ -158,7 +167,10 @@ void Backward(const CsrIndex& a, const CsrIndex& at_, const T* values, const at:
 struct ResidualGcnFunction : public torch::autograd::Function<ResidualGcnFunction> {
   static torch::autograd::variable_list forward(torch::autograd::AutogradContext* ctx, const at::Tensor& rows0,
                                                 const at::Tensor& cols0, const CsrGraph* g, int64_t layers,
-                                                double slope, const internal::EdgeValues& ev) {
+                                                double slope, const internal::EdgeValues& ev,
+                                                const at::Tensor* last_rows_or_null) {
+    // Not a tensor argument: autograd's apply would take an undefined one for an input.
+    const at::Tensor last_rows = last_rows_or_null != nullptr ? *last_rows_or_null : at::Tensor();
     const at::Tensor r0 = internal::AsMatrix(rows0, g->rows(), g->num_blocks());
     const at::Tensor c0 = internal::AsMatrix(cols0, g->cols(), g->num_blocks());
     internal::Check(r0.size(1) == c0.size(1) && r0.scalar_type() == c0.scalar_type(),
@@ -170,11 +182,12 @@ struct ResidualGcnFunction : public torch::autograd::Function<ResidualGcnFunctio
     at::Tensor c_masks = at::empty({std::max<int64_t>(layers, 1), g->cols(), words}, at::kLong);
     if (r0.scalar_type() == at::kFloat) {
       Forward<float>(g->forward(), g->transposed(), ev.values.defined() ? ev.values.data_ptr<float>() : nullptr, r0, c0,
-                     layers, static_cast<float>(slope), r_total.data_ptr<float>(), c_total.data_ptr<float>(), r_masks,
-                     c_masks);
+                     layers, static_cast<float>(slope), last_rows, r_total.data_ptr<float>(), c_total.data_ptr<float>(),
+                     r_masks, c_masks);
     } else {
       Forward<double>(g->forward(), g->transposed(), ev.values.defined() ? ev.values.data_ptr<double>() : nullptr, r0,
-                      c0, layers, slope, r_total.data_ptr<double>(), c_total.data_ptr<double>(), r_masks, c_masks);
+                      c0, layers, slope, last_rows, r_total.data_ptr<double>(), c_total.data_ptr<double>(), r_masks,
+                      c_masks);
     }
     internal::SaveIndex(ctx, "a", g->forward());
     internal::SaveIndex(ctx, "at", g->transposed());
@@ -216,6 +229,7 @@ struct ResidualGcnFunction : public torch::autograd::Function<ResidualGcnFunctio
             at::Tensor(),
             at::Tensor(),
             at::Tensor(),
+            at::Tensor(),
             at::Tensor()};
   }
 };
@@ -238,11 +252,23 @@ ResidualGcnResult UnfusedResidualGcn(const CsrGraph& g, const at::Tensor& rows0,
 }  // namespace
 
 ResidualGcnResult ResidualGcn(const CsrGraph& g, const at::Tensor& rows0, const at::Tensor& cols0, int64_t layers,
-                              double slope, const at::Tensor& edge_values) {
+                              double slope, const at::Tensor& edge_values, const at::Tensor& last_layer_rows) {
   internal::Check(layers >= 0, "ResidualGcn: layers must be >= 0");
   const internal::EdgeValues ev = internal::CheckedEdgeValues(g, edge_values, rows0);
   if (!cpu::UseCpuKernels(rows0)) return UnfusedResidualGcn(g, rows0, cols0, layers, slope, ev.values);
-  const auto out = ResidualGcnFunction::apply(rows0, cols0, &g, layers, slope, ev);
+  at::Tensor last_rows;
+  if (last_layer_rows.defined()) {
+    last_rows = last_layer_rows.to(at::kLong).contiguous();
+    internal::Check(last_rows.dim() == 1, "ResidualGcn: last_layer_rows must be a list of rows");
+    if (last_rows.numel() > 0) {
+      internal::Check(last_rows.min().item<int64_t>() >= 0 && last_rows.max().item<int64_t>() < g.rows(),
+                      "ResidualGcn: last_layer_rows out of range");
+      internal::Check(std::get<0>(at::_unique(last_rows)).numel() == last_rows.numel(),
+                      "ResidualGcn: last_layer_rows lists a row twice");
+    }
+  }
+  const auto out =
+      ResidualGcnFunction::apply(rows0, cols0, &g, layers, slope, ev, last_rows.defined() ? &last_rows : nullptr);
   return {out[0], out[1]};
 }
 

@@ -40,8 +40,16 @@ struct ResidualGcnResult {
 // rows0: [g.rows(), d] or [G, g.rows()/G, d]; cols0: [g.cols(), d] or [G, g.cols()/G, d];
 // float or double. edge_values: undefined (all ones) or [nnz] in forward edge order (no
 // gradient). Differentiable with respect to rows0 and cols0. layers >= 0.
+//
+// last_layer_rows: undefined (every row), or the rows (flat indices into g.rows(), each once)
+// of `rows` the caller reads: the last layer's pass then computes those rows only (the columns'
+// pass needs every row of layer L-1, so it is whole), and they get the same bits. The other
+// rows of `rows` hold their sum to layer L-1: the caller must not read them, and their output
+// gradient must be zero (SelfGNN reads the batch's users of the per-slice user embeddings, 512
+// of 20,000 at the published Yelp shape). The ATen path (no CPU kernels) computes every row.
 ResidualGcnResult ResidualGcn(const CsrGraph& g, const at::Tensor& rows0, const at::Tensor& cols0, int64_t layers,
-                              double slope, const at::Tensor& edge_values = {});
+                              double slope, const at::Tensor& edge_values = {},
+                              const at::Tensor& last_layer_rows = {});
 
 }  // namespace hardgnn::graph
 

@@ -153,6 +153,28 @@ void RunRows(const CsrIndex& m, const Gather<T>& g, const Epilogue& epi) {
   });
 }
 
+// RunRows over the listed rows only (`rows`, n of them, each at most once), in chunks of the
+// list: each listed row gets what RunRows gives it, bit for bit; the others are left alone.
+template <typename T, typename Epilogue>
+void RunListedRows(const int64_t* rows, int64_t n, const Gather<T>& g, const Epilogue& epi) {
+  constexpr int64_t kListChunk = 64;
+  cpu::ForEachIndex(cpu::DivUp(n, kListChunk), [&](int64_t c) {
+    const bool weighted = g.values != nullptr, masked = g.src_mask != nullptr;
+    for (int64_t k = c * kListChunk; k < std::min(n, (c + 1) * kListChunk); ++k) {
+      const int64_t r = rows[k];
+      if (weighted && masked) {
+        Rows<T, true, true>(g, r, r + 1, epi);
+      } else if (weighted) {
+        Rows<T, true, false>(g, r, r + 1, epi);
+      } else if (masked) {
+        Rows<T, false, true>(g, r, r + 1, epi);
+      } else {
+        Rows<T, false, false>(g, r, r + 1, epi);
+      }
+    }
+  });
+}
+
 // Fills the index part of a Gather from an orientation.
 template <typename T>
 Gather<T> GatherOf(const CsrIndex& m, const T* values, const T* src, int64_t d) {

@@ -1,5 +1,6 @@
 // `selfgnn`: the SelfGNN encoder (SPEC §2): short-term graph encoders per time slice,
 // interval fusion, the instance-level sequence encoder, the SAL stability weights.
+#include <algorithm>
 #include <memory>
 #include <vector>
 
@@ -92,7 +93,8 @@ class SelfGnn : public Encoder {
     at::Tensor user_short, item_short;  // [G,U,d], [G,I,d]
     {
       ScopedPhase phase("forward: graph encoder");
-      std::tie(user_short, item_short) = ShortTerm();
+      // The step reads the batch's users' slices only (batch_short), unless every user is fused.
+      std::tie(user_short, item_short) = ShortTerm(options_.all_rows ? at::Tensor() : batch.users);
     }
     const at::Tensor& users = batch.users;
     const at::Tensor batch_short = user_short.index_select(1, users);  // [G,B,d]
@@ -145,15 +147,30 @@ class SelfGnn : public Encoder {
   SequenceEncoder& sequence() { return sequence_; }
 
  private:
-  // Short-term embeddings of every user and item in every slice (SPEC §2.1).
-  std::pair<at::Tensor, at::Tensor> ShortTerm() {
+  // Short-term embeddings of every user and item in every slice (SPEC §2.1). Given `users`, only
+  // their rows of the users' embeddings are complete (the GCN's last layer skips the others:
+  // residual_gcn.h), for a forward pass that reads no other user's.
+  std::pair<at::Tensor, at::Tensor> ShortTerm(const at::Tensor& users = {}) {
     at::Tensor values = edge_norm_.defined() ? OnDevice(edge_norm_, edge_norm_on_device_, user_embed_.device()) : edge_norm_;
     if (options_.edge_dropout && is_training()) {
       at::Tensor keep = at::bernoulli(at::full({graph_.nnz()}, options_.keep_rate)).to(user_embed_.device()) / options_.keep_rate;
       values = values.defined() ? values * keep : keep;
     }
+    at::Tensor last_rows;
+    if (users.defined()) {  // user u of slice k is row k·U + u of the block-diagonal graph
+      const at::Tensor ids = users.to(at::kCPU, at::kLong).contiguous();
+      std::vector<int64_t> once(ids.data_ptr<int64_t>(), ids.data_ptr<int64_t>() + ids.numel());
+      std::sort(once.begin(), once.end());
+      once.erase(std::unique(once.begin(), once.end()), once.end());
+      const int64_t n = static_cast<int64_t>(once.size());
+      last_rows = at::empty({num_slices_ * n}, at::kLong);
+      int64_t* row = last_rows.data_ptr<int64_t>();
+      for (int64_t k = 0; k < num_slices_; ++k) {
+        for (int64_t j = 0; j < n; ++j) row[k * n + j] = k * num_users_ + once[j];
+      }
+    }
     graph::ResidualGcnResult r =
-        graph::ResidualGcn(graph_, user_embed_, item_embed_, options_.gnn_layers, options_.leaky, values);
+        graph::ResidualGcn(graph_, user_embed_, item_embed_, options_.gnn_layers, options_.leaky, values, last_rows);
     return {r.rows, r.cols};
   }
 

@@ -144,6 +144,48 @@ TEST(ResidualGcnTest, SparseOutputGradientsGiveTheDenseOnesInputGradients) {
   }
 }
 
+// The last layer over listed rows only (what a SelfGNN step reads of the users' embeddings):
+// those rows get every row's bits, the columns too, and given gradients on those rows only, the
+// input gradients are the same bits; with 1, 2 and 3 layers (the last also the first), with
+// and without edge weights, on 1 and 2 threads, the list in any order.
+TEST(ResidualGcnTest, LastLayerOverListedRowsGivesThemTheSameBits) {
+  const CsrGraph g = CsrGraph::BlockDiagonal(RandomSlices(3, 40, 70, 300, 31));
+  const at::Tensor listed = at::tensor({77, 3, 41, 119, 0, 60}, at::kLong);  // flat rows of slices 0-2
+  const int was = at::get_num_threads();
+  for (const int64_t layers : {1, 2, 3}) {
+    for (const bool weighted : {false, true}) {
+      for (const int threads : {1, 2}) {
+        at::set_num_threads(threads);
+        at::manual_seed(9);
+        const at::Tensor w = weighted ? at::rand({g.nnz()}) : at::Tensor();
+        const at::Tensor gi = at::randn({3, 70, 64}), gl = at::randn({6, 64});
+        std::vector<at::Tensor> out[2];
+        for (const bool list : {false, true}) {
+          const at::Tensor u = at::randn({3, 40, 64}, at::Generator(at::detail::createCPUGenerator(3))).requires_grad_();
+          const at::Tensor i = at::randn({3, 70, 64}, at::Generator(at::detail::createCPUGenerator(4))).requires_grad_();
+          const ResidualGcnResult r = ResidualGcn(g, u, i, layers, 0.5, w, list ? listed : at::Tensor());
+          const at::Tensor read = r.rows.reshape({-1, 64}).index_select(0, listed);
+          ((read * gl).sum() + (r.cols * gi).sum()).backward();
+          out[list] = {read.detach(), r.cols.detach(), u.grad(), i.grad()};
+        }
+        for (int k = 0; k < 4; ++k) {
+          EXPECT_TRUE(at::equal(out[1][k], out[0][k])) << layers << " layers, weighted " << weighted << ", " << threads
+                                                       << " threads, output " << k;
+        }
+      }
+    }
+  }
+  at::set_num_threads(was);
+}
+
+TEST(ResidualGcnTest, LastLayerRowsOutOfRangeOrRepeatedAreRefused) {
+  const CsrGraph g = CsrGraph::BlockDiagonal(RandomSlices(3, 40, 70, 300, 31));
+  const at::Tensor u = at::randn({3, 40, 16}), i = at::randn({3, 70, 16});
+  EXPECT_THROW(ResidualGcn(g, u, i, 2, 0.5, {}, at::tensor({3, 120}, at::kLong)), std::exception);
+  EXPECT_THROW(ResidualGcn(g, u, i, 2, 0.5, {}, at::tensor({3, 7, 3}, at::kLong)), std::exception);
+  EXPECT_THROW(ResidualGcn(g, u, i, 2, 0.5, {}, at::tensor({-1}, at::kLong)), std::exception);
+}
+
 TEST(ResidualGcnTest, BitIdenticalAcrossThreadCounts) {
   const CsrGraph g = CsrGraph::BlockDiagonal(RandomSlices(4, 3000, 5000, 30000, 23));
   const auto f = [&](const std::vector<at::Tensor>& in) {
