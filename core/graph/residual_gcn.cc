@@ -260,11 +260,10 @@ ResidualGcnResult ResidualGcn(const CsrGraph& g, const at::Tensor& rows0, const 
   if (last_layer_rows.defined()) {
     last_rows = last_layer_rows.to(at::kLong).contiguous();
     internal::Check(last_rows.dim() == 1, "ResidualGcn: last_layer_rows must be a list of rows");
-    if (last_rows.numel() > 0) {
-      internal::Check(last_rows.min().item<int64_t>() >= 0 && last_rows.max().item<int64_t>() < g.rows(),
-                      "ResidualGcn: last_layer_rows out of range");
-      internal::Check(std::get<0>(at::_unique(last_rows)).numel() == last_rows.numel(),
-                      "ResidualGcn: last_layer_rows lists a row twice");
+    const int64_t* row = last_rows.data_ptr<int64_t>();
+    for (int64_t k = 0; k < last_rows.numel(); ++k) {
+      internal::Check(row[k] >= 0 && row[k] < g.rows(), "ResidualGcn: last_layer_rows out of range");
+      internal::Check(k == 0 || row[k] > row[k - 1], "ResidualGcn: last_layer_rows not ascending, or a row twice");
     }
   }
   const auto out =

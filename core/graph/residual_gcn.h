@@ -41,7 +41,7 @@ struct ResidualGcnResult {
 // float or double. edge_values: undefined (all ones) or [nnz] in forward edge order (no
 // gradient). Differentiable with respect to rows0 and cols0. layers >= 0.
 //
-// last_layer_rows: undefined (every row), or the rows (flat indices into g.rows(), each once)
+// last_layer_rows: undefined (every row), or the rows (flat indices into g.rows(), ascending)
 // of `rows` the caller reads: the last layer's pass then computes those rows only (the columns'
 // pass needs every row of layer L-1, so it is whole), and they get the same bits. The other
 // rows of `rows` hold their sum to layer L-1: the caller must not read them, and their output
