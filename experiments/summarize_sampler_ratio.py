@@ -43,8 +43,10 @@ def read_runs(path):
 
 def table(results):
     names = sorted(n for n in os.listdir(results) if n.endswith(".txt") and n != "runs.txt")
-    if os.path.exists(os.path.join(results, "runs.txt")) or not names:
+    if os.path.exists(os.path.join(results, "runs.txt")):
         names.insert(0, "runs.txt")
+    if not names:
+        raise SystemExit(f"{results}: no runs file (experiments/sampler_ratio.sh writes them)")
     return "\n\n".join(one_table(os.path.join(results, n)) for n in names)
 
 

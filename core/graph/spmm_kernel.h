@@ -133,24 +133,26 @@ HARDGNN_SIMD_CLONES void Rows(const Gather<T>& g, int64_t row_begin, int64_t row
   }
 }
 
+// Rows [row_begin, row_end) by the Rows instance for the gather's weights and mask.
+template <typename T, typename Epilogue>
+void AnyRows(const Gather<T>& g, int64_t row_begin, int64_t row_end, const Epilogue& epi) {
+  const bool weighted = g.values != nullptr, masked = g.src_mask != nullptr;
+  if (weighted && masked) {
+    Rows<T, true, true>(g, row_begin, row_end, epi);
+  } else if (weighted) {
+    Rows<T, true, false>(g, row_begin, row_end, epi);
+  } else if (masked) {
+    Rows<T, false, true>(g, row_begin, row_end, epi);
+  } else {
+    Rows<T, false, false>(g, row_begin, row_end, epi);
+  }
+}
+
 // Runs the product over all rows of orientation m, in parallel over its balanced chunks.
 template <typename T, typename Epilogue>
 void RunRows(const CsrIndex& m, const Gather<T>& g, const Epilogue& epi) {
   const int64_t* chunks = m.chunks.data_ptr<int64_t>();
-  const int64_t num_chunks = m.chunks.numel() - 1;
-  cpu::ForEachIndex(num_chunks, [&](int64_t c) {
-    const int64_t rb = chunks[c], re = chunks[c + 1];
-    const bool weighted = g.values != nullptr, masked = g.src_mask != nullptr;
-    if (weighted && masked) {
-      Rows<T, true, true>(g, rb, re, epi);
-    } else if (weighted) {
-      Rows<T, true, false>(g, rb, re, epi);
-    } else if (masked) {
-      Rows<T, false, true>(g, rb, re, epi);
-    } else {
-      Rows<T, false, false>(g, rb, re, epi);
-    }
-  });
+  cpu::ForEachIndex(m.chunks.numel() - 1, [&](int64_t c) { AnyRows(g, chunks[c], chunks[c + 1], epi); });
 }
 
 // RunRows over the listed rows only (`rows`, n of them, each at most once), in chunks of the
@@ -159,19 +161,7 @@ template <typename T, typename Epilogue>
 void RunListedRows(const int64_t* rows, int64_t n, const Gather<T>& g, const Epilogue& epi) {
   constexpr int64_t kListChunk = 64;
   cpu::ForEachIndex(cpu::DivUp(n, kListChunk), [&](int64_t c) {
-    const bool weighted = g.values != nullptr, masked = g.src_mask != nullptr;
-    for (int64_t k = c * kListChunk; k < std::min(n, (c + 1) * kListChunk); ++k) {
-      const int64_t r = rows[k];
-      if (weighted && masked) {
-        Rows<T, true, true>(g, r, r + 1, epi);
-      } else if (weighted) {
-        Rows<T, true, false>(g, r, r + 1, epi);
-      } else if (masked) {
-        Rows<T, false, true>(g, r, r + 1, epi);
-      } else {
-        Rows<T, false, false>(g, r, r + 1, epi);
-      }
-    }
+    for (int64_t k = c * kListChunk; k < std::min(n, (c + 1) * kListChunk); ++k) AnyRows(g, rows[k], rows[k] + 1, epi);
   });
 }
 

@@ -320,9 +320,9 @@ class SelfGnn : public Encoder {
   uint64_t user_dropout_seed_ = 0, item_dropout_seed_ = 0;  // this training pass's
   graph::CsrGraph graph_;
   at::Tensor edge_norm_, latest_slice_;                        // on the CPU
-  // ShortTerm's list of the batch's users' rows, reused from step to step: no new allocation
-  // before the GCN (small per-step ATen ops there raised a training run's resident peak by about
-  // 27 MB under tcmalloc, the live tensors' peak unchanged).
+  // ShortTerm's list of the batch's users' rows, reused from step to step, so that a step adds no
+  // allocation before the GCN: the list's first checks, a few small ATen tensors a step there,
+  // raised a training run's resident peak by about 27 MB under tcmalloc (live tensors unchanged).
   std::vector<int64_t> batch_users_;
   at::Tensor batch_user_rows_;
   at::Tensor edge_norm_on_device_, latest_slice_on_device_;    // their copies where the parameters are

@@ -64,6 +64,11 @@ class SummarizeSamplerRatioTest(unittest.TestCase):
             summarize_sampler_ratio.table(self.tmp.name)
         self.assertIn(f"{self.path}:2: a run's times must be numbers", str(raised.exception))
 
+    def test_a_folder_without_runs_files_is_an_error(self):
+        with self.assertRaises(SystemExit) as raised:
+            summarize_sampler_ratio.table(self.tmp.name)
+        self.assertIn("no runs file", str(raised.exception))
+
     def test_no_run_is_an_error(self):
         self.write("# commit abc\n" + HEADER)
         with self.assertRaises(SystemExit) as raised:
