@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/cpu/kernel_path.h"
+#include "core/cpu/parallel.h"
 #include "core/graph/spmm_kernel.h"
 #include "core/model/profile.h"
 
@@ -23,7 +24,9 @@ using internal::MaskWords;
 //
 // Forward epilogue: z = LR(sum); e = z + prev; next = e (unless last layer); total += e (on the
 // first layer total = prev + e, prev being layer 0, which saves a copy); and the sign bits of
-// the pre-activation into mask.
+// the pre-activation into mask. With a list of the rows the caller reads (listed: each row's
+// place in it, or -1), only those rows keep a total, in list order; on the last layer, which
+// computes those rows only, their masks are kept in list order too (compact_mask).
 template <typename T>
 struct ResidualLeakyEpilogue {
   static constexpr bool kSkipsEmptyRows = true;
@@ -35,15 +38,20 @@ struct ResidualLeakyEpilogue {
   int64_t d;
   T slope;
   T layers_plus_one;
+  const int32_t* listed = nullptr;  // null: every row keeps its total (and mask) at its own row
+  bool compact_mask = false;
+  HARDGNN_INLINE int64_t TotalRow(int64_t r) const { return listed != nullptr ? listed[r] : r; }
   HARDGNN_INLINE void EmptyRow(int64_t r) const {
-    if (first) {
-      for (int64_t j = 0; j < d; ++j) total[r * d + j] = layers_plus_one * prev[r * d + j];
+    const int64_t t = TotalRow(r);
+    if (first && t >= 0) {
+      for (int64_t j = 0; j < d; ++j) total[t * d + j] = layers_plus_one * prev[r * d + j];
     }
   }
   template <typename V, int kNV>
   HARDGNN_INLINE void Tile(int64_t r, int64_t off, const V (&acc)[kNV]) const {
     constexpr int L = cpu::Lanes<V>::kN;
     const V sl = cpu::SplatV<V>(slope);
+    const int64_t t = TotalRow(r);
     uint64_t bits = 0;
     for (int v = 0; v < kNV; ++v) {
       const V a = acc[v];
@@ -52,15 +60,33 @@ struct ResidualLeakyEpilogue {
       const V p = cpu::LoadV<V>(prev + i);
       const V e = (a > V{} ? a : a * sl) + p;
       if (next != nullptr) cpu::StoreV<V>(next + i, e);
-      cpu::StoreV<V>(total + i, (first ? p : cpu::LoadV<V>(total + i)) + e);
+      if (t >= 0) {
+        T* out = total + t * d + off + v * L;
+        cpu::StoreV<V>(out, (first ? p : cpu::LoadV<V>(out)) + e);
+      }
     }
-    uint64_t& word = mask[r * MaskWords(d) + off / kMaskBits];
+    uint64_t& word = mask[(compact_mask ? t : r) * MaskWords(d) + off / kMaskBits];
     const int64_t shift = off % kMaskBits;
     word = shift == 0 ? bits : (word | (bits << shift));
   }
 };
 
-// Backward epilogue: out = a + b + sum; empty rows: out = (L + 1)·a on the last step, else skipped.
+// Row r of a matrix whose rows are held for listed rows only (listed[r]: its row, or -1: a row
+// of zeros, null returned); every row where listed is null.
+template <typename T>
+HARDGNN_INLINE const T* RowOf(const T* m, const int32_t* listed, int64_t r, int64_t d) {
+  if (listed == nullptr) return m + r * d;
+  return listed[r] >= 0 ? m + listed[r] * d : nullptr;
+}
+
+template <typename V>
+HARDGNN_INLINE V LoadOrZero(const typename cpu::Lanes<V>::T* row, int64_t i) {
+  return row != nullptr ? cpu::LoadV<V>(row + i) : V{};
+}
+
+// Backward epilogue: out = a + b + sum; empty rows: out = (L + 1)·a on the last step, else
+// skipped. a and b may be held for listed rows only (a_listed, b_listed: RowOf), the other rows
+// being zeros: the gradient of a layer whose last pass computed the listed rows only.
 template <typename T>
 struct AddTwoEpilogue {
   static constexpr bool kSkipsEmptyRows = true;
@@ -70,33 +96,108 @@ struct AddTwoEpilogue {
   int64_t d;
   bool last;
   T layers_plus_one;
+  const int32_t* a_listed = nullptr;
+  const int32_t* b_listed = nullptr;
   HARDGNN_INLINE void EmptyRow(int64_t r) const {
     if (last) {
-      for (int64_t j = 0; j < d; ++j) out[r * d + j] = layers_plus_one * a[r * d + j];
+      const T* ar = RowOf(a, a_listed, r, d);
+      for (int64_t j = 0; j < d; ++j) out[r * d + j] = layers_plus_one * (ar != nullptr ? ar[j] : T(0));
     }
   }
   template <typename V, int kNV>
   HARDGNN_INLINE void Tile(int64_t r, int64_t off, const V (&acc)[kNV]) const {
     constexpr int L = cpu::Lanes<V>::kN;
+    const T* ar = RowOf(a, a_listed, r, d);
+    const T* br = RowOf(b, b_listed, r, d);
     for (int v = 0; v < kNV; ++v) {
-      const int64_t i = r * d + off + v * L;
-      cpu::StoreV<V>(out + i, cpu::LoadV<V>(a + i) + cpu::LoadV<V>(b + i) + acc[v]);
+      const int64_t j = off + v * L;
+      cpu::StoreV<V>(out + r * d + j, LoadOrZero<V>(ar, j) + LoadOrZero<V>(br, j) + acc[v]);
     }
   }
 };
+
+// An epilogue over a part of an orientation's entries: a row without entries in the whole
+// orientation (whole_row_ptr) takes Inner's EmptyRow, every other row Inner's Tile with the
+// sum of its entries in the part (+0 where it has none there).
+template <typename Inner>
+struct PartEpilogue {
+  static constexpr bool kSkipsEmptyRows = false;
+  Inner inner;
+  const int64_t* whole_row_ptr;
+  template <typename V, int kNV>
+  HARDGNN_INLINE void Tile(int64_t r, int64_t off, const V (&acc)[kNV]) const {
+    if (whole_row_ptr[r] == whole_row_ptr[r + 1]) {
+      if (off == 0) inner.EmptyRow(r);
+      return;
+    }
+    inner.template Tile<V, kNV>(r, off, acc);
+  }
+};
+
+// The rows of the last layer the caller reads (residual_gcn.h's last_layer_rows): the list,
+// ascending, and each row's place in it (-1: not listed).
+struct Listed {
+  const int64_t* rows = nullptr;  // null: every row
+  int64_t n = 0;
+  std::vector<int32_t> place;
+  Listed() = default;
+  Listed(const at::Tensor& list, int64_t num_rows)
+      : rows(list.data_ptr<int64_t>()), n(list.numel()), place(num_rows, -1) {
+    for (int64_t k = 0; k < n; ++k) place[rows[k]] = static_cast<int32_t>(k);
+  }
+  const int32_t* Places() const { return rows != nullptr ? place.data() : nullptr; }
+};
+
+// The entries of the transposed orientation whose source is a listed row of the forward one
+// `f`, in the transposed orientation's order (its sources ascend within a row, as the list
+// does), each source renumbered to its place in the list, and each entry's forward position
+// (for the edge values).
+struct ListedSources {
+  std::vector<int64_t> row_ptr;  // [cols + 1]
+  std::vector<int32_t> col;
+  std::vector<int64_t> edge;
+};
+
+ListedSources SourcesInList(const CsrIndex& f, const Listed& listed) {
+  const int64_t* fp = f.row_ptr.data_ptr<int64_t>();
+  const int32_t* fc = f.col.data_ptr<int32_t>();
+  ListedSources s;
+  s.row_ptr.assign(f.cols + 1, 0);
+  for (int64_t k = 0; k < listed.n; ++k) {
+    for (int64_t e = fp[listed.rows[k]]; e < fp[listed.rows[k] + 1]; ++e) ++s.row_ptr[fc[e] + 1];
+  }
+  for (int64_t c = 0; c < f.cols; ++c) s.row_ptr[c + 1] += s.row_ptr[c];
+  s.col.resize(s.row_ptr[f.cols]);
+  s.edge.resize(s.row_ptr[f.cols]);
+  std::vector<int64_t> next(s.row_ptr.begin(), s.row_ptr.end() - 1);
+  for (int64_t k = 0; k < listed.n; ++k) {  // ascending sources: each row's entries in order
+    for (int64_t e = fp[listed.rows[k]]; e < fp[listed.rows[k] + 1]; ++e) {
+      const int64_t at = next[fc[e]]++;
+      s.col[at] = static_cast<int32_t>(k);
+      s.edge[at] = e;
+    }
+  }
+  return s;
+}
 
 uint64_t* Bits(const at::Tensor& masks, int64_t layer) {
   return reinterpret_cast<uint64_t*>(masks[layer].data_ptr<int64_t>());
 }
 
-// last_rows: undefined (every row) or the rows whose last layer is computed (residual_gcn.h).
+// listed: the rows whose last layer is computed (residual_gcn.h); r_total then holds those rows
+// only, in list order, and the last layer's r mask too.
 template <typename T>
 void Forward(const CsrIndex& a, const CsrIndex& at_, const T* values, const at::Tensor& r0, const at::Tensor& c0,
-             int64_t layers, T slope, const at::Tensor& last_rows, T* r_total, T* c_total, at::Tensor& r_masks,
+             int64_t layers, T slope, const Listed& listed, T* r_total, T* c_total, at::Tensor& r_masks,
              at::Tensor& c_masks) {
   const int64_t d = r0.size(1);
   if (layers == 0) {
-    std::copy_n(r0.data_ptr<T>(), r0.numel(), r_total);
+    const T* r0p = r0.data_ptr<T>();
+    if (listed.rows == nullptr) {
+      std::copy_n(r0p, r0.numel(), r_total);
+    } else {
+      for (int64_t k = 0; k < listed.n; ++k) std::copy_n(r0p + listed.rows[k] * d, d, r_total + k * d);
+    }
     std::copy_n(c0.data_ptr<T>(), c0.numel(), c_total);
     return;
   }
@@ -110,16 +211,15 @@ void Forward(const CsrIndex& a, const CsrIndex& at_, const T* values, const at::
   const T* r_prev = r0.data_ptr<T>();
   const T* c_prev = c0.data_ptr<T>();
   for (int64_t l = 0; l < layers; ++l) {
-    const bool last = l + 1 == layers;
+    const bool last = l + 1 == layers, listed_only = last && listed.rows != nullptr;
     T* r_next = last ? nullptr : r_buf[l % 2].data_ptr<T>();
     T* c_next = last ? nullptr : c_buf[l % 2].data_ptr<T>();
     const internal::Gather<T> from_c = internal::GatherOf<T>(a, values, c_prev, d);
-    const ResidualLeakyEpilogue<T> r_epilogue{r_prev, r_next, r_total, l == 0, Bits(r_masks, l), d, slope, T(layers + 1)};
-    if (last && last_rows.defined()) {
-      // The unlisted rows' last-layer signs are never set; zeros, so that the backward, which
-      // multiplies them by those rows' zero gradients, reads defined bits.
-      r_masks[l].zero_();
-      internal::RunListedRows(last_rows.data_ptr<int64_t>(), last_rows.numel(), from_c, r_epilogue);
+    ResidualLeakyEpilogue<T> r_epilogue{r_prev, r_next, r_total, l == 0, Bits(r_masks, l), d, slope, T(layers + 1)};
+    r_epilogue.listed = listed.Places();
+    r_epilogue.compact_mask = listed_only;
+    if (listed_only) {
+      internal::RunListedRows(listed.rows, listed.n, from_c, r_epilogue);
     } else {
       internal::RunRows(a, from_c, r_epilogue);
     }
@@ -131,20 +231,36 @@ void Forward(const CsrIndex& a, const CsrIndex& at_, const T* values, const at::
   }
 }
 
+// The column pass's rows per parallel task where it sums only the listed sources' entries.
+constexpr int64_t kPartChunk = 4096;
+
 // G^L = gS; G^{l-1}_r = gS_r + G^l_r + A·(G^l_c ⊙ LR'_c^l); G^{l-1}_c = gS_c + G^l_c + Aᵀ·(G^l_r ⊙ LR'_r^l).
+// With a list, gS_r is held for the listed rows only ([n, d], the others zeros), and so is G^L_r:
+// the first step's column pass sums the entries of listed sources only (the others would add
+// +0, which leaves every sum's bits as they are: a sum from +0 is never -0).
 template <typename T>
 void Backward(const CsrIndex& a, const CsrIndex& at_, const T* values, const at::Tensor& gr, const at::Tensor& gc,
-              int64_t layers, T slope, const at::Tensor& r_masks, const at::Tensor& c_masks, at::Tensor& r_out,
-              at::Tensor& c_out) {
+              int64_t layers, T slope, const at::Tensor& r_masks, const at::Tensor& c_masks, const Listed& listed,
+              at::Tensor& r_out, at::Tensor& c_out) {
   const int64_t d = gr.size(1);
+  const int32_t* gr_listed = listed.Places();
   if (layers == 0) {
-    r_out = gr.clone();
+    if (listed.rows == nullptr) {
+      r_out = gr.clone();
+    } else {
+      r_out = at::zeros({a.rows, d}, gr.options());
+      for (int64_t k = 0; k < listed.n; ++k) {
+        std::copy_n(gr.data_ptr<T>() + k * d, d, r_out.data_ptr<T>() + listed.rows[k] * d);
+      }
+    }
     c_out = gc.clone();
     return;
   }
-  at::Tensor r_buf[2] = {at::empty_like(gr), layers > 1 ? at::empty_like(gr) : at::Tensor()};
+  at::Tensor r_buf[2] = {at::empty({a.rows, d}, gr.options()),
+                         layers > 1 ? at::empty({a.rows, d}, gr.options()) : at::Tensor()};
   at::Tensor c_buf[2] = {at::empty_like(gc), layers > 1 ? at::empty_like(gc) : at::Tensor()};
   const T* r_cur = gr.data_ptr<T>();
+  const int32_t* r_cur_listed = gr_listed;
   const T* c_cur = gc.data_ptr<T>();
   for (int64_t l = layers - 1, k = 0; l >= 0; --l, k ^= 1) {
     T* r_next = r_buf[k].data_ptr<T>();
@@ -152,12 +268,26 @@ void Backward(const CsrIndex& a, const CsrIndex& at_, const T* values, const at:
     internal::Gather<T> from_c = internal::GatherOf<T>(a, values, c_cur, d);
     from_c.src_mask = Bits(c_masks, l);
     from_c.slope = slope;
-    internal::RunRows(a, from_c, AddTwoEpilogue<T>{gr.data_ptr<T>(), r_cur, r_next, d, l == 0, T(layers + 1)});
+    internal::RunRows(
+        a, from_c,
+        AddTwoEpilogue<T>{gr.data_ptr<T>(), r_cur, r_next, d, l == 0, T(layers + 1), gr_listed, r_cur_listed});
     internal::Gather<T> from_r = internal::GatherOf<T>(at_, values, r_cur, d);
     from_r.src_mask = Bits(r_masks, l);
     from_r.slope = slope;
-    internal::RunRows(at_, from_r, AddTwoEpilogue<T>{gc.data_ptr<T>(), c_cur, c_next, d, l == 0, T(layers + 1)});
+    const AddTwoEpilogue<T> c_epilogue{gc.data_ptr<T>(), c_cur, c_next, d, l == 0, T(layers + 1)};
+    if (r_cur_listed != nullptr) {  // G^L_r: the listed rows' (and their masks, in list order)
+      const ListedSources part = SourcesInList(a, listed);
+      from_r.row_ptr = part.row_ptr.data();
+      from_r.col = part.col.data();
+      from_r.edge = part.edge.data();
+      const PartEpilogue<AddTwoEpilogue<T>> epilogue{c_epilogue, at_.row_ptr.data_ptr<int64_t>()};
+      cpu::ForEachChunk(at_.rows, kPartChunk,
+                        [&](int64_t r0, int64_t r1, int64_t) { internal::AnyRows(from_r, r0, r1, epilogue); });
+    } else {
+      internal::RunRows(at_, from_r, c_epilogue);
+    }
     r_cur = r_next;
+    r_cur_listed = nullptr;
     c_cur = c_next;
     r_out = r_buf[k];
     c_out = c_buf[k];
@@ -171,28 +301,32 @@ struct ResidualGcnFunction : public torch::autograd::Function<ResidualGcnFunctio
                                                 const at::Tensor* last_rows_or_null) {
     // Not a tensor argument: autograd's apply would take an undefined one for an input.
     const at::Tensor last_rows = last_rows_or_null != nullptr ? *last_rows_or_null : at::Tensor();
+    const Listed listed = last_rows.defined() ? Listed(last_rows, g->rows()) : Listed();
     const at::Tensor r0 = internal::AsMatrix(rows0, g->rows(), g->num_blocks());
     const at::Tensor c0 = internal::AsMatrix(cols0, g->cols(), g->num_blocks());
     internal::Check(r0.size(1) == c0.size(1) && r0.scalar_type() == c0.scalar_type(),
                     "ResidualGcn: rows0 and cols0 differ in width or dtype");
     const int64_t d = r0.size(1), words = MaskWords(d);
-    // Outputs allocated in their final shape (not views).
-    at::Tensor r_total = at::empty(rows0.sizes(), r0.options()), c_total = at::empty(cols0.sizes(), c0.options());
+    // Outputs allocated in their final shape (not views); the rows' as the list's where given.
+    at::Tensor r_total =
+        last_rows.defined() ? at::empty({listed.n, d}, r0.options()) : at::empty(rows0.sizes(), r0.options());
+    at::Tensor c_total = at::empty(cols0.sizes(), c0.options());
     at::Tensor r_masks = at::empty({std::max<int64_t>(layers, 1), g->rows(), words}, at::kLong);
     at::Tensor c_masks = at::empty({std::max<int64_t>(layers, 1), g->cols(), words}, at::kLong);
     if (r0.scalar_type() == at::kFloat) {
       Forward<float>(g->forward(), g->transposed(), ev.values.defined() ? ev.values.data_ptr<float>() : nullptr, r0, c0,
-                     layers, static_cast<float>(slope), last_rows, r_total.data_ptr<float>(), c_total.data_ptr<float>(),
+                     layers, static_cast<float>(slope), listed, r_total.data_ptr<float>(), c_total.data_ptr<float>(),
                      r_masks, c_masks);
     } else {
       Forward<double>(g->forward(), g->transposed(), ev.values.defined() ? ev.values.data_ptr<double>() : nullptr, r0,
-                      c0, layers, slope, last_rows, r_total.data_ptr<double>(), c_total.data_ptr<double>(), r_masks,
+                      c0, layers, slope, listed, r_total.data_ptr<double>(), c_total.data_ptr<double>(), r_masks,
                       c_masks);
     }
     internal::SaveIndex(ctx, "a", g->forward());
     internal::SaveIndex(ctx, "at", g->transposed());
     ctx->saved_data["values"] = ev.values;
     ctx->saved_data["r_masks"] = r_masks;
+    ctx->saved_data["last_rows"] = last_rows;
     ctx->saved_data["c_masks"] = c_masks;
     ctx->saved_data["layers"] = layers;
     ctx->saved_data["slope"] = slope;
@@ -214,15 +348,21 @@ struct ResidualGcnFunction : public torch::autograd::Function<ResidualGcnFunctio
     const int64_t d = grads[0].size(-1);
     // A gradient made only of sparse gathers' rows (cpu::GatherRowsSparseGradient) arrives sparse.
     const auto dense = [](const at::Tensor& g) { return g.is_sparse() ? g.to_dense() : g; };
-    const at::Tensor gr = dense(grads[0]).reshape({a.rows, d}).contiguous();
+    const at::Tensor last_rows = ctx->saved_data["last_rows"].toTensor();
+    const Listed listed = last_rows.defined() ? Listed(last_rows, a.rows) : Listed();
+    // The listed rows' gradient added to +0, as a gather of them from all rows would give it
+    // back (so -0 becomes +0): the input gradients are then that gather's, bit for bit.
+    const at::Tensor gr =
+        last_rows.defined() ? at::zeros({listed.n, d}, grads[0].options()).add_(dense(grads[0]).reshape({listed.n, d}))
+                            : dense(grads[0]).reshape({a.rows, d}).contiguous();
     const at::Tensor gc = dense(grads[1]).reshape({a.cols, d}).contiguous();
     at::Tensor r_out, c_out;
     if (gr.scalar_type() == at::kFloat) {
       Backward<float>(a, at_, values.defined() ? values.data_ptr<float>() : nullptr, gr, gc, layers,
-                      static_cast<float>(slope), r_masks, c_masks, r_out, c_out);
+                      static_cast<float>(slope), r_masks, c_masks, listed, r_out, c_out);
     } else {
       Backward<double>(a, at_, values.defined() ? values.data_ptr<double>() : nullptr, gr, gc, layers, slope, r_masks,
-                       c_masks, r_out, c_out);
+                       c_masks, listed, r_out, c_out);
     }
     return {r_out.view(ctx->saved_data["r_sizes"].toIntVector()),
             c_out.view(ctx->saved_data["c_sizes"].toIntVector()),
@@ -255,16 +395,22 @@ ResidualGcnResult ResidualGcn(const CsrGraph& g, const at::Tensor& rows0, const 
                               double slope, const at::Tensor& edge_values, const at::Tensor& last_layer_rows) {
   internal::Check(layers >= 0, "ResidualGcn: layers must be >= 0");
   const internal::EdgeValues ev = internal::CheckedEdgeValues(g, edge_values, rows0);
-  if (!cpu::UseCpuKernels(rows0)) return UnfusedResidualGcn(g, rows0, cols0, layers, slope, ev.values);
   at::Tensor last_rows;
   if (last_layer_rows.defined()) {
-    last_rows = last_layer_rows.to(at::kLong).contiguous();
+    last_rows = last_layer_rows.to(at::kCPU, at::kLong).contiguous();
     internal::Check(last_rows.dim() == 1, "ResidualGcn: last_layer_rows must be a list of rows");
     const int64_t* row = last_rows.data_ptr<int64_t>();
     for (int64_t k = 0; k < last_rows.numel(); ++k) {
       internal::Check(row[k] >= 0 && row[k] < g.rows(), "ResidualGcn: last_layer_rows out of range");
       internal::Check(k == 0 || row[k] > row[k - 1], "ResidualGcn: last_layer_rows not ascending, or a row twice");
     }
+  }
+  if (!cpu::UseCpuKernels(rows0)) {
+    ResidualGcnResult whole = UnfusedResidualGcn(g, rows0, cols0, layers, slope, ev.values);
+    if (last_rows.defined()) {
+      whole.rows = whole.rows.reshape({-1, rows0.size(-1)}).index_select(0, last_rows.to(rows0.device()));
+    }
+    return whole;
   }
   const auto out =
       ResidualGcnFunction::apply(rows0, cols0, &g, layers, slope, ev, last_rows.defined() ? &last_rows : nullptr);

@@ -33,7 +33,7 @@
 namespace hardgnn::graph {
 
 struct ResidualGcnResult {
-  at::Tensor rows;  // Σ_l r^l, shaped like rows0
+  at::Tensor rows;  // Σ_l r^l, shaped like rows0 ([n, d] for n listed last-layer rows)
   at::Tensor cols;  // Σ_l c^l, shaped like cols0
 };
 
@@ -42,11 +42,14 @@ struct ResidualGcnResult {
 // gradient). Differentiable with respect to rows0 and cols0. layers >= 0.
 //
 // last_layer_rows: undefined (every row), or the rows (flat indices into g.rows(), ascending)
-// of `rows` the caller reads: the last layer's pass then computes those rows only (the columns'
-// pass needs every row of layer L-1, so it is whole), and they get the same bits. The other
-// rows of `rows` hold their sum to layer L-1: the caller must not read them, and their output
-// gradient must be zero (SelfGNN reads the batch's users of the per-slice user embeddings, 512
-// of 20,000 at the published Yelp shape). The ATen path (no CPU kernels) computes every row.
+// the caller reads: `rows` is then [n, d], row k the total of listed row k, with the same bits
+// as the whole computation's row. Only the listed rows keep a total, the last layer's pass
+// computes only them (the columns' pass needs every row of layer L-1, so it is whole), and the
+// backward's first column pass sums only their entries (the others' gradient being zero).
+// The input gradients are the whole computation's, bit for bit, when the listed rows are read
+// from it by a gather (SelfGNN reads the batch's users of the per-slice user embeddings, 512 of
+// 20,000 at the published Yelp shape). The ATen path (no CPU kernels) computes every row and
+// gathers the listed ones.
 ResidualGcnResult ResidualGcn(const CsrGraph& g, const at::Tensor& rows0, const at::Tensor& cols0, int64_t layers,
                               double slope, const at::Tensor& edge_values = {},
                               const at::Tensor& last_layer_rows = {});

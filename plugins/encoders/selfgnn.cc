@@ -90,18 +90,21 @@ class SelfGnn : public Encoder {
       user_dropout_seed_ = DrawDropoutSeed();
       item_dropout_seed_ = DrawDropoutSeed();
     }
-    at::Tensor user_short, item_short;  // [G,U,d], [G,I,d]
+    ShortTermEmbeddings short_term;
     {
       ScopedPhase phase("forward: graph encoder");
       // The step reads the batch's users' slices only (batch_short), unless every user is fused.
-      std::tie(user_short, item_short) = ShortTerm(options_.all_rows ? at::Tensor() : batch.users);
+      short_term = ShortTerm(options_.all_rows ? at::Tensor() : batch.users);
     }
     const at::Tensor& users = batch.users;
-    const at::Tensor batch_short = user_short.index_select(1, users);  // [G,B,d]
+    const at::Tensor& user_short = short_term.users;
+    const at::Tensor& item_short = short_term.items;
+    const at::Tensor batch_short =
+        user_short.index_select(1, short_term.batch_rows.defined() ? short_term.batch_rows : users);  // [G,B,d]
     at::Tensor user_long, item_table;
     {
       ScopedPhase phase("forward: interval fusion");
-      std::tie(user_long, item_table) = FuseForStep(user_short, batch_short, item_short, batch, all_items);
+      std::tie(user_long, item_table) = FuseForStep(short_term, batch_short, batch, all_items);
     }
     at::Tensor seq;
     {
@@ -137,8 +140,9 @@ class SelfGnn : public Encoder {
 
   std::unique_ptr<EvalScorer> MakeEvalScorer() override {
     torch::NoGradGuard no_grad;
-    auto [user_short, item_short] = ShortTerm();
-    return std::make_unique<SelfGnnScorer>(*this, FuseInChunks(user_short, false), FuseInChunks(item_short, true));
+    const ShortTermEmbeddings short_term = ShortTerm();
+    return std::make_unique<SelfGnnScorer>(*this, FuseInChunks(short_term.users, false),
+                                           FuseInChunks(short_term.items, true));
   }
 
   at::Tensor Predict(const at::Tensor& user_long, const at::Tensor& seq) const {
@@ -147,42 +151,57 @@ class SelfGnn : public Encoder {
   SequenceEncoder& sequence() { return sequence_; }
 
  private:
-  // Short-term embeddings of every user and item in every slice (SPEC §2.1). Given `users`, only
-  // their rows of the users' embeddings are complete (the GCN's last layer skips the others:
-  // residual_gcn.h), for a forward pass that reads no other user's.
-  std::pair<at::Tensor, at::Tensor> ShortTerm(const at::Tensor& users = {}) {
+  // Short-term embeddings in every slice (SPEC §2.1): every item's, and every user's, or given
+  // `users` (a batch's), only their rows (the GCN computes only those rows' totals and last
+  // layer: residual_gcn.h), for a forward pass that reads no other user's.
+  struct ShortTermEmbeddings {
+    at::Tensor users;       // [G, U, d], or given users [G, n, d]: the n distinct ones, ascending
+    at::Tensor items;       // [G, I, d]
+    at::Tensor batch_rows;  // given users: each one's row of `users` ([B]); else undefined
+  };
+  ShortTermEmbeddings ShortTerm(const at::Tensor& users = {}) {
     at::Tensor values = edge_norm_.defined() ? OnDevice(edge_norm_, edge_norm_on_device_, user_embed_.device()) : edge_norm_;
     if (options_.edge_dropout && is_training()) {
       at::Tensor keep = at::bernoulli(at::full({graph_.nnz()}, options_.keep_rate)).to(user_embed_.device()) / options_.keep_rate;
       values = values.defined() ? values * keep : keep;
     }
-    at::Tensor last_rows;
-    if (users.defined()) {  // user u of slice k is row k·U + u of the block-diagonal graph
-      const at::Tensor ids = users.to(at::kCPU, at::kLong).contiguous();
-      std::vector<int64_t>& once = batch_users_;
-      once.assign(ids.data_ptr<int64_t>(), ids.data_ptr<int64_t>() + ids.numel());
-      std::sort(once.begin(), once.end());
-      once.erase(std::unique(once.begin(), once.end()), once.end());
-      const int64_t n = static_cast<int64_t>(once.size());
-      if (!batch_user_rows_.defined() || batch_user_rows_.numel() < num_slices_ * n) {
-        batch_user_rows_ = at::empty({num_slices_ * n}, at::kLong);
-      }
-      last_rows = batch_user_rows_.narrow(0, 0, num_slices_ * n);
-      int64_t* row = last_rows.data_ptr<int64_t>();
-      for (int64_t k = 0; k < num_slices_; ++k) {
-        for (int64_t j = 0; j < n; ++j) row[k * n + j] = k * num_users_ + once[j];
-      }
+    if (!users.defined()) {
+      graph::ResidualGcnResult r =
+          graph::ResidualGcn(graph_, user_embed_, item_embed_, options_.gnn_layers, options_.leaky, values);
+      return {r.rows, r.cols, at::Tensor()};
+    }
+    // User u of slice k is row k·U + u of the block-diagonal graph.
+    const at::Tensor ids = users.to(at::kCPU, at::kLong).contiguous();
+    const int64_t batch = ids.numel();
+    std::vector<int64_t>& once = batch_users_;
+    once.assign(ids.data_ptr<int64_t>(), ids.data_ptr<int64_t>() + batch);
+    std::sort(once.begin(), once.end());
+    once.erase(std::unique(once.begin(), once.end()), once.end());
+    const int64_t n = static_cast<int64_t>(once.size());
+    if (!batch_user_rows_.defined() || batch_user_rows_.numel() < num_slices_ * n + batch) {
+      batch_user_rows_ = at::empty({num_slices_ * n + batch}, at::kLong);
+    }
+    const at::Tensor last_rows = batch_user_rows_.narrow(0, 0, num_slices_ * n);
+    int64_t* row = last_rows.data_ptr<int64_t>();
+    for (int64_t k = 0; k < num_slices_; ++k) {
+      for (int64_t j = 0; j < n; ++j) row[k * n + j] = k * num_users_ + once[j];
+    }
+    const at::Tensor batch_rows = batch_user_rows_.narrow(0, num_slices_ * n, batch);
+    int64_t* place = batch_rows.data_ptr<int64_t>();
+    for (int64_t b = 0; b < batch; ++b) {
+      place[b] = std::lower_bound(once.begin(), once.end(), ids.data_ptr<int64_t>()[b]) - once.begin();
     }
     graph::ResidualGcnResult r =
         graph::ResidualGcn(graph_, user_embed_, item_embed_, options_.gnn_layers, options_.leaky, values, last_rows);
-    return {r.rows, r.cols};
+    return {r.rows.view({num_slices_, n, options_.dim}), r.cols, batch_rows.to(users.device())};
   }
 
   // Long-term embeddings of the batch's users [B, d] and the item table [I, d]: every item
   // when all_items, else only the touched rows are computed (the others are zero). batch_short:
   // user_short's slices of the batch's users, which the views read too.
-  std::pair<at::Tensor, at::Tensor> FuseForStep(const at::Tensor& user_short, const at::Tensor& batch_short,
-                                                const at::Tensor& item_short, const Batch& batch, bool all_items) {
+  std::pair<at::Tensor, at::Tensor> FuseForStep(const ShortTermEmbeddings& short_term, const at::Tensor& batch_short,
+                                                const Batch& batch, bool all_items) {
+    const at::Tensor &user_short = short_term.users, &item_short = short_term.items;
     if (options_.all_rows) {  // the published formulation: fuse everyone, then pick
       return {Fuse(user_short, /*items=*/false, at::arange(num_users_, at::kLong)).index_select(0, batch.users),
               Fuse(item_short, /*items=*/true, at::arange(num_items_, at::kLong))};
@@ -193,7 +212,7 @@ class SelfGnn : public Encoder {
     // would add that user's parts in another order, so the fusion gathers its own.
     const bool distinct = std::get<0>(at::_unique(batch.users)).size(0) == batch.users.size(0);
     // A user row's dropout is keyed by its row of the whole batch, an item's by its id.
-    at::Tensor user_long = Fuse(distinct ? batch_short : user_short.index_select(1, batch.users), false,
+    at::Tensor user_long = Fuse(distinct ? batch_short : user_short.index_select(1, short_term.batch_rows), false,
                                 at::arange(batch.first_row, batch.first_row + batch.size(), at::kLong));
     const at::Tensor& touched = batch.touched_items;
     at::Tensor table = at::zeros({num_items_, options_.dim}, item_short.options());
@@ -320,9 +339,10 @@ class SelfGnn : public Encoder {
   uint64_t user_dropout_seed_ = 0, item_dropout_seed_ = 0;  // this training pass's
   graph::CsrGraph graph_;
   at::Tensor edge_norm_, latest_slice_;                        // on the CPU
-  // ShortTerm's list of the batch's users' rows, reused from step to step, so that a step adds no
-  // allocation before the GCN: the list's first checks, a few small ATen tensors a step there,
-  // raised a training run's resident peak by about 27 MB under tcmalloc (live tensors unchanged).
+  // ShortTerm's list of the batch's users' rows (then each batch row's place among them), reused
+  // from step to step, so that a step adds no allocation before the GCN: the list's first checks,
+  // a few small ATen tensors a step there, raised a training run's resident peak by about 27 MB
+  // under tcmalloc (live tensors unchanged).
   std::vector<int64_t> batch_users_;
   at::Tensor batch_user_rows_;
   at::Tensor edge_norm_on_device_, latest_slice_on_device_;    // their copies where the parameters are

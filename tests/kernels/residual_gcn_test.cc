@@ -20,6 +20,7 @@ namespace hardgnn::graph {
 namespace {
 
 using hardgnn::testing::AllClose;
+using hardgnn::testing::BitEqual;
 using hardgnn::testing::BitIdenticalAcrossThreads;
 using hardgnn::testing::GradCheck;
 
@@ -145,32 +146,45 @@ TEST(ResidualGcnTest, SparseOutputGradientsGiveTheDenseOnesInputGradients) {
 }
 
 // The last layer over listed rows only (what a SelfGNN step reads of the users' embeddings):
-// those rows get every row's bits, the columns too, and given gradients on those rows only, the
-// input gradients are the same bits; with 1, 2 and 3 layers (the last also the first), with
-// and without edge weights, on 1 and 2 threads.
+// the [n, d] rows returned are the whole computation's listed rows, bit for bit, the columns
+// too, and the input gradients are the same bits as the whole computation's read by a gather
+// of those rows; with 0 to 3 layers (1: the last also the first), with and without edge
+// weights, on 1 and 2 threads, with -0 in the rows' gradient (a gather's backward makes it +0).
 TEST(ResidualGcnTest, LastLayerOverListedRowsGivesThemTheSameBits) {
-  const CsrGraph g = CsrGraph::BlockDiagonal(RandomSlices(3, 40, 70, 300, 31));
   const at::Tensor listed = at::tensor({0, 3, 41, 60, 77, 119}, at::kLong);  // flat rows of slices 0-2
   const int was = at::get_num_threads();
-  for (const int64_t layers : {1, 2, 3}) {
-    for (const bool weighted : {false, true}) {
-      for (const int threads : {1, 2}) {
-        at::set_num_threads(threads);
-        at::manual_seed(9);
-        const at::Tensor w = weighted ? at::rand({g.nnz()}) : at::Tensor();
-        const at::Tensor gi = at::randn({3, 70, 64}), gl = at::randn({6, 64});
-        std::vector<at::Tensor> out[2];
-        for (const bool list : {false, true}) {
-          const at::Tensor u = at::randn({3, 40, 64}, at::Generator(at::detail::createCPUGenerator(3))).requires_grad_();
-          const at::Tensor i = at::randn({3, 70, 64}, at::Generator(at::detail::createCPUGenerator(4))).requires_grad_();
-          const ResidualGcnResult r = ResidualGcn(g, u, i, layers, 0.5, w, list ? listed : at::Tensor());
-          const at::Tensor read = r.rows.reshape({-1, 64}).index_select(0, listed);
-          ((read * gl).sum() + (r.cols * gi).sum()).backward();
-          out[list] = {read.detach(), r.cols.detach(), u.grad(), i.grad()};
-        }
-        for (int k = 0; k < 4; ++k) {
-          EXPECT_TRUE(at::equal(out[1][k], out[0][k])) << layers << " layers, weighted " << weighted << ", " << threads
-                                                       << " threads, output " << k;
+  // 40 entries a slice: listed rows without entries (their gradient (L + 1)·gS), 300: with.
+  for (const int64_t pairs : {40, 300}) {
+    const CsrGraph g = CsrGraph::BlockDiagonal(RandomSlices(3, 40, 70, pairs, 31));
+    const int64_t* row_ptr = g.forward().row_ptr.data_ptr<int64_t>();
+    int64_t empty = 0;
+    for (int64_t k = 0; k < listed.numel(); ++k)
+      empty += row_ptr[listed[k].item<int64_t>()] == row_ptr[listed[k].item<int64_t>() + 1];
+    EXPECT_EQ(empty > 0, pairs == 40);
+    for (const int64_t layers : {0, 1, 2, 3}) {
+      for (const bool weighted : {false, true}) {
+        for (const int threads : {1, 2}) {
+          at::set_num_threads(threads);
+          at::manual_seed(9);
+          const at::Tensor w = weighted ? at::rand({g.nnz()}) : at::Tensor();
+          const at::Tensor gi = at::randn({3, 70, 64});
+          at::Tensor gl = at::randn({6, 64});
+          gl.narrow(1, 0, 5).fill_(-0.0);
+          std::vector<at::Tensor> out[2];
+          for (const bool list : {false, true}) {
+            const at::Tensor u =
+                at::randn({3, 40, 64}, at::Generator(at::detail::createCPUGenerator(3))).requires_grad_();
+            const at::Tensor i =
+                at::randn({3, 70, 64}, at::Generator(at::detail::createCPUGenerator(4))).requires_grad_();
+            const ResidualGcnResult r = ResidualGcn(g, u, i, layers, 0.5, w, list ? listed : at::Tensor());
+            const at::Tensor read = list ? r.rows : r.rows.reshape({-1, 64}).index_select(0, listed);
+            ((read * gl).sum() + (r.cols * gi).sum()).backward();
+            out[list] = {read.detach(), r.cols.detach(), u.grad(), i.grad()};
+          }
+          for (int k = 0; k < 4; ++k) {
+            EXPECT_TRUE(BitEqual(out[1][k], out[0][k])) << pairs << " pairs, " << layers << " layers, weighted "
+                                                        << weighted << ", " << threads << " threads, output " << k;
+          }
         }
       }
     }
