@@ -400,10 +400,13 @@ ResidualGcnResult ResidualGcn(const CsrGraph& g, const at::Tensor& rows0, const 
     last_rows = last_layer_rows.to(at::kCPU, at::kLong).contiguous();
     internal::Check(last_rows.dim() == 1, "ResidualGcn: last_layer_rows must be a list of rows");
     const int64_t* row = last_rows.data_ptr<int64_t>();
+    bool in_range = true, ascending = true;  // one Check each, not two a row: each builds its message
     for (int64_t k = 0; k < last_rows.numel(); ++k) {
-      internal::Check(row[k] >= 0 && row[k] < g.rows(), "ResidualGcn: last_layer_rows out of range");
-      internal::Check(k == 0 || row[k] > row[k - 1], "ResidualGcn: last_layer_rows not ascending, or a row twice");
+      in_range = in_range && row[k] >= 0 && row[k] < g.rows();
+      ascending = ascending && (k == 0 || row[k] > row[k - 1]);
     }
+    internal::Check(in_range, "ResidualGcn: last_layer_rows out of range");
+    internal::Check(ascending, "ResidualGcn: last_layer_rows not ascending, or a row twice");
   }
   if (!cpu::UseCpuKernels(rows0)) {
     ResidualGcnResult whole = UnfusedResidualGcn(g, rows0, cols0, layers, slope, ev.values);
