@@ -135,50 +135,24 @@ struct PartEpilogue {
 };
 
 // The rows of the last layer the caller reads (residual_gcn.h's last_layer_rows): the list,
-// ascending, and each row's place in it (-1: not listed).
+// ascending, and each row's place in it (int32, -1: not listed), made once in the forward and
+// kept for the backward.
 struct Listed {
   const int64_t* rows = nullptr;  // null: every row
   int64_t n = 0;
-  std::vector<int32_t> place;
+  at::Tensor place;
   Listed() = default;
-  Listed(const at::Tensor& list, int64_t num_rows)
-      : rows(list.data_ptr<int64_t>()), n(list.numel()), place(num_rows, -1) {
-    for (int64_t k = 0; k < n; ++k) place[rows[k]] = static_cast<int32_t>(k);
+  Listed(const at::Tensor& list, const at::Tensor& places)
+      : rows(list.data_ptr<int64_t>()), n(list.numel()), place(places) {}
+  static Listed Of(const at::Tensor& list, int64_t num_rows) {
+    at::Tensor places = at::full({num_rows}, -1, at::kInt);
+    int32_t* at = places.data_ptr<int32_t>();
+    const int64_t* rows = list.data_ptr<int64_t>();
+    for (int64_t k = 0; k < list.numel(); ++k) at[rows[k]] = static_cast<int32_t>(k);
+    return Listed(list, places);
   }
-  const int32_t* Places() const { return rows != nullptr ? place.data() : nullptr; }
+  const int32_t* Places() const { return rows != nullptr ? place.data_ptr<int32_t>() : nullptr; }
 };
-
-// The entries of the transposed orientation whose source is a listed row of the forward one
-// `f`, in the transposed orientation's order (its sources ascend within a row, as the list
-// does), each source renumbered to its place in the list, and each entry's forward position
-// (for the edge values).
-struct ListedSources {
-  std::vector<int64_t> row_ptr;  // [cols + 1]
-  std::vector<int32_t> col;
-  std::vector<int64_t> edge;
-};
-
-ListedSources SourcesInList(const CsrIndex& f, const Listed& listed) {
-  const int64_t* fp = f.row_ptr.data_ptr<int64_t>();
-  const int32_t* fc = f.col.data_ptr<int32_t>();
-  ListedSources s;
-  s.row_ptr.assign(f.cols + 1, 0);
-  for (int64_t k = 0; k < listed.n; ++k) {
-    for (int64_t e = fp[listed.rows[k]]; e < fp[listed.rows[k] + 1]; ++e) ++s.row_ptr[fc[e] + 1];
-  }
-  for (int64_t c = 0; c < f.cols; ++c) s.row_ptr[c + 1] += s.row_ptr[c];
-  s.col.resize(s.row_ptr[f.cols]);
-  s.edge.resize(s.row_ptr[f.cols]);
-  std::vector<int64_t> next(s.row_ptr.begin(), s.row_ptr.end() - 1);
-  for (int64_t k = 0; k < listed.n; ++k) {  // ascending sources: each row's entries in order
-    for (int64_t e = fp[listed.rows[k]]; e < fp[listed.rows[k] + 1]; ++e) {
-      const int64_t at = next[fc[e]]++;
-      s.col[at] = static_cast<int32_t>(k);
-      s.edge[at] = e;
-    }
-  }
-  return s;
-}
 
 uint64_t* Bits(const at::Tensor& masks, int64_t layer) {
   return reinterpret_cast<uint64_t*>(masks[layer].data_ptr<int64_t>());
@@ -276,7 +250,9 @@ void Backward(const CsrIndex& a, const CsrIndex& at_, const T* values, const at:
     from_r.slope = slope;
     const AddTwoEpilogue<T> c_epilogue{gc.data_ptr<T>(), c_cur, c_next, d, l == 0, T(layers + 1)};
     if (r_cur_listed != nullptr) {  // G^L_r: the listed rows' (and their masks, in list order)
-      const ListedSources part = SourcesInList(a, listed);
+      // The transposed graph's entries from listed sources, each source as its place in the list.
+      const internal::Transposed part = internal::TransposeRows(
+          a.cols, a.row_ptr.data_ptr<int64_t>(), a.col.data_ptr<int32_t>(), listed.rows, listed.n);
       from_r.row_ptr = part.row_ptr.data();
       from_r.col = part.col.data();
       from_r.edge = part.edge.data();
@@ -301,7 +277,7 @@ struct ResidualGcnFunction : public torch::autograd::Function<ResidualGcnFunctio
                                                 const at::Tensor* last_rows_or_null) {
     // Not a tensor argument: autograd's apply would take an undefined one for an input.
     const at::Tensor last_rows = last_rows_or_null != nullptr ? *last_rows_or_null : at::Tensor();
-    const Listed listed = last_rows.defined() ? Listed(last_rows, g->rows()) : Listed();
+    const Listed listed = last_rows.defined() ? Listed::Of(last_rows, g->rows()) : Listed();
     const at::Tensor r0 = internal::AsMatrix(rows0, g->rows(), g->num_blocks());
     const at::Tensor c0 = internal::AsMatrix(cols0, g->cols(), g->num_blocks());
     internal::Check(r0.size(1) == c0.size(1) && r0.scalar_type() == c0.scalar_type(),
@@ -327,6 +303,7 @@ struct ResidualGcnFunction : public torch::autograd::Function<ResidualGcnFunctio
     ctx->saved_data["values"] = ev.values;
     ctx->saved_data["r_masks"] = r_masks;
     ctx->saved_data["last_rows"] = last_rows;
+    ctx->saved_data["last_rows_places"] = listed.place;
     ctx->saved_data["c_masks"] = c_masks;
     ctx->saved_data["layers"] = layers;
     ctx->saved_data["slope"] = slope;
@@ -349,7 +326,8 @@ struct ResidualGcnFunction : public torch::autograd::Function<ResidualGcnFunctio
     // A gradient made only of sparse gathers' rows (cpu::GatherRowsSparseGradient) arrives sparse.
     const auto dense = [](const at::Tensor& g) { return g.is_sparse() ? g.to_dense() : g; };
     const at::Tensor last_rows = ctx->saved_data["last_rows"].toTensor();
-    const Listed listed = last_rows.defined() ? Listed(last_rows, a.rows) : Listed();
+    const Listed listed =
+        last_rows.defined() ? Listed(last_rows, ctx->saved_data["last_rows_places"].toTensor()) : Listed();
     // The listed rows' gradient added to +0, as a gather of them from all rows would give it
     // back (so -0 becomes +0): the input gradients are then that gather's, bit for bit.
     const at::Tensor gr =

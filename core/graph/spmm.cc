@@ -157,6 +157,28 @@ CsrIndex LoadIndex(torch::autograd::AutogradContext* ctx, const std::string& pre
   return m;
 }
 
+Transposed TransposeRows(int64_t num_cols, const int64_t* row_ptr, const int32_t* col, const int64_t* rows,
+                         int64_t n) {
+  const auto row = [&](int64_t k) { return rows != nullptr ? rows[k] : k; };
+  Transposed t;
+  t.row_ptr.assign(num_cols + 1, 0);
+  for (int64_t k = 0; k < n; ++k) {
+    for (int64_t e = row_ptr[row(k)]; e < row_ptr[row(k) + 1]; ++e) ++t.row_ptr[col[e] + 1];
+  }
+  for (int64_t c = 0; c < num_cols; ++c) t.row_ptr[c + 1] += t.row_ptr[c];
+  t.col.resize(t.row_ptr[num_cols]);
+  t.edge.resize(t.row_ptr[num_cols]);
+  std::vector<int64_t> next(t.row_ptr.begin(), t.row_ptr.end() - 1);
+  for (int64_t k = 0; k < n; ++k) {  // sources in order: each transposed row ascending
+    for (int64_t e = row_ptr[row(k)]; e < row_ptr[row(k) + 1]; ++e) {
+      const int64_t at = next[col[e]]++;
+      t.col[at] = static_cast<int32_t>(k);
+      t.edge[at] = e;
+    }
+  }
+  return t;
+}
+
 }  // namespace internal
 
 std::pair<at::Tensor, at::Tensor> CsrGraph::Coo(const c10::Device& device) const {
@@ -177,25 +199,12 @@ CsrGraph::CsrGraph(const data::Csr& a, int64_t num_blocks)
     throw std::invalid_argument("CsrGraph: inconsistent Csr");
   }
   fwd_ = MakeIndex(a.num_rows, a.num_cols, a.row_ptr, a.col, nullptr);
-  // Transpose by counting sort over columns; rows are visited in order, so each transposed row
-  // is ascending, and edge[] records where each entry sits in the forward order.
-  std::vector<int64_t> t_ptr(a.num_cols + 1, 0);
   for (int32_t c : a.col) {
     if (c < 0 || c >= a.num_cols) throw std::invalid_argument("CsrGraph: column out of range");
-    ++t_ptr[c + 1];
   }
-  for (int64_t c = 0; c < a.num_cols; ++c) t_ptr[c + 1] += t_ptr[c];
-  std::vector<int32_t> t_col(a.nnz());
-  std::vector<int64_t> t_edge(a.nnz());
-  std::vector<int64_t> next(t_ptr.begin(), t_ptr.end() - 1);
-  for (int64_t r = 0; r < a.num_rows; ++r) {
-    for (int64_t k = a.row_ptr[r]; k < a.row_ptr[r + 1]; ++k) {
-      const int64_t pos = next[a.col[k]]++;
-      t_col[pos] = static_cast<int32_t>(r);
-      t_edge[pos] = k;
-    }
-  }
-  bwd_ = MakeIndex(a.num_cols, a.num_rows, t_ptr, t_col, &t_edge);
+  const internal::Transposed t =
+      internal::TransposeRows(a.num_cols, a.row_ptr.data(), a.col.data(), nullptr, a.num_rows);
+  bwd_ = MakeIndex(a.num_cols, a.num_rows, t.row_ptr, t.col, &t.edge);
 }
 
 CsrGraph CsrGraph::BlockDiagonal(const std::vector<data::Csr>& blocks) {

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "core/cpu/parallel.h"
 #include "core/cpu/vec.h"
@@ -36,6 +37,18 @@ void Check(bool ok, const std::string& what);
 at::Tensor AsMatrix(const at::Tensor& dense, int64_t n, int64_t num_blocks);
 // Validates optional per-edge values against g and dense's dtype; detached and contiguous.
 EdgeValues CheckedEdgeValues(const CsrGraph& g, const at::Tensor& edge_values, const at::Tensor& dense);
+
+// The transpose of the CSR rows `rows` (n of them, ascending; every row, n = the row count,
+// where rows is null) of a matrix with num_cols columns, by counting sort over the columns:
+// each transposed row lists its entries' sources ascending, each source given as its place in
+// `rows` (as its row where rows is null), with the entry's position in the forward order.
+struct Transposed {
+  std::vector<int64_t> row_ptr;  // [num_cols + 1]
+  std::vector<int32_t> col;
+  std::vector<int64_t> edge;
+};
+Transposed TransposeRows(int64_t num_cols, const int64_t* row_ptr, const int32_t* col, const int64_t* rows,
+                         int64_t n);
 
 // Keep an orientation alive in an autograd node (saved_data), and get it back in backward.
 void SaveIndex(torch::autograd::AutogradContext* ctx, const std::string& prefix, const CsrIndex& m);
