@@ -6,6 +6,7 @@
 #include <benchmark/benchmark.h>
 
 #include "benchmarks/common.h"
+#include "plugins/encoders/selfgnn/dropout.h"
 #include "plugins/encoders/selfgnn/fused_lstm.h"
 #include "plugins/encoders/selfgnn/reference.h"
 
@@ -41,7 +42,19 @@ void Lstm(benchmark::State& state, LstmFn fn, bool backward) {
   BENCHMARK_CAPTURE(Lstm, name##_forward, fn, false)->Apply(TimedRows); \
   BENCHMARK_CAPTURE(Lstm, name##_forward_backward, fn, true)->Apply(TimedRows)
 
+// The output's row dropout (SelfGNN's keep rate 0.5, one key per row) after the fused LSTM, and
+// inside it (FusedLstmWithDropout: the same bits without the dropout's passes).
+constexpr uint64_t kDropoutSeed = 0x5eed;
+at::Tensor FusedThenDropout(const at::Tensor& x, const at::Tensor& k, const at::Tensor& b, double forget_bias) {
+  return selfgnn::RowDropout(selfgnn::FusedLstm(x, k, b, forget_bias), 0.5, true, kDropoutSeed, at::arange(x.size(0)));
+}
+at::Tensor FusedWithDropout(const at::Tensor& x, const at::Tensor& k, const at::Tensor& b, double forget_bias) {
+  return selfgnn::FusedLstmWithDropout(x, k, b, forget_bias, {0.5, kDropoutSeed, at::arange(x.size(0))});
+}
+
 LSTM_BENCH(fused, &selfgnn::FusedLstm);
+LSTM_BENCH(fused_then_dropout, &FusedThenDropout);
+LSTM_BENCH(fused_with_dropout, &FusedWithDropout);
 LSTM_BENCH(reference, &selfgnn::ReferenceLstm);
 LSTM_BENCH(stock, &selfgnn::StockLstm);
 

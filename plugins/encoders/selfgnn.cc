@@ -266,14 +266,18 @@ class SelfGnn : public Encoder {
     // No rows (no untouched item, no extra pick): the stock modules cannot reshape an empty batch.
     if (slices.size(1) == 0) return at::zeros({0, options_.dim}, slices.options());
     at::Tensor x = slices.permute({1, 0, 2});  // [N, G, d], a strided view: the RNN reads it in place
+    const double p = 1.0 - options_.keep_rate;
+    const FusionDropout dropout{p, items ? item_dropout_seed_ : user_dropout_seed_, keys};
+    // The fused LSTM masks its output itself (RowDropout's bits) where it applies.
+    const bool rnn_drops = keys.defined() && is_training() && p > 0 && p < 1 && Rnn(items)->TakesDropout(x);
     at::Tensor h;
     {
       ScopedPhase phase(untouched_phases ? kUntouchedRnn : nullptr);
-      h = Rnn(items)->forward(x);
+      h = Rnn(items)->forward(x, rnn_drops ? &dropout : nullptr);
     }
-    if (keys.defined()) {
+    if (keys.defined() && !rnn_drops) {
       ScopedPhase phase(untouched_phases ? kUntouchedDropout : nullptr);
-      h = RowDropout(h, 1.0 - options_.keep_rate, is_training(), items ? item_dropout_seed_ : user_dropout_seed_, keys);
+      h = RowDropout(h, p, is_training(), dropout.seed, keys);
     }
     ScopedPhase phase(untouched_phases ? kUntouchedAttention : nullptr);
     return Attention(items)->forward(h);

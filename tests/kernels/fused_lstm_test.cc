@@ -214,6 +214,54 @@ TEST(FusedLstmTest, Avx2MathGivesTheGenericBits) {
   ExpectTheCellsBitsWith<cpu::ScopedGenericMath>(14, {32, 24, 12});
 }
 
+// The output dropout inside the LSTM (each block's outputs masked once its steps are done, its
+// output gradient as its backward starts) gives RowDropout-after-FusedLstm's output and
+// gradients bit for bit: partial last blocks, a time-major input, both thread counts, with and
+// without autograd.
+TEST(FusedLstmTest, FusedDropoutGivesTheBitsOfRowDropoutAfter) {
+  at::manual_seed(16);
+  const int64_t g = 5, d = 16;
+  for (const int64_t n : {300, 128, 7}) {
+    for (const bool time_major : {false, true}) {
+      const at::Tensor x = time_major ? at::randn({g, n, d}).transpose(0, 1) : at::randn({n, g, d});
+      const std::vector<at::Tensor> in = {x, at::rand({2 * d, 4 * d}) * 0.5 - 0.25, at::randn({4 * d}) * 0.1};
+      const at::Tensor gy = at::randn({n, g, d});
+      const FusionDropout dropout{0.4, 0x5eed + static_cast<uint64_t>(n), at::randperm(10 * n).narrow(0, 0, n)};
+      const auto fused = [&](const std::vector<at::Tensor>& v) {
+        return FusedLstmWithDropout(v[0], v[1], v[2], 1.0, dropout);
+      };
+      const auto after = [&](const std::vector<at::Tensor>& v) {
+        return RowDropout(FusedLstm(v[0], v[1], v[2]), dropout.p, true, dropout.seed, dropout.keys);
+      };
+      for (const int threads : {1, 2}) {
+        at::set_num_threads(threads);
+        const auto a = OutputAndGrads(fused, in, gy), b = OutputAndGrads(after, in, gy);
+        for (size_t k = 0; k < a.size(); ++k) {
+          EXPECT_TRUE(BitEqual(a[k], b[k])) << n << " rows, " << threads << " threads, tensor " << k;
+        }
+        // The mask is there: about 40% of the outputs are zeros (none are without dropout).
+        const double zeros = a[0].eq(0).to(at::kDouble).mean().item<double>();
+        EXPECT_NEAR(zeros, 0.4, n > 100 ? 0.03 : 0.15) << n << " rows";
+        at::NoGradGuard no_grad;
+        EXPECT_TRUE(BitEqual(FusedLstmWithDropout(in[0], in[1], in[2], 1.0, dropout), b[0]))
+            << n << " rows, no autograd";
+      }
+    }
+  }
+}
+
+TEST(FusedLstmTest, RejectsAnUnfusableDropout) {
+  const at::Tensor x = at::zeros({3, 2, 4}), kernel = at::zeros({8, 16}), bias = at::zeros({16});
+  const at::Tensor keys = at::arange(3);
+  const FusionDropout none{0.0, 1, keys}, all{1.0, 1, keys}, short_keys{0.5, 1, at::arange(2)};
+  EXPECT_THROW(FusedLstmWithDropout(x, kernel, bias, 1.0, none), std::invalid_argument);
+  EXPECT_THROW(FusedLstmWithDropout(x, kernel, bias, 1.0, all), std::invalid_argument);
+  EXPECT_THROW(FusedLstmWithDropout(x, kernel, bias, 1.0, short_keys), std::invalid_argument);
+  const FusionDropout half{0.5, 1, keys};
+  EXPECT_THROW(FusedLstmWithDropout(x.to(at::kDouble), kernel.to(at::kDouble), bias.to(at::kDouble), 1.0, half),
+               std::invalid_argument);
+}
+
 TEST(FusedLstmTest, RejectsBadShapes) {
   EXPECT_THROW(FusedLstm(at::zeros({2, 3}), at::zeros({8, 16}), at::zeros({16})), std::invalid_argument);
   EXPECT_THROW(FusedLstm(at::zeros({2, 3, 4}), at::zeros({7, 16}), at::zeros({16})), std::invalid_argument);

@@ -133,6 +133,46 @@ TEST(FuseRowsWithoutGradTest, UndefinedWhereItDoesNotApply) {
   EXPECT_FALSE(FuseRowsWithoutGrad(*g.rnn, *g.attention, slices, ids, nullptr).defined());
 }
 
+// The RNN applies the output dropout itself where it is the fused LSTM on float (inside the
+// kernel: FusedLstmWithDropout), with RowDropout-after's output and gradients bit for bit; the
+// GRU, double and the stock kernels leave it to the caller, and refuse it.
+TEST(IntervalRnnTest, TakesTheDropoutWhereItIsTheFusedLstm) {
+  Fusion f = MakeFusion(Options{}, 2);
+  at::manual_seed(2);
+  const int64_t n = 200, g = 12;
+  const at::Tensor x0 = at::randn({g, n, 64}).permute({1, 0, 2}), gy = at::randn({n, g, 64});
+  ASSERT_TRUE(f.rnn->TakesDropout(x0));
+  const FusionDropout dropout{0.5, 99, at::randperm(n, at::kLong)};
+  // The output, then the gradients of x and of the RNN's parameters.
+  const auto run = [&](bool inside) {
+    const at::Tensor x = x0.detach().requires_grad_();
+    for (auto& p : f.rnn->parameters()) p.mutable_grad() = at::Tensor();
+    const at::Tensor y = inside ? f.rnn->forward(x, &dropout)
+                                : RowDropout(f.rnn->forward(x), dropout.p, true, dropout.seed, dropout.keys);
+    (y * gy).sum().backward();
+    std::vector<at::Tensor> out = {y.detach(), x.grad()};
+    for (const auto& p : f.rnn->parameters()) out.push_back(p.grad().clone());
+    return out;
+  };
+  const auto inside = run(true), after = run(false);
+  ASSERT_EQ(inside.size(), 4u);
+  for (size_t k = 0; k < inside.size(); ++k) EXPECT_TRUE(BitEqual(inside[k], after[k])) << "tensor " << k;
+  EXPECT_GT(inside[0].eq(0).sum().item<int64_t>(), 0) << "the mask is applied";
+
+  EXPECT_FALSE(f.rnn->TakesDropout(x0.to(at::kDouble)));
+  EXPECT_THROW(f.rnn->forward(x0.to(at::kDouble), &dropout), c10::Error);
+  {
+    cpu::ScopedAtenKernels stock;
+    EXPECT_FALSE(f.rnn->TakesDropout(x0));
+    EXPECT_THROW(f.rnn->forward(x0, &dropout), c10::Error);
+  }
+  Options gru;
+  gru.gru = true;
+  Fusion with_gru = MakeFusion(gru, 2);
+  EXPECT_FALSE(with_gru.rnn->TakesDropout(x0));
+  EXPECT_THROW(with_gru.rnn->forward(x0, &dropout), c10::Error);
+}
+
 TEST(FuseRowsWithoutGradTest, RejectsIdsOutOfRange) {
   Fusion f = MakeFusion(Options{}, 1);
   torch::NoGradGuard no_grad;

@@ -180,9 +180,10 @@ uint64_t DrawDropoutSeed() {
   return gen.get<at::CPUGeneratorImpl>()->random64();
 }
 
-void RowDropoutRows(float* x, int64_t rows, int64_t width, const int64_t* keys, double p, uint64_t seed) {
+void RowDropoutRows(const float* src, float* dst, int64_t rows, int64_t width, const int64_t* keys, double p,
+                    uint64_t seed) {
   const double keep = 1.0 - p;  // as RowDropout computes it
-  MaskFloat(x, x, keys, 0, rows, width, seed, static_cast<uint64_t>(std::ldexp(keep, 64)),
+  MaskFloat(src, dst, keys, 0, rows, width, seed, static_cast<uint64_t>(std::ldexp(keep, 64)),
             static_cast<float>(1.0 / keep));
 }
 

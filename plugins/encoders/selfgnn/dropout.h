@@ -21,9 +21,19 @@ uint64_t DrawDropoutSeed();
 // stored: the backward regenerates it from the seed and the keys.
 at::Tensor RowDropout(const at::Tensor& x, double p, bool training, uint64_t seed, const at::Tensor& keys);
 
-// RowDropout's forward in training with 0 < p < 1, in place on `rows` rows of `width` floats
-// keyed by keys[0, rows), in the calling thread: the same mask and bits.
-void RowDropoutRows(float* x, int64_t rows, int64_t width, const int64_t* keys, double p, uint64_t seed);
+// The interval fusion's row dropout of the RNN's output in training: RowDropout's p, seed and
+// keys (one per row).
+struct FusionDropout {
+  double p;
+  uint64_t seed;
+  at::Tensor keys;
+};
+
+// RowDropout's forward in training with 0 < p < 1 (and so its backward too: the gradient gets
+// the same mask) on `rows` rows of `width` floats keyed by keys[0, rows), from src into dst (in
+// place where they are equal), in the calling thread: the same mask and bits.
+void RowDropoutRows(const float* src, float* dst, int64_t rows, int64_t width, const int64_t* keys, double p,
+                    uint64_t seed);
 
 }  // namespace hardgnn::selfgnn
 

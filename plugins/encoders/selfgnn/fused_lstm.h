@@ -19,7 +19,7 @@
 // step: one GEMM [x_t | h_{t-1}] · kernel (BLAS, single-threaded on the block) and one fused
 // pass for bias, gate nonlinearities, cell and output. Saved for backward: the gate activations
 // (N·G·4h values) and cells (N·G·h), stored block-major so every per-step access is contiguous,
-// plus x, kernel and the output. Backward, per block: the
+// plus x and kernel (not the output: the backward's cell pass recomputes h). Backward, per block: the
 // recurrence in reverse (one fused cell pass and one GEMM dh_{t-1} = dg_t · W_hᵀ per step), the
 // block's gate gradients dg for all steps kept in a per-thread buffer (never a [N, G, 4h]
 // tensor), then one GEMM for dx, one for dkernel (K = 128·G) and a column sum for dbias.
@@ -34,6 +34,7 @@
 #include <cstdint>
 
 #include "core/cpu/blas.h"
+#include "plugins/encoders/selfgnn/dropout.h"
 
 namespace hardgnn::selfgnn {
 
@@ -41,6 +42,14 @@ namespace hardgnn::selfgnn {
 constexpr int64_t kLstmRowBlock = 128;
 
 at::Tensor FusedLstm(const at::Tensor& x, const at::Tensor& kernel, const at::Tensor& bias, double forget_bias = 1.0);
+
+// RowDropout(FusedLstm(x, ...), dropout.p, true, dropout.seed, dropout.keys) for float x and
+// 0 < p < 1: the same output and gradient bits, without the dropout's passes over the [N, G, h]
+// output and its gradient: each block's outputs are masked once its steps are done, while in
+// cache, and its output gradient as its backward starts (the recurrence reads h unmasked, and
+// the backward recomputes it).
+at::Tensor FusedLstmWithDropout(const at::Tensor& x, const at::Tensor& kernel, const at::Tensor& bias,
+                                double forget_bias, const FusionDropout& dropout);
 
 // Input rows read in place: row n's step-t input (d_in floats) at x + ids[n] * row_stride +
 // t * step_stride, e.g. time-major slices [G, I, d] and a list of item ids.

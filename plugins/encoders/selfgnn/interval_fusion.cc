@@ -34,9 +34,15 @@ IntervalRnnImpl::IntervalRnnImpl(const Options& options, at::Generator& gen) : o
   }
 }
 
-at::Tensor IntervalRnnImpl::forward(const at::Tensor& x) {
+at::Tensor IntervalRnnImpl::forward(const at::Tensor& x, const FusionDropout* dropout) {
+  TORCH_CHECK(dropout == nullptr || TakesDropout(x), "IntervalRnn: the output dropout is the caller's here");
   if (options_.gru) return std::get<0>(gru_->forward(x));
+  if (dropout != nullptr) return FusedLstmWithDropout(x, kernel_, bias_, kForgetBias, *dropout);
   return Fused(options_, x) ? FusedLstm(x, kernel_, bias_, kForgetBias) : StockLstm(x, kernel_, bias_, kForgetBias);
+}
+
+bool IntervalRnnImpl::TakesDropout(const at::Tensor& x) const {
+  return !options_.gru && Fused(options_, x) && x.scalar_type() == at::kFloat;
 }
 
 IntervalAttentionImpl::IntervalAttentionImpl(const Options& options, at::Generator& gen) : options_(options) {
@@ -104,7 +110,10 @@ at::Tensor FuseRowsWithoutGrad(const IntervalRnnImpl& rnn, const IntervalAttenti
         const int64_t i0 = c * chunk, i1 = std::min(n, i0 + chunk), m = i1 - i0;
         FusedLstmForwardRows(in, i0, i1, lstm_kernel, bias.data_ptr<float>(), h, static_cast<float>(kForgetBias),
                              w.rows.data());
-        if (drop) RowDropoutRows(w.rows.data(), m, g * h, keys.data_ptr<int64_t>() + i0, dropout->p, dropout->seed);
+        if (drop) {
+          RowDropoutRows(w.rows.data(), w.rows.data(), m, g * h, keys.data_ptr<int64_t>() + i0, dropout->p,
+                         dropout->seed);
+        }
         // Statistics per row of G·h values, or per slice under ln_lastdim (rows of h values).
         BlockLayerNormRowsInPlace(w.rows.data(), o.ln_lastdim ? m * g : m, o.ln_lastdim ? 1 : g, h,
                                   gamma.data_ptr<float>(), beta.data_ptr<float>(), kLayerNormEps);

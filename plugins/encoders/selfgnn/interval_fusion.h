@@ -7,19 +7,13 @@
 
 #include <cstdint>
 
+#include "plugins/encoders/selfgnn/dropout.h"
 #include "plugins/encoders/selfgnn/options.h"
 
 namespace hardgnn::selfgnn {
 
 class IntervalRnnImpl;
 class IntervalAttentionImpl;
-
-// Row dropout of the RNN's output in training: RowDropout's p, seed and keys (one per row).
-struct FusionDropout {
-  double p;
-  uint64_t seed;
-  at::Tensor keys;
-};
 
 // attention(dropout(rnn(slices[:, ids]))) without autograd: slices [G, I, d], ids [N] -> [N, d].
 // Each thread takes a chunk of items at a time through the LSTM, the dropout, the layer norm
@@ -34,11 +28,16 @@ at::Tensor FuseRowsWithoutGrad(const IntervalRnnImpl& rnn, const IntervalAttenti
 
 // The interval RNN over the G slices (SPEC §2.2 step 2): TF's BasicLSTMCell (one kernel
 // [2d,4d] on concat[x, h], one bias, gate order i,j,f,o, forget bias 1) or, as the paper
-// says, a GRU. Input and output [N, G, d]; the output dropout is applied by the caller.
+// says, a GRU. Input and output [N, G, d]; the output dropout is applied by the caller, or by
+// forward where TakesDropout.
 class IntervalRnnImpl : public torch::nn::Module {
  public:
   IntervalRnnImpl(const Options& options, at::Generator& gen);
-  at::Tensor forward(const at::Tensor& x);
+  // dropout (0 < p < 1), only where TakesDropout(x): RowDropout of the output, inside the fused
+  // LSTM (the same bits as applying it after).
+  at::Tensor forward(const at::Tensor& x, const FusionDropout* dropout = nullptr);
+  // Whether forward(x) can apply the output dropout itself: the fused LSTM on float.
+  bool TakesDropout(const at::Tensor& x) const;
 
  private:
   friend at::Tensor FuseRowsWithoutGrad(const IntervalRnnImpl&, const IntervalAttentionImpl&, const at::Tensor&,
