@@ -4,7 +4,6 @@
 #include <torch/csrc/autograd/custom_function.h>
 
 #include <algorithm>
-#include <optional>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -36,12 +35,18 @@ struct Dims {
   int64_t sxn, sxg;  // x strides (elements) over rows and steps
 };
 
-// The output's row dropout (RowDropoutRows' arguments), float only; null where there is none.
+// The output's row dropout (RowDropoutRows' arguments), float only; none where keys is null.
 struct OutputMask {
-  const int64_t* keys;  // one per row of the call
-  double p;
-  uint64_t seed;
+  const int64_t* keys = nullptr;  // one per row of the call
+  double p = 0;
+  uint64_t seed = 0;
+  bool Applies() const { return keys != nullptr; }
 };
+
+// The mask of a call's dropout (keys: contiguous int64, one per row), none where p = 0.
+OutputMask MaskOf(double p, uint64_t seed, const at::Tensor& keys) {
+  return p == 0 ? OutputMask{} : OutputMask{keys.data_ptr<int64_t>(), p, seed};
+}
 
 // Rows [n0, n0 + rows) of the output or its gradient (rows of G·h values from src) masked into dst.
 template <typename T>
@@ -201,7 +206,7 @@ int64_t BlockOffset(int64_t n0, int64_t g, int64_t t, int64_t width) {
 // buffers kept for the backward pass; the arithmetic, and so every output bit, is the same.
 template <typename T>
 void ForwardBlock(const Dims& s, int64_t n0, int64_t n1, const T* x, const int64_t* ids, const cpu::PackedWeight<T>& w,
-                  const T* bias, T forget_bias, T* acts, T* cells, T* out, const OutputMask* mask = nullptr) {
+                  const T* bias, T forget_bias, T* acts, T* cells, T* out, const OutputMask& mask = {}) {
   const int64_t h4 = 4 * s.h, out_stride = s.g * s.h, rows = n1 - n0;
   const bool keep = acts != nullptr;
   const T* x_rows = ids != nullptr ? x : x + n0 * s.sxn;
@@ -233,31 +238,24 @@ void ForwardBlock(const Dims& s, int64_t n0, int64_t n1, const T* x, const int64
     CellForward<T>(rows, s.h, a, h4, c_prev, c, s.h, o, out_stride, bias, forget_bias);
   }
   // After the last step: the steps read h_{t-1} unmasked.
-  if (mask != nullptr) MaskRows(*mask, out, out, n0, rows, out_stride);
+  if (mask.Applies()) MaskRows(mask, out, out, n0, rows, out_stride);
 }
 
 // Forward over blocks of rows, in parallel over blocks fixed independently of the thread count,
 // every GEMM single-threaded inside the loop, so results do not depend on the thread count.
 template <typename T>
 void Forward(const Dims& s, const T* x, const T* w, const T* bias, T forget_bias, T* acts, T* cells, T* out,
-             const OutputMask* mask) {
+             const OutputMask& mask) {
   const cpu::PackedWeight<T> packed = FusedLstmKernel(w, s.din, s.h);
   cpu::ForEachChunk(s.n, kRowBlock, [&](int64_t n0, int64_t n1, int64_t) {
     ForwardBlock(s, n0, n1, x, nullptr, packed, bias, forget_bias, acts, cells, out + n0 * s.g * s.h, mask);
   });
 }
 
-// The mask of a call's dropout (keys contiguous int64), none where p = 0.
-std::optional<OutputMask> MaskOf(double p, uint64_t seed, const at::Tensor& keys) {
-  if (p == 0) return std::nullopt;
-  return OutputMask{keys.data_ptr<int64_t>(), p, seed};
-}
-const OutputMask* Ptr(const std::optional<OutputMask>& mask) { return mask ? &*mask : nullptr; }
-
 // The output alone, for calls that record no gradient (evaluation; the item rows HardGNN's miner
 // reads but no loss does).
 at::Tensor ForwardOnly(const at::Tensor& x, const at::Tensor& kernel, const at::Tensor& bias, double forget_bias,
-                       const OutputMask* mask) {
+                       const OutputMask& mask) {
   const at::Tensor w = kernel.contiguous(), b = bias.contiguous();
   const at::Tensor xs = x.stride(2) == 1 ? x : x.contiguous();
   const Dims s{xs.size(0), xs.size(1), xs.size(2), w.size(1) / 4, xs.stride(0), xs.stride(1)};
@@ -288,7 +286,7 @@ constexpr int64_t kBlocksPerGroup = kGroupRows / kRowBlock;
 // still runs its blocks' recurrences in parallel.
 template <typename T>
 void Backward(const Dims& s, const T* x, const T* w, const T* acts, const T* cells, const T* gout, T* dx, T* dw, T* db,
-              const OutputMask* mask) {
+              const OutputMask& mask) {
   const int64_t h4 = 4 * s.h, k = s.din + s.h, dg_stride = s.g * h4, out_stride = s.g * s.h;
   const int64_t width = k * h4 + h4;  // one partial: dkernel then dbias
   const int64_t groups = cpu::DivUp(s.n, kGroupRows);
@@ -307,9 +305,9 @@ void Backward(const Dims& s, const T* x, const T* w, const T* acts, const T* cel
         [&] {
           // The block's output gradient (rows of G·h), through the dropout's mask where there is one.
           const T* g_block = gout + n0 * out_stride;
-          if (mask != nullptr) {
+          if (mask.Applies()) {
             gmasked.resize(kRowBlock * out_stride);
-            MaskRows(*mask, g_block, gmasked.data(), n0, rows, out_stride);
+            MaskRows(mask, g_block, gmasked.data(), n0, rows, out_stride);
             g_block = gmasked.data();
           }
           dc.assign(kRowBlock * s.h, T(0));
@@ -352,12 +350,12 @@ void Check(bool ok, const std::string& what) {
   if (!ok) throw std::invalid_argument("FusedLstm: " + what);
 }
 
-// p = 0: no dropout (seed and keys unused; an undefined tensor cannot be an argument of apply).
+// p = 0: no dropout (seed and keys unused).
 struct FusedLstmFunction : public torch::autograd::Function<FusedLstmFunction> {
   static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x, const at::Tensor& kernel,
                             const at::Tensor& bias, double forget_bias, double p, int64_t seed,
                             const at::Tensor& keys) {
-    const std::optional<OutputMask> mask = MaskOf(p, static_cast<uint64_t>(seed), keys);
+    const OutputMask mask = MaskOf(p, static_cast<uint64_t>(seed), keys);
     const at::Tensor w = kernel.contiguous(), b = bias.contiguous();
     at::Tensor xs = x.stride(2) == 1 ? x : x.contiguous();
     const Dims s{xs.size(0), xs.size(1), xs.size(2), w.size(1) / 4, xs.stride(0), xs.stride(1)};
@@ -368,10 +366,10 @@ struct FusedLstmFunction : public torch::autograd::Function<FusedLstmFunction> {
     at::Tensor out = at::empty({s.n, s.g, s.h}, opt);
     if (xs.scalar_type() == at::kFloat) {
       Forward<float>(s, xs.data_ptr<float>(), w.data_ptr<float>(), b.data_ptr<float>(), static_cast<float>(forget_bias),
-                     acts.data_ptr<float>(), cells.data_ptr<float>(), out.data_ptr<float>(), Ptr(mask));
+                     acts.data_ptr<float>(), cells.data_ptr<float>(), out.data_ptr<float>(), mask);
     } else {
       Forward<double>(s, xs.data_ptr<double>(), w.data_ptr<double>(), b.data_ptr<double>(), forget_bias,
-                      acts.data_ptr<double>(), cells.data_ptr<double>(), out.data_ptr<double>(), Ptr(mask));
+                      acts.data_ptr<double>(), cells.data_ptr<double>(), out.data_ptr<double>(), mask);
     }
     ctx->save_for_backward({xs, w, acts, cells});  // not out: the backward's cell pass writes h again
     ctx->saved_data["p"] = p;
@@ -391,16 +389,15 @@ struct FusedLstmFunction : public torch::autograd::Function<FusedLstmFunction> {
     at::Tensor dw = at::empty_like(w);
     at::Tensor db = at::empty({4 * s.h}, w.options());
     const at::Tensor keys = ctx->saved_data["keys"].toTensor();
-    const std::optional<OutputMask> mask =
+    const OutputMask mask =
         MaskOf(ctx->saved_data["p"].toDouble(), static_cast<uint64_t>(ctx->saved_data["seed"].toInt()), keys);
     if (xs.scalar_type() == at::kFloat) {
       Backward<float>(s, xs.data_ptr<float>(), w.data_ptr<float>(), acts.data_ptr<float>(), cells.data_ptr<float>(),
-                      gout.data_ptr<float>(), dx.data_ptr<float>(), dw.data_ptr<float>(), db.data_ptr<float>(),
-                      Ptr(mask));
+                      gout.data_ptr<float>(), dx.data_ptr<float>(), dw.data_ptr<float>(), db.data_ptr<float>(), mask);
     } else {
       Backward<double>(s, xs.data_ptr<double>(), w.data_ptr<double>(), acts.data_ptr<double>(),
                        cells.data_ptr<double>(), gout.data_ptr<double>(), dx.data_ptr<double>(), dw.data_ptr<double>(),
-                       db.data_ptr<double>(), Ptr(mask));
+                       db.data_ptr<double>(), mask);
     }
     return {dx, dw, db, at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
   }
@@ -415,7 +412,8 @@ at::Tensor Run(const at::Tensor& x, const at::Tensor& kernel, const at::Tensor& 
         "kernel must be [d_in + h, 4h]");
   Check(bias.dim() == 1 && bias.size(0) == kernel.size(1), "bias must be [4h]");
   Check(kernel.scalar_type() == x.scalar_type() && bias.scalar_type() == x.scalar_type(), "dtypes differ");
-  std::optional<FusionDropout> drop;  // its keys contiguous
+  // No dropout: p = 0 and no keys (an argument of apply cannot be an undefined tensor).
+  FusionDropout drop{0.0, 0, at::empty({0}, at::kLong)};
   if (dropout != nullptr) {
     Check(x.scalar_type() == at::kFloat, "the dropout is fused for float only");
     Check(dropout->p > 0 && dropout->p < 1, "the fused dropout needs 0 < p < 1");
@@ -426,12 +424,9 @@ at::Tensor Run(const at::Tensor& x, const at::Tensor& kernel, const at::Tensor& 
   const bool records_grad =
       at::GradMode::is_enabled() && (x.requires_grad() || kernel.requires_grad() || bias.requires_grad());
   if (records_grad) {
-    return drop ? FusedLstmFunction::apply(x, kernel, bias, forget_bias, drop->p, static_cast<int64_t>(drop->seed),
-                                           drop->keys)
-                : FusedLstmFunction::apply(x, kernel, bias, forget_bias, 0.0, int64_t{0}, at::empty({0}, at::kLong));
+    return FusedLstmFunction::apply(x, kernel, bias, forget_bias, drop.p, static_cast<int64_t>(drop.seed), drop.keys);
   }
-  const std::optional<OutputMask> mask = drop ? MaskOf(drop->p, drop->seed, drop->keys) : std::nullopt;
-  return ForwardOnly(x, kernel, bias, forget_bias, Ptr(mask));
+  return ForwardOnly(x, kernel, bias, forget_bias, MaskOf(drop.p, drop.seed, drop.keys));
 }
 
 }  // namespace
