@@ -270,10 +270,17 @@ class SelfGnn : public Encoder {
     const FusionDropout dropout{p, items ? item_dropout_seed_ : user_dropout_seed_, keys};
     // The fused LSTM masks its output itself (RowDropout's bits) where it applies.
     const bool rnn_drops = keys.defined() && is_training() && p > 0 && p < 1 && Rnn(items)->TakesDropout(x);
+    // And the attention's layer norm after it, where both apply (the same bits).
+    const bool rnn_norms = rnn_drops && Attention(items)->NormsInBlocks(x);
+    const FusionLayerNorm norm = Attention(items)->BlockNorm();
     at::Tensor h;
     {
       ScopedPhase phase(untouched_phases ? kUntouchedRnn : nullptr);
-      h = Rnn(items)->forward(x, rnn_drops ? &dropout : nullptr);
+      h = Rnn(items)->forward(x, rnn_drops ? &dropout : nullptr, rnn_norms ? &norm : nullptr);
+    }
+    if (rnn_norms) {
+      ScopedPhase phase(untouched_phases ? kUntouchedAttention : nullptr);
+      return Attention(items)->Attend(h);
     }
     if (keys.defined() && !rnn_drops) {
       ScopedPhase phase(untouched_phases ? kUntouchedDropout : nullptr);

@@ -1,8 +1,8 @@
 #include "plugins/encoders/selfgnn/fused_lstm.h"
 
 #include <ATen/ATen.h>
-#include <ATen/core/grad_mode.h>
 #include <ATen/Parallel.h>
+#include <ATen/core/grad_mode.h>
 #include <torch/nn/modules/rnn.h>
 
 #include <cmath>
@@ -10,6 +10,7 @@
 
 #include "core/cpu/kernel_path.h"
 #include "gtest/gtest.h"
+#include "plugins/encoders/selfgnn/layer_norm.h"
 #include "plugins/encoders/selfgnn/reference.h"
 #include "tests/kernels/gradcheck.h"
 
@@ -248,6 +249,51 @@ TEST(FusedLstmTest, FusedDropoutGivesTheBitsOfRowDropoutAfter) {
       }
     }
   }
+}
+
+// The layer norm inside: rows over several of the backward's groups (512 rows) and the norm's
+// chunks (256), the last of each partial, so the γ/β partials' order shows.
+TEST(FusedLstmTest, FusedLayerNormGivesTheBitsOfBlockLayerNormAfter) {
+  at::manual_seed(17);
+  const int64_t g = 5, d = 16;
+  const double eps = 1e-12;
+  for (const int64_t n : {1100, 300, 7}) {
+    for (const bool time_major : {false, true}) {
+      const at::Tensor x = time_major ? at::randn({g, n, d}).transpose(0, 1) : at::randn({n, g, d});
+      const std::vector<at::Tensor> in = {x, at::rand({2 * d, 4 * d}) * 0.5 - 0.25, at::randn({4 * d}) * 0.1,
+                                          at::rand({d}) + 0.5, at::randn({d}) * 0.1};
+      const at::Tensor gy = at::randn({n, g, d});
+      const FusionDropout dropout{0.4, 0x5eed + static_cast<uint64_t>(n), at::randperm(10 * n).narrow(0, 0, n)};
+      const auto fused = [&](const std::vector<at::Tensor>& v) {
+        return FusedLstmLayerNorm(v[0], v[1], v[2], 1.0, dropout, {v[3], v[4], eps});
+      };
+      const auto after = [&](const std::vector<at::Tensor>& v) {
+        return BlockLayerNorm(FusedLstmWithDropout(v[0], v[1], v[2], 1.0, dropout), v[3], v[4], eps);
+      };
+      for (const int threads : {1, 2}) {
+        at::set_num_threads(threads);
+        const auto a = OutputAndGrads(fused, in, gy), b = OutputAndGrads(after, in, gy);
+        ASSERT_EQ(a.size(), 6u);
+        for (size_t k = 0; k < a.size(); ++k) {
+          EXPECT_TRUE(BitEqual(a[k], b[k])) << n << " rows, " << threads << " threads, tensor " << k;
+        }
+        at::NoGradGuard no_grad;
+        EXPECT_TRUE(BitEqual(fused(in), b[0])) << n << " rows, no autograd";
+      }
+    }
+  }
+}
+
+TEST(FusedLstmTest, RejectsAnUnfusableLayerNorm) {
+  const at::Tensor x = at::zeros({3, 2, 4}), kernel = at::zeros({8, 16}), bias = at::zeros({16});
+  const FusionDropout half{0.5, 1, at::arange(3)};
+  EXPECT_THROW(FusedLstmLayerNorm(x, kernel, bias, 1.0, half, {at::ones({3}), at::zeros({4}), 1e-12}),
+               std::invalid_argument);
+  EXPECT_THROW(FusedLstmLayerNorm(x, kernel, bias, 1.0, half, {at::ones({4}), at::zeros({4}, at::kDouble), 1e-12}),
+               std::invalid_argument);
+  const FusionDropout none{0.0, 1, at::arange(3)};
+  EXPECT_THROW(FusedLstmLayerNorm(x, kernel, bias, 1.0, none, {at::ones({4}), at::zeros({4}), 1e-12}),
+               std::invalid_argument);
 }
 
 TEST(FusedLstmTest, RejectsAnUnfusableDropout) {

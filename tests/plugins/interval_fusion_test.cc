@@ -173,6 +173,42 @@ TEST(IntervalRnnTest, TakesTheDropoutWhereItIsTheFusedLstm) {
   EXPECT_THROW(with_gru.rnn->forward(x0, &dropout), c10::Error);
 }
 
+// The attention's layer norm taken inside the RNN with the dropout, then Attend: the bits of the
+// modules' forward (the output, and the gradients of x and of every parameter of both modules).
+TEST(IntervalRnnTest, TakesTheLayerNormWithTheDropout) {
+  Fusion f = MakeFusion(Options{}, 3);
+  at::manual_seed(3);
+  const int64_t n = 700, g = 12;
+  const at::Tensor x0 = at::randn({g, n, 64}).permute({1, 0, 2}), gy = at::randn({n, 64});
+  ASSERT_TRUE(f.attention->NormsInBlocks(x0));
+  const FusionDropout dropout{0.5, 98, at::randperm(n, at::kLong)};
+  const auto run = [&](bool inside) {
+    const at::Tensor x = x0.detach().requires_grad_();
+    std::vector<at::Tensor> params = f.rnn->parameters();
+    for (const auto& p : f.attention->parameters()) params.push_back(p);
+    for (auto& p : params) p.mutable_grad() = at::Tensor();
+    const FusionLayerNorm norm = f.attention->BlockNorm();
+    const at::Tensor y = inside ? f.attention->Attend(f.rnn->forward(x, &dropout, &norm))
+                                : f.attention->forward(f.rnn->forward(x, &dropout));
+    (y * gy).sum().backward();
+    std::vector<at::Tensor> out = {y.detach(), x.grad()};
+    for (const auto& p : params) out.push_back(p.grad().clone());
+    return out;
+  };
+  const auto inside = run(true), after = run(false);
+  ASSERT_EQ(inside.size(), 8u);  // y, x, the LSTM's kernel and bias, γ, β, W_qkv, b_qkv
+  for (size_t k = 0; k < inside.size(); ++k) EXPECT_TRUE(BitEqual(inside[k], after[k])) << "tensor " << k;
+
+  const FusionLayerNorm norm = f.attention->BlockNorm();
+  EXPECT_THROW(f.rnn->forward(x0, nullptr, &norm), c10::Error);  // the norm only with the dropout
+  Options lastdim;
+  lastdim.ln_lastdim = true;
+  EXPECT_FALSE(MakeFusion(lastdim, 3).attention->NormsInBlocks(x0));
+  cpu::ScopedAtenKernels stock;
+  EXPECT_FALSE(f.attention->NormsInBlocks(x0));
+  EXPECT_THROW(f.attention->Attend(x0), c10::Error);
+}
+
 TEST(FuseRowsWithoutGradTest, RejectsIdsOutOfRange) {
   Fusion f = MakeFusion(Options{}, 1);
   torch::NoGradGuard no_grad;

@@ -16,6 +16,7 @@
 #include "core/cpu/vec.h"
 #include "core/cpu/vec_avx2.h"
 #include "core/model/profile.h"
+#include "plugins/encoders/selfgnn/layer_norm.h"
 
 namespace hardgnn::selfgnn {
 namespace {
@@ -46,6 +47,56 @@ struct OutputMask {
 // The mask of a call's dropout (keys: contiguous int64, one per row), none where p = 0.
 OutputMask MaskOf(double p, uint64_t seed, const at::Tensor& keys) {
   return p == 0 ? OutputMask{} : OutputMask{keys.data_ptr<int64_t>(), p, seed};
+}
+
+// The block layer norm after the output's dropout (FusedLstmLayerNorm), float only: γ, β, ε and
+// the rows' means and 1/σ (written by the forward, read by the backward); none where gamma is null.
+struct OutputNorm {
+  const float* gamma = nullptr;
+  const float* beta = nullptr;
+  double eps = 0;
+  float* mean = nullptr;
+  float* rstd = nullptr;
+  bool Applies() const { return gamma != nullptr; }
+};
+
+// The norm of a call, none where gamma is empty; its statistics are [N] tensors. The backward
+// passes no beta (undefined) and eps 0: it reads γ and the statistics only.
+OutputNorm NormOf(const at::Tensor& gamma, const at::Tensor& beta, double eps, const at::Tensor& mean,
+                  const at::Tensor& rstd) {
+  if (gamma.numel() == 0) return {};
+  return {gamma.data_ptr<float>(), beta.defined() ? beta.data_ptr<float>() : nullptr, eps, mean.data_ptr<float>(),
+          rstd.data_ptr<float>()};
+}
+
+// Rows [n0, n0 + rows) of the output (rows of G·h values) normalized in place.
+template <typename T>
+void NormRows(const OutputNorm& norm, T* out, int64_t n0, int64_t rows, int64_t g, int64_t h) {
+  if constexpr (std::is_same_v<T, float>) {
+    BlockLayerNormRowsInPlace(out, rows, g, h, norm.gamma, norm.beta, norm.eps, norm.mean + n0, norm.rstd + n0);
+  } else {
+    throw std::logic_error("FusedLstm: the fused layer norm is float only");
+  }
+}
+
+// The norm's backward on rows [n0, n0 + rows): x its input (the masked output), gy its output's
+// gradient; dx the input's gradient, or the rows' γ/β terms added into part.
+template <typename T>
+void NormDx(const OutputNorm& norm, const T* x, const T* gy, T* dx, int64_t n0, int64_t rows, int64_t g, int64_t h) {
+  if constexpr (std::is_same_v<T, float>) {
+    BlockLayerNormRowsDx(rows, g, h, x, norm.gamma, norm.mean + n0, norm.rstd + n0, gy, dx);
+  } else {
+    throw std::logic_error("FusedLstm: the fused layer norm is float only");
+  }
+}
+template <typename T>
+void NormPartials(const OutputNorm& norm, const T* x, const T* gy, T* part, int64_t n0, int64_t rows, int64_t g,
+                  int64_t h) {
+  if constexpr (std::is_same_v<T, float>) {
+    BlockLayerNormRowsAddPartials(rows, g, h, x, norm.mean + n0, norm.rstd + n0, gy, part);
+  } else {
+    throw std::logic_error("FusedLstm: the fused layer norm is float only");
+  }
 }
 
 // Rows [n0, n0 + rows) of the output or its gradient (rows of G·h values from src) masked into dst.
@@ -141,6 +192,8 @@ struct CellBackwardArgs {
   // anyway spares keeping the [N, G, h] output or a second pass.
   T* h_out = nullptr;
   int64_t h_out_stride = 0;
+  // Where set, tanh(c_t) as CellOutputs computed it ([rows, h]), read instead of computed.
+  const T* tc = nullptr;
 };
 
 template <typename V>
@@ -153,7 +206,7 @@ HARDGNN_INLINE void CellBackwardWith(int64_t rows, int64_t h, const CellBackward
     for (int64_t k = 0; k < h; k += L) {
       const V i = LoadV<V>(ar + k), j = LoadV<V>(ar + h + k), f = LoadV<V>(ar + 2 * h + k),
               o = LoadV<V>(ar + 3 * h + k);
-      const V tc = cpu::Tanh(LoadV<V>(x.c + r * x.c_stride + k));
+      const V tc = x.tc != nullptr ? LoadV<V>(x.tc + r * h + k) : cpu::Tanh(LoadV<V>(x.c + r * x.c_stride + k));
       if (x.h_out != nullptr) StoreV<V>(x.h_out + r * x.h_out_stride + k, tc * o);
       V dh = LoadV<V>(x.gh + r * x.gh_stride + k);
       if (x.dh_rec != nullptr) dh += LoadV<V>(x.dh_rec + r * x.dh_stride + k);
@@ -190,6 +243,45 @@ void GatherInputs(int64_t rows, const T* x_t, int64_t sxn, const int64_t* ids, i
   for (int64_t r = 0; r < rows; ++r) std::copy_n(x_t + ids[r] * sxn, din, xs + r * din);
 }
 
+// h_t = tanh(c_t)·o_t for `rows` rows by CellBackward's operations (so CellForward's bits), before
+// the recurrence: tanh(c_t) into tc [rows, h], h_t into h (row stride h_stride) and, where set,
+// into h2 (row stride h2_stride). o: σ(o) as CellForward left it (row stride o_stride).
+template <typename V>
+HARDGNN_INLINE void CellOutputsWith(int64_t rows, int64_t h, const typename cpu::Lanes<V>::T* o, int64_t o_stride,
+                                    const typename cpu::Lanes<V>::T* c, int64_t c_stride, typename cpu::Lanes<V>::T* tc,
+                                    typename cpu::Lanes<V>::T* h_out, int64_t h_stride, typename cpu::Lanes<V>::T* h2,
+                                    int64_t h2_stride) {
+  constexpr int L = cpu::Lanes<V>::kN;
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t k = 0; k < h; k += L) {
+      const V t = cpu::Tanh(LoadV<V>(c + r * c_stride + k));
+      const V hv = t * LoadV<V>(o + r * o_stride + k);
+      StoreV<V>(tc + r * h + k, t);
+      StoreV<V>(h_out + r * h_stride + k, hv);
+      if (h2 != nullptr) StoreV<V>(h2 + r * h2_stride + k, hv);
+    }
+  }
+}
+
+HARDGNN_AVX512 void CellOutputsWide(int64_t rows, int64_t h, const float* o, int64_t o_stride, const float* c,
+                                    int64_t c_stride, float* tc, float* h_out, int64_t h_stride, float* h2,
+                                    int64_t h2_stride) {
+  CellOutputsWith<cpu::f16>(rows, h, o, o_stride, c, c_stride, tc, h_out, h_stride, h2, h2_stride);
+}
+
+template <typename T>
+HARDGNN_SIMD_CLONES void CellOutputs(int64_t rows, int64_t h, const T* o, int64_t o_stride, const T* c,
+                                     int64_t c_stride, T* tc, T* h_out, int64_t h_stride, T* h2, int64_t h2_stride) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (WideCell(h)) return CellOutputsWide(rows, h, o, o_stride, c, c_stride, tc, h_out, h_stride, h2, h2_stride);
+  }
+  if (h % cpu::kLanes<T> == 0) {
+    CellOutputsWith<cpu::Vec<T>>(rows, h, o, o_stride, c, c_stride, tc, h_out, h_stride, h2, h2_stride);
+  } else {
+    CellOutputsWith<T>(rows, h, o, o_stride, c, c_stride, tc, h_out, h_stride, h2, h2_stride);
+  }
+}
+
 // The saved gate activations and cells are internal, stored block-major so that every
 // per-step access is contiguous: acts [num_blocks][G][kRowBlock][4h], cells
 // [num_blocks][G][kRowBlock][h] (the last block padded).
@@ -206,7 +298,8 @@ int64_t BlockOffset(int64_t n0, int64_t g, int64_t t, int64_t width) {
 // buffers kept for the backward pass; the arithmetic, and so every output bit, is the same.
 template <typename T>
 void ForwardBlock(const Dims& s, int64_t n0, int64_t n1, const T* x, const int64_t* ids, const cpu::PackedWeight<T>& w,
-                  const T* bias, T forget_bias, T* acts, T* cells, T* out, const OutputMask& mask = {}) {
+                  const T* bias, T forget_bias, T* acts, T* cells, T* out, const OutputMask& mask = {},
+                  const OutputNorm& norm = {}) {
   const int64_t h4 = 4 * s.h, out_stride = s.g * s.h, rows = n1 - n0;
   const bool keep = acts != nullptr;
   const T* x_rows = ids != nullptr ? x : x + n0 * s.sxn;
@@ -239,33 +332,36 @@ void ForwardBlock(const Dims& s, int64_t n0, int64_t n1, const T* x, const int64
   }
   // After the last step: the steps read h_{t-1} unmasked.
   if (mask.Applies()) MaskRows(mask, out, out, n0, rows, out_stride);
+  if (norm.Applies()) NormRows(norm, out, n0, rows, s.g, s.h);
 }
 
 // Forward over blocks of rows, in parallel over blocks fixed independently of the thread count,
 // every GEMM single-threaded inside the loop, so results do not depend on the thread count.
 template <typename T>
 void Forward(const Dims& s, const T* x, const T* w, const T* bias, T forget_bias, T* acts, T* cells, T* out,
-             const OutputMask& mask) {
+             const OutputMask& mask, const OutputNorm& norm) {
   const cpu::PackedWeight<T> packed = FusedLstmKernel(w, s.din, s.h);
   cpu::ForEachChunk(s.n, kRowBlock, [&](int64_t n0, int64_t n1, int64_t) {
-    ForwardBlock(s, n0, n1, x, nullptr, packed, bias, forget_bias, acts, cells, out + n0 * s.g * s.h, mask);
+    ForwardBlock(s, n0, n1, x, nullptr, packed, bias, forget_bias, acts, cells, out + n0 * s.g * s.h, mask, norm);
   });
 }
 
 // The output alone, for calls that record no gradient (evaluation; the item rows HardGNN's miner
 // reads but no loss does).
 at::Tensor ForwardOnly(const at::Tensor& x, const at::Tensor& kernel, const at::Tensor& bias, double forget_bias,
-                       const OutputMask& mask) {
+                       const OutputMask& mask, const at::Tensor& gamma, const at::Tensor& beta, double eps) {
   const at::Tensor w = kernel.contiguous(), b = bias.contiguous();
   const at::Tensor xs = x.stride(2) == 1 ? x : x.contiguous();
   const Dims s{xs.size(0), xs.size(1), xs.size(2), w.size(1) / 4, xs.stride(0), xs.stride(1)};
   at::Tensor out = at::empty({s.n, s.g, s.h}, xs.options());
+  at::Tensor mean = at::empty({gamma.numel() > 0 ? s.n : 0}, xs.options()), rstd = at::empty_like(mean);
+  const OutputNorm norm = NormOf(gamma, beta, eps, mean, rstd);
   if (xs.scalar_type() == at::kFloat) {
     Forward<float>(s, xs.data_ptr<float>(), w.data_ptr<float>(), b.data_ptr<float>(), static_cast<float>(forget_bias),
-                   nullptr, nullptr, out.data_ptr<float>(), mask);
+                   nullptr, nullptr, out.data_ptr<float>(), mask, norm);
   } else {
     Forward<double>(s, xs.data_ptr<double>(), w.data_ptr<double>(), b.data_ptr<double>(), forget_bias, nullptr, nullptr,
-                    out.data_ptr<double>(), mask);
+                    out.data_ptr<double>(), mask, norm);
   }
   return out;
 }
@@ -284,14 +380,22 @@ constexpr int64_t kBlocksPerGroup = kGroupRows / kRowBlock;
 // are taken round the groups (block j of every group, then block j + 1), so threads mostly work
 // on different groups and seldom wait for a turn; a call of one group (the batch's users)
 // still runs its blocks' recurrences in parallel.
+//
+// Under the layer norm (norm), each block first recomputes its output as the forward left it
+// before the norm (h_t from the saved cells and σ(o), then the mask), takes the norm's backward
+// on its rows (its gradient, gout, becomes the LSTM output's), and adds the rows' γ/β terms into
+// the norm's partial of kBlockLayerNormChunkRows rows in its turn: a chunk is whole blocks of one
+// group, which take their turns in row order, so the partials are BlockLayerNorm's. dgb: dγ then dβ.
 template <typename T>
 void Backward(const Dims& s, const T* x, const T* w, const T* acts, const T* cells, const T* gout, T* dx, T* dw, T* db,
-              const OutputMask& mask) {
+              const OutputMask& mask, const OutputNorm& norm, T* dgb) {
+  static_assert(kGroupRows % kBlockLayerNormChunkRows == 0 && kBlockLayerNormChunkRows % kRowBlock == 0);
   const int64_t h4 = 4 * s.h, k = s.din + s.h, dg_stride = s.g * h4, out_stride = s.g * s.h;
   const int64_t width = k * h4 + h4;  // one partial: dkernel then dbias
   const int64_t groups = cpu::DivUp(s.n, kGroupRows);
   const cpu::TransposedWeight<T> w_h(w + s.din * h4, h4, s.h, h4), w_x(w, h4, s.din, h4);  // dh, dx: · Wᵀ
   cpu::ChunkPartials<T> partial(groups, width);
+  cpu::ChunkPartials<T> norm_partial(norm.Applies() ? cpu::DivUp(s.n, kBlockLayerNormChunkRows) : 0, 2 * s.h);
   cpu::OrderedTurns turns(groups);  // a group's blocks add into its partial in order
   cpu::ForEachIndex(groups * kBlocksPerGroup, [&](int64_t ticket) {
     const int64_t group = ticket % groups, j = ticket / groups, n0 = group * kGroupRows + j * kRowBlock;
@@ -299,12 +403,27 @@ void Backward(const Dims& s, const T* x, const T* w, const T* acts, const T* cel
     const int64_t rows = std::min(kRowBlock, s.n - n0), m = rows * s.g;  // m: the block's (row, step) pairs
     // A thread's scratch, kept from call to call (as ForwardBlock's): fresh vectors were zeroed,
     // and their pages faulted in, for every block, though every element is written before it is read.
-    thread_local std::vector<T> dc, dh, dg, xh, gmasked;
+    thread_local std::vector<T> dc, dh, dg, xh, gmasked, tc, normed, gnormed;
     turns.InTurn(
         group, j,
         [&] {
-          // The block's output gradient (rows of G·h), through the dropout's mask where there is one.
+          xh.resize(kRowBlock * s.g * k);
+          // The block's output gradient (rows of G·h), through the norm and the dropout's mask.
           const T* g_block = gout + n0 * out_stride;
+          if (norm.Applies()) {
+            tc.resize(kRowBlock * s.g * s.h);
+            normed.resize(kRowBlock * out_stride);
+            gnormed.resize(kRowBlock * out_stride);
+            for (int64_t t = 0; t < s.g; ++t) {
+              CellOutputs<T>(rows, s.h, acts + BlockOffset(n0, s.g, t, h4) + 3 * s.h, h4,
+                             cells + BlockOffset(n0, s.g, t, s.h), s.h, tc.data() + t * kRowBlock * s.h,
+                             normed.data() + t * s.h, out_stride,
+                             t + 1 < s.g ? xh.data() + (t + 1) * k + s.din : nullptr, s.g * k);  // h_t: xh's step t+1
+            }
+            if (mask.Applies()) MaskRows(mask, normed.data(), normed.data(), n0, rows, out_stride);
+            NormDx(norm, normed.data(), g_block, gnormed.data(), n0, rows, s.g, s.h);
+            g_block = gnormed.data();
+          }
           if (mask.Applies()) {
             gmasked.resize(kRowBlock * out_stride);
             MaskRows(mask, g_block, gmasked.data(), n0, rows, out_stride);
@@ -313,16 +432,15 @@ void Backward(const Dims& s, const T* x, const T* w, const T* acts, const T* cel
           dc.assign(kRowBlock * s.h, T(0));
           dh.resize(kRowBlock * s.h);
           dg.resize(kRowBlock * dg_stride);
-          xh.resize(kRowBlock * s.g * k);
           for (int64_t t = s.g - 1; t >= 0; --t) {
             const T* c = cells + BlockOffset(n0, s.g, t, s.h);
-            const bool last = t + 1 == s.g;
+            const bool last = t + 1 == s.g, have_h = norm.Applies();  // CellOutputs wrote h_t and tanh(c_t)
             CellBackward<T>(rows, s.h,
                             {acts + BlockOffset(n0, s.g, t, h4), h4, c, t > 0 ? c - kRowBlock * s.h : nullptr, s.h,
                              g_block + t * s.h, out_stride, last ? nullptr : dh.data(), s.h, dc.data(),
                              dg.data() + t * h4, dg_stride,
-                             last ? nullptr : xh.data() + (t + 1) * k + s.din,  // h_t: step t+1's rows of xh
-                             s.g * k});
+                             last || have_h ? nullptr : xh.data() + (t + 1) * k + s.din,  // h_t: step t+1's rows of xh
+                             s.g * k, have_h ? tc.data() + t * kRowBlock * s.h : nullptr});
             if (t > 0) w_h.Times(rows, dg.data() + t * h4, dg_stride, dh.data(), s.h);
           }
           w_x.Times(m, dg.data(), h4, dx + n0 * s.g * s.din, s.din);  // rows of dx in x's (row, step) order
@@ -338,23 +456,28 @@ void Backward(const Dims& s, const T* x, const T* w, const T* acts, const T* cel
           T* dw_part = partial.Chunk(group);
           cpu::Gemm(true, false, k, h4, m, T(1), xh.data(), k, dg.data(), h4, T(1), dw_part, h4);
           cpu::AddColumnSums(m, h4, dg.data(), h4, dw_part + k * h4);
+          if (norm.Applies()) {
+            NormPartials(norm, normed.data(), gout + n0 * out_stride, norm_partial.Chunk(n0 / kBlockLayerNormChunkRows),
+                         n0, rows, s.g, s.h);
+          }
         });
   });
   std::vector<T> sum(width);
   partial.SumInto(sum.data(), /*accumulate=*/false);
   std::copy_n(sum.data(), k * h4, dw);
   std::copy_n(sum.data() + k * h4, h4, db);
+  if (norm.Applies()) norm_partial.SumInto(dgb, /*accumulate=*/false);
 }
 
 void Check(bool ok, const std::string& what) {
   if (!ok) throw std::invalid_argument("FusedLstm: " + what);
 }
 
-// p = 0: no dropout (seed and keys unused).
+// p = 0: no dropout (seed and keys unused); gamma empty: no layer norm (beta and eps unused).
 struct FusedLstmFunction : public torch::autograd::Function<FusedLstmFunction> {
   static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x, const at::Tensor& kernel,
-                            const at::Tensor& bias, double forget_bias, double p, int64_t seed,
-                            const at::Tensor& keys) {
+                            const at::Tensor& bias, double forget_bias, double p, int64_t seed, const at::Tensor& keys,
+                            const at::Tensor& gamma, const at::Tensor& beta, double eps) {
     const OutputMask mask = MaskOf(p, static_cast<uint64_t>(seed), keys);
     const at::Tensor w = kernel.contiguous(), b = bias.contiguous();
     at::Tensor xs = x.stride(2) == 1 ? x : x.contiguous();
@@ -364,14 +487,17 @@ struct FusedLstmFunction : public torch::autograd::Function<FusedLstmFunction> {
     at::Tensor acts = at::empty({padded, s.g, 4 * s.h}, opt);  // block-major inside, see BlockOffset
     at::Tensor cells = at::empty({padded, s.g, s.h}, opt);
     at::Tensor out = at::empty({s.n, s.g, s.h}, opt);
+    at::Tensor mean = at::empty({gamma.numel() > 0 ? s.n : 0}, opt), rstd = at::empty_like(mean);
+    const OutputNorm norm = NormOf(gamma, beta, eps, mean, rstd);
     if (xs.scalar_type() == at::kFloat) {
       Forward<float>(s, xs.data_ptr<float>(), w.data_ptr<float>(), b.data_ptr<float>(), static_cast<float>(forget_bias),
-                     acts.data_ptr<float>(), cells.data_ptr<float>(), out.data_ptr<float>(), mask);
+                     acts.data_ptr<float>(), cells.data_ptr<float>(), out.data_ptr<float>(), mask, norm);
     } else {
       Forward<double>(s, xs.data_ptr<double>(), w.data_ptr<double>(), b.data_ptr<double>(), forget_bias,
-                      acts.data_ptr<double>(), cells.data_ptr<double>(), out.data_ptr<double>(), mask);
+                      acts.data_ptr<double>(), cells.data_ptr<double>(), out.data_ptr<double>(), mask, norm);
     }
-    ctx->save_for_backward({xs, w, acts, cells});  // not out: the backward's cell pass writes h again
+    // Not out: the backward's cell pass writes h again (and, under the norm, it is the norm's output).
+    ctx->save_for_backward({xs, w, acts, cells, gamma, mean, rstd});
     ctx->saved_data["p"] = p;
     ctx->saved_data["seed"] = seed;
     ctx->saved_data["keys"] = keys;
@@ -382,30 +508,44 @@ struct FusedLstmFunction : public torch::autograd::Function<FusedLstmFunction> {
                                                  torch::autograd::variable_list grads) {
     ScopedPhase phase("backward: fused LSTM");  // nested in the trainer's "backward" (--profile)
     const auto saved = ctx->get_saved_variables();
-    const at::Tensor &xs = saved[0], &w = saved[1], &acts = saved[2], &cells = saved[3];
+    const at::Tensor &xs = saved[0], &w = saved[1], &acts = saved[2], &cells = saved[3], &gamma = saved[4];
     const at::Tensor gout = grads[0].contiguous();
     const Dims s{xs.size(0), xs.size(1), xs.size(2), w.size(1) / 4, xs.stride(0), xs.stride(1)};
     at::Tensor dx = at::empty({s.n, s.g, s.din}, xs.options());
     at::Tensor dw = at::empty_like(w);
     at::Tensor db = at::empty({4 * s.h}, w.options());
+    at::Tensor dgb = at::empty({2 * gamma.numel()}, w.options());  // dγ then dβ
     const at::Tensor keys = ctx->saved_data["keys"].toTensor();
     const OutputMask mask =
         MaskOf(ctx->saved_data["p"].toDouble(), static_cast<uint64_t>(ctx->saved_data["seed"].toInt()), keys);
+    const OutputNorm norm = NormOf(gamma, at::Tensor(), 0, saved[5], saved[6]);
     if (xs.scalar_type() == at::kFloat) {
       Backward<float>(s, xs.data_ptr<float>(), w.data_ptr<float>(), acts.data_ptr<float>(), cells.data_ptr<float>(),
-                      gout.data_ptr<float>(), dx.data_ptr<float>(), dw.data_ptr<float>(), db.data_ptr<float>(), mask);
+                      gout.data_ptr<float>(), dx.data_ptr<float>(), dw.data_ptr<float>(), db.data_ptr<float>(), mask,
+                      norm, dgb.data_ptr<float>());
     } else {
       Backward<double>(s, xs.data_ptr<double>(), w.data_ptr<double>(), acts.data_ptr<double>(),
                        cells.data_ptr<double>(), gout.data_ptr<double>(), dx.data_ptr<double>(), dw.data_ptr<double>(),
-                       db.data_ptr<double>(), mask);
+                       db.data_ptr<double>(), mask, norm, dgb.data_ptr<double>());
     }
-    return {dx, dw, db, at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
+    const bool normed = gamma.numel() > 0;
+    return {dx,
+            dw,
+            db,
+            at::Tensor(),
+            at::Tensor(),
+            at::Tensor(),
+            at::Tensor(),
+            normed ? dgb.narrow(0, 0, gamma.numel()) : at::Tensor(),
+            normed ? dgb.narrow(0, gamma.numel(), gamma.numel()) : at::Tensor(),
+            at::Tensor()};
   }
 };
 
-// FusedLstm, or FusedLstmWithDropout where dropout is given.
+// FusedLstm, FusedLstmWithDropout where dropout is given, and the layer norm after it where
+// norm is given (float, with dropout).
 at::Tensor Run(const at::Tensor& x, const at::Tensor& kernel, const at::Tensor& bias, double forget_bias,
-               const FusionDropout* dropout) {
+               const FusionDropout* dropout, const FusionLayerNorm* norm = nullptr) {
   Check(x.dim() == 3, "x must be [N, G, d_in]");
   Check(x.scalar_type() == at::kFloat || x.scalar_type() == at::kDouble, "x must be float or double");
   Check(kernel.dim() == 2 && kernel.size(1) % 4 == 0 && kernel.size(0) == x.size(2) + kernel.size(1) / 4,
@@ -421,12 +561,25 @@ at::Tensor Run(const at::Tensor& x, const at::Tensor& kernel, const at::Tensor& 
           "the dropout needs one int64 key per row");
     drop = FusionDropout{dropout->p, dropout->seed, dropout->keys.contiguous()};
   }
-  const bool records_grad =
-      at::GradMode::is_enabled() && (x.requires_grad() || kernel.requires_grad() || bias.requires_grad());
-  if (records_grad) {
-    return FusedLstmFunction::apply(x, kernel, bias, forget_bias, drop.p, static_cast<int64_t>(drop.seed), drop.keys);
+  // No norm: an empty γ.
+  FusionLayerNorm ln{at::empty({0}, x.options()), at::empty({0}, x.options()), 0};
+  if (norm != nullptr) {
+    Check(x.scalar_type() == at::kFloat, "the layer norm is fused for float only");
+    const int64_t h = kernel.size(1) / 4;
+    Check(norm->gamma.dim() == 1 && norm->gamma.size(0) == h && norm->beta.dim() == 1 && norm->beta.size(0) == h,
+          "the layer norm needs gamma and beta of [h]");
+    Check(norm->gamma.scalar_type() == at::kFloat && norm->beta.scalar_type() == at::kFloat,
+          "the layer norm's gamma and beta must be float");
+    ln = FusionLayerNorm{norm->gamma.contiguous(), norm->beta.contiguous(), norm->eps};
   }
-  return ForwardOnly(x, kernel, bias, forget_bias, MaskOf(drop.p, drop.seed, drop.keys));
+  const bool records_grad =
+      at::GradMode::is_enabled() && (x.requires_grad() || kernel.requires_grad() || bias.requires_grad() ||
+                                     ln.gamma.requires_grad() || ln.beta.requires_grad());
+  if (records_grad) {
+    return FusedLstmFunction::apply(x, kernel, bias, forget_bias, drop.p, static_cast<int64_t>(drop.seed), drop.keys,
+                                    ln.gamma, ln.beta, ln.eps);
+  }
+  return ForwardOnly(x, kernel, bias, forget_bias, MaskOf(drop.p, drop.seed, drop.keys), ln.gamma, ln.beta, ln.eps);
 }
 
 }  // namespace
@@ -447,6 +600,11 @@ at::Tensor FusedLstm(const at::Tensor& x, const at::Tensor& kernel, const at::Te
 at::Tensor FusedLstmWithDropout(const at::Tensor& x, const at::Tensor& kernel, const at::Tensor& bias,
                                 double forget_bias, const FusionDropout& dropout) {
   return Run(x, kernel, bias, forget_bias, &dropout);
+}
+
+at::Tensor FusedLstmLayerNorm(const at::Tensor& x, const at::Tensor& kernel, const at::Tensor& bias, double forget_bias,
+                              const FusionDropout& dropout, const FusionLayerNorm& norm) {
+  return Run(x, kernel, bias, forget_bias, &dropout, &norm);
 }
 
 }  // namespace hardgnn::selfgnn

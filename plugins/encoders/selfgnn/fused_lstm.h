@@ -51,6 +51,21 @@ at::Tensor FusedLstm(const at::Tensor& x, const at::Tensor& kernel, const at::Te
 at::Tensor FusedLstmWithDropout(const at::Tensor& x, const at::Tensor& kernel, const at::Tensor& bias,
                                 double forget_bias, const FusionDropout& dropout);
 
+// The block layer norm that follows the LSTM's output dropout (BlockLayerNorm's parameters).
+struct FusionLayerNorm {
+  at::Tensor gamma, beta;  // [h]
+  double eps;
+};
+
+// BlockLayerNorm(FusedLstmWithDropout(x, kernel, bias, forget_bias, dropout), norm.gamma,
+// norm.beta, norm.eps) for float: the same output and gradient bits (x, kernel, bias, γ, β),
+// without the [N, G, h] output between the two: each block's rows are masked and normalized
+// while in cache. The backward recomputes a block's masked output from the saved cells and gates
+// (the tanh the recurrence takes anyway) and runs the norm's backward on it before the
+// recurrence; the norm's γ/β partials are added in BlockLayerNorm's row order.
+at::Tensor FusedLstmLayerNorm(const at::Tensor& x, const at::Tensor& kernel, const at::Tensor& bias, double forget_bias,
+                              const FusionDropout& dropout, const FusionLayerNorm& norm);
+
 // Input rows read in place: row n's step-t input (d_in floats) at x + ids[n] * row_stride +
 // t * step_stride, e.g. time-major slices [G, I, d] and a list of item ids.
 struct LstmInputRows {

@@ -34,9 +34,11 @@ IntervalRnnImpl::IntervalRnnImpl(const Options& options, at::Generator& gen) : o
   }
 }
 
-at::Tensor IntervalRnnImpl::forward(const at::Tensor& x, const FusionDropout* dropout) {
+at::Tensor IntervalRnnImpl::forward(const at::Tensor& x, const FusionDropout* dropout, const FusionLayerNorm* norm) {
   TORCH_CHECK(dropout == nullptr || TakesDropout(x), "IntervalRnn: the output dropout is the caller's here");
+  TORCH_CHECK(norm == nullptr || dropout != nullptr, "IntervalRnn: the layer norm is taken with the dropout only");
   if (options_.gru) return std::get<0>(gru_->forward(x));
+  if (norm != nullptr) return FusedLstmLayerNorm(x, kernel_, bias_, kForgetBias, *dropout, *norm);
   if (dropout != nullptr) return FusedLstmWithDropout(x, kernel_, bias_, kForgetBias, *dropout);
   return Fused(options_, x) ? FusedLstm(x, kernel_, bias_, kForgetBias) : StockLstm(x, kernel_, bias_, kForgetBias);
 }
@@ -68,6 +70,17 @@ at::Tensor IntervalAttentionImpl::forward(const at::Tensor& h) {
   }
   return fused ? IntervalAttention(x, w_qkv_, b_qkv_, options_.heads)
                         : StockIntervalAttention(x, w_qkv_, b_qkv_, options_.heads);
+}
+
+bool IntervalAttentionImpl::NormsInBlocks(const at::Tensor& h) const {
+  return !options_.ln_lastdim && Fused(options_, h);
+}
+
+FusionLayerNorm IntervalAttentionImpl::BlockNorm() const { return {ln_gamma_, ln_beta_, kLayerNormEps}; }
+
+at::Tensor IntervalAttentionImpl::Attend(const at::Tensor& x) {
+  TORCH_CHECK(NormsInBlocks(x), "IntervalAttention::Attend: only after a block layer norm on the fused kernels");
+  return IntervalAttention(x, w_qkv_, b_qkv_, options_.heads);
 }
 
 at::Tensor FuseRowsWithoutGrad(const IntervalRnnImpl& rnn, const IntervalAttentionImpl& attention,

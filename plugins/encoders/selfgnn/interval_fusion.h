@@ -8,6 +8,7 @@
 #include <cstdint>
 
 #include "plugins/encoders/selfgnn/dropout.h"
+#include "plugins/encoders/selfgnn/fused_lstm.h"
 #include "plugins/encoders/selfgnn/options.h"
 
 namespace hardgnn::selfgnn {
@@ -34,8 +35,10 @@ class IntervalRnnImpl : public torch::nn::Module {
  public:
   IntervalRnnImpl(const Options& options, at::Generator& gen);
   // dropout (0 < p < 1), only where TakesDropout(x): RowDropout of the output, inside the fused
-  // LSTM (the same bits as applying it after).
-  at::Tensor forward(const at::Tensor& x, const FusionDropout* dropout = nullptr);
+  // LSTM (the same bits as applying it after); norm, only with dropout: the attention's layer
+  // norm of that, inside it too (IntervalAttentionImpl::NormInBlocks; the same bits).
+  at::Tensor forward(const at::Tensor& x, const FusionDropout* dropout = nullptr,
+                     const FusionLayerNorm* norm = nullptr);
   // Whether forward(x) can apply the output dropout itself: the fused LSTM on float.
   bool TakesDropout(const at::Tensor& x) const;
 
@@ -55,6 +58,13 @@ class IntervalAttentionImpl : public torch::nn::Module {
  public:
   IntervalAttentionImpl(const Options& options, at::Generator& gen);
   at::Tensor forward(const at::Tensor& h);  // [N, G, d] -> [N, d]
+
+  // Whether forward(h) runs the fused kernels with the layer norm over each row's (G, d) block
+  // (not ln_lastdim), which the RNN can then take (BlockNorm), leaving Attend to the rest.
+  bool NormsInBlocks(const at::Tensor& h) const;
+  FusionLayerNorm BlockNorm() const;
+  // forward(h) after its layer norm, x = the norm of h: [N, G, d] -> [N, d]. Only where NormsInBlocks.
+  at::Tensor Attend(const at::Tensor& x);
 
  private:
   friend at::Tensor FuseRowsWithoutGrad(const IntervalRnnImpl&, const IntervalAttentionImpl&, const at::Tensor&,

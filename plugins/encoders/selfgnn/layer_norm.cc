@@ -18,7 +18,7 @@ using cpu::LoadV;
 using cpu::SplatV;
 using cpu::StoreV;
 
-constexpr int64_t kChunkRows = 256;  // rows per γ/β partial
+constexpr int64_t kChunkRows = kBlockLayerNormChunkRows;
 
 // Sum of n values in a fixed order: lanes of V, then the lanes in order.
 template <typename V>
@@ -69,8 +69,9 @@ HARDGNN_INLINE void ForwardWith(int64_t r0, int64_t r1, int64_t m, int64_t d, co
   }
 }
 
-// Rows [r0, r1): dx, and γ/β gradient sums into part[0..d) and part[d..2d).
-template <typename V>
+// Rows [r0, r1): dx (where kDx), and the γ/β gradient terms added into part[0..d) and
+// part[d..2d) (where kPartials), row by row in order.
+template <typename V, bool kDx = true, bool kPartials = true>
 HARDGNN_INLINE void BackwardWith(int64_t r0, int64_t r1, int64_t m, int64_t d, const typename cpu::Lanes<V>::T* x,
                                  const typename cpu::Lanes<V>::T* gamma, const typename cpu::Lanes<V>::T* mean,
                                  const typename cpu::Lanes<V>::T* rstd, const typename cpu::Lanes<V>::T* gy,
@@ -86,28 +87,34 @@ HARDGNN_INLINE void BackwardWith(int64_t r0, int64_t r1, int64_t m, int64_t d, c
       for (int64_t k = 0; k < d; k += L) {
         const V xh = (LoadV<V>(xr + t + k) - vmu) * vrs;
         const V gyv = LoadV<V>(gr + t + k);
-        const V g = gyv * LoadV<V>(gamma + k);
-        sg += g;
-        sgx += g * xh;
-        StoreV<V>(part + k, LoadV<V>(part + k) + gyv * xh);
-        StoreV<V>(part + d + k, LoadV<V>(part + d + k) + gyv);
+        if constexpr (kDx) {
+          const V g = gyv * LoadV<V>(gamma + k);
+          sg += g;
+          sgx += g * xh;
+        }
+        if constexpr (kPartials) {
+          StoreV<V>(part + k, LoadV<V>(part + k) + gyv * xh);
+          StoreV<V>(part + d + k, LoadV<V>(part + d + k) + gyv);
+        }
       }
     }
-    T mg, mgx;
-    if constexpr (L == 1) {
-      mg = sg / T(m);
-      mgx = sgx / T(m);
-    } else {
-      mg = cpu::HorizontalSum(sg) / T(m);
-      mgx = cpu::HorizontalSum(sgx) / T(m);
-    }
-    const V vmg = SplatV<V>(mg), vmgx = SplatV<V>(mgx);
-    T* dr = dx + r * m;
-    for (int64_t t = 0; t < m; t += d) {
-      for (int64_t k = 0; k < d; k += L) {
-        const V xh = (LoadV<V>(xr + t + k) - vmu) * vrs;
-        const V g = LoadV<V>(gr + t + k) * LoadV<V>(gamma + k);
-        StoreV<V>(dr + t + k, vrs * (g - vmg - xh * vmgx));
+    if constexpr (kDx) {
+      T mg, mgx;
+      if constexpr (L == 1) {
+        mg = sg / T(m);
+        mgx = sgx / T(m);
+      } else {
+        mg = cpu::HorizontalSum(sg) / T(m);
+        mgx = cpu::HorizontalSum(sgx) / T(m);
+      }
+      const V vmg = SplatV<V>(mg), vmgx = SplatV<V>(mgx);
+      T* dr = dx + r * m;
+      for (int64_t t = 0; t < m; t += d) {
+        for (int64_t k = 0; k < d; k += L) {
+          const V xh = (LoadV<V>(xr + t + k) - vmu) * vrs;
+          const V g = LoadV<V>(gr + t + k) * LoadV<V>(gamma + k);
+          StoreV<V>(dr + t + k, vrs * (g - vmg - xh * vmgx));
+        }
       }
     }
   }
@@ -130,6 +137,25 @@ HARDGNN_SIMD_CLONES void LayerNormBackwardRows(int64_t r0, int64_t r1, int64_t m
     BackwardWith<cpu::Vec<T>>(r0, r1, m, d, x, gamma, mean, rstd, gy, dx, part);
   } else {
     BackwardWith<T>(r0, r1, m, d, x, gamma, mean, rstd, gy, dx, part);
+  }
+}
+
+// The backward's two parts apart, float rows (FusedLstmLayerNorm's blocks).
+HARDGNN_SIMD_CLONES void LayerNormDxRows(int64_t rows, int64_t m, int64_t d, const float* x, const float* gamma,
+                                         const float* mean, const float* rstd, const float* gy, float* dx) {
+  if (d % cpu::kLanes<float> == 0) {
+    BackwardWith<cpu::Vec<float>, true, false>(0, rows, m, d, x, gamma, mean, rstd, gy, dx, nullptr);
+  } else {
+    BackwardWith<float, true, false>(0, rows, m, d, x, gamma, mean, rstd, gy, dx, nullptr);
+  }
+}
+
+HARDGNN_SIMD_CLONES void LayerNormPartialRows(int64_t rows, int64_t m, int64_t d, const float* x, const float* mean,
+                                              const float* rstd, const float* gy, float* part) {
+  if (d % cpu::kLanes<float> == 0) {
+    BackwardWith<cpu::Vec<float>, false, true>(0, rows, m, d, x, nullptr, mean, rstd, gy, nullptr, part);
+  } else {
+    BackwardWith<float, false, true>(0, rows, m, d, x, nullptr, mean, rstd, gy, nullptr, part);
   }
 }
 
@@ -194,8 +220,22 @@ struct BlockLayerNormFunction : public torch::autograd::Function<BlockLayerNormF
 void BlockLayerNormRowsInPlace(float* x, int64_t rows, int64_t g, int64_t d, const float* gamma, const float* beta,
                                double eps) {
   std::vector<float> stats(2 * rows);  // mean and 1/σ, not kept
-  LayerNormForwardRows<float>(0, rows, g * d, d, x, gamma, beta, static_cast<float>(eps), x, stats.data(),
-                              stats.data() + rows);
+  BlockLayerNormRowsInPlace(x, rows, g, d, gamma, beta, eps, stats.data(), stats.data() + rows);
+}
+
+void BlockLayerNormRowsInPlace(float* x, int64_t rows, int64_t g, int64_t d, const float* gamma, const float* beta,
+                               double eps, float* mean, float* rstd) {
+  LayerNormForwardRows<float>(0, rows, g * d, d, x, gamma, beta, static_cast<float>(eps), x, mean, rstd);
+}
+
+void BlockLayerNormRowsDx(int64_t rows, int64_t g, int64_t d, const float* x, const float* gamma, const float* mean,
+                          const float* rstd, const float* gy, float* dx) {
+  LayerNormDxRows(rows, g * d, d, x, gamma, mean, rstd, gy, dx);
+}
+
+void BlockLayerNormRowsAddPartials(int64_t rows, int64_t g, int64_t d, const float* x, const float* mean,
+                                   const float* rstd, const float* gy, float* part) {
+  LayerNormPartialRows(rows, g * d, d, x, mean, rstd, gy, part);
 }
 
 at::Tensor BlockLayerNorm(const at::Tensor& x, const at::Tensor& gamma, const at::Tensor& beta, double eps) {

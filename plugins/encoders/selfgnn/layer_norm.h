@@ -30,6 +30,24 @@ at::Tensor BlockLayerNorm(const at::Tensor& x, const at::Tensor& gamma, const at
 void BlockLayerNormRowsInPlace(float* x, int64_t rows, int64_t g, int64_t d, const float* gamma, const float* beta,
                                double eps = 1e-12);
 
+// Rows per γ/β partial of BlockLayerNorm's backward: each chunk's rows add into their partial in
+// row order, and the partials are summed in chunk order.
+constexpr int64_t kBlockLayerNormChunkRows = 256;
+
+// The same, also writing each row's mean and 1/σ (BlockLayerNorm's saved statistics).
+void BlockLayerNormRowsInPlace(float* x, int64_t rows, int64_t g, int64_t d, const float* gamma, const float* beta,
+                               double eps, float* mean, float* rstd);
+
+// BlockLayerNorm's backward in two parts, on `rows` rows of G·d floats (x: the forward's input,
+// mean and rstd its statistics, gy the output's gradient), in the calling thread, with its bits:
+// the input's gradient dx, and the rows' γ then β gradient terms added into part [2d] row by row
+// (BlockLayerNorm's γ/β gradients are the partials of kBlockLayerNormChunkRows rows so added,
+// summed in chunk order).
+void BlockLayerNormRowsDx(int64_t rows, int64_t g, int64_t d, const float* x, const float* gamma, const float* mean,
+                          const float* rstd, const float* gy, float* dx);
+void BlockLayerNormRowsAddPartials(int64_t rows, int64_t g, int64_t d, const float* x, const float* mean,
+                                   const float* rstd, const float* gy, float* part);
+
 }  // namespace hardgnn::selfgnn
 
 #endif  // HARDGNN_PLUGINS_ENCODERS_SELFGNN_LAYER_NORM_H_
