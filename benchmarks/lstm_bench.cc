@@ -8,6 +8,7 @@
 #include "benchmarks/common.h"
 #include "plugins/encoders/selfgnn/dropout.h"
 #include "plugins/encoders/selfgnn/fused_lstm.h"
+#include "plugins/encoders/selfgnn/layer_norm.h"
 #include "plugins/encoders/selfgnn/reference.h"
 
 namespace hardgnn::bench {
@@ -52,9 +53,29 @@ at::Tensor FusedWithDropout(const at::Tensor& x, const at::Tensor& k, const at::
   return selfgnn::FusedLstmWithDropout(x, k, b, forget_bias, {0.5, kDropoutSeed, at::arange(x.size(0))});
 }
 
+// The interval attention's block layer norm (SelfGNN's ε; γ and β fixed, not differentiated here)
+// after the fused LSTM and its dropout, and inside it (FusedLstmLayerNorm: the same bits).
+const at::Tensor& NormGamma() {
+  static const at::Tensor gamma = at::rand({S::kDim}) + 0.5;
+  return gamma;
+}
+const at::Tensor& NormBeta() {
+  static const at::Tensor beta = at::randn({S::kDim}) * 0.1;
+  return beta;
+}
+at::Tensor FusedThenNorm(const at::Tensor& x, const at::Tensor& k, const at::Tensor& b, double forget_bias) {
+  return selfgnn::BlockLayerNorm(FusedWithDropout(x, k, b, forget_bias), NormGamma(), NormBeta(), 1e-12);
+}
+at::Tensor FusedWithNorm(const at::Tensor& x, const at::Tensor& k, const at::Tensor& b, double forget_bias) {
+  return selfgnn::FusedLstmLayerNorm(x, k, b, forget_bias, {0.5, kDropoutSeed, at::arange(x.size(0))},
+                                     {NormGamma(), NormBeta(), 1e-12});
+}
+
 LSTM_BENCH(fused, &selfgnn::FusedLstm);
 LSTM_BENCH(fused_then_dropout, &FusedThenDropout);
 LSTM_BENCH(fused_with_dropout, &FusedWithDropout);
+LSTM_BENCH(fused_dropout_then_norm, &FusedThenNorm);
+LSTM_BENCH(fused_with_norm, &FusedWithNorm);
 LSTM_BENCH(reference, &selfgnn::ReferenceLstm);
 LSTM_BENCH(stock, &selfgnn::StockLstm);
 

@@ -6,6 +6,7 @@
 #include <torch/nn/modules/rnn.h>
 
 #include <cmath>
+#include <functional>
 #include <vector>
 
 #include "core/cpu/kernel_path.h"
@@ -180,23 +181,35 @@ TEST(FusedLstmTest, NoGradForwardIsBitIdentical) {
 }
 
 // The LSTM as it runs here and with `Switch` held give the same output and gradients, bit for
-// bit, with pre-activations large enough to reach the saturated branches, at each h.
+// bit, with pre-activations large enough to reach the saturated branches, at each h; also with
+// the dropout and the layer norm inside (whose backward takes tanh(c) in a pass of its own).
 template <typename Switch>
 void ExpectTheCellsBitsWith(uint64_t seed, std::initializer_list<int64_t> hs) {
   at::manual_seed(seed);
   for (const int64_t h : hs) {
     const int64_t n = 300, g = 5, d = 16;
-    const std::vector<at::Tensor> in = {at::randn({n, g, d}) * 3, at::rand({d + h, 4 * h}) * 2 - 1,
-                                        at::randn({4 * h})};
+    const std::vector<at::Tensor> in = {at::randn({n, g, d}) * 3, at::rand({d + h, 4 * h}) * 2 - 1, at::randn({4 * h}),
+                                        at::rand({h}) + 0.5, at::randn({h}) * 0.1};
     const at::Tensor gy = at::randn({n, g, h});
-    const auto f = [](const std::vector<at::Tensor>& x) { return FusedLstm(x[0], x[1], x[2]); };
-    const auto here = OutputAndGrads(f, in, gy);
-    std::vector<at::Tensor> switched;
-    {
-      const Switch on;
-      switched = OutputAndGrads(f, in, gy);
+    const FusionDropout dropout{0.3, 7, at::arange(n)};
+    const std::vector<std::function<at::Tensor(const std::vector<at::Tensor>&)>> forms = {
+        [](const std::vector<at::Tensor>& x) { return FusedLstm(x[0], x[1], x[2]); },
+        [&](const std::vector<at::Tensor>& x) {
+          return FusedLstmLayerNorm(x[0], x[1], x[2], 1.0, dropout, {x[3], x[4], 1e-12});
+        }};
+    for (size_t form = 0; form < forms.size(); ++form) {
+      const auto here = OutputAndGrads(forms[form], in, gy);
+      std::vector<at::Tensor> switched;
+      {
+        const Switch on;
+        switched = OutputAndGrads(forms[form], in, gy);
+      }
+      for (size_t k = 0; k < here.size(); ++k) {
+        ASSERT_EQ(here[k].defined(), switched[k].defined());
+        if (!here[k].defined()) continue;  // FusedLstm: no γ or β
+        EXPECT_TRUE(BitEqual(here[k], switched[k])) << "h = " << h << ", form " << form << ", tensor " << k;
+      }
     }
-    for (size_t k = 0; k < here.size(); ++k) EXPECT_TRUE(BitEqual(here[k], switched[k])) << "h = " << h << ", tensor " << k;
   }
 }
 
