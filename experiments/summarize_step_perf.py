@@ -17,7 +17,7 @@ PARTS = [
     ("chain panels (LSTM gates and dx, Linear forward and dx)", r"ChainPanels"),
     ("OpenBLAS sgemm (weight gradients), its packing included", r"libopenblas"),
     ("GCN row kernels", r"hardgnn::graph::"),
-    ("LSTM cells", r"Cell(Forward|Backward)"),
+    ("LSTM cells", r"Cell(Forward|Backward|Outputs)"),
     ("attention rows", r"FastRows|AttentionRows"),
     ("layer norm rows", r"LayerNorm"),
     ("Adam", r"anonymous namespace\)::Update(Avx2|Portable)"),
