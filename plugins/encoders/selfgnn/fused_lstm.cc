@@ -290,6 +290,25 @@ int64_t BlockOffset(int64_t n0, int64_t g, int64_t t, int64_t width) {
   return ((n0 / kRowBlock * g + t) * kRowBlock) * width;
 }
 
+// The norm's part of the backward for the block of rows [n0, n0 + rows), before its recurrence:
+// its output as the forward left it before the norm (h_t from the saved cells and σ(o), then
+// the mask) into normed (rows of G·h), tanh(c_t) into tc ([G][kRowBlock][h], for the
+// recurrence), h_t into xh's h columns of step t + 1 (rows of G·(d_in + h), for the weight
+// gradient), and the norm's backward of gout (the block's rows of the norm's output gradient):
+// the LSTM output's gradient into gnormed.
+template <typename T>
+void NormBackwardRows(const Dims& s, int64_t n0, int64_t rows, const T* acts, const T* cells, const T* gout,
+                      const OutputMask& mask, const OutputNorm& norm, T* tc, T* normed, T* gnormed, T* xh) {
+  const int64_t h4 = 4 * s.h, k = s.din + s.h, out_stride = s.g * s.h;
+  for (int64_t t = 0; t < s.g; ++t) {
+    CellOutputs<T>(rows, s.h, acts + BlockOffset(n0, s.g, t, h4) + 3 * s.h, h4, cells + BlockOffset(n0, s.g, t, s.h),
+                   s.h, tc + t * kRowBlock * s.h, normed + t * s.h, out_stride,
+                   t + 1 < s.g ? xh + (t + 1) * k + s.din : nullptr, s.g * k);
+  }
+  if (mask.Applies()) MaskRows(mask, normed, normed, n0, rows, out_stride);
+  NormDx(norm, normed, gout, gnormed, n0, rows, s.g, s.h);
+}
+
 // One block of the forward, rows [n0, n1) (n0 a multiple of kRowBlock): row n's step-t input
 // at x + row(n) * sxn + t * sxg, row(n) = ids ? ids[n] : n; out: row n0's output. Per step:
 // gates = [x_t | h_{t-1}] · kernel (one GEMM, K = d_in + h, the two read side by side; d_in at
@@ -414,14 +433,8 @@ void Backward(const Dims& s, const T* x, const T* w, const T* acts, const T* cel
             tc.resize(kRowBlock * s.g * s.h);
             normed.resize(kRowBlock * out_stride);
             gnormed.resize(kRowBlock * out_stride);
-            for (int64_t t = 0; t < s.g; ++t) {
-              CellOutputs<T>(rows, s.h, acts + BlockOffset(n0, s.g, t, h4) + 3 * s.h, h4,
-                             cells + BlockOffset(n0, s.g, t, s.h), s.h, tc.data() + t * kRowBlock * s.h,
-                             normed.data() + t * s.h, out_stride,
-                             t + 1 < s.g ? xh.data() + (t + 1) * k + s.din : nullptr, s.g * k);  // h_t: xh's step t+1
-            }
-            if (mask.Applies()) MaskRows(mask, normed.data(), normed.data(), n0, rows, out_stride);
-            NormDx(norm, normed.data(), g_block, gnormed.data(), n0, rows, s.g, s.h);
+            NormBackwardRows(s, n0, rows, acts, cells, g_block, mask, norm, tc.data(), normed.data(), gnormed.data(),
+                             xh.data());
             g_block = gnormed.data();
           }
           if (mask.Applies()) {
