@@ -14,7 +14,9 @@ import report_block  # noqa: E402
 COMMAND = "python3 experiments/summarize_step_perf.py --report experiments/REPORT.md"
 # Parts of the step, each matched against "DSO symbol"; a sample goes to the first that matches.
 PARTS = [
-    ("chain panels (LSTM gates and dx, Linear forward and dx)", r"ChainPanels"),
+    # ChainPanels on AVX2 CPUs; FmaChainGemm's register tiles (cpu::(anonymous)::Rows<R, C>) on AVX-512 ones.
+    ("chain products (LSTM gates and dx, Linear forward and dx)",
+     r"ChainPanels|hardgnn::cpu::\(anonymous namespace\)::Rows<"),
     ("OpenBLAS sgemm (weight gradients), its packing included", r"libopenblas"),
     ("GCN row kernels", r"hardgnn::graph::"),
     ("LSTM cells", r"Cell(Forward|Backward|Outputs)"),

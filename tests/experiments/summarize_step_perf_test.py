@@ -24,6 +24,15 @@ LINES = """\
      0.25%  hardgnn                       [.] hardgnn::BatchBuilder::BuildRows
      0.75%  hardgnn                       [.] hardgnn::(anonymous namespace)::Int16PanelsAvx2
 """
+# An AVX-512 CPU's names: FmaChainGemm's register tiles, the 16-lane cells and attention rows.
+WIDE_LINES = """\
+    12.77%  hardgnn                       [.] hardgnn::cpu::(anonymous namespace)::Rows<8, 2>
+    10.48%  hardgnn                       [.] hardgnn::cpu::(anonymous namespace)::Rows<4, 4>
+     3.47%  hardgnn                       [.] hardgnn::selfgnn::(anonymous namespace)::CellForwardWide
+     3.54%  hardgnn                       [.] hardgnn::selfgnn::(anonymous namespace)::FastRowsWide<true>
+    14.08%  hardgnn                       [.] hardgnn::graph::internal::Rows<float, false, false, hardgnn::graph::(anonymous namespace)::ResidualLeakyEpilogue<float> >
+"""
+CHAIN = "chain products (LSTM gates and dx, Linear forward and dx)"
 
 
 def write(folder, name, text):
@@ -39,7 +48,7 @@ class StepPerfTest(unittest.TestCase):
             header, rows = summarize_step_perf.read_report(write(d, "a.txt", HEADER + LINES))
         self.assertEqual(header["step seconds"], "0.800")
         s = summarize_step_perf.shares(rows)
-        self.assertAlmostEqual(s["chain panels (LSTM gates and dx, Linear forward and dx)"], 30.0)
+        self.assertAlmostEqual(s[CHAIN], 30.0)
         self.assertAlmostEqual(s["OpenBLAS sgemm (weight gradients), its packing included"], 15.0)
         self.assertAlmostEqual(s["GCN row kernels"], 20.0)
         self.assertAlmostEqual(s["attention rows"], 5.0)
@@ -50,6 +59,16 @@ class StepPerfTest(unittest.TestCase):
         self.assertAlmostEqual(s["hard_cosine (the miner)"], 0.75)
         self.assertAlmostEqual(s["the rest"], 0.25)
         self.assertAlmostEqual(sum(s.values()), 79.0)  # every line counted once
+
+    def test_an_avx512_cpus_kernels_go_to_their_parts(self):
+        with tempfile.TemporaryDirectory() as d:
+            _, rows = summarize_step_perf.read_report(write(d, "wide.txt", HEADER + WIDE_LINES))
+        s = summarize_step_perf.shares(rows)
+        self.assertAlmostEqual(s[CHAIN], 23.25)  # not the GCN's graph::internal::Rows
+        self.assertAlmostEqual(s["LSTM cells"], 3.47)
+        self.assertAlmostEqual(s["attention rows"], 3.54)
+        self.assertAlmostEqual(s["GCN row kernels"], 14.08)
+        self.assertAlmostEqual(s["the rest"], 0.0)
 
     def test_table_gives_milliseconds_as_share_times_step(self):
         with tempfile.TemporaryDirectory() as d:
