@@ -87,6 +87,43 @@ PRODUCT_BENCH(linear_dx, kLinearDx);
 PRODUCT_BENCH(lstm_gates, kLstmGates);
 PRODUCT_BENCH(lstm_dh, kLstmDh);
 PRODUCT_BENCH(lstm_dx, kLstmDx);
+// Weight gradients, xᵀ · dy over blocks of rows, each block one single-threaded call into its own
+// partial, blocks in parallel: the LSTM's per block of 128 rows x 12 steps ([1536, 128]ᵀ x
+// [1536, 256], onto the partial), the QKV projection's per group of 8,192 rows ([8192, 64]ᵀ x
+// [8192, 192], onto +0). cpu::Gemm (panel chains where GemmTakesTransAChain) against sgemm.
+struct GradShape {
+  int64_t block, in, out;
+  bool accumulate;
+};
+constexpr GradShape kLstmDw{1536, 128, 256, true}, kLinearDw{8192, 64, 192, false};
+
+void WeightGradient(benchmark::State& state, GradShape s, bool sgemm) {
+  at::set_num_threads(BenchThreads());
+  at::manual_seed(0);
+  if (!sgemm && !cpu::GemmTakesTransAChain(s.in, s.out)) return state.SkipWithError("no panel chains here");
+  const at::Tensor x = at::randn({kRows, s.in}), dy = at::randn({kRows, s.out});
+  std::vector<float> partials(cpu::DivUp(kRows, s.block) * s.in * s.out, 0.0f);
+  const float *px = x.data_ptr<float>(), *pdy = dy.data_ptr<float>();
+  const float beta = s.accumulate ? 1.0f : 0.0f;
+  for (auto _ : state) {
+    cpu::ForEachChunk(kRows, s.block, [&](int64_t r0, int64_t r1, int64_t c) {
+      float* part = partials.data() + c * s.in * s.out;
+      if (sgemm)
+        return cpu::Sgemm(true, false, s.in, s.out, r1 - r0, 1.0f, px + r0 * s.in, s.in, pdy + r0 * s.out, s.out, beta,
+                          part, s.out);
+      cpu::Gemm(true, false, s.in, s.out, r1 - r0, 1.0f, px + r0 * s.in, s.in, pdy + r0 * s.out, s.out, beta, part,
+                s.out);
+    });
+    benchmark::DoNotOptimize(partials.data());
+  }
+  state.counters["GFLOP/s"] =
+      benchmark::Counter(2.0 * kRows * s.in * s.out * state.iterations() / 1e9, benchmark::Counter::kIsRate);
+}
+BENCHMARK_CAPTURE(WeightGradient, lstm_dw_chain, kLstmDw, false)->Apply(Timed);
+BENCHMARK_CAPTURE(WeightGradient, lstm_dw_sgemm, kLstmDw, true)->Apply(Timed);
+BENCHMARK_CAPTURE(WeightGradient, linear_dw_chain, kLinearDw, false)->Apply(Timed);
+BENCHMARK_CAPTURE(WeightGradient, linear_dw_sgemm, kLinearDw, true)->Apply(Timed);
+
 BENCHMARK_CAPTURE(Product, eval_scores_not_below, kEvalScores, Kernel::kChainNotBelow)->Apply(Timed);
 BENCHMARK_CAPTURE(Product, eval_scores_sgemm, kEvalScores, Kernel::kSgemm)->Apply(Timed);
 BENCHMARK(Calibration)->Apply(Timed);

@@ -110,6 +110,86 @@ bool ChainAgreesWithSgemm(bool transposed) {
   return true;
 }
 
+// How sgemm's serial driver cuts a long k into panels, each summed as one chain per output and
+// added to C (OpenBLAS's level-3 driver: panels of q while at least 2q remain, then one of the
+// rest when it is at most q, else two halves rounded up to a multiple of u). q = 0: not known.
+struct PanelRule {
+  int64_t q = 0, u = 1;
+  template <typename F>
+  void ForEachPanel(int64_t k, const F& f) const {
+    for (int64_t p0 = 0, len = 0; p0 < k; p0 += len) {
+      len = k - p0;
+      if (len >= 2 * q) {
+        len = q;
+      } else if (len > q) {
+        len = (len / 2 + u - 1) / u * u;
+      }
+      f(p0, len);
+    }
+  }
+};
+
+// C (+)= Aᵀ · B, A [k, m], by FmaChainGemmTransA over the rule's panels.
+void PanelChainTransA(const PanelRule& rule, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
+                      const float* b, int64_t ldb, bool accumulate, float* c, int64_t ldc) {
+  rule.ForEachPanel(k, [&](int64_t p0, int64_t len) {
+    FmaChainGemmTransA(m, n, len, a + p0 * lda, lda, b + p0 * ldb, ldb, accumulate || p0 > 0, c, ldc);
+  });
+}
+
+constexpr int64_t kTransAMinOutputs = 8192;  // weight gradients by panel chains: m·n at least this
+
+// The rule under which panel chains give sgemm's bits for C = Aᵀ · B (beta 0 and 1), found by
+// trying the candidates on products of kTransAMinOutputs outputs and more (below them sgemm's
+// small-matrix kernel may take over) and kept only if it then agrees on every shape checked: k
+// from one panel to many, each kind of last panel; q = 0 if none does.
+PanelRule TransAPanelRuleOfSgemm() {
+  uint64_t state = 0x2545F4914F6CDD1DULL;
+  auto next = [&state] {  // a fixed LCG: values in [-2, 2)
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return static_cast<float>(static_cast<int64_t>(state >> 40) - (int64_t{1} << 23)) / (1 << 22);
+  };
+  const int64_t m = 64, n = 128, max_k = 3000;
+  std::vector<float> a(max_k * m), b(max_k * n), c0(m * n);
+  for (float& v : a) v = next();
+  for (float& v : b) v = next();
+  for (float& v : c0) v = next() < 0 ? -0.0f : next();
+  const auto sgemm = [&](int64_t k, bool accumulate) {
+    std::vector<float> want = c0;
+    RowMajorGemm(sgemm_, true, false, m, n, k, 1.0f, a.data(), m, b.data(), n, accumulate ? 1.0f : 0.0f, want.data(),
+                 n);
+    return want;
+  };
+  const auto chain_gives = [&](const std::vector<float>& want, const PanelRule& rule, int64_t k, bool accumulate) {
+    std::vector<float> got = c0;
+    PanelChainTransA(rule, m, n, k, a.data(), m, b.data(), n, accumulate, got.data(), n);
+    return std::memcmp(want.data(), got.data(), got.size() * sizeof(float)) == 0;
+  };
+  const auto agrees = [&](const PanelRule& rule, int64_t k, bool accumulate) {
+    return chain_gives(sgemm(k, accumulate), rule, k, accumulate);
+  };
+  const std::vector<float> longest = sgemm(max_k, false);
+  for (int64_t q = 64; q <= 1024; q += 16) {
+    for (const int64_t u : {4, 8, 16, 32, 64}) {
+      const PanelRule rule{q, u};
+      if (!chain_gives(longest, rule, max_k, false)) continue;
+      bool all = true;
+      for (const int64_t k : {int64_t{1}, int64_t{77}, q - 1, q, q + 1, q + q / 2 + 3, 2 * q - 1, 2 * q, 2 * q + 5,
+                              3 * q + q / 2 + 1, int64_t{1536}, max_k}) {
+        all = all && (k > max_k || (agrees(rule, k, false) && agrees(rule, k, true)));
+      }
+      if (all) return rule;
+    }
+  }
+  return PanelRule{};
+}
+
+// The rule for sgemm's transposed-A products where FmaChainGemm runs and one agrees (else q = 0).
+const PanelRule& TransAPanelRule() {
+  static const PanelRule rule = FmaChainGemmApplies(16) ? TransAPanelRuleOfSgemm() : PanelRule{};
+  return rule;
+}
+
 // C[i, :] = bias, then C += A · B by Gemm (beta 1): Linear's forward before the chain kernels.
 template <typename T>
 void BiasThenGemm(int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* b, int64_t ldb, const T* bias,
@@ -220,6 +300,10 @@ bool GemmUsesFmaChain() {
   return uses;
 }
 
+bool GemmTakesTransAChain(int64_t m, int64_t n) {
+  return m * n >= kTransAMinOutputs && FmaChainGemmApplies(n) && TransAPanelRule().q > 0;
+}
+
 bool GemmTakesChain(int64_t n, int64_t k) {
   return k >= 1 && k <= kChainDepth && FmaChainGemmApplies(n) && GemmUsesFmaChain();
 }
@@ -233,6 +317,9 @@ void Gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alp
           const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
   if (!trans_a && !trans_b && alpha == 1 && (beta == 0 || beta == 1) && GemmTakesChain(n, k)) {
     return FmaChainGemm(m, n, k, a, lda, b, ldb, beta == 1, c, ldc);
+  }
+  if (trans_a && !trans_b && alpha == 1 && (beta == 0 || beta == 1) && GemmTakesTransAChain(m, n)) {
+    return PanelChainTransA(TransAPanelRule(), m, n, k, a, lda, b, ldb, beta == 1, c, ldc);
   }
   Sgemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }

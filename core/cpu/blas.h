@@ -29,6 +29,12 @@ void Sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float al
 // BLAS that does not, every call stays with it.
 bool GemmUsesFmaChain();
 
+// Whether float Gemm calls C[m, n] = Aᵀ · B (A transposed, B not; alpha 1, beta 0 or 1) go to
+// FmaChainGemmTransA over the panels sgemm's driver cuts k into: where the CPU has AVX-512, m·n
+// is at least 8,192 and a check at first use found the panel rule under which the two agree bit
+// for bit (the weight gradients' products, without packing either operand at every call).
+bool GemmTakesTransAChain(int64_t m, int64_t n);
+
 // Whether such a product (float, neither operand transposed, alpha 1, beta 0 or 1) of these n
 // and k goes to FmaChainGemm: a caller can then ask FmaChainGemmBias for the bias-filled,
 // beta-1 form without filling C.

@@ -5,7 +5,7 @@
 // order from +0 (c = fma(a_p, b_p, c) for p = 0, 1, ...), then added to +0 or to C's old value:
 // what OpenBLAS's sgemm computes for k up to its panel depth, with no packing of either operand.
 // AVX-512 register tiles (4 rows x 64 columns for n = 64, else 8 x 32 and 8 x 16); B's rows
-// are read in place.
+// are read in place. FmaChainGemmTransA: the same chains for Aᵀ · B, A read down its columns.
 // cpu::Gemm calls it where it gives sgemm's bits (blas.h); tests call it directly.
 
 #include <cstdint>
@@ -24,6 +24,11 @@ void FmaChainGemm(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, 
 // forward with its bias).
 void FmaChainGemmBias(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb,
                       const float* bias, float* c, int64_t ldc);
+
+// C = Aᵀ · B (+ C) for A [k, m] (row stride lda): FmaChainGemm's chains, A's columns read down
+// its rows (a weight gradient, xᵀ · dy, without transposing x). Only where FmaChainGemmApplies(n).
+void FmaChainGemmTransA(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb,
+                        bool accumulate, float* c, int64_t ldc);
 
 }  // namespace hardgnn::cpu
 

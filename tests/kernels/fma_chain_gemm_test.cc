@@ -201,5 +201,73 @@ TEST(FmaChainGemmTest, WeightsUseChainPanelsOnAvx2CpusOnly) {
   }
 }
 
+// FmaChainGemmTransA: C (+)= Aᵀ · B for A [k, m] with padding between its rows, every element
+// the chain over p in order down A's column, added to +0 or to C; every tail of rows and columns.
+TEST(FmaChainGemmTest, TransAIsTheChainDownEachColumnOfA) {
+  if (!FmaChainGemmApplies(16)) GTEST_SKIP() << "no AVX-512 on this CPU";
+  int compared = 0;
+  for (const int64_t m : {1, 7, 8, 9, 64, 128}) {
+    for (const int64_t n : {16, 48, 64, 192, 256}) {
+      for (const int64_t k : {1, 2, 100, 448}) {
+        for (const bool accumulate : {false, true}) {
+          Operands o = Make(k, n, m, m * 1000 + n * 10 + k);  // o.a: [k, m] with row stride o.lda = m + 3
+          std::vector<float> b(k * o.ldb);
+          for (size_t i = 0; i < b.size(); ++i) b[i] = o.a[(7 * i) % o.a.size()] * 0.75f - 0.25f;
+          std::vector<float> c(m * o.ldc, -0.0f), want;
+          for (size_t i = 0; i < c.size(); ++i) c[i] = i % 3 == 0 ? -0.0f : o.b[i % o.b.size()];
+          want = c;
+          for (int64_t i = 0; i < m; ++i) {
+            for (int64_t j = 0; j < n; ++j) {
+              float t = 0;
+              for (int64_t p = 0; p < k; ++p) t = std::fma(o.a[p * o.lda + i], b[p * o.ldb + j], t);
+              want[i * o.ldc + j] = (accumulate ? c[i * o.ldc + j] : 0.0f) + t;
+            }
+          }
+          FmaChainGemmTransA(m, n, k, o.a.data(), o.lda, b.data(), o.ldb, accumulate, c.data(), o.ldc);
+          EXPECT_TRUE(SameBits(c, want)) << m << " x " << n << " x " << k << ", accumulate " << accumulate;
+          ++compared;
+        }
+      }
+    }
+  }
+  EXPECT_EQ(compared, 6 * 5 * 4 * 2);
+}
+
+// cpu::Gemm's Aᵀ · B products (the weight gradients: the LSTM's per block, k = 12 steps x its
+// rows, onto the group's partial; the QKV projection's per group of 8,192 rows, onto +0) give
+// sgemm's bits where the chain takes them (its panel rule found at first use) and where it does
+// not; where it takes them, a single chain over all of k differs from sgemm on a long k (the
+// panels are what make the bits).
+TEST(FmaChainGemmTest, GemmTakesTheTransAChainOnlyWithSgemmsBits) {
+  struct Shape {
+    int64_t m, n, k;
+    bool accumulate;
+  };
+  bool one_chain_differs = false;
+  for (const Shape& s : {Shape{128, 256, 1536, true}, Shape{128, 256, 1212, true}, Shape{128, 256, 12, true},
+                         Shape{64, 192, 8192, false}, Shape{64, 192, 5003, false}, Shape{64, 192, 700, false},
+                         Shape{128, 64, 900, true}}) {
+    Operands o = Make(s.k, s.n, s.m, s.m + s.n + s.k);  // o.a: A [k, m]
+    std::vector<float> b(s.k * o.ldb);
+    for (size_t i = 0; i < b.size(); ++i) b[i] = o.a[(5 * i) % o.a.size()] * 0.5f + 0.125f;
+    std::vector<float> c(s.m * o.ldc);
+    for (size_t i = 0; i < c.size(); ++i) c[i] = i % 5 == 0 ? -0.0f : o.b[i % o.b.size()];
+    const float beta = s.accumulate ? 1.0f : 0.0f;
+    std::vector<float> via_gemm = c, blas = c, one_chain = c;
+    Gemm(true, false, s.m, s.n, s.k, 1.0f, o.a.data(), o.lda, b.data(), o.ldb, beta, via_gemm.data(), o.ldc);
+    {
+      ScopedNarrowVectors sgemm_only;
+      EXPECT_FALSE(GemmTakesTransAChain(s.m, s.n));
+      Gemm(true, false, s.m, s.n, s.k, 1.0f, o.a.data(), o.lda, b.data(), o.ldb, beta, blas.data(), o.ldc);
+    }
+    EXPECT_TRUE(SameBits(via_gemm, blas)) << s.m << " x " << s.n << " x " << s.k;
+    if (GemmTakesTransAChain(s.m, s.n)) {
+      FmaChainGemmTransA(s.m, s.n, s.k, o.a.data(), o.lda, b.data(), o.ldb, s.accumulate, one_chain.data(), o.ldc);
+      one_chain_differs = one_chain_differs || !SameBits(one_chain, blas);
+    }
+  }
+  if (GemmTakesTransAChain(128, 256)) EXPECT_TRUE(one_chain_differs) << "no shape long enough to need panels";
+}
+
 }  // namespace
 }  // namespace hardgnn::cpu
