@@ -2,6 +2,8 @@
 
 #include <immintrin.h>
 
+#include <atomic>
+
 #include "core/cpu/kernel_path.h"
 
 // vec.h's HARDGNN_AVX512 (this library sits below the one that holds vec.h).
@@ -66,18 +68,32 @@ HARDGNN_AVX512 void Rows(int64_t m, int64_t k, const float* a, int64_t lda, cons
   }
 }
 
+std::atomic<int> forced_tiles{static_cast<int>(ChainTiles::kByCpu)};
+
+bool SixRowTiles() {
+  const auto forced = static_cast<ChainTiles>(forced_tiles.load(std::memory_order_relaxed));
+  if (forced != ChainTiles::kByCpu) return forced == ChainTiles::kSixRows;
+  static const bool intel = __builtin_cpu_is("intel");
+  return intel;
+}
+
 // Column strips outer, so a strip of B stays in cache while every row tile reads it. A product
 // 64 columns wide (the backward's products by Wᵀ) is one strip in tiles of 4 rows (16
 // accumulators; 4 broadcasts of A and 4 loads of B per 16 FMAs): 1.2-1.3x faster there than
 // 8 x 32 tiles on an AMD Zen 4, but slower on the forward's 192 and 256 columns, which keep
-// strips of 32 (then 16) in tiles of 8 (benchmarks/gemm_bench). Any tile gives the same bits:
+// strips of 32 (then 16) in tiles of 8 (benchmarks/gemm_bench). On Intel CPUs every strip of 64
+// columns takes tiles of 6 rows (fma_chain_gemm.h's ChainTiles). Any tile gives the same bits:
 // each output is one chain over p in order.
 void Strips(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb,
             const float* bias, bool accumulate, float* c, int64_t ldc) {
-  if (n == 64) return Rows<4, 4>(m, k, a, lda, b, ldb, bias, accumulate, c, ldc);
+  const bool six_rows = SixRowTiles();
+  if (n == 64 && !six_rows) return Rows<4, 4>(m, k, a, lda, b, ldb, bias, accumulate, c, ldc);
   for (int64_t j = 0; j < n;) {
     const float* bias_j = bias != nullptr ? bias + j : nullptr;
-    if (n - j >= 32) {
+    if (six_rows && n - j >= 64) {
+      Rows<6, 4>(m, k, a, lda, b + j, ldb, bias_j, accumulate, c + j, ldc);
+      j += 64;
+    } else if (n - j >= 32) {
       Rows<8, 2>(m, k, a, lda, b + j, ldb, bias_j, accumulate, c + j, ldc);
       j += 32;
     } else {
@@ -88,6 +104,11 @@ void Strips(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const 
 }
 
 }  // namespace
+
+ScopedChainTiles::ScopedChainTiles(ChainTiles tiles)
+    : was_(static_cast<ChainTiles>(forced_tiles.exchange(static_cast<int>(tiles)))) {}
+
+ScopedChainTiles::~ScopedChainTiles() { forced_tiles.store(static_cast<int>(was_)); }
 
 bool FmaChainGemmApplies(int64_t n) { return n % 16 == 0 && UseWideVectors(); }
 

@@ -12,6 +12,24 @@
 
 namespace hardgnn::cpu {
 
+// The register tiles of FmaChainGemm's products 64 columns wide and wider: 6 x 64 (24
+// accumulators; 6 broadcasts of A and 4 loads of B per 24 FMAs) on Intel CPUs, whose two 512-bit
+// FMA units a core leave smaller tiles bound by their loads (benchmarks/gemm_bench on a Xeon of
+// family 6, model 167: Linear's forward and dx 1.15-1.4x faster, the LSTM's gates 1.05-1.1x);
+// 8 x 32 (4 x 64 at n = 64) elsewhere, as measured on an AMD Zen 4. The same bits either way;
+// tests force each for the lifetime of a ScopedChainTiles.
+enum class ChainTiles { kByCpu, kSixRows, kEightRows };
+class ScopedChainTiles {
+ public:
+  explicit ScopedChainTiles(ChainTiles tiles);
+  ~ScopedChainTiles();
+  ScopedChainTiles(const ScopedChainTiles&) = delete;
+  ScopedChainTiles& operator=(const ScopedChainTiles&) = delete;
+
+ private:
+  ChainTiles was_;
+};
+
 // Whether FmaChainGemm runs here: the CPU has AVX-512 (cpu::UseWideVectors) and n % 16 == 0.
 bool FmaChainGemmApplies(int64_t n);
 

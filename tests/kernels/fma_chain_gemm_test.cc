@@ -46,36 +46,44 @@ bool SameBits(const std::vector<float>& x, const std::vector<float>& y) {
   return x.size() == y.size() && std::memcmp(x.data(), y.data(), x.size() * sizeof(float)) == 0;
 }
 
+// Each output one chain, with either tile shape (6 x 64, or 8 x 32 and 4 x 64) on any AVX-512 CPU.
 TEST(FmaChainGemmTest, EveryElementIsOneFmaChainOverKAddedToZeroCOrABias) {
   if (!FmaChainGemmApplies(16)) GTEST_SKIP() << "no AVX-512 on this CPU";
   int compared = 0;
-  for (const int64_t m : {1, 6, 7, 8, 9, 23, 128}) {
-    for (const int64_t n : {16, 32, 48, 64, 192, 256}) {
-      for (const int64_t k : {1, 2, 64, 128, 256, 300}) {
-        for (const int base : {0, 1, 2}) {  // added to +0, to C, to a bias row
-          Operands o = Make(m, n, k, m * 1000 + n * 10 + k);
-          std::vector<float> bias(n);
-          for (int64_t j = 0; j < n; ++j) bias[j] = o.b[j] * 0.75f - 0.125f;
-          std::vector<float> want = o.c;
-          for (int64_t i = 0; i < m; ++i) {
-            for (int64_t j = 0; j < n; ++j) {
-              float t = 0;
-              for (int64_t p = 0; p < k; ++p) t = std::fma(o.a[i * o.lda + p], o.b[p * o.ldb + j], t);
-              want[i * o.ldc + j] = (base == 0 ? 0.0f : base == 1 ? o.c[i * o.ldc + j] : bias[j]) + t;  // padding untouched
+  for (const ChainTiles tiles : {ChainTiles::kSixRows, ChainTiles::kEightRows}) {
+    ScopedChainTiles forced(tiles);
+    for (const int64_t m : {1, 6, 7, 8, 9, 23, 128}) {
+      for (const int64_t n : {16, 32, 48, 64, 192, 256}) {
+        for (const int64_t k : {1, 2, 64, 128, 256, 300}) {
+          for (const int base : {0, 1, 2}) {  // added to +0, to C, to a bias row
+            Operands o = Make(m, n, k, m * 1000 + n * 10 + k);
+            std::vector<float> bias(n);
+            for (int64_t j = 0; j < n; ++j) bias[j] = o.b[j] * 0.75f - 0.125f;
+            std::vector<float> want = o.c;
+            for (int64_t i = 0; i < m; ++i) {
+              for (int64_t j = 0; j < n; ++j) {
+                float t = 0;
+                for (int64_t p = 0; p < k; ++p) t = std::fma(o.a[i * o.lda + p], o.b[p * o.ldb + j], t);
+                want[i * o.ldc + j] = (base == 0   ? 0.0f
+                                       : base == 1 ? o.c[i * o.ldc + j]
+                                                   : bias[j]) +
+                                      t;  // padding untouched
+              }
             }
+            if (base == 2) {
+              FmaChainGemmBias(m, n, k, o.a.data(), o.lda, o.b.data(), o.ldb, bias.data(), o.c.data(), o.ldc);
+            } else {
+              FmaChainGemm(m, n, k, o.a.data(), o.lda, o.b.data(), o.ldb, base == 1, o.c.data(), o.ldc);
+            }
+            EXPECT_TRUE(SameBits(o.c, want))
+                << m << " x " << n << " x " << k << ", base " << base << ", tiles " << static_cast<int>(tiles);
+            ++compared;
           }
-          if (base == 2) {
-            FmaChainGemmBias(m, n, k, o.a.data(), o.lda, o.b.data(), o.ldb, bias.data(), o.c.data(), o.ldc);
-          } else {
-            FmaChainGemm(m, n, k, o.a.data(), o.lda, o.b.data(), o.ldb, base == 1, o.c.data(), o.ldc);
-          }
-          EXPECT_TRUE(SameBits(o.c, want)) << m << " x " << n << " x " << k << ", base " << base;
-          ++compared;
         }
       }
     }
   }
-  EXPECT_EQ(compared, 7 * 6 * 6 * 3);
+  EXPECT_EQ(compared, 2 * 7 * 6 * 6 * 3);
 }
 
 // cpu::Gemm hands a product to FmaChainGemm exactly where that gives the BLAS's bits: where its
