@@ -15,9 +15,9 @@ COMMAND = "python3 experiments/summarize_step_perf.py --report experiments/REPOR
 # Parts of the step, each matched against "DSO symbol"; a sample goes to the first that matches.
 PARTS = [
     # ChainPanels on AVX2 CPUs; FmaChainGemm's register tiles (cpu::(anonymous)::Rows<R, C>) on AVX-512 ones.
-    ("chain products (LSTM gates and dx, Linear forward and dx)",
+    ("chain products (LSTM gates and dx, Linear forward and dx; on AVX-512 the weight gradients too)",
      r"ChainPanels|hardgnn::cpu::\(anonymous namespace\)::Rows<"),
-    ("OpenBLAS sgemm (weight gradients), its packing included", r"libopenblas"),
+    ("OpenBLAS sgemm (the weight gradients where the chain does not take them), its packing included", r"libopenblas"),
     ("GCN row kernels", r"hardgnn::graph::"),
     ("LSTM cells", r"Cell(Forward|Backward|Outputs)"),
     ("attention rows", r"FastRows|AttentionRows"),
