@@ -168,6 +168,18 @@ void RunRows(const CsrIndex& m, const Gather<T>& g, const Epilogue& epi) {
   cpu::ForEachIndex(m.chunks.numel() - 1, [&](int64_t c) { AnyRows(g, chunks[c], chunks[c + 1], epi); });
 }
 
+// RunRows over rows [lo, hi) only: the pieces of m's balanced chunks that fall in it, in parallel.
+template <typename T, typename Epilogue>
+void RunRowsIn(const CsrIndex& m, int64_t lo, int64_t hi, const Gather<T>& g, const Epilogue& epi) {
+  const int64_t* chunks = m.chunks.data_ptr<int64_t>();
+  const int64_t n = m.chunks.numel() - 1;
+  const int64_t first = std::upper_bound(chunks, chunks + n + 1, lo) - chunks - 1;  // the chunk holding lo
+  const int64_t end = std::lower_bound(chunks, chunks + n + 1, hi) - chunks;        // the first starting at hi or on
+  cpu::ForEachIndex(end - first, [&](int64_t i) {
+    AnyRows(g, std::max(chunks[first + i], lo), std::min(chunks[first + i + 1], hi), epi);
+  });
+}
+
 // RunRows over the listed rows only (`rows`, n of them, each at most once), in chunks of the
 // list: each listed row gets what RunRows gives it, bit for bit; the others are left alone.
 template <typename T, typename Epilogue>

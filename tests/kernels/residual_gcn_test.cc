@@ -6,6 +6,7 @@
 
 #include <optional>
 #include <random>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -190,6 +191,51 @@ TEST(ResidualGcnTest, LastLayerOverListedRowsGivesThemTheSameBits) {
     }
   }
   at::set_num_threads(was);
+}
+
+// The time slices are independent blocks, and the fused op runs them one after another (every
+// layer of a slice before the next slice): each slice's outputs and input gradients are, bit for
+// bit, those of a graph of that slice alone, with and without listed rows.
+TEST(ResidualGcnTest, EachTimeSliceGivesTheBitsOfItsGraphAlone) {
+  const std::vector<data::Csr> slices = RandomSlices(3, 40, 70, 300, 37);
+  const CsrGraph g = CsrGraph::BlockDiagonal(slices);
+  const std::vector<int64_t> listed = {0, 3, 41, 60, 77, 119};  // flat rows of slices 0-2
+  const int64_t* row_ptr = g.forward().row_ptr.data_ptr<int64_t>();
+  for (const int64_t layers : {1, 3}) {
+    for (const bool weighted : {false, true}) {
+      for (const bool list : {false, true}) {
+        at::manual_seed(11);
+        const at::Tensor w = weighted ? at::rand({g.nnz()}) : at::Tensor();
+        const at::Tensor u0 = at::randn({3, 40, 64}), i0 = at::randn({3, 70, 64}), gi = at::randn({3, 70, 64});
+        const at::Tensor gu = at::randn({list ? static_cast<int64_t>(listed.size()) : 120, 64});
+        const at::Tensor u = u0.clone().requires_grad_(), i = i0.clone().requires_grad_();
+        const ResidualGcnResult whole = ResidualGcn(g, u, i, layers, 0.5, w, list ? at::tensor(listed) : at::Tensor());
+        const at::Tensor whole_rows = whole.rows.reshape({-1, 64});
+        ((whole_rows * gu).sum() + (whole.cols * gi).sum()).backward();
+        int64_t first_listed = 0;
+        for (int64_t s = 0; s < 3; ++s) {
+          std::vector<int64_t> mine;  // slice s's listed rows, as rows of its own graph
+          for (const int64_t row : listed) {
+            if (row >= s * 40 && row < (s + 1) * 40) mine.push_back(row - s * 40);
+          }
+          const CsrGraph alone = CsrGraph::BlockDiagonal({slices[s]});
+          const at::Tensor ws = weighted ? w.narrow(0, row_ptr[s * 40], alone.nnz()) : at::Tensor();
+          const at::Tensor us = u0[s].clone().requires_grad_(), is = i0[s].clone().requires_grad_();
+          const ResidualGcnResult part =
+              ResidualGcn(alone, us, is, layers, 0.5, ws, list ? at::tensor(mine) : at::Tensor());
+          const int64_t first = list ? first_listed : s * 40, n = list ? static_cast<int64_t>(mine.size()) : 40;
+          ((part.rows.reshape({-1, 64}) * gu.narrow(0, first, n)).sum() + (part.cols * gi[s]).sum()).backward();
+          const std::string where = std::to_string(layers) + " layers, weighted " + std::to_string(weighted) +
+                                    ", listed " + std::to_string(list) + ", slice " + std::to_string(s);
+          EXPECT_TRUE(BitEqual(part.rows.reshape({-1, 64}), whole_rows.narrow(0, first, n))) << where;
+          EXPECT_TRUE(BitEqual(part.cols, whole.cols[s])) << where;
+          EXPECT_TRUE(BitEqual(us.grad(), u.grad()[s])) << where;
+          EXPECT_TRUE(BitEqual(is.grad(), i.grad()[s])) << where;
+          first_listed += static_cast<int64_t>(mine.size());
+        }
+      }
+    }
+  }
 }
 
 TEST(ResidualGcnTest, LastLayerRowsOutOfRangeRepeatedOrUnorderedAreRefused) {
