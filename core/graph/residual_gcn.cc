@@ -4,6 +4,7 @@
 #include <torch/csrc/autograd/custom_function.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <vector>
 
 #include "core/cpu/kernel_path.h"
@@ -178,6 +179,13 @@ struct Slice {
   }
 };
 
+// A slice's table as the whole table's pointer: its row r (a row of the whole graph, in the slice)
+// at AsWhole(p, first, d) + r·d. Only the slice's rows are ever read or written through it.
+template <typename T>
+T* AsWhole(T* slice_table, int64_t first_row, int64_t d) {
+  return reinterpret_cast<T*>(reinterpret_cast<uintptr_t>(slice_table) - first_row * d * sizeof(T));
+}
+
 // listed: the rows whose last layer is computed (residual_gcn.h); r_total then holds those rows
 // only, in list order, and the last layer's r mask too. blocks: the graph's time slices.
 template <typename T>
@@ -195,11 +203,14 @@ void Forward(const CsrIndex& a, const CsrIndex& at_, const T* values, const at::
     std::copy_n(c0.data_ptr<T>(), c0.numel(), c_total);
     return;
   }
+  // The layers between the first and the last, one slice large: each slice reuses them, so their
+  // lines stay in cache, and only the input, the totals and the masks go through memory.
+  const int64_t slice_rows = a.rows / blocks, slice_cols = a.cols / blocks;
   at::Tensor r_buf[2], c_buf[2];
   if (layers > 1) {
     for (int k = 0; k < 2; ++k) {
-      r_buf[k] = at::empty_like(r0);
-      c_buf[k] = at::empty_like(c0);
+      r_buf[k] = at::empty({slice_rows, d}, r0.options());
+      c_buf[k] = at::empty({slice_cols, d}, c0.options());
     }
   }
   for (int64_t s = 0; s < blocks; ++s) {
@@ -208,8 +219,8 @@ void Forward(const CsrIndex& a, const CsrIndex& at_, const T* values, const at::
     const T* c_prev = c0.data_ptr<T>();
     for (int64_t l = 0; l < layers; ++l) {
       const bool last = l + 1 == layers, listed_only = last && listed.rows != nullptr;
-      T* r_next = last ? nullptr : r_buf[l % 2].data_ptr<T>();
-      T* c_next = last ? nullptr : c_buf[l % 2].data_ptr<T>();
+      T* r_next = last ? nullptr : AsWhole(r_buf[l % 2].data_ptr<T>(), slice.r_lo, d);
+      T* c_next = last ? nullptr : AsWhole(c_buf[l % 2].data_ptr<T>(), slice.c_lo, d);
       const internal::Gather<T> from_c = internal::GatherOf<T>(a, values, c_prev, d);
       ResidualLeakyEpilogue<T> r_epilogue{r_prev, r_next, r_total, l == 0, Bits(r_masks, l), d, slope, T(layers + 1)};
       r_epilogue.listed = listed.Places();
@@ -254,9 +265,17 @@ void Backward(const CsrIndex& a, const CsrIndex& at_, const T* values, const at:
     c_out = gc.clone();
     return;
   }
-  at::Tensor r_buf[2] = {at::empty({a.rows, d}, gr.options()),
-                         layers > 1 ? at::empty({a.rows, d}, gr.options()) : at::Tensor()};
-  at::Tensor c_buf[2] = {at::empty_like(gc), layers > 1 ? at::empty_like(gc) : at::Tensor()};
+  // The last step's gradients are the outputs; the steps before it, one slice large (as the
+  // forward's layers).
+  r_out = at::empty({a.rows, d}, gr.options());
+  c_out = at::empty_like(gc);
+  at::Tensor r_buf[2], c_buf[2];
+  if (layers > 1) {
+    for (int k = 0; k < 2; ++k) {
+      r_buf[k] = at::empty({a.rows / blocks, d}, gr.options());
+      c_buf[k] = at::empty({a.cols / blocks, d}, gc.options());
+    }
+  }
   // The transposed graph's entries from listed sources, each source as its place in the list:
   // the first step's column pass (G^L_r is held for the listed rows only).
   const internal::Transposed part = gr_listed != nullptr
@@ -269,8 +288,8 @@ void Backward(const CsrIndex& a, const CsrIndex& at_, const T* values, const at:
     const int32_t* r_cur_listed = gr_listed;
     const T* c_cur = gc.data_ptr<T>();
     for (int64_t l = layers - 1, k = 0; l >= 0; --l, k ^= 1) {
-      T* r_next = r_buf[k].data_ptr<T>();
-      T* c_next = c_buf[k].data_ptr<T>();
+      T* r_next = l == 0 ? r_out.data_ptr<T>() : AsWhole(r_buf[k].data_ptr<T>(), slice.r_lo, d);
+      T* c_next = l == 0 ? c_out.data_ptr<T>() : AsWhole(c_buf[k].data_ptr<T>(), slice.c_lo, d);
       internal::Gather<T> from_c = internal::GatherOf<T>(a, values, c_cur, d);
       from_c.src_mask = Bits(c_masks, l);
       from_c.slope = slope;
@@ -297,8 +316,6 @@ void Backward(const CsrIndex& a, const CsrIndex& at_, const T* values, const at:
       c_cur = c_next;
     }
   }
-  r_out = r_buf[(layers - 1) % 2];  // the last step's (k = layers - 1 mod 2)
-  c_out = c_buf[(layers - 1) % 2];
 }
 
 struct ResidualGcnFunction : public torch::autograd::Function<ResidualGcnFunction> {
