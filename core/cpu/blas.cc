@@ -75,6 +75,19 @@ std::vector<float> Transposed(const float* b, int64_t ldb, int64_t n, int64_t k)
   return bt;
 }
 
+// The checks' operands: a fixed LCG's values in [-2, 2), the same on every machine.
+class FixedValues {
+ public:
+  explicit FixedValues(uint64_t seed) : state_(seed) {}
+  float operator()() {
+    state_ = state_ * 6364136223846793005ULL + 1442695040888963407ULL;
+    return static_cast<float>(static_cast<int64_t>(state_ >> 40) - (int64_t{1} << 23)) / (1 << 22);
+  }
+
+ private:
+  uint64_t state_;
+};
+
 // FmaChainGemm against sgemm, bit for bit or not at all, on products with k up to kChainDepth,
 // a zero row of A and signed zeros in C (sgemm's zeroing turns a -0 chain into +0).
 // transposed: sgemm's product by Bᵀ against the chain on Bᵀ made here, at sizes from
@@ -89,11 +102,7 @@ bool ChainAgreesWithSgemm(bool transposed) {
                                       {512, 16, 33, false}}
                  : std::vector<Shape>{{9, 32, 1, false}, {9, 48, 64, true}, {17, 256, 128, false},
                                       {8, 16, kChainDepth, true}, {3, 64, kChainDepth - 1, false}};
-  uint64_t state = transposed ? 0xD1B54A32D192ED03ULL : 0x9E3779B97F4A7C15ULL;
-  auto next = [&state] {  // a fixed LCG: values in [-2, 2)
-    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
-    return static_cast<float>(static_cast<int64_t>(state >> 40) - (int64_t{1} << 23)) / (1 << 22);
-  };
+  FixedValues next(transposed ? 0xD1B54A32D192ED03ULL : 0x9E3779B97F4A7C15ULL);
   for (const Shape& s : shapes) {
     std::vector<float> a(s.m * s.k), b(s.k * s.n), c(s.m * s.n);  // b: B [k, n], or Bᵀ's source [n, k]
     for (float& v : a) v = next();
@@ -144,11 +153,7 @@ constexpr int64_t kTransAMinOutputs = 8192;  // weight gradients by panel chains
 // small-matrix kernel may take over) and kept only if it then agrees on every shape checked: k
 // from one panel to many, each kind of last panel; q = 0 if none does.
 PanelRule TransAPanelRuleOfSgemm() {
-  uint64_t state = 0x2545F4914F6CDD1DULL;
-  auto next = [&state] {  // a fixed LCG: values in [-2, 2)
-    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
-    return static_cast<float>(static_cast<int64_t>(state >> 40) - (int64_t{1} << 23)) / (1 << 22);
-  };
+  FixedValues next(0x2545F4914F6CDD1DULL);
   const int64_t m = 64, n = 128, max_k = 3000;
   std::vector<float> a(max_k * m), b(max_k * n), c0(m * n);
   for (float& v : a) v = next();

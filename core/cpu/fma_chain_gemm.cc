@@ -82,22 +82,29 @@ bool SixRowTiles() {
 // accumulators; 4 broadcasts of A and 4 loads of B per 16 FMAs): 1.2-1.3x faster there than
 // 8 x 32 tiles on an AMD Zen 4, but slower on the forward's 192 and 256 columns, which keep
 // strips of 32 (then 16) in tiles of 8 (benchmarks/gemm_bench). On Intel CPUs every strip of 64
-// columns takes tiles of 6 rows (fma_chain_gemm.h's ChainTiles). Any tile gives the same bits:
-// each output is one chain over p in order.
+// columns takes tiles of 6 rows (fma_chain_gemm.h's ChainTiles). With A transposed (the weight
+// gradients) every strip of 64 columns takes tiles of 4 rows: 1.2-1.4x faster than 8 x 32 on
+// their shapes on an Intel Xeon (gemm_bench's WeightGradient), and no slower than 6 x 64. Any
+// tile gives the same bits: each output is one chain over p in order.
+template <bool kTransA = false>
 void Strips(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb,
             const float* bias, bool accumulate, float* c, int64_t ldc) {
-  const bool six_rows = SixRowTiles();
-  if (n == 64 && !six_rows) return Rows<4, 4>(m, k, a, lda, b, ldb, bias, accumulate, c, ldc);
+  // The rows of a tile over a strip of 64 columns; 0: no such strips (8 x 32 and 8 x 16 tiles).
+  const int rows64 = kTransA ? 4 : SixRowTiles() ? 6 : n == 64 ? 4 : 0;
   for (int64_t j = 0; j < n;) {
     const float* bias_j = bias != nullptr ? bias + j : nullptr;
-    if (six_rows && n - j >= 64) {
-      Rows<6, 4>(m, k, a, lda, b + j, ldb, bias_j, accumulate, c + j, ldc);
+    if (rows64 != 0 && n - j >= 64) {
+      if (rows64 == 6) {
+        Rows<6, 4, kTransA>(m, k, a, lda, b + j, ldb, bias_j, accumulate, c + j, ldc);
+      } else {
+        Rows<4, 4, kTransA>(m, k, a, lda, b + j, ldb, bias_j, accumulate, c + j, ldc);
+      }
       j += 64;
     } else if (n - j >= 32) {
-      Rows<8, 2>(m, k, a, lda, b + j, ldb, bias_j, accumulate, c + j, ldc);
+      Rows<8, 2, kTransA>(m, k, a, lda, b + j, ldb, bias_j, accumulate, c + j, ldc);
       j += 32;
     } else {
-      Rows<8, 1>(m, k, a, lda, b + j, ldb, bias_j, accumulate, c + j, ldc);
+      Rows<8, 1, kTransA>(m, k, a, lda, b + j, ldb, bias_j, accumulate, c + j, ldc);
       j += 16;
     }
   }
@@ -122,23 +129,9 @@ void FmaChainGemmBias(int64_t m, int64_t n, int64_t k, const float* a, int64_t l
   Strips(m, n, k, a, lda, b, ldb, bias, false, c, ldc);
 }
 
-// Strips of 64 columns in tiles of 4 rows (4 broadcasts of A and 4 loads of B per 16 FMAs):
-// 1.2-1.4x faster than 8 x 32 tiles on the weight gradients' shapes (benchmarks/gemm_bench,
-// WeightGradient, on an Intel Xeon), whose A is read down its columns.
 void FmaChainGemmTransA(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb,
                         bool accumulate, float* c, int64_t ldc) {
-  for (int64_t j = 0; j < n;) {
-    if (n - j >= 64) {
-      Rows<4, 4, true>(m, k, a, lda, b + j, ldb, nullptr, accumulate, c + j, ldc);
-      j += 64;
-    } else if (n - j >= 32) {
-      Rows<8, 2, true>(m, k, a, lda, b + j, ldb, nullptr, accumulate, c + j, ldc);
-      j += 32;
-    } else {
-      Rows<8, 1, true>(m, k, a, lda, b + j, ldb, nullptr, accumulate, c + j, ldc);
-      j += 16;
-    }
-  }
+  Strips<true>(m, n, k, a, lda, b, ldb, nullptr, accumulate, c, ldc);
 }
 
 }  // namespace hardgnn::cpu

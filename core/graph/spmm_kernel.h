@@ -161,16 +161,11 @@ void AnyRows(const Gather<T>& g, int64_t row_begin, int64_t row_end, const Epilo
   }
 }
 
-// Runs the product over all rows of orientation m, in parallel over its balanced chunks.
-template <typename T, typename Epilogue>
-void RunRows(const CsrIndex& m, const Gather<T>& g, const Epilogue& epi) {
-  const int64_t* chunks = m.chunks.data_ptr<int64_t>();
-  cpu::ForEachIndex(m.chunks.numel() - 1, [&](int64_t c) { AnyRows(g, chunks[c], chunks[c + 1], epi); });
-}
-
-// RunRows over rows [lo, hi) only: the pieces of m's balanced chunks that fall in it, in parallel.
+// The product over rows [lo, hi) of orientation m, in parallel over the pieces of its balanced
+// chunks that fall there.
 template <typename T, typename Epilogue>
 void RunRowsIn(const CsrIndex& m, int64_t lo, int64_t hi, const Gather<T>& g, const Epilogue& epi) {
+  if (lo >= hi) return;
   const int64_t* chunks = m.chunks.data_ptr<int64_t>();
   const int64_t n = m.chunks.numel() - 1;
   const int64_t first = std::upper_bound(chunks, chunks + n + 1, lo) - chunks - 1;  // the chunk holding lo
@@ -178,6 +173,12 @@ void RunRowsIn(const CsrIndex& m, int64_t lo, int64_t hi, const Gather<T>& g, co
   cpu::ForEachIndex(end - first, [&](int64_t i) {
     AnyRows(g, std::max(chunks[first + i], lo), std::min(chunks[first + i + 1], hi), epi);
   });
+}
+
+// Runs the product over all rows of orientation m, in parallel over its balanced chunks.
+template <typename T, typename Epilogue>
+void RunRows(const CsrIndex& m, const Gather<T>& g, const Epilogue& epi) {
+  RunRowsIn(m, 0, m.rows, g, epi);
 }
 
 // RunRows over the listed rows only (`rows`, n of them, each at most once), in chunks of the
