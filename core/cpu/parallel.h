@@ -50,6 +50,28 @@ void ForEachChunk(int64_t n, int64_t chunk, const F& f) {
   ForEachIndex(DivUp(n, chunk), [&](int64_t c) { f(c * chunk, std::min(n, (c + 1) * chunk), c); });
 }
 
+// Runs the tasks of several jobs in one parallel loop (ForEachIndex): one wake of the threads
+// and one wait at its end where the jobs do not read what the others write. A job has
+// Count() tasks and Run(i) runs its i-th; with OpenMP threads that sleep while they wait,
+// each loop costs a wake-up.
+template <typename... Jobs>
+void RunTogether(const Jobs&... jobs) {
+  const int64_t counts[] = {jobs.Count()...};
+  int64_t total = 0;
+  for (int64_t c : counts) total += c;
+  ForEachIndex(total, [&](int64_t i) {
+    int64_t first = 0;  // the first task of the job tried
+    int j = 0;
+    const auto run_if_held = [&](const auto& job) {  // runs task i if this job holds it
+      const bool held = i - first < counts[j];
+      if (held) job.Run(i - first);
+      first += counts[j++];
+      return held;
+    };
+    (run_if_held(jobs) || ...);
+  });
+}
+
 // Turns in order within each of `lanes` sequences, so that items run on any thread
 // (ForEachIndex) commit in order, say into one partial sum: InTurn(lane, j, work, commit) runs
 // work() at once and commit() once items 0..j-1 of the lane have committed. If an item throws,

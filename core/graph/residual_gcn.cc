@@ -222,18 +222,20 @@ void Forward(const CsrIndex& a, const CsrIndex& at_, const T* values, const at::
       T* r_next = last ? nullptr : AsWhole(r_buf[l % 2].data_ptr<T>(), slice.r_lo, d);
       T* c_next = last ? nullptr : AsWhole(c_buf[l % 2].data_ptr<T>(), slice.c_lo, d);
       const internal::Gather<T> from_c = internal::GatherOf<T>(a, values, c_prev, d);
-      ResidualLeakyEpilogue<T> r_epilogue{r_prev, r_next, r_total, l == 0, Bits(r_masks, l), d, slope, T(layers + 1)};
+      using Epilogue = ResidualLeakyEpilogue<T>;
+      Epilogue r_epilogue{r_prev, r_next, r_total, l == 0, Bits(r_masks, l), d, slope, T(layers + 1)};
       r_epilogue.listed = listed.Places();
       r_epilogue.compact_mask = listed_only;
+      // The column pass reads the layer before, as the row pass does: both in one parallel loop.
+      const internal::RowsIn<T, Epilogue> c_pass(
+          at_, slice.c_lo, slice.c_hi, internal::GatherOf<T>(at_, values, r_prev, d),
+          Epilogue{c_prev, c_next, c_total, l == 0, Bits(c_masks, l), d, slope, T(layers + 1)});
       if (listed_only) {
         const auto [rows, n] = slice.ListedIn(listed);
-        internal::RunListedRows(rows, n, from_c, r_epilogue);
+        cpu::RunTogether(internal::ListedRows<T, Epilogue>(rows, n, from_c, r_epilogue), c_pass);
       } else {
-        internal::RunRowsIn(a, slice.r_lo, slice.r_hi, from_c, r_epilogue);
+        cpu::RunTogether(internal::RowsIn<T, Epilogue>(a, slice.r_lo, slice.r_hi, from_c, r_epilogue), c_pass);
       }
-      internal::RunRowsIn(
-          at_, slice.c_lo, slice.c_hi, internal::GatherOf<T>(at_, values, r_prev, d),
-          ResidualLeakyEpilogue<T>{c_prev, c_next, c_total, l == 0, Bits(c_masks, l), d, slope, T(layers + 1)});
       r_prev = r_next;
       c_prev = c_next;
     }
@@ -290,26 +292,27 @@ void Backward(const CsrIndex& a, const CsrIndex& at_, const T* values, const at:
     for (int64_t l = layers - 1, k = 0; l >= 0; --l, k ^= 1) {
       T* r_next = l == 0 ? r_out.data_ptr<T>() : AsWhole(r_buf[k].data_ptr<T>(), slice.r_lo, d);
       T* c_next = l == 0 ? c_out.data_ptr<T>() : AsWhole(c_buf[k].data_ptr<T>(), slice.c_lo, d);
+      using Epilogue = AddTwoEpilogue<T>;
       internal::Gather<T> from_c = internal::GatherOf<T>(a, values, c_cur, d);
       from_c.src_mask = Bits(c_masks, l);
       from_c.slope = slope;
-      internal::RunRowsIn(
+      // The row and column passes read the step before only: both in one parallel loop.
+      const internal::RowsIn<T, Epilogue> r_pass(
           a, slice.r_lo, slice.r_hi, from_c,
-          AddTwoEpilogue<T>{gr.data_ptr<T>(), r_cur, r_next, d, l == 0, T(layers + 1), gr_listed, r_cur_listed});
+          Epilogue{gr.data_ptr<T>(), r_cur, r_next, d, l == 0, T(layers + 1), gr_listed, r_cur_listed});
       internal::Gather<T> from_r = internal::GatherOf<T>(at_, values, r_cur, d);
       from_r.src_mask = Bits(r_masks, l);
       from_r.slope = slope;
-      const AddTwoEpilogue<T> c_epilogue{gc.data_ptr<T>(), c_cur, c_next, d, l == 0, T(layers + 1)};
+      const Epilogue c_epilogue{gc.data_ptr<T>(), c_cur, c_next, d, l == 0, T(layers + 1)};
       if (r_cur_listed != nullptr) {  // G^L_r: the listed rows' (and their masks, in list order)
         from_r.row_ptr = part.row_ptr.data();
         from_r.col = part.col.data();
         from_r.edge = part.edge.data();
-        const PartEpilogue<AddTwoEpilogue<T>> epilogue{c_epilogue, at_.row_ptr.data_ptr<int64_t>()};
-        cpu::ForEachChunk(slice.c_hi - slice.c_lo, kPartChunk, [&](int64_t r0, int64_t r1, int64_t) {
-          internal::AnyRows(from_r, slice.c_lo + r0, slice.c_lo + r1, epilogue);
-        });
+        using Part = PartEpilogue<Epilogue>;
+        cpu::RunTogether(r_pass, internal::ChunkedRows<T, Part>(slice.c_lo, slice.c_hi, kPartChunk, from_r,
+                                                                     Part{c_epilogue, at_.row_ptr.data_ptr<int64_t>()}));
       } else {
-        internal::RunRowsIn(at_, slice.c_lo, slice.c_hi, from_r, c_epilogue);
+        cpu::RunTogether(r_pass, internal::RowsIn<T, Epilogue>(at_, slice.c_lo, slice.c_hi, from_r, c_epilogue));
       }
       r_cur = r_next;
       r_cur_listed = nullptr;

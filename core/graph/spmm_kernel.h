@@ -161,18 +161,71 @@ void AnyRows(const Gather<T>& g, int64_t row_begin, int64_t row_end, const Epilo
   }
 }
 
+// A product's rows as parallel tasks (a job for cpu::RunTogether), each over rows no other task
+// writes. Rows [lo, hi) of orientation m, in the pieces of its balanced chunks that fall there.
+template <typename T, typename Epilogue>
+class RowsIn {
+ public:
+  RowsIn(const CsrIndex& m, int64_t lo, int64_t hi, const Gather<T>& g, const Epilogue& epi)
+      : chunks_(m.chunks.data_ptr<int64_t>()), lo_(lo), hi_(hi), g_(g), epi_(epi) {
+    const int64_t n = m.chunks.numel() - 1;
+    first_ = std::upper_bound(chunks_, chunks_ + n + 1, lo) - chunks_ - 1;  // the chunk holding lo
+    end_ = std::lower_bound(chunks_, chunks_ + n + 1, hi) - chunks_;        // the first starting at hi or on
+  }
+  int64_t Count() const { return lo_ < hi_ ? end_ - first_ : 0; }
+  void Run(int64_t i) const {
+    AnyRows(g_, std::max(chunks_[first_ + i], lo_), std::min(chunks_[first_ + i + 1], hi_), epi_);
+  }
+
+ private:
+  const int64_t* chunks_;
+  int64_t lo_, hi_, first_ = 0, end_ = 0;
+  Gather<T> g_;
+  Epilogue epi_;
+};
+
+// The listed rows (`rows`, n of them, each at most once), kListChunk a task: each listed row
+// gets what RowsIn gives it, bit for bit; the others are left alone.
+template <typename T, typename Epilogue>
+class ListedRows {
+ public:
+  ListedRows(const int64_t* rows, int64_t n, const Gather<T>& g, const Epilogue& epi)
+      : rows_(rows), n_(n), g_(g), epi_(epi) {}
+  int64_t Count() const { return cpu::DivUp(n_, kListChunk); }
+  void Run(int64_t c) const {
+    for (int64_t k = c * kListChunk; k < std::min(n_, (c + 1) * kListChunk); ++k) {
+      AnyRows(g_, rows_[k], rows_[k] + 1, epi_);
+    }
+  }
+
+ private:
+  static constexpr int64_t kListChunk = 64;
+  const int64_t* rows_;
+  int64_t n_;
+  Gather<T> g_;
+  Epilogue epi_;
+};
+
+// Rows [lo, hi) in tasks of `chunk` rows, for an orientation without balanced chunks.
+template <typename T, typename Epilogue>
+class ChunkedRows {
+ public:
+  ChunkedRows(int64_t lo, int64_t hi, int64_t chunk, const Gather<T>& g, const Epilogue& epi)
+      : lo_(lo), hi_(hi), chunk_(chunk), g_(g), epi_(epi) {}
+  int64_t Count() const { return lo_ < hi_ ? cpu::DivUp(hi_ - lo_, chunk_) : 0; }
+  void Run(int64_t c) const { AnyRows(g_, lo_ + c * chunk_, std::min(hi_, lo_ + (c + 1) * chunk_), epi_); }
+
+ private:
+  int64_t lo_, hi_, chunk_;
+  Gather<T> g_;
+  Epilogue epi_;
+};
+
 // The product over rows [lo, hi) of orientation m, in parallel over the pieces of its balanced
 // chunks that fall there.
 template <typename T, typename Epilogue>
 void RunRowsIn(const CsrIndex& m, int64_t lo, int64_t hi, const Gather<T>& g, const Epilogue& epi) {
-  if (lo >= hi) return;
-  const int64_t* chunks = m.chunks.data_ptr<int64_t>();
-  const int64_t n = m.chunks.numel() - 1;
-  const int64_t first = std::upper_bound(chunks, chunks + n + 1, lo) - chunks - 1;  // the chunk holding lo
-  const int64_t end = std::lower_bound(chunks, chunks + n + 1, hi) - chunks;        // the first starting at hi or on
-  cpu::ForEachIndex(end - first, [&](int64_t i) {
-    AnyRows(g, std::max(chunks[first + i], lo), std::min(chunks[first + i + 1], hi), epi);
-  });
+  cpu::RunTogether(RowsIn<T, Epilogue>(m, lo, hi, g, epi));
 }
 
 // Runs the product over all rows of orientation m, in parallel over its balanced chunks.
@@ -181,14 +234,10 @@ void RunRows(const CsrIndex& m, const Gather<T>& g, const Epilogue& epi) {
   RunRowsIn(m, 0, m.rows, g, epi);
 }
 
-// RunRows over the listed rows only (`rows`, n of them, each at most once), in chunks of the
-// list: each listed row gets what RunRows gives it, bit for bit; the others are left alone.
+// RunRows over the listed rows only (ListedRows).
 template <typename T, typename Epilogue>
 void RunListedRows(const int64_t* rows, int64_t n, const Gather<T>& g, const Epilogue& epi) {
-  constexpr int64_t kListChunk = 64;
-  cpu::ForEachIndex(cpu::DivUp(n, kListChunk), [&](int64_t c) {
-    for (int64_t k = c * kListChunk; k < std::min(n, (c + 1) * kListChunk); ++k) AnyRows(g, rows[k], rows[k] + 1, epi);
-  });
+  cpu::RunTogether(ListedRows<T, Epilogue>(rows, n, g, epi));
 }
 
 // Fills the index part of a Gather from an orientation.

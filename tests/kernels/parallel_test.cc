@@ -82,6 +82,56 @@ TEST_F(ParallelTest, AnIdleThreadTakesWhatABusyOneHasNotStarted) {
   EXPECT_EQ(threads.size(), 2u);
 }
 
+// A job for RunTogether whose tasks record their own index (calls[i]).
+struct RecordingJob {
+  std::vector<std::atomic<int>>* calls;
+  int64_t Count() const { return static_cast<int64_t>(calls->size()); }
+  void Run(int64_t i) const { (*calls)[i].fetch_add(1); }
+};
+
+TEST_F(ParallelTest, RunTogetherRunsEveryJobsTasksOnceWithTheirOwnIndices) {
+  for (int threads : {1, 2, 3}) {
+    at::set_num_threads(threads);
+    std::vector<std::atomic<int>> a(7), none(0), b(1), c(130);
+    RunTogether(RecordingJob{&a}, RecordingJob{&none}, RecordingJob{&b}, RecordingJob{&c});
+    for (const auto* job : {&a, &b, &c}) {
+      for (size_t i = 0; i < job->size(); ++i) EXPECT_EQ((*job)[i].load(), 1) << threads << " threads, index " << i;
+    }
+  }
+}
+
+// The jobs share one loop: the first job's only task waits until the second job's has run,
+// which two loops one after the other would never let happen (the wait is bounded, so such a
+// schedule fails instead of hanging).
+struct WaitingJob {
+  std::atomic<bool>* other_ran;
+  std::atomic<bool>* timed_out;
+  int64_t Count() const { return 1; }
+  void Run(int64_t) const {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (!other_ran->load()) {
+      if (std::chrono::steady_clock::now() > deadline) {
+        *timed_out = true;
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  }
+};
+struct SignallingJob {
+  std::atomic<bool>* ran;
+  int64_t Count() const { return 1; }
+  void Run(int64_t) const { *ran = true; }
+};
+
+TEST_F(ParallelTest, RunTogetherRunsTheJobsInOneLoop) {
+  at::set_num_threads(2);
+  std::atomic<bool> ran{false}, timed_out{false};
+  RunTogether(WaitingJob{&ran, &timed_out}, SignallingJob{&ran});
+  EXPECT_TRUE(ran.load());
+  EXPECT_FALSE(timed_out.load());
+}
+
 // One state per thread, made once and reused for every index that thread runs.
 TEST_F(ParallelTest, EachThreadMakesOneState) {
   at::set_num_threads(2);
