@@ -149,8 +149,13 @@ Batch BatchBuilder::BuildRows(const std::vector<TrainingEvent>& rows, uint64_t s
     out.sal.push_back({rows.slice(0, 0, n), items.slice(0, 0, n), rows.slice(0, n, 2 * n),
                        items.slice(0, n, 2 * n)});
   }
-  std::sort(touched.begin(), touched.end());
-  touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
+  // Sorted and distinct: marks over the catalog, in one pass each (the list a sort and unique give).
+  std::vector<uint8_t> is_touched(d_.num_items, 0);
+  for (const int64_t item : touched) is_touched[item] = 1;
+  touched.clear();
+  for (int64_t item = 0; item < d_.num_items; ++item) {
+    if (is_touched[item]) touched.push_back(item);
+  }
   out.touched_items = ToTensor(touched);
   return out;
 }
