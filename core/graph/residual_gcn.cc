@@ -117,24 +117,6 @@ struct AddTwoEpilogue {
   }
 };
 
-// An epilogue over a part of an orientation's entries: a row without entries in the whole
-// orientation (whole_row_ptr) takes Inner's EmptyRow, every other row Inner's Tile with the
-// sum of its entries in the part (+0 where it has none there).
-template <typename Inner>
-struct PartEpilogue {
-  static constexpr bool kSkipsEmptyRows = false;
-  Inner inner;
-  const int64_t* whole_row_ptr;
-  template <typename V, int kNV>
-  HARDGNN_INLINE void Tile(int64_t r, int64_t off, const V (&acc)[kNV]) const {
-    if (whole_row_ptr[r] == whole_row_ptr[r + 1]) {
-      if (off == 0) inner.EmptyRow(r);
-      return;
-    }
-    inner.template Tile<V, kNV>(r, off, acc);
-  }
-};
-
 // The rows of the last layer the caller reads (residual_gcn.h's last_layer_rows): the list,
 // ascending, and each row's place in it (int32, -1: not listed), made once in the forward and
 // kept for the backward.
@@ -242,9 +224,6 @@ void Forward(const CsrIndex& a, const CsrIndex& at_, const T* values, const at::
   }
 }
 
-// The column pass's rows per parallel task where it sums only the listed sources' entries.
-constexpr int64_t kPartChunk = 4096;
-
 // G^L = gS; G^{l-1}_r = gS_r + G^l_r + A·(G^l_c ⊙ LR'_c^l); G^{l-1}_c = gS_c + G^l_c + Aᵀ·(G^l_r ⊙ LR'_r^l).
 // With a list, gS_r is held for the listed rows only ([n, d], the others zeros), and so is G^L_r:
 // the first step's column pass sums the entries of listed sources only (the others would add
@@ -278,12 +257,6 @@ void Backward(const CsrIndex& a, const CsrIndex& at_, const T* values, const at:
       c_buf[k] = at::empty({a.cols / blocks, d}, gc.options());
     }
   }
-  // The transposed graph's entries from listed sources, each source as its place in the list:
-  // the first step's column pass (G^L_r is held for the listed rows only).
-  const internal::Transposed part = gr_listed != nullptr
-                                        ? internal::TransposeRows(a.cols, a.row_ptr.data_ptr<int64_t>(),
-                                                                  a.col.data_ptr<int32_t>(), listed.rows, listed.n)
-                                        : internal::Transposed();
   for (int64_t s = 0; s < blocks; ++s) {
     const Slice slice(a, blocks, s);
     const T* r_cur = gr.data_ptr<T>();
@@ -303,17 +276,11 @@ void Backward(const CsrIndex& a, const CsrIndex& at_, const T* values, const at:
       internal::Gather<T> from_r = internal::GatherOf<T>(at_, values, r_cur, d);
       from_r.src_mask = Bits(r_masks, l);
       from_r.slope = slope;
+      // G^L_r is held for the listed rows only (and their masks, in list order): the column
+      // pass reads each source at its place in the list, and skips the others.
+      from_r.src_place = r_cur_listed;
       const Epilogue c_epilogue{gc.data_ptr<T>(), c_cur, c_next, d, l == 0, T(layers + 1)};
-      if (r_cur_listed != nullptr) {  // G^L_r: the listed rows' (and their masks, in list order)
-        from_r.row_ptr = part.row_ptr.data();
-        from_r.col = part.col.data();
-        from_r.edge = part.edge.data();
-        using Part = PartEpilogue<Epilogue>;
-        cpu::RunTogether(r_pass, internal::ChunkedRows<T, Part>(slice.c_lo, slice.c_hi, kPartChunk, from_r,
-                                                                     Part{c_epilogue, at_.row_ptr.data_ptr<int64_t>()}));
-      } else {
-        cpu::RunTogether(r_pass, internal::RowsIn<T, Epilogue>(at_, slice.c_lo, slice.c_hi, from_r, c_epilogue));
-      }
+      cpu::RunTogether(r_pass, internal::RowsIn<T, Epilogue>(at_, slice.c_lo, slice.c_hi, from_r, c_epilogue));
       r_cur = r_next;
       r_cur_listed = nullptr;
       c_cur = c_next;

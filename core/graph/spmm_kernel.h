@@ -71,12 +71,22 @@ struct Gather {
   // by `slope` (the derivative of LeakyReLU at the forward pre-activation).
   const uint64_t* src_mask = nullptr;  // [source rows, MaskWords(d)]
   T slope = 1;
+  // When set (with src_mask): source s is row src_place[s] of src and of src_mask, or, where
+  // that is -1, not summed at all (a source held as zeros; +0 added leaves a sum's bits alone).
+  const int32_t* src_place = nullptr;
 };
 
 // Prefetch distance, in entries, for the random gathers of source rows (~1.5x measured).
 inline constexpr int64_t kPrefetch = 8;
 
-template <typename V, int kNV, bool kWeighted, bool kMasked, typename T>
+// The row of src (and src_mask) that source s is, or -1 (Gather::src_place).
+template <bool kPlaced, typename T>
+HARDGNN_INLINE int64_t SourceRow(const Gather<T>& g, int64_t s) {
+  if constexpr (kPlaced) return g.src_place[s];
+  return s;
+}
+
+template <typename V, int kNV, bool kWeighted, bool kMasked, bool kPlaced, typename T>
 HARDGNN_INLINE void GatherTile(const Gather<T>& g, int64_t begin, int64_t end, int64_t nnz_end, int64_t off,
                                V (&acc)[kNV]) {
   constexpr int L = cpu::Lanes<V>::kN;
@@ -87,11 +97,14 @@ HARDGNN_INLINE void GatherTile(const Gather<T>& g, int64_t begin, int64_t end, i
   for (int64_t e = begin; e < end; ++e) {
     {
       // Entries past this row belong to the next rows, also about to be read.
-      const int64_t ahead = std::min(e + kPrefetch, nnz_end - 1);
-      const char* p = reinterpret_cast<const char*>(g.src + static_cast<int64_t>(g.col[ahead]) * g.d + off);
+      const int64_t ahead = SourceRow<kPlaced>(g, g.col[std::min(e + kPrefetch, nnz_end - 1)]);
+      const char* p = reinterpret_cast<const char*>(g.src + std::max<int64_t>(ahead, 0) * g.d + off);
       for (int64_t b = 0; b < kNV * L * static_cast<int64_t>(sizeof(T)); b += 64) __builtin_prefetch(p + b);
     }
-    const int64_t s = g.col[e];
+    const int64_t s = SourceRow<kPlaced>(g, g.col[e]);
+    if constexpr (kPlaced) {
+      if (s < 0) continue;
+    }
     const T* src = g.src + s * g.d + off;
     V w = one;
     if constexpr (kWeighted) w = cpu::SplatV<V>(g.values[g.edge != nullptr ? g.edge[e] : e]);
@@ -108,7 +121,7 @@ HARDGNN_INLINE void GatherTile(const Gather<T>& g, int64_t begin, int64_t end, i
   }
 }
 
-template <typename V, bool kWeighted, bool kMasked, typename T, typename Epilogue>
+template <typename V, bool kWeighted, bool kMasked, bool kPlaced, typename T, typename Epilogue>
 HARDGNN_INLINE void RowsWith(const Gather<T>& g, int64_t row_begin, int64_t row_end, const Epilogue& epi) {
   constexpr int L = cpu::Lanes<V>::kN;
   constexpr int kTile = kMaskBits / L;  // vectors per 64-column tile
@@ -124,12 +137,12 @@ HARDGNN_INLINE void RowsWith(const Gather<T>& g, int64_t row_begin, int64_t row_
     int64_t off = 0;
     for (; off + kMaskBits <= g.d; off += kMaskBits) {
       V acc[kTile];
-      GatherTile<V, kTile, kWeighted, kMasked>(g, b, e, nnz_end, off, acc);
+      GatherTile<V, kTile, kWeighted, kMasked, kPlaced>(g, b, e, nnz_end, off, acc);
       epi.template Tile<V, kTile>(r, off, acc);
     }
     for (; off < g.d; off += L) {
       V acc[1];
-      GatherTile<V, 1, kWeighted, kMasked>(g, b, e, nnz_end, off, acc);
+      GatherTile<V, 1, kWeighted, kMasked, kPlaced>(g, b, e, nnz_end, off, acc);
       epi.template Tile<V, 1>(r, off, acc);
     }
   }
@@ -137,12 +150,12 @@ HARDGNN_INLINE void RowsWith(const Gather<T>& g, int64_t row_begin, int64_t row_
 
 // One row range, vectorized when d is a multiple of the lanes, scalar otherwise. Compiled for
 // the default target and for x86-64-v3 (AVX2/FMA), picked at load time.
-template <typename T, bool kWeighted, bool kMasked, typename Epilogue>
+template <typename T, bool kWeighted, bool kMasked, typename Epilogue, bool kPlaced = false>
 HARDGNN_SIMD_CLONES void Rows(const Gather<T>& g, int64_t row_begin, int64_t row_end, const Epilogue& epi) {
   if (g.d % cpu::kLanes<T> == 0) {
-    RowsWith<cpu::Vec<T>, kWeighted, kMasked>(g, row_begin, row_end, epi);
+    RowsWith<cpu::Vec<T>, kWeighted, kMasked, kPlaced>(g, row_begin, row_end, epi);
   } else {
-    RowsWith<T, kWeighted, kMasked>(g, row_begin, row_end, epi);
+    RowsWith<T, kWeighted, kMasked, kPlaced>(g, row_begin, row_end, epi);
   }
 }
 
@@ -150,7 +163,14 @@ HARDGNN_SIMD_CLONES void Rows(const Gather<T>& g, int64_t row_begin, int64_t row
 template <typename T, typename Epilogue>
 void AnyRows(const Gather<T>& g, int64_t row_begin, int64_t row_end, const Epilogue& epi) {
   const bool weighted = g.values != nullptr, masked = g.src_mask != nullptr;
-  if (weighted && masked) {
+  if (g.src_place != nullptr) {  // placed sources come with their masks (the GCN's backward)
+    Check(masked, "placed sources without a mask");
+    if (weighted) {
+      Rows<T, true, true, Epilogue, true>(g, row_begin, row_end, epi);
+    } else {
+      Rows<T, false, true, Epilogue, true>(g, row_begin, row_end, epi);
+    }
+  } else if (weighted && masked) {
     Rows<T, true, true>(g, row_begin, row_end, epi);
   } else if (weighted) {
     Rows<T, true, false>(g, row_begin, row_end, epi);
@@ -202,21 +222,6 @@ class ListedRows {
   static constexpr int64_t kListChunk = 64;
   const int64_t* rows_;
   int64_t n_;
-  Gather<T> g_;
-  Epilogue epi_;
-};
-
-// Rows [lo, hi) in tasks of `chunk` rows, for an orientation without balanced chunks.
-template <typename T, typename Epilogue>
-class ChunkedRows {
- public:
-  ChunkedRows(int64_t lo, int64_t hi, int64_t chunk, const Gather<T>& g, const Epilogue& epi)
-      : lo_(lo), hi_(hi), chunk_(chunk), g_(g), epi_(epi) {}
-  int64_t Count() const { return lo_ < hi_ ? cpu::DivUp(hi_ - lo_, chunk_) : 0; }
-  void Run(int64_t c) const { AnyRows(g_, lo_ + c * chunk_, std::min(hi_, lo_ + (c + 1) * chunk_), epi_); }
-
- private:
-  int64_t lo_, hi_, chunk_;
   Gather<T> g_;
   Epilogue epi_;
 };
