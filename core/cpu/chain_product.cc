@@ -20,15 +20,24 @@ namespace {
 template <int R, int C>
 HARDGNN_AVX2_INLINE void ChainsOn(int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb,
                                   __m256 (&acc)[R][C]) {
-  for (int64_t p = 0; p < k; ++p) {
-    __m256 bv[C];
-#pragma GCC unroll 3
-    for (int j = 0; j < C; ++j) bv[j] = _mm256_loadu_ps(b + p * ldb + 8 * j);
+  for (int64_t p0 = 0; p0 < k; p0 += 16) {
+    // A's rows fetched ahead, as FmaChainGemm's tiles do (kChainFetchAhead).
 #pragma GCC unroll 6
     for (int r = 0; r < R; ++r) {
-      const __m256 av = _mm256_broadcast_ss(a + r * lda + p);
+      const int64_t q = p0 + kChainFetchAhead;
+      __builtin_prefetch(q < k ? a + r * lda + q : a + (r + R) * lda + (q - k));
+    }
+    const int64_t p_end = p0 + 16 < k ? p0 + 16 : k;
+    for (int64_t p = p0; p < p_end; ++p) {
+      __m256 bv[C];
 #pragma GCC unroll 3
-      for (int j = 0; j < C; ++j) acc[r][j] = _mm256_fmadd_ps(av, bv[j], acc[r][j]);
+      for (int j = 0; j < C; ++j) bv[j] = _mm256_loadu_ps(b + p * ldb + 8 * j);
+#pragma GCC unroll 6
+      for (int r = 0; r < R; ++r) {
+        const __m256 av = _mm256_broadcast_ss(a + r * lda + p);
+#pragma GCC unroll 3
+        for (int j = 0; j < C; ++j) acc[r][j] = _mm256_fmadd_ps(av, bv[j], acc[r][j]);
+      }
     }
   }
 }

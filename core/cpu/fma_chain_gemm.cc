@@ -18,12 +18,6 @@ inline __attribute__((always_inline)) float AAt(const float* a, int64_t lda, int
   return kTransA ? a[p * lda + r] : a[r * lda + p];
 }
 
-// How far ahead, in elements, a tile fetches A's rows: eight lines. Where A streams from memory
-// (Linear's input gradient) the products by Wᵀ run 1.5x faster than without, the forward's
-// 1.04x; the LSTM's blocks of A sit in L2 and gain nothing (Intel Xeon of family 6, model 167:
-// experiments/results/kernel_ab/chain-prefetch-xeon167.txt).
-constexpr int64_t kAhead = 128;
-
 // Rows [0, R) x columns [0, 16 C) of C, over all of k: R x C accumulators in registers, one
 // broadcast of A's element per row and one load of B's row per 16 columns at each p.
 template <int R, int C, bool kTransA>
@@ -39,11 +33,11 @@ HARDGNN_AVX512 inline __attribute__((always_inline)) void Tile(int64_t k, const 
   for (int64_t p0 = 0; p0 < k; p0 += 16) {
     if constexpr (!kTransA) {
       // A's rows are read one element a step, too slowly for the hardware's streams to start
-      // in time: fetch each row's line kAhead elements on, running into the next tile's rows
-      // (past A's last row only as a prefetch, which never faults).
+      // in time: fetch each row's line kChainFetchAhead elements on, running into the next
+      // tile's rows (past A's last row only as a prefetch, which never faults).
 #pragma GCC unroll 8
       for (int r = 0; r < R; ++r) {
-        const int64_t q = p0 + kAhead;
+        const int64_t q = p0 + kChainFetchAhead;
         __builtin_prefetch(q < k ? a + r * lda + q : a + (r + R) * lda + (q - k));
       }
     }
