@@ -20,15 +20,9 @@ namespace {
 template <int R, int C>
 HARDGNN_AVX2_INLINE void ChainsOn(int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb,
                                   __m256 (&acc)[R][C]) {
-  for (int64_t p0 = 0; p0 < k; p0 += 16) {
-    // A's rows fetched ahead, as FmaChainGemm's tiles do (kChainFetchAhead).
-#pragma GCC unroll 6
-    for (int r = 0; r < R; ++r) {
-      const int64_t q = p0 + kChainFetchAhead;
-      __builtin_prefetch(q < k ? a + r * lda + q : a + (r + R) * lda + (q - k));
-    }
-    const int64_t p_end = p0 + 16 < k ? p0 + 16 : k;
-    for (int64_t p = p0; p < p_end; ++p) {
+  for (int64_t p0 = 0; p0 < k; p0 += kChainFetchEvery) {
+    FetchRowsAhead<R>(a, lda, k, p0);
+    for (int64_t p = p0; p < std::min(k, p0 + kChainFetchEvery); ++p) {
       __m256 bv[C];
 #pragma GCC unroll 3
       for (int j = 0; j < C; ++j) bv[j] = _mm256_loadu_ps(b + p * ldb + 8 * j);

@@ -2,6 +2,7 @@
 
 #include <immintrin.h>
 
+#include <algorithm>
 #include <atomic>
 
 #include "core/cpu/kernel_path.h"
@@ -30,19 +31,9 @@ HARDGNN_AVX512 inline __attribute__((always_inline)) void Tile(int64_t k, const 
 #pragma GCC unroll 4
     for (int j = 0; j < C; ++j) acc[r][j] = _mm512_setzero_ps();
   }
-  for (int64_t p0 = 0; p0 < k; p0 += 16) {
-    if constexpr (!kTransA) {
-      // A's rows are read one element a step, too slowly for the hardware's streams to start
-      // in time: fetch each row's line kChainFetchAhead elements on, running into the next
-      // tile's rows (past A's last row only as a prefetch, which never faults).
-#pragma GCC unroll 8
-      for (int r = 0; r < R; ++r) {
-        const int64_t q = p0 + kChainFetchAhead;
-        __builtin_prefetch(q < k ? a + r * lda + q : a + (r + R) * lda + (q - k));
-      }
-    }
-    const int64_t p_end = p0 + 16 < k ? p0 + 16 : k;
-    for (int64_t p = p0; p < p_end; ++p) {
+  for (int64_t p0 = 0; p0 < k; p0 += kChainFetchEvery) {
+    if constexpr (!kTransA) FetchRowsAhead<R>(a, lda, k, p0);  // A read down its columns streams well
+    for (int64_t p = p0; p < std::min(k, p0 + kChainFetchEvery); ++p) {
       __m512 bv[C];
 #pragma GCC unroll 4
       for (int j = 0; j < C; ++j) bv[j] = _mm512_loadu_ps(b + p * ldb + 16 * j);

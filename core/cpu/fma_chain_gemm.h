@@ -36,6 +36,21 @@ class ScopedChainTiles {
 // panels), the forward's 1.04x; the LSTM's blocks of A sit in L2 and gain nothing (an Intel
 // Xeon of family 6, model 167: experiments/results/kernel_ab/chain-prefetch-xeon167.txt).
 inline constexpr int64_t kChainFetchAhead = 128;
+// Steps of k between two fetches of A's rows: 16 floats, one line.
+inline constexpr int64_t kChainFetchEvery = 16;
+
+// At step p0 of a tile over rows [0, R) of A (row stride lda, k steps): each row's line
+// kChainFetchAhead elements on, past k the next tile's rows [R, 2R) (past A's last row only as a
+// prefetch, which never faults). A's rows are read one element a step, too slowly for the
+// hardware's streams to start in time.
+template <int R>
+inline __attribute__((always_inline)) void FetchRowsAhead(const float* a, int64_t lda, int64_t k, int64_t p0) {
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r) {
+    const int64_t q = p0 + kChainFetchAhead;
+    __builtin_prefetch(q < k ? a + r * lda + q : a + (r + R) * lda + (q - k));
+  }
+}
 
 // Whether FmaChainGemm runs here: the CPU has AVX-512 (cpu::UseWideVectors) and n % 16 == 0.
 bool FmaChainGemmApplies(int64_t n);
