@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <functional>
+#include <memory>
 #include <vector>
 
 #include "core/cpu/kernel_path.h"
@@ -226,6 +227,26 @@ TEST(FusedLstmTest, Avx2MathGivesTheGenericBits) {
   if (!cpu::CpuHasAvx2Fma()) GTEST_SKIP() << "this CPU has no AVX2 and FMA";
   const cpu::ScopedNarrowVectors eight_lanes;
   ExpectTheCellsBitsWith<cpu::ScopedGenericMath>(14, {32, 24, 12});
+}
+
+// The backward keeps tanh(c_t) and recomputes c_t from the kept activations: the recomputed
+// states are the forward's bit for bit on every cell path (16 lanes, 8 lanes compiled for AVX2,
+// vec.h's 8 lanes, scalar for h = 12), over a partial last block.
+TEST(FusedLstmTest, BackwardRecomputesTheForwardsCellStates) {
+  at::manual_seed(19);
+  const int64_t g = 5, d = 16, n = 300;
+  for (const int64_t h : {32, 24, 12}) {
+    const at::Tensor x = at::randn({n, g, d}), kernel = at::rand({d + h, 4 * h}) - 0.5, bias = at::randn({4 * h});
+    for (int path = 0; path < 3; ++path) {
+      std::unique_ptr<cpu::ScopedNarrowVectors> eight_lanes;
+      std::unique_ptr<cpu::ScopedGenericMath> generic;
+      if (path >= 1) eight_lanes = std::make_unique<cpu::ScopedNarrowVectors>();
+      if (path == 2) generic = std::make_unique<cpu::ScopedGenericMath>();
+      const auto [forward, backward] = FusedLstmCellStatesForTest(x, kernel, bias);
+      EXPECT_TRUE(BitEqual(forward, backward)) << "h = " << h << ", path " << path;
+      EXPECT_GT(forward.abs().sum().item<double>(), 0) << "h = " << h;  // the states were written
+    }
+  }
 }
 
 // The output dropout inside the LSTM (each block's outputs masked once its steps are done, its

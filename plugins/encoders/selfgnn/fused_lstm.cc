@@ -111,13 +111,14 @@ void MaskRows(const OutputMask& mask, const T* src, T* dst, int64_t n0, int64_t 
 
 // One step of the cell for `rows` rows, in place on the gate pre-activations `a` (row stride
 // a_stride, [i | j | f | o] without the bias), which become the activations σ(i), tanh(j),
-// σ(f + forget_bias), σ(o). c_prev may be null (zero state). Ops: the primitives of σ and tanh
-// (vec.h, vec_avx2.h).
+// σ(f + forget_bias), σ(o). c_prev may be null (zero state). Where tc is set, tanh(c_t) goes
+// there too (row stride c_stride). Ops: the primitives of σ and tanh (vec.h, vec_avx2.h).
 template <typename V, typename Ops = cpu::GenericOps>
 HARDGNN_INLINE void CellForwardWith(int64_t rows, int64_t h, typename cpu::Lanes<V>::T* a, int64_t a_stride,
                                     const typename cpu::Lanes<V>::T* c_prev, typename cpu::Lanes<V>::T* c,
-                                    int64_t c_stride, typename cpu::Lanes<V>::T* out, int64_t out_stride,
-                                    const typename cpu::Lanes<V>::T* bias, typename cpu::Lanes<V>::T forget_bias) {
+                                    int64_t c_stride, typename cpu::Lanes<V>::T* tc, typename cpu::Lanes<V>::T* out,
+                                    int64_t out_stride, const typename cpu::Lanes<V>::T* bias,
+                                    typename cpu::Lanes<V>::T forget_bias) {
   constexpr int L = cpu::Lanes<V>::kN;
   const V fb = SplatV<V>(forget_bias);
   for (int64_t r = 0; r < rows; ++r) {
@@ -134,15 +135,17 @@ HARDGNN_INLINE void CellForwardWith(int64_t rows, int64_t h, typename cpu::Lanes
       StoreV<V>(ar + 2 * h + k, f);
       StoreV<V>(ar + 3 * h + k, o);
       StoreV<V>(c + r * c_stride + k, cn);
-      StoreV<V>(out + r * out_stride + k, cpu::TanhWith<Ops>(cn) * o);
+      const V t = cpu::TanhWith<Ops>(cn);
+      if (tc != nullptr) StoreV<V>(tc + r * c_stride + k, t);
+      StoreV<V>(out + r * out_stride + k, t * o);
     }
   }
 }
 
 HARDGNN_AVX512 void CellForwardWide(int64_t rows, int64_t h, float* a, int64_t a_stride, const float* c_prev, float* c,
-                                    int64_t c_stride, float* out, int64_t out_stride, const float* bias,
+                                    int64_t c_stride, float* tc, float* out, int64_t out_stride, const float* bias,
                                     float forget_bias) {
-  CellForwardWith<cpu::f16>(rows, h, a, a_stride, c_prev, c, c_stride, out, out_stride, bias, forget_bias);
+  CellForwardWith<cpu::f16>(rows, h, a, a_stride, c_prev, c, c_stride, tc, out, out_stride, bias, forget_bias);
 }
 
 // Float cells take 16 lanes where the CPU has AVX-512 (the same bits: each lane's arithmetic is
@@ -153,22 +156,69 @@ bool WideCell(int64_t h) { return h % cpu::Lanes<cpu::f16>::kN == 0 && cpu::UseW
 bool Avx2Cell(int64_t h) { return h % cpu::Lanes<cpu::f8>::kN == 0 && cpu::UseAvx2Math(); }
 
 HARDGNN_AVX2_FLATTEN void CellForwardAvx2(int64_t rows, int64_t h, float* a, int64_t a_stride, const float* c_prev,
-                                          float* c, int64_t c_stride, float* out, int64_t out_stride, const float* bias,
-                                          float forget_bias) {
-  CellForwardWith<cpu::f8, cpu::Avx2Ops>(rows, h, a, a_stride, c_prev, c, c_stride, out, out_stride, bias, forget_bias);
+                                          float* c, int64_t c_stride, float* tc, float* out, int64_t out_stride,
+                                          const float* bias, float forget_bias) {
+  CellForwardWith<cpu::f8, cpu::Avx2Ops>(rows, h, a, a_stride, c_prev, c, c_stride, tc, out, out_stride, bias,
+                                         forget_bias);
 }
 
 template <typename T>
 HARDGNN_SIMD_CLONES void CellForward(int64_t rows, int64_t h, T* a, int64_t a_stride, const T* c_prev, T* c,
-                                     int64_t c_stride, T* out, int64_t out_stride, const T* bias, T forget_bias) {
+                                     int64_t c_stride, T* tc, T* out, int64_t out_stride, const T* bias,
+                                     T forget_bias) {
   if constexpr (std::is_same_v<T, float>) {
-    if (WideCell(h)) return CellForwardWide(rows, h, a, a_stride, c_prev, c, c_stride, out, out_stride, bias, forget_bias);
-    if (Avx2Cell(h)) return CellForwardAvx2(rows, h, a, a_stride, c_prev, c, c_stride, out, out_stride, bias, forget_bias);
+    if (WideCell(h)) {
+      return CellForwardWide(rows, h, a, a_stride, c_prev, c, c_stride, tc, out, out_stride, bias, forget_bias);
+    }
+    if (Avx2Cell(h)) {
+      return CellForwardAvx2(rows, h, a, a_stride, c_prev, c, c_stride, tc, out, out_stride, bias, forget_bias);
+    }
   }
   if (h % cpu::kLanes<T> == 0) {
-    CellForwardWith<cpu::Vec<T>>(rows, h, a, a_stride, c_prev, c, c_stride, out, out_stride, bias, forget_bias);
+    CellForwardWith<cpu::Vec<T>>(rows, h, a, a_stride, c_prev, c, c_stride, tc, out, out_stride, bias, forget_bias);
   } else {
-    CellForwardWith<T>(rows, h, a, a_stride, c_prev, c, c_stride, out, out_stride, bias, forget_bias);
+    CellForwardWith<T>(rows, h, a, a_stride, c_prev, c, c_stride, tc, out, out_stride, bias, forget_bias);
+  }
+}
+
+// c_t of `rows` rows (row stride h) from the activations CellForward left (row stride a_stride)
+// and c_{t-1} (null: zero state): the backward's, instead of a kept [N, G, h] buffer of c. The
+// same expression in code compiled for the same target as the CellForward that ran, so that
+// the compiler fuses its multiply-adds alike and the bits are CellForward's.
+template <typename V>
+HARDGNN_INLINE void CellStatesWith(int64_t rows, int64_t h, const typename cpu::Lanes<V>::T* a, int64_t a_stride,
+                                   const typename cpu::Lanes<V>::T* c_prev, typename cpu::Lanes<V>::T* c) {
+  constexpr int L = cpu::Lanes<V>::kN;
+  for (int64_t r = 0; r < rows; ++r) {
+    const auto* ar = a + r * a_stride;
+    for (int64_t k = 0; k < h; k += L) {
+      const V i = LoadV<V>(ar + k), j = LoadV<V>(ar + h + k), f = LoadV<V>(ar + 2 * h + k);
+      const V cp = c_prev != nullptr ? LoadV<V>(c_prev + r * h + k) : V{};
+      StoreV<V>(c + r * h + k, cp * f + i * j);
+    }
+  }
+}
+
+HARDGNN_AVX512 void CellStatesWide(int64_t rows, int64_t h, const float* a, int64_t a_stride, const float* c_prev,
+                                   float* c) {
+  CellStatesWith<cpu::f16>(rows, h, a, a_stride, c_prev, c);
+}
+HARDGNN_AVX2_FLATTEN void CellStatesAvx2(int64_t rows, int64_t h, const float* a, int64_t a_stride,
+                                         const float* c_prev, float* c) {
+  CellStatesWith<cpu::f8>(rows, h, a, a_stride, c_prev, c);
+}
+
+// The dispatch of CellForward.
+template <typename T>
+HARDGNN_SIMD_CLONES void CellStates(int64_t rows, int64_t h, const T* a, int64_t a_stride, const T* c_prev, T* c) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (WideCell(h)) return CellStatesWide(rows, h, a, a_stride, c_prev, c);
+    if (Avx2Cell(h)) return CellStatesAvx2(rows, h, a, a_stride, c_prev, c);
+  }
+  if (h % cpu::kLanes<T> == 0) {
+    CellStatesWith<cpu::Vec<T>>(rows, h, a, a_stride, c_prev, c);
+  } else {
+    CellStatesWith<T>(rows, h, a, a_stride, c_prev, c);
   }
 }
 
@@ -192,7 +242,7 @@ struct CellBackwardArgs {
   // anyway spares keeping the [N, G, h] output or a second pass.
   T* h_out = nullptr;
   int64_t h_out_stride = 0;
-  // Where set, tanh(c_t) as CellOutputs computed it ([rows, h]), read instead of computed.
+  // Where set, tanh(c_t) as the forward computed it ([rows, h]), read instead of computed.
   const T* tc = nullptr;
 };
 
@@ -243,47 +293,35 @@ void GatherInputs(int64_t rows, const T* x_t, int64_t sxn, const int64_t* ids, i
   for (int64_t r = 0; r < rows; ++r) std::copy_n(x_t + ids[r] * sxn, din, xs + r * din);
 }
 
-// h_t = tanh(c_t)·o_t for `rows` rows by CellBackward's operations (so CellForward's bits), before
-// the recurrence: tanh(c_t) into tc [rows, h], h_t into h (row stride h_stride) and, where set,
-// into h2 (row stride h2_stride). o: σ(o) as CellForward left it (row stride o_stride).
+// h_t = tanh(c_t)·o_t for `rows` rows from the forward's tanh(c_t) (tc, row stride h) and σ(o)
+// as CellForward left it (row stride o_stride): CellForward's product, so its bits, before the
+// recurrence: into h (row stride h_stride) and, where set, into h2 (row stride h2_stride).
 template <typename V>
 HARDGNN_INLINE void CellOutputsWith(int64_t rows, int64_t h, const typename cpu::Lanes<V>::T* o, int64_t o_stride,
-                                    const typename cpu::Lanes<V>::T* c, int64_t c_stride, typename cpu::Lanes<V>::T* tc,
-                                    typename cpu::Lanes<V>::T* h_out, int64_t h_stride, typename cpu::Lanes<V>::T* h2,
-                                    int64_t h2_stride) {
+                                    const typename cpu::Lanes<V>::T* tc, typename cpu::Lanes<V>::T* h_out,
+                                    int64_t h_stride, typename cpu::Lanes<V>::T* h2, int64_t h2_stride) {
   constexpr int L = cpu::Lanes<V>::kN;
   for (int64_t r = 0; r < rows; ++r) {
     for (int64_t k = 0; k < h; k += L) {
-      const V t = cpu::Tanh(LoadV<V>(c + r * c_stride + k));
-      const V hv = t * LoadV<V>(o + r * o_stride + k);
-      StoreV<V>(tc + r * h + k, t);
+      const V hv = LoadV<V>(tc + r * h + k) * LoadV<V>(o + r * o_stride + k);
       StoreV<V>(h_out + r * h_stride + k, hv);
       if (h2 != nullptr) StoreV<V>(h2 + r * h2_stride + k, hv);
     }
   }
 }
 
-HARDGNN_AVX512 void CellOutputsWide(int64_t rows, int64_t h, const float* o, int64_t o_stride, const float* c,
-                                    int64_t c_stride, float* tc, float* h_out, int64_t h_stride, float* h2,
-                                    int64_t h2_stride) {
-  CellOutputsWith<cpu::f16>(rows, h, o, o_stride, c, c_stride, tc, h_out, h_stride, h2, h2_stride);
-}
-
 template <typename T>
-HARDGNN_SIMD_CLONES void CellOutputs(int64_t rows, int64_t h, const T* o, int64_t o_stride, const T* c,
-                                     int64_t c_stride, T* tc, T* h_out, int64_t h_stride, T* h2, int64_t h2_stride) {
-  if constexpr (std::is_same_v<T, float>) {
-    if (WideCell(h)) return CellOutputsWide(rows, h, o, o_stride, c, c_stride, tc, h_out, h_stride, h2, h2_stride);
-  }
+HARDGNN_SIMD_CLONES void CellOutputs(int64_t rows, int64_t h, const T* o, int64_t o_stride, const T* tc, T* h_out,
+                                     int64_t h_stride, T* h2, int64_t h2_stride) {
   if (h % cpu::kLanes<T> == 0) {
-    CellOutputsWith<cpu::Vec<T>>(rows, h, o, o_stride, c, c_stride, tc, h_out, h_stride, h2, h2_stride);
+    CellOutputsWith<cpu::Vec<T>>(rows, h, o, o_stride, tc, h_out, h_stride, h2, h2_stride);
   } else {
-    CellOutputsWith<T>(rows, h, o, o_stride, c, c_stride, tc, h_out, h_stride, h2, h2_stride);
+    CellOutputsWith<T>(rows, h, o, o_stride, tc, h_out, h_stride, h2, h2_stride);
   }
 }
 
-// The saved gate activations and cells are internal, stored block-major so that every
-// per-step access is contiguous: acts [num_blocks][G][kRowBlock][4h], cells
+// The saved gate activations and cells' tanh(c_t) are internal, stored block-major so that
+// every per-step access is contiguous: acts [num_blocks][G][kRowBlock][4h], cells
 // [num_blocks][G][kRowBlock][h] (the last block padded).
 int64_t NumBlocks(int64_t n) { return cpu::DivUp(n, kRowBlock); }
 int64_t BlockOffset(int64_t n0, int64_t g, int64_t t, int64_t width) {
@@ -291,19 +329,17 @@ int64_t BlockOffset(int64_t n0, int64_t g, int64_t t, int64_t width) {
 }
 
 // The norm's part of the backward for the block of rows [n0, n0 + rows), before its recurrence:
-// its output as the forward left it before the norm (h_t from the saved cells and σ(o), then
-// the mask) into normed (rows of G·h), tanh(c_t) into tc ([G][kRowBlock][h], for the
-// recurrence), h_t into xh's h columns of step t + 1 (rows of G·(d_in + h), for the weight
-// gradient), and the norm's backward of gout (the block's rows of the norm's output gradient):
-// the LSTM output's gradient into gnormed.
+// its output as the forward left it before the norm (h_t from the saved tanh(c_t) and σ(o),
+// then the mask) into normed (rows of G·h), h_t into xh's h columns of step t + 1 (rows of
+// G·(d_in + h), for the weight gradient), and the norm's backward of gout (the block's rows of
+// the norm's output gradient): the LSTM output's gradient into gnormed.
 template <typename T>
 void NormBackwardRows(const Dims& s, int64_t n0, int64_t rows, const T* acts, const T* cells, const T* gout,
-                      const OutputMask& mask, const OutputNorm& norm, T* tc, T* normed, T* gnormed, T* xh) {
+                      const OutputMask& mask, const OutputNorm& norm, T* normed, T* gnormed, T* xh) {
   const int64_t h4 = 4 * s.h, k = s.din + s.h, out_stride = s.g * s.h;
   for (int64_t t = 0; t < s.g; ++t) {
     CellOutputs<T>(rows, s.h, acts + BlockOffset(n0, s.g, t, h4) + 3 * s.h, h4, cells + BlockOffset(n0, s.g, t, s.h),
-                   s.h, tc + t * kRowBlock * s.h, normed + t * s.h, out_stride,
-                   t + 1 < s.g ? xh + (t + 1) * k + s.din : nullptr, s.g * k);
+                   normed + t * s.h, out_stride, t + 1 < s.g ? xh + (t + 1) * k + s.din : nullptr, s.g * k);
   }
   if (mask.Applies()) MaskRows(mask, normed, normed, n0, rows, out_stride);
   NormDx(norm, normed, gout, gnormed, n0, rows, s.g, s.h);
@@ -318,7 +354,7 @@ void NormBackwardRows(const Dims& s, int64_t n0, int64_t rows, const T* acts, co
 template <typename T>
 void ForwardBlock(const Dims& s, int64_t n0, int64_t n1, const T* x, const int64_t* ids, const cpu::PackedWeight<T>& w,
                   const T* bias, T forget_bias, T* acts, T* cells, T* out, const OutputMask& mask = {},
-                  const OutputNorm& norm = {}) {
+                  const OutputNorm& norm = {}, T* states = nullptr) {
   const int64_t h4 = 4 * s.h, out_stride = s.g * s.h, rows = n1 - n0;
   const bool keep = acts != nullptr;
   const T* x_rows = ids != nullptr ? x : x + n0 * s.sxn;
@@ -327,12 +363,14 @@ void ForwardBlock(const Dims& s, int64_t n0, int64_t n1, const T* x, const int64
   // Sized on every path, though only ids reads it: first allocated in the evaluation instead,
   // it raised an 8-step training run's resident peak by 86 MB (tcmalloc; commit 967ee63).
   xs.resize(rows * s.din);
-  if (!keep) scratch.resize(kRowBlock * (h4 + 2 * s.h));
+  scratch.resize(kRowBlock * (h4 + 2 * s.h));  // the activations where not kept, and c_{t-1}, c_t
   for (int64_t t = 0; t < s.g; ++t) {
     T* a = keep ? acts + BlockOffset(n0, s.g, t, h4) : scratch.data();
-    T* c = keep ? cells + BlockOffset(n0, s.g, t, s.h) : scratch.data() + kRowBlock * (h4 + (t % 2) * s.h);
-    const T* c_prev = t == 0 ? nullptr : keep ? c - kRowBlock * s.h
-                                              : scratch.data() + kRowBlock * (h4 + ((t - 1) % 2) * s.h);
+    T* c = scratch.data() + kRowBlock * (h4 + (t % 2) * s.h);
+    const T* c_prev = t == 0 ? nullptr : scratch.data() + kRowBlock * (h4 + ((t - 1) % 2) * s.h);
+    // Kept: tanh(c_t), which the backward reads instead of computing it again (and c_t, which it
+    // recomputes from the activations: CellStates).
+    T* tc = keep ? cells + BlockOffset(n0, s.g, t, s.h) : nullptr;
     T* o = out + t * s.h;
     // x_t's rows (gathered first where ids picks them) and h_{t-1}'s, read side by side.
     const T* x_t = x_rows + t * s.sxg;
@@ -347,7 +385,8 @@ void ForwardBlock(const Dims& s, int64_t n0, int64_t n1, const T* x, const int64
     } else {
       w.TimesSideBySide(rows, x_t, ldx, s.din, o - s.h, out_stride, s.h, a, h4);
     }
-    CellForward<T>(rows, s.h, a, h4, c_prev, c, s.h, o, out_stride, bias, forget_bias);
+    CellForward<T>(rows, s.h, a, h4, c_prev, c, s.h, tc, o, out_stride, bias, forget_bias);
+    if (states != nullptr) std::copy_n(c, rows * s.h, states + BlockOffset(n0, s.g, t, s.h));  // tests
   }
   // After the last step: the steps read h_{t-1} unmasked.
   if (mask.Applies()) MaskRows(mask, out, out, n0, rows, out_stride);
@@ -358,10 +397,11 @@ void ForwardBlock(const Dims& s, int64_t n0, int64_t n1, const T* x, const int64
 // every GEMM single-threaded inside the loop, so results do not depend on the thread count.
 template <typename T>
 void Forward(const Dims& s, const T* x, const T* w, const T* bias, T forget_bias, T* acts, T* cells, T* out,
-             const OutputMask& mask, const OutputNorm& norm) {
+             const OutputMask& mask, const OutputNorm& norm, T* states = nullptr) {
   const cpu::PackedWeight<T> packed = FusedLstmKernel(w, s.din, s.h);
   cpu::ForEachChunk(s.n, kRowBlock, [&](int64_t n0, int64_t n1, int64_t) {
-    ForwardBlock(s, n0, n1, x, nullptr, packed, bias, forget_bias, acts, cells, out + n0 * s.g * s.h, mask, norm);
+    ForwardBlock(s, n0, n1, x, nullptr, packed, bias, forget_bias, acts, cells, out + n0 * s.g * s.h, mask, norm,
+                 states);
   });
 }
 
@@ -422,7 +462,7 @@ void Backward(const Dims& s, const T* x, const T* w, const T* acts, const T* cel
     const int64_t rows = std::min(kRowBlock, s.n - n0), m = rows * s.g;  // m: the block's (row, step) pairs
     // A thread's scratch, kept from call to call (as ForwardBlock's): fresh vectors were zeroed,
     // and their pages faulted in, for every block, though every element is written before it is read.
-    thread_local std::vector<T> dc, dh, dg, xh, gmasked, tc, normed, gnormed;
+    thread_local std::vector<T> dc, dh, dg, xh, gmasked, cs, normed, gnormed;
     turns.InTurn(
         group, j,
         [&] {
@@ -430,11 +470,9 @@ void Backward(const Dims& s, const T* x, const T* w, const T* acts, const T* cel
           // The block's output gradient (rows of G·h), through the norm and the dropout's mask.
           const T* g_block = gout + n0 * out_stride;
           if (norm.Applies()) {
-            tc.resize(kRowBlock * s.g * s.h);
             normed.resize(kRowBlock * out_stride);
             gnormed.resize(kRowBlock * out_stride);
-            NormBackwardRows(s, n0, rows, acts, cells, g_block, mask, norm, tc.data(), normed.data(), gnormed.data(),
-                             xh.data());
+            NormBackwardRows(s, n0, rows, acts, cells, g_block, mask, norm, normed.data(), gnormed.data(), xh.data());
             g_block = gnormed.data();
           }
           if (mask.Applies()) {
@@ -445,15 +483,21 @@ void Backward(const Dims& s, const T* x, const T* w, const T* acts, const T* cel
           dc.assign(kRowBlock * s.h, T(0));
           dh.resize(kRowBlock * s.h);
           dg.resize(kRowBlock * dg_stride);
+          // c_t of every step, from the kept activations (the forward kept tanh(c_t) instead).
+          cs.resize(s.g * kRowBlock * s.h);
+          for (int64_t t = 0; t < s.g; ++t) {
+            T* c = cs.data() + t * kRowBlock * s.h;
+            CellStates<T>(rows, s.h, acts + BlockOffset(n0, s.g, t, h4), h4, t > 0 ? c - kRowBlock * s.h : nullptr, c);
+          }
           for (int64_t t = s.g - 1; t >= 0; --t) {
-            const T* c = cells + BlockOffset(n0, s.g, t, s.h);
-            const bool last = t + 1 == s.g, have_h = norm.Applies();  // CellOutputs wrote h_t and tanh(c_t)
+            const T* c = cs.data() + t * kRowBlock * s.h;
+            const bool last = t + 1 == s.g, have_h = norm.Applies();  // CellOutputs wrote h_t
             CellBackward<T>(rows, s.h,
                             {acts + BlockOffset(n0, s.g, t, h4), h4, c, t > 0 ? c - kRowBlock * s.h : nullptr, s.h,
                              g_block + t * s.h, out_stride, last ? nullptr : dh.data(), s.h, dc.data(),
                              dg.data() + t * h4, dg_stride,
                              last || have_h ? nullptr : xh.data() + (t + 1) * k + s.din,  // h_t: step t+1's rows of xh
-                             s.g * k, have_h ? tc.data() + t * kRowBlock * s.h : nullptr});
+                             s.g * k, cells + BlockOffset(n0, s.g, t, s.h)});
             if (t > 0) w_h.Times(rows, dg.data() + t * h4, dg_stride, dh.data(), s.h);
           }
           w_x.Times(m, dg.data(), h4, dx + n0 * s.g * s.din, s.din);  // rows of dx in x's (row, step) order
@@ -618,6 +662,28 @@ at::Tensor FusedLstmWithDropout(const at::Tensor& x, const at::Tensor& kernel, c
 at::Tensor FusedLstmLayerNorm(const at::Tensor& x, const at::Tensor& kernel, const at::Tensor& bias, double forget_bias,
                               const FusionDropout& dropout, const FusionLayerNorm& norm) {
   return Run(x, kernel, bias, forget_bias, &dropout, &norm);
+}
+
+std::pair<at::Tensor, at::Tensor> FusedLstmCellStatesForTest(const at::Tensor& x, const at::Tensor& kernel,
+                                                             const at::Tensor& bias, double forget_bias) {
+  Check(x.scalar_type() == at::kFloat && x.dim() == 3, "FusedLstmCellStatesForTest: float [N, G, d_in]");
+  const at::Tensor xs = x.contiguous(), w = kernel.contiguous(), b = bias.contiguous();
+  const Dims s{xs.size(0), xs.size(1), xs.size(2), w.size(1) / 4, xs.stride(0), xs.stride(1)};
+  const int64_t padded = NumBlocks(s.n) * kRowBlock, h4 = 4 * s.h;
+  at::Tensor acts = at::empty({padded, s.g, h4}, xs.options()), cells = at::empty({padded, s.g, s.h}, xs.options());
+  at::Tensor out = at::empty({s.n, s.g, s.h}, xs.options());
+  at::Tensor forward = at::zeros({padded, s.g, s.h}, xs.options()), backward = at::zeros_like(forward);
+  Forward<float>(s, xs.data_ptr<float>(), w.data_ptr<float>(), b.data_ptr<float>(), static_cast<float>(forget_bias),
+                 acts.data_ptr<float>(), cells.data_ptr<float>(), out.data_ptr<float>(), {}, {},
+                 forward.data_ptr<float>());
+  for (int64_t n0 = 0; n0 < s.n; n0 += kRowBlock) {
+    for (int64_t t = 0; t < s.g; ++t) {
+      float* c = backward.data_ptr<float>() + BlockOffset(n0, s.g, t, s.h);
+      CellStates<float>(std::min(kRowBlock, s.n - n0), s.h, acts.data_ptr<float>() + BlockOffset(n0, s.g, t, h4), h4,
+                        t > 0 ? c - kRowBlock * s.h : nullptr, c);
+    }
+  }
+  return {forward, backward};
 }
 
 }  // namespace hardgnn::selfgnn

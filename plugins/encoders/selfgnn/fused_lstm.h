@@ -32,6 +32,7 @@
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
+#include <utility>
 
 #include "core/cpu/blas.h"
 #include "plugins/encoders/selfgnn/dropout.h"
@@ -60,8 +61,8 @@ struct FusionLayerNorm {
 // BlockLayerNorm(FusedLstmWithDropout(x, kernel, bias, forget_bias, dropout), norm.gamma,
 // norm.beta, norm.eps) for float: the same output and gradient bits (x, kernel, bias, γ, β),
 // without the [N, G, h] output between the two: each block's rows are masked and normalized
-// while in cache. The backward recomputes a block's masked output from the saved cells and gates
-// (the tanh the recurrence takes anyway) and runs the norm's backward on it before the
+// while in cache. The backward recomputes a block's masked output from the saved tanh(c_t) and
+// gates and runs the norm's backward on it before the
 // recurrence; the norm's γ/β partials are added in BlockLayerNorm's row order.
 at::Tensor FusedLstmLayerNorm(const at::Tensor& x, const at::Tensor& kernel, const at::Tensor& bias, double forget_bias,
                               const FusionDropout& dropout, const FusionLayerNorm& norm);
@@ -80,6 +81,13 @@ struct LstmInputRows {
 // [n1 - n0, G, h].
 void FusedLstmForwardRows(const LstmInputRows& in, int64_t n0, int64_t n1, const cpu::PackedWeight<float>& kernel,
                           const float* bias, int64_t h, float forget_bias, float* out);
+
+// For tests: the cell states c_t of FusedLstm's forward on float x ([N, G, h] each), as its cell
+// pass computed them and as its backward recomputes them from the activations it keeps (it
+// keeps tanh(c_t), not c_t): the backward's gradients are the forward's only if the two agree
+// bit for bit.
+std::pair<at::Tensor, at::Tensor> FusedLstmCellStatesForTest(const at::Tensor& x, const at::Tensor& kernel,
+                                                             const at::Tensor& bias, double forget_bias = 1.0);
 
 // The kernel [d_in + h, 4h] packed for FusedLstm's forward (which packs it with this too).
 template <typename T>
