@@ -108,9 +108,10 @@ void WeightGradient(benchmark::State& state, GradShape s, bool sgemm) {
   for (auto _ : state) {
     cpu::ForEachChunk(kRows, s.block, [&](int64_t r0, int64_t r1, int64_t c) {
       float* part = partials.data() + c * s.in * s.out;
-      if (sgemm)
+      if (sgemm) {
         return cpu::Sgemm(true, false, s.in, s.out, r1 - r0, 1.0f, px + r0 * s.in, s.in, pdy + r0 * s.out, s.out, beta,
                           part, s.out);
+      }
       cpu::Gemm(true, false, s.in, s.out, r1 - r0, 1.0f, px + r0 * s.in, s.in, pdy + r0 * s.out, s.out, beta, part,
                 s.out);
     });

@@ -4,8 +4,9 @@
 // C = A · B (+ C), row-major floats, every element of C one fused multiply-add chain over k in
 // order from +0 (c = fma(a_p, b_p, c) for p = 0, 1, ...), then added to +0 or to C's old value:
 // what OpenBLAS's sgemm computes for k up to its panel depth, with no packing of either operand.
-// AVX-512 register tiles (4 rows x 64 columns for n = 64, else 8 x 32 and 8 x 16); B's rows
-// are read in place. FmaChainGemmTransA: the same chains for Aᵀ · B, A read down its columns.
+// AVX-512 register tiles (ChainTiles below: 6 x 64 on Intel CPUs, else 4 x 64 at n = 64 and
+// 8 x 32, 8 x 16); B's rows are read in place. FmaChainGemmTransA: the same chains for Aᵀ · B,
+// A read down its columns, in 4 x 64 tiles.
 // cpu::Gemm calls it where it gives sgemm's bits (blas.h); tests call it directly.
 
 #include <cstdint>

@@ -226,23 +226,10 @@ class ListedRows {
   Epilogue epi_;
 };
 
-// The product over rows [lo, hi) of orientation m, in parallel over the pieces of its balanced
-// chunks that fall there.
-template <typename T, typename Epilogue>
-void RunRowsIn(const CsrIndex& m, int64_t lo, int64_t hi, const Gather<T>& g, const Epilogue& epi) {
-  cpu::RunTogether(RowsIn<T, Epilogue>(m, lo, hi, g, epi));
-}
-
 // Runs the product over all rows of orientation m, in parallel over its balanced chunks.
 template <typename T, typename Epilogue>
 void RunRows(const CsrIndex& m, const Gather<T>& g, const Epilogue& epi) {
-  RunRowsIn(m, 0, m.rows, g, epi);
-}
-
-// RunRows over the listed rows only (ListedRows).
-template <typename T, typename Epilogue>
-void RunListedRows(const int64_t* rows, int64_t n, const Gather<T>& g, const Epilogue& epi) {
-  cpu::RunTogether(ListedRows<T, Epilogue>(rows, n, g, epi));
+  cpu::RunTogether(RowsIn<T, Epilogue>(m, 0, m.rows, g, epi));
 }
 
 // Fills the index part of a Gather from an orientation.

@@ -86,6 +86,12 @@ TEST(FmaChainGemmTest, EveryElementIsOneFmaChainOverKAddedToZeroCOrABias) {
   EXPECT_EQ(compared, 2 * 7 * 6 * 6 * 3);
 }
 
+// A product's sizes, and whether it adds to C (beta 1) or overwrites it.
+struct GemmShape {
+  int64_t m, n, k;
+  bool accumulate;
+};
+
 // cpu::Gemm hands a product to FmaChainGemm exactly where that gives the BLAS's bits: where its
 // check at first use passed, the chain and sgemm (reached with the vectors narrowed, which turns
 // the chain off) agree at the LSTM's and the QKV projection's shapes and at the check's own;
@@ -93,15 +99,11 @@ TEST(FmaChainGemmTest, EveryElementIsOneFmaChainOverKAddedToZeroCOrABias) {
 // OPENBLAS_CORETYPE), cpu::Gemm gives sgemm's bits and the chain differs on one of them at least.
 TEST(FmaChainGemmTest, GemmTakesTheChainExactlyWhereItGivesTheBlasBits) {
   if (!FmaChainGemmApplies(16)) GTEST_SKIP() << "no AVX-512 on this CPU";
-  struct Shape {
-    int64_t m, n, k;
-    bool accumulate;
-  };
   bool chain_always_agrees = true;
-  for (const Shape& s : {Shape{128, 256, 128, false}, Shape{128, 256, 64, false}, Shape{77, 256, 128, false},
-                         Shape{512, 192, 64, true}, Shape{300, 192, 64, true}, Shape{9, 32, 1, false},
-                         Shape{9, 48, 64, true}, Shape{17, 256, 128, false}, Shape{8, 16, 256, true},
-                         Shape{3, 64, 255, false}}) {
+  for (const GemmShape& s : {GemmShape{128, 256, 128, false}, GemmShape{128, 256, 64, false}, GemmShape{77, 256, 128, false},
+                         GemmShape{512, 192, 64, true}, GemmShape{300, 192, 64, true}, GemmShape{9, 32, 1, false},
+                         GemmShape{9, 48, 64, true}, GemmShape{17, 256, 128, false}, GemmShape{8, 16, 256, true},
+                         GemmShape{3, 64, 255, false}}) {
     Operands o = Make(s.m, s.n, s.k, s.m + s.n + s.k);
     const float beta = s.accumulate ? 1.0f : 0.0f;
     std::vector<float> chain = o.c, via_gemm = o.c, blas = o.c;
@@ -247,14 +249,10 @@ TEST(FmaChainGemmTest, TransAIsTheChainDownEachColumnOfA) {
 // not; where it takes them, a single chain over all of k differs from sgemm on a long k (the
 // panels are what make the bits).
 TEST(FmaChainGemmTest, GemmTakesTheTransAChainOnlyWithSgemmsBits) {
-  struct Shape {
-    int64_t m, n, k;
-    bool accumulate;
-  };
   bool one_chain_differs = false;
-  for (const Shape& s : {Shape{128, 256, 1536, true}, Shape{128, 256, 1212, true}, Shape{128, 256, 12, true},
-                         Shape{64, 192, 8192, false}, Shape{64, 192, 5003, false}, Shape{64, 192, 700, false},
-                         Shape{128, 64, 900, true}}) {
+  for (const GemmShape& s : {GemmShape{128, 256, 1536, true}, GemmShape{128, 256, 1212, true}, GemmShape{128, 256, 12, true},
+                         GemmShape{64, 192, 8192, false}, GemmShape{64, 192, 5003, false}, GemmShape{64, 192, 700, false},
+                         GemmShape{128, 64, 900, true}}) {
     Operands o = Make(s.k, s.n, s.m, s.m + s.n + s.k);  // o.a: A [k, m]
     std::vector<float> b(s.k * o.ldb);
     for (size_t i = 0; i < b.size(); ++i) b[i] = o.a[(5 * i) % o.a.size()] * 0.5f + 0.125f;

@@ -227,7 +227,7 @@ template <typename T>
 struct CellBackwardArgs {
   const T* a;  // activations, as CellForward left them
   int64_t a_stride;
-  const T* c;       // c_t
+  const T* tc;      // tanh(c_t) as the forward computed it ([rows, h])
   const T* c_prev;  // c_{t-1}; null at t = 0
   int64_t c_stride;
   const T* gh;  // the output gradient of h_t
@@ -237,13 +237,11 @@ struct CellBackwardArgs {
   T* dc;  // [rows, h]: the cell gradient carried from step t+1, updated in place to c_{t-1}'s
   T* dg;  // out: the gradients of the pre-activations
   int64_t dg_stride;
-  // Where set, also h_t = tanh(c_t)·o_t as CellForward computed it (the same operations, so
-  // the same bits), for the weight gradient's [x_{t+1} | h_t] rows: the tanh this step takes
-  // anyway spares keeping the [N, G, h] output or a second pass.
+  // Where set, also h_t = tanh(c_t)·o_t as CellForward computed it (the same product, so the
+  // same bits), for the weight gradient's [x_{t+1} | h_t] rows, without keeping the [N, G, h]
+  // output or a second pass.
   T* h_out = nullptr;
   int64_t h_out_stride = 0;
-  // Where set, tanh(c_t) as the forward computed it ([rows, h]), read instead of computed.
-  const T* tc = nullptr;
 };
 
 template <typename V>
@@ -256,7 +254,7 @@ HARDGNN_INLINE void CellBackwardWith(int64_t rows, int64_t h, const CellBackward
     for (int64_t k = 0; k < h; k += L) {
       const V i = LoadV<V>(ar + k), j = LoadV<V>(ar + h + k), f = LoadV<V>(ar + 2 * h + k),
               o = LoadV<V>(ar + 3 * h + k);
-      const V tc = x.tc != nullptr ? LoadV<V>(x.tc + r * h + k) : cpu::Tanh(LoadV<V>(x.c + r * x.c_stride + k));
+      const V tc = LoadV<V>(x.tc + r * h + k);
       if (x.h_out != nullptr) StoreV<V>(x.h_out + r * x.h_out_stride + k, tc * o);
       V dh = LoadV<V>(x.gh + r * x.gh_stride + k);
       if (x.dh_rec != nullptr) dh += LoadV<V>(x.dh_rec + r * x.dh_stride + k);
@@ -326,6 +324,17 @@ HARDGNN_SIMD_CLONES void CellOutputs(int64_t rows, int64_t h, const T* o, int64_
 int64_t NumBlocks(int64_t n) { return cpu::DivUp(n, kRowBlock); }
 int64_t BlockOffset(int64_t n0, int64_t g, int64_t t, int64_t width) {
   return ((n0 / kRowBlock * g + t) * kRowBlock) * width;
+}
+
+// c_t of every step of the block of `rows` rows at n0 (g steps, h units), from its kept
+// activations (acts, laid out by BlockOffset), into cs [g][kRowBlock][h]: the backward's states,
+// which the forward does not keep.
+template <typename T>
+void BlockCellStates(int64_t n0, int64_t rows, int64_t g, int64_t h, const T* acts, T* cs) {
+  for (int64_t t = 0; t < g; ++t) {
+    T* c = cs + t * kRowBlock * h;
+    CellStates<T>(rows, h, acts + BlockOffset(n0, g, t, 4 * h), 4 * h, t > 0 ? c - kRowBlock * h : nullptr, c);
+  }
 }
 
 // The norm's part of the backward for the block of rows [n0, n0 + rows), before its recurrence:
@@ -483,21 +492,17 @@ void Backward(const Dims& s, const T* x, const T* w, const T* acts, const T* cel
           dc.assign(kRowBlock * s.h, T(0));
           dh.resize(kRowBlock * s.h);
           dg.resize(kRowBlock * dg_stride);
-          // c_t of every step, from the kept activations (the forward kept tanh(c_t) instead).
           cs.resize(s.g * kRowBlock * s.h);
-          for (int64_t t = 0; t < s.g; ++t) {
-            T* c = cs.data() + t * kRowBlock * s.h;
-            CellStates<T>(rows, s.h, acts + BlockOffset(n0, s.g, t, h4), h4, t > 0 ? c - kRowBlock * s.h : nullptr, c);
-          }
+          BlockCellStates(n0, rows, s.g, s.h, acts, cs.data());
           for (int64_t t = s.g - 1; t >= 0; --t) {
-            const T* c = cs.data() + t * kRowBlock * s.h;
+            const T* c_prev = t > 0 ? cs.data() + (t - 1) * kRowBlock * s.h : nullptr;
             const bool last = t + 1 == s.g, have_h = norm.Applies();  // CellOutputs wrote h_t
             CellBackward<T>(rows, s.h,
-                            {acts + BlockOffset(n0, s.g, t, h4), h4, c, t > 0 ? c - kRowBlock * s.h : nullptr, s.h,
-                             g_block + t * s.h, out_stride, last ? nullptr : dh.data(), s.h, dc.data(),
-                             dg.data() + t * h4, dg_stride,
+                            {acts + BlockOffset(n0, s.g, t, h4), h4, cells + BlockOffset(n0, s.g, t, s.h),
+                             c_prev, s.h, g_block + t * s.h, out_stride,
+                             last ? nullptr : dh.data(), s.h, dc.data(), dg.data() + t * h4, dg_stride,
                              last || have_h ? nullptr : xh.data() + (t + 1) * k + s.din,  // h_t: step t+1's rows of xh
-                             s.g * k, cells + BlockOffset(n0, s.g, t, s.h)});
+                             s.g * k});
             if (t > 0) w_h.Times(rows, dg.data() + t * h4, dg_stride, dh.data(), s.h);
           }
           w_x.Times(m, dg.data(), h4, dx + n0 * s.g * s.din, s.din);  // rows of dx in x's (row, step) order
@@ -676,12 +681,9 @@ std::pair<at::Tensor, at::Tensor> FusedLstmCellStatesForTest(const at::Tensor& x
   Forward<float>(s, xs.data_ptr<float>(), w.data_ptr<float>(), b.data_ptr<float>(), static_cast<float>(forget_bias),
                  acts.data_ptr<float>(), cells.data_ptr<float>(), out.data_ptr<float>(), {}, {},
                  forward.data_ptr<float>());
-  for (int64_t n0 = 0; n0 < s.n; n0 += kRowBlock) {
-    for (int64_t t = 0; t < s.g; ++t) {
-      float* c = backward.data_ptr<float>() + BlockOffset(n0, s.g, t, s.h);
-      CellStates<float>(std::min(kRowBlock, s.n - n0), s.h, acts.data_ptr<float>() + BlockOffset(n0, s.g, t, h4), h4,
-                        t > 0 ? c - kRowBlock * s.h : nullptr, c);
-    }
+  for (int64_t n0 = 0; n0 < s.n; n0 += kRowBlock) {  // the backward's function, a block's states in its layout
+    BlockCellStates(n0, std::min(kRowBlock, s.n - n0), s.g, s.h, acts.data_ptr<float>(),
+                    backward.data_ptr<float>() + BlockOffset(n0, s.g, 0, s.h));
   }
   return {forward, backward};
 }
