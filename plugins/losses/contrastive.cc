@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "core/cpu/reduce.h"
+#include "core/cpu/sparse_rows.h"
 
 namespace hardgnn {
 namespace {
@@ -23,8 +24,10 @@ ContrastiveTerms ComputeContrastiveTerms(const Loss::Input& input, const std::st
   const at::Tensor& ids = input.negatives->ids;  // [B,K]
   at::Tensor anchor = L2Normalize(input.views.Get(anchor_view));
   const at::Tensor& items = input.views.Get(view::kItem);
-  at::Tensor pos = L2Normalize(items.index_select(0, input.batch.targets));
-  at::Tensor neg = L2Normalize(items.index_select(0, ids.reshape(-1))).view({ids.size(0), ids.size(1), -1});
+  // The item table's rows with index_select's gradient in one parallel pass (the same bits).
+  at::Tensor pos = L2Normalize(cpu::GatherRowsDenseGradient(items, input.batch.targets));
+  at::Tensor neg =
+      L2Normalize(cpu::GatherRowsDenseGradient(items, ids.reshape(-1))).view({ids.size(0), ids.size(1), -1});
   ContrastiveTerms t;
   t.pos = (anchor * pos).sum(1) / tau;
   t.neg = at::matmul(neg, anchor.unsqueeze(2)).squeeze(2) / tau;

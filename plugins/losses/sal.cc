@@ -14,6 +14,9 @@
 namespace hardgnn {
 namespace {
 
+// Rows of x, [n, d], with index_select's gradient (the same bits) written in one parallel pass.
+at::Tensor Rows(const at::Tensor& x, const at::Tensor& rows) { return cpu::GatherRowsDenseGradient(x, rows); }
+
 class Sal : public Loss {
  public:
   Sal(int64_t samples, double slope) : samples_(samples), slope_(slope) {}
@@ -55,19 +58,17 @@ class Sal : public Loss {
     const at::Tensor us = user_short.reshape({-1, d});
     const at::Tensor w = v.Get(view::kSalWeight).reshape({-1});
     auto long_score = [&](const std::vector<at::Tensor>& r, const std::vector<at::Tensor>& i) {
-      return at::leaky_relu(user_long.index_select(0, at::cat(r)) * item_long.index_select(0, at::cat(i)), slope_)
-          .sum(1);
+      return at::leaky_relu(Rows(user_long, at::cat(r)) * Rows(item_long, at::cat(i)), slope_).sum(1);
     };
     const at::Tensor fra = at::cat(flat_rows_a), frb = at::cat(flat_rows_b);
     // Both sides of the pairs in one gather per tensor: one full-size gradient buffer each in
     // the backward, not two summed into a third. The items' buffer takes the fusion's sparse
-    // rows in place (cpu::GatherRowsDenseGradient).
+    // rows in place (Rows: cpu::GatherRowsDenseGradient).
     const int64_t n = fra.size(0);
     const at::Tensor short_both =
-        at::leaky_relu(us.index_select(0, at::cat({fra, frb})) *
-                           cpu::GatherRowsDenseGradient(
-                               item_short, at::cat({at::cat(flat_items_a), at::cat(flat_items_b)})),
-                       slope_)
+        at::leaky_relu(
+            Rows(us, at::cat({fra, frb})) * Rows(item_short, at::cat({at::cat(flat_items_a), at::cat(flat_items_b)})),
+            slope_)
             .sum(1);
     at::Tensor long_gap = w.index_select(0, fra) * long_score(rows_a, items_a) -
                           w.index_select(0, frb) * long_score(rows_b, items_b);
@@ -92,11 +93,9 @@ class Sal : public Loss {
       const at::Tensor flat_rows = rows + static_cast<int64_t>(k) * batch;
       const at::Tensor weighted_long =
           w.index_select(0, flat_rows) *
-          at::leaky_relu(user_long.index_select(0, rows) * item_long.index_select(0, entry_items), slope_).sum(1);
+          at::leaky_relu(Rows(user_long, rows) * Rows(item_long, entry_items), slope_).sum(1);
       const at::Tensor short_term =
-          at::leaky_relu(us.index_select(0, flat_rows) *
-                             cpu::GatherRowsDenseGradient(item_short, entry_items + static_cast<int64_t>(k) * items),
-                         slope_)
+          at::leaky_relu(Rows(us, flat_rows) * Rows(item_short, entry_items + static_cast<int64_t>(k) * items), slope_)
               .sum(1);
       const at::Tensor all = input.exchange->AllGather(at::stack({weighted_long, short_term}, 1));  // [entries, 2]
       const int64_t n = all.size(0) / 2;
