@@ -309,6 +309,14 @@ bool GemmTakesTransAChain(int64_t m, int64_t n) {
   return m * n >= kTransAMinOutputs && FmaChainGemmApplies(n) && TransAPanelRule().q > 0;
 }
 
+std::vector<std::pair<int64_t, int64_t>> TransAChainPanels(int64_t m, int64_t n, int64_t k) {
+  std::vector<std::pair<int64_t, int64_t>> panels;
+  if (GemmTakesTransAChain(m, n)) {
+    TransAPanelRule().ForEachPanel(k, [&](int64_t p0, int64_t len) { panels.emplace_back(p0, len); });
+  }
+  return panels;
+}
+
 bool GemmTakesChain(int64_t n, int64_t k) {
   return k >= 1 && k <= kChainDepth && FmaChainGemmApplies(n) && GemmUsesFmaChain();
 }

@@ -9,6 +9,7 @@
 // on strided sub-blocks or inside its own parallel loop.
 
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 namespace hardgnn::cpu {
@@ -34,6 +35,13 @@ bool GemmUsesFmaChain();
 // is at least 8,192 and a check at first use found the panel rule under which the two agree bit
 // for bit (the weight gradients' products, without packing either operand at every call).
 bool GemmTakesTransAChain(int64_t m, int64_t n);
+
+// The panels (p0, len) of k, in order, as which Gemm(true, false, m, n, k, ...) sums Aᵀ · B where
+// GemmTakesTransAChain(m, n): one FMA chain an output each, added to C after the panels before
+// it, so that one FmaChainGemmTransA a panel (onto +0 or C for the first, as beta says, then onto
+// C) gives the whole call's bits, rows of A and B at a time. Empty where the product does not
+// take the chain.
+std::vector<std::pair<int64_t, int64_t>> TransAChainPanels(int64_t m, int64_t n, int64_t k);
 
 // Whether such a product (float, neither operand transposed, alpha 1, beta 0 or 1) of these n
 // and k goes to FmaChainGemm: a caller can then ask FmaChainGemmBias for the bias-filled,

@@ -275,5 +275,42 @@ TEST(FmaChainGemmTest, GemmTakesTheTransAChainOnlyWithSgemmsBits) {
   if (GemmTakesTransAChain(128, 256)) EXPECT_TRUE(one_chain_differs) << "no shape long enough to need panels";
 }
 
+// cpu::TransAChainPanels lists the panels Gemm sums an Aᵀ · B product in where it takes the chain
+// (none elsewhere): they tile k in order, and one FmaChainGemmTransA a panel, onto +0 or C for the
+// first as beta says and onto C after it, gives Gemm's bits (Linear's backward interleaves them
+// with its input gradient).
+TEST(FmaChainGemmTest, TransAChainPanelsGiveGemmsBitsOneAtATime) {
+  for (const GemmShape& s :
+       {GemmShape{64, 192, 8192, false}, GemmShape{64, 192, 5003, false}, GemmShape{64, 192, 700, true},
+        GemmShape{128, 256, 1536, true}, GemmShape{8, 16, 900, false}}) {
+    const auto panels = TransAChainPanels(s.m, s.n, s.k);
+    if (!GemmTakesTransAChain(s.m, s.n)) {
+      EXPECT_TRUE(panels.empty());
+      continue;
+    }
+    ASSERT_FALSE(panels.empty());
+    int64_t end = 0;
+    for (const auto& [p0, len] : panels) {
+      EXPECT_EQ(p0, end);
+      EXPECT_GT(len, 0);
+      end = p0 + len;
+    }
+    EXPECT_EQ(end, s.k);
+    Operands o = Make(s.k, s.n, s.m, s.m + s.n + s.k);  // o.a: A [k, m]
+    std::vector<float> b(s.k * o.ldb);
+    for (size_t i = 0; i < b.size(); ++i) b[i] = o.a[(7 * i) % o.a.size()] * 0.5f - 0.25f;
+    std::vector<float> c(s.m * o.ldc);
+    for (size_t i = 0; i < c.size(); ++i) c[i] = i % 3 == 0 ? -0.0f : o.b[i % o.b.size()];
+    std::vector<float> whole = c, by_panel = c;
+    Gemm(true, false, s.m, s.n, s.k, 1.0f, o.a.data(), o.lda, b.data(), o.ldb, s.accumulate ? 1.0f : 0.0f, whole.data(),
+         o.ldc);
+    for (const auto& [p0, len] : panels) {
+      FmaChainGemmTransA(s.m, s.n, len, o.a.data() + p0 * o.lda, o.lda, b.data() + p0 * o.ldb, o.ldb,
+                         s.accumulate || p0 > 0, by_panel.data(), o.ldc);
+    }
+    EXPECT_TRUE(SameBits(whole, by_panel)) << s.m << " x " << s.n << " x " << s.k;
+  }
+}
+
 }  // namespace
 }  // namespace hardgnn::cpu
