@@ -1,9 +1,9 @@
 #ifndef HARDGNN_CORE_MODEL_PAIR_SCORES_H_
 #define HARDGNN_CORE_MODEL_PAIR_SCORES_H_
 
-#include <ATen/ATen.h>
-
 #include <utility>
+
+#include <ATen/ATen.h>
 
 #include "core/cpu/sparse_rows.h"
 #include "core/model/batch.h"
