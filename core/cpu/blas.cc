@@ -142,7 +142,7 @@ struct PanelRule {
 void PanelChainTransA(const PanelRule& rule, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
                       const float* b, int64_t ldb, bool accumulate, float* c, int64_t ldc) {
   rule.ForEachPanel(k, [&](int64_t p0, int64_t len) {
-    FmaChainGemmTransA(m, n, len, a + p0 * lda, lda, b + p0 * ldb, ldb, accumulate || p0 > 0, c, ldc);
+    GemmTransAPanel(m, n, p0, len, a, lda, b, ldb, accumulate ? 1.0f : 0.0f, c, ldc);
   });
 }
 
@@ -307,6 +307,11 @@ bool GemmUsesFmaChain() {
 
 bool GemmTakesTransAChain(int64_t m, int64_t n) {
   return m * n >= kTransAMinOutputs && FmaChainGemmApplies(n) && TransAPanelRule().q > 0;
+}
+
+void GemmTransAPanel(int64_t m, int64_t n, int64_t p0, int64_t len, const float* a, int64_t lda, const float* b,
+                     int64_t ldb, float beta, float* c, int64_t ldc) {
+  FmaChainGemmTransA(m, n, len, a + p0 * lda, lda, b + p0 * ldb, ldb, beta == 1 || p0 > 0, c, ldc);
 }
 
 std::vector<std::pair<int64_t, int64_t>> TransAChainPanels(int64_t m, int64_t n, int64_t k) {

@@ -38,10 +38,14 @@ bool GemmTakesTransAChain(int64_t m, int64_t n);
 
 // The panels (p0, len) of k, in order, as which Gemm(true, false, m, n, k, ...) sums Aᵀ · B where
 // GemmTakesTransAChain(m, n): one FMA chain an output each, added to C after the panels before
-// it, so that one FmaChainGemmTransA a panel (onto +0 or C for the first, as beta says, then onto
-// C) gives the whole call's bits, rows of A and B at a time. Empty where the product does not
-// take the chain.
+// it. Empty where the product does not take the chain.
 std::vector<std::pair<int64_t, int64_t>> TransAChainPanels(int64_t m, int64_t n, int64_t k);
+
+// Panel (p0, len) of that Gemm(true, false, m, n, k, 1, a, lda, b, ldb, beta, c, ldc) (alpha 1,
+// beta 0 or 1; a, b its whole operands): the panels of TransAChainPanels one call each, in order,
+// give the whole call's bits, so a caller can take them while its rows of A and B are in cache.
+void GemmTransAPanel(int64_t m, int64_t n, int64_t p0, int64_t len, const float* a, int64_t lda, const float* b,
+                     int64_t ldb, float beta, float* c, int64_t ldc);
 
 // Whether such a product (float, neither operand transposed, alpha 1, beta 0 or 1) of these n
 // and k goes to FmaChainGemm: a caller can then ask FmaChainGemmBias for the bias-filled,

@@ -276,9 +276,8 @@ TEST(FmaChainGemmTest, GemmTakesTheTransAChainOnlyWithSgemmsBits) {
 }
 
 // cpu::TransAChainPanels lists the panels Gemm sums an Aᵀ · B product in where it takes the chain
-// (none elsewhere): they tile k in order, and one FmaChainGemmTransA a panel, onto +0 or C for the
-// first as beta says and onto C after it, gives Gemm's bits (Linear's backward interleaves them
-// with its input gradient).
+// (none elsewhere): they tile k in order, and one GemmTransAPanel a panel gives Gemm's bits
+// (Linear's backward interleaves them with its input gradient).
 TEST(FmaChainGemmTest, TransAChainPanelsGiveGemmsBitsOneAtATime) {
   for (const GemmShape& s :
        {GemmShape{64, 192, 8192, false}, GemmShape{64, 192, 5003, false}, GemmShape{64, 192, 700, true},
@@ -305,8 +304,8 @@ TEST(FmaChainGemmTest, TransAChainPanelsGiveGemmsBitsOneAtATime) {
     Gemm(true, false, s.m, s.n, s.k, 1.0f, o.a.data(), o.lda, b.data(), o.ldb, s.accumulate ? 1.0f : 0.0f, whole.data(),
          o.ldc);
     for (const auto& [p0, len] : panels) {
-      FmaChainGemmTransA(s.m, s.n, len, o.a.data() + p0 * o.lda, o.lda, b.data() + p0 * o.ldb, o.ldb,
-                         s.accumulate || p0 > 0, by_panel.data(), o.ldc);
+      GemmTransAPanel(s.m, s.n, p0, len, o.a.data(), o.lda, b.data(), o.ldb, s.accumulate ? 1.0f : 0.0f,
+                      by_panel.data(), o.ldc);
     }
     EXPECT_TRUE(SameBits(whole, by_panel)) << s.m << " x " << s.n << " x " << s.k;
   }

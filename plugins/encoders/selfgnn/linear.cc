@@ -9,7 +9,6 @@
 #include <vector>
 
 #include "core/cpu/blas.h"
-#include "core/cpu/fma_chain_gemm.h"
 #include "core/cpu/parallel.h"
 #include "core/cpu/reduce.h"
 #include "core/model/profile.h"
@@ -32,56 +31,57 @@ void Forward(int64_t m, int64_t in, int64_t out, const T* x, const T* w, const T
   cpu::ForEachChunk(m, kRowBlock, [&](int64_t r0, int64_t r1, int64_t) { ForwardBlock(r0, r1, in, x, packed, b, y + r0 * out); });
 }
 
+// The weight gradient's product and the bias's sums over rows [r0, r1) into a group's partial.
+template <typename T>
+void WeightGradient(int64_t r0, int64_t r1, int64_t in, int64_t out, const T* x, const T* gy, T* part) {
+  cpu::Gemm(true, false, in, out, r1 - r0, T(1), x + r0 * in, in, gy + r0 * out, out, T(0), part, out);
+  cpu::AddColumnSums(r1 - r0, out, gy + r0 * out, out, part + in * out);
+}
+
+// A group's dx block by block and, after each block, the weight gradient's panels
+// (cpu::TransAChainPanels) and the bias's sums over the rows it completed, while those rows of gy
+// and x are in cache: WeightGradient's calls on the same rows in the same order, so its bits.
+void GroupInOnePass(int64_t r0, int64_t r1, int64_t in, int64_t out, const float* x, const float* gy,
+                    const cpu::TransposedWeight<float>& wt, float* dx, float* part) {
+  const auto panels = cpu::TransAChainPanels(in, out, r1 - r0);
+  const float *xg = x + r0 * in, *gyg = gy + r0 * out;  // the group's rows
+  size_t next = 0;
+  for (int64_t b0 = r0; b0 < r1; b0 += kRowBlock) {
+    const int64_t b1 = std::min(r1, b0 + kRowBlock);
+    wt.Times(b1 - b0, gy + b0 * out, out, dx + b0 * in, in);
+    for (; next < panels.size() && r0 + panels[next].first + panels[next].second <= b1; ++next) {
+      const auto [p0, len] = panels[next];
+      cpu::GemmTransAPanel(in, out, p0, len, xg, in, gyg, out, 0.0f, part, out);
+      cpu::AddColumnSums(len, out, gyg + p0 * out, out, part + in * out);
+    }
+  }
+}
+
 // Two tasks a group of rows, taken in the order group 0's weight gradient (its product and the
 // bias's sums, into the group's partial), group 0's dx, group 1's weight gradient, ...: threads
 // taking consecutive tasks work on the same group's part of gy at about the same time (one may
 // find it in the shared cache), and a call of one group (the batch's users) still uses two
 // threads. dx is computed in the forward's row blocks (kGroupRows is a multiple of kRowBlock):
-// the same products, the same bits.
-//
-// Where the weight gradient is the chain kernel's, summed in panels of rows
-// (cpu::TransAChainPanels), and there are groups for both threads, a group is one task instead:
-// dx block by block, and after each block the weight gradient's panels and the bias's sums over
-// the rows it has read, while those rows of gy and x are in cache (the same calls on the same
-// rows in the same order, so the same bits), where the weight gradient's own pass read them from
-// memory again.
+// the same products, the same bits. Where the weight gradient is the chain kernel's and there
+// are groups for both threads, a group is one task instead (GroupInOnePass), which reads its
+// rows of gy from memory once, not once a task.
 template <typename T>
 void Backward(int64_t m, int64_t in, int64_t out, const T* x, const T* w, const T* gy, T* dx, T* dw, T* db) {
   static_assert(kGroupRows % kRowBlock == 0);
   const cpu::TransposedWeight<T> wt(w, out, in, out);  // dx = gy · wᵀ
   const int64_t width = in * out + out, groups = cpu::DivUp(m, kGroupRows);
   cpu::ChunkPartials<T> partial(groups, width);
-  auto dx_block = [&](int64_t b0, int64_t r1) {  // returns the block's end
-    const int64_t b1 = std::min(r1, b0 + kRowBlock);
-    wt.Times(b1 - b0, gy + b0 * out, out, dx + b0 * in, in);
-    return b1;
-  };
-  const bool in_panels = std::is_same_v<T, float> && groups > 1 && !cpu::TransAChainPanels(in, out, kGroupRows).empty();
-  cpu::ForEachIndex(in_panels ? groups : 2 * groups, [&](int64_t task) {
-    const int64_t group = in_panels ? task : task / 2, r0 = group * kGroupRows, r1 = std::min(m, r0 + kGroupRows);
-    T* part = partial.Chunk(group);
+  const bool one_pass = std::is_same_v<T, float> && groups > 1 && cpu::GemmTakesTransAChain(in, out);
+  cpu::ForEachIndex(one_pass ? groups : 2 * groups, [&](int64_t task) {
+    const int64_t group = one_pass ? task : task / 2, r0 = group * kGroupRows, r1 = std::min(m, r0 + kGroupRows);
     if constexpr (std::is_same_v<T, float>) {
-      if (in_panels) {
-        const auto panels = cpu::TransAChainPanels(in, out, r1 - r0);
-        size_t next = 0;
-        for (int64_t b0 = r0; b0 < r1;) {
-          b0 = dx_block(b0, r1);
-          for (; next < panels.size() && r0 + panels[next].first + panels[next].second <= b0; ++next) {
-            const int64_t p0 = r0 + panels[next].first, len = panels[next].second;
-            // The call cpu::Gemm makes for this panel of the group's product (beta 0).
-            cpu::FmaChainGemmTransA(in, out, len, x + p0 * in, in, gy + p0 * out, out, next > 0, part, out);
-            cpu::AddColumnSums(len, out, gy + p0 * out, out, part + in * out);
-          }
-        }
-        return;
-      }
+      if (one_pass) return GroupInOnePass(r0, r1, in, out, x, gy, wt, dx, partial.Chunk(group));
     }
-    if (task % 2 == 1) {
-      for (int64_t b0 = r0; b0 < r1;) b0 = dx_block(b0, r1);
-      return;
+    if (task % 2 == 0) return WeightGradient(r0, r1, in, out, x, gy, partial.Chunk(group));
+    for (int64_t b0 = r0; b0 < r1; b0 += kRowBlock) {
+      const int64_t b1 = std::min(r1, b0 + kRowBlock);
+      wt.Times(b1 - b0, gy + b0 * out, out, dx + b0 * in, in);
     }
-    cpu::Gemm(true, false, in, out, r1 - r0, T(1), x + r0 * in, in, gy + r0 * out, out, T(0), part, out);
-    cpu::AddColumnSums(r1 - r0, out, gy + r0 * out, out, part + in * out);
   });
   std::vector<T> sum(width);
   partial.SumInto(sum.data(), /*accumulate=*/false);
