@@ -11,13 +11,8 @@ set -euo pipefail
 name=$1 seconds=${2:-9}
 shift $(($# < 2 ? $# : 2))
 cd "$(dirname "$0")/.."
-data=runs/step_profile/yelp-shape
-[[ -f $data/dataset.bin ]] || { echo "$data is missing: run experiments/step_profile.sh first" >&2; exit 1; }
-bin=${BIN:-bazel-bin/hardgnn}
-[[ -n ${BIN:-} ]] || bazel build //:hardgnn
-run=runs/step_perf/$name
-rm -rf "$run"
-mkdir -p "$run"
+source experiments/yelp_shape_run.sh
+yelp_shape_run step_perf "$name"
 # One epoch of the data's 20 steps: loading takes about 2 s and a step about 1 s, so a window
 # from 5 s to 5 + seconds lies within the training (checked below, from the log).
 "$bin" train --data="$data" --flagfile=experiments/configs/published/yelp.flags --epochs=1 --profile \
