@@ -13,24 +13,43 @@
 namespace hardgnn::cpu {
 namespace {
 
-// dense [R, d] = zeros with src's rows added at rows[i] in increasing i: index_add_ into
-// at::zeros bit for bit (each element +0 plus its parts in index order; ATen adds x·1 + y, which
-// rounds as x + y), but each row written once, in parallel over rows (index_add_ runs on one
-// thread). The parts are grouped by row first, in index order (a counting sort).
+// Rows of gradient parts: part i is src[i·d, (i + 1)·d) for row rows[i], i < n.
 template <typename T>
-void ZerosPlusRows(int64_t num_rows, int64_t d, const int64_t* rows, int64_t n, const T* src, T* dense) {
+struct RowParts {
+  const int64_t* rows;
+  int64_t n;
+  const T* src;
+};
+
+// dense [R, d] = zeros with every part's rows added, a row's parts in the order of the list and
+// of each part's indices: index_add_ into at::zeros bit for bit (each element +0 plus its parts
+// in index order; ATen adds x·1 + y, which rounds as x + y), but each row written once, in
+// parallel over rows (index_add_ runs on one thread). The parts are grouped by row first, in
+// that order (a counting sort). Rows are visited as [slices, R / slices] column by column (all
+// slices of one inner row, then the next), the order in which a [N, slices, d] gradient of
+// gathered slices (the fusion's) lies in memory; a row's sum does not depend on it.
+template <typename T>
+void ZerosPlusRows(int64_t num_rows, int64_t d, const std::vector<RowParts<T>>& parts, T* dense, int64_t slices = 1) {
   std::vector<int64_t> start(num_rows + 1, 0);
-  for (int64_t i = 0; i < n; ++i) ++start[rows[i] + 1];
+  int64_t total = 0;
+  for (const RowParts<T>& p : parts) {
+    for (int64_t i = 0; i < p.n; ++i) ++start[p.rows[i] + 1];
+    total += p.n;
+  }
   for (int64_t r = 0; r < num_rows; ++r) start[r + 1] += start[r];
-  std::vector<int64_t> order(n), next(start.begin(), start.end() - 1);
-  for (int64_t i = 0; i < n; ++i) order[next[rows[i]]++] = i;
-  const int64_t vec_end = d - d % kLanes<T>;
-  ForEachChunk(num_rows, 2048, [&](int64_t r0, int64_t r1, int64_t) {
-    for (int64_t r = r0; r < r1; ++r) {
+  std::vector<const T*> order(total);
+  std::vector<int64_t> next(start.begin(), start.end() - 1);
+  for (const RowParts<T>& p : parts) {
+    for (int64_t i = 0; i < p.n; ++i) order[next[p.rows[i]]++] = p.src + i * d;
+  }
+  const int64_t vec_end = d - d % kLanes<T>, inner = num_rows / slices;
+  ForEachChunk(inner, std::max<int64_t>(1, 2048 / slices), [&](int64_t b0, int64_t b1, int64_t) {
+    for (int64_t i = b0 * slices; i < b1 * slices; ++i) {
+      const int64_t r = i % slices * inner + i / slices;
       T* out = dense + r * d;
       std::fill_n(out, d, T(0));
       for (int64_t j = start[r]; j < start[r + 1]; ++j) {
-        const T* part = src + order[j] * d;
+        const T* part = order[j];
         int64_t k = 0;
         for (; k < vec_end; k += kLanes<T>) Store(out + k, Load(out + k) + Load(part + k));
         for (; k < d; ++k) out[k] += part[k];
@@ -39,52 +58,131 @@ void ZerosPlusRows(int64_t num_rows, int64_t d, const int64_t* rows, int64_t n, 
   });
 }
 
+// A sparse COO gradient of x (sizes: x's) holding row i of g ([n, d]) at flat row flat[i] of x
+// seen as [R, d]: its leading dims sparse, the last dense. The indices unravelled in one
+// parallel pass; uncoalesced, so its repeats stay as they came.
+at::Tensor SparseRowsGradient(const std::vector<int64_t>& sizes, const at::Tensor& flat, const at::Tensor& g) {
+  const int64_t sparse_dims = static_cast<int64_t>(sizes.size()) - 1, n = flat.numel();
+  at::Tensor indices = at::empty({sparse_dims, n}, flat.options().dtype(at::kLong));
+  const at::Tensor rows = flat.to(at::kLong).contiguous();
+  const int64_t* f = rows.data_ptr<int64_t>();
+  int64_t* out = indices.data_ptr<int64_t>();
+  ForEachChunk(n, 16384, [&](int64_t i0, int64_t i1, int64_t) {
+    for (int64_t i = i0; i < i1; ++i) {
+      int64_t rest = f[i];
+      for (int64_t k = sparse_dims - 1; k >= 0; --k) {  // last dim fastest
+        out[k * n + i] = rest % sizes[k];
+        rest /= sizes[k];
+      }
+    }
+  });
+  return at::_sparse_coo_tensor_unsafe(indices, g.contiguous(), sizes, g.options().layout(at::kSparse));
+}
+
+// The flat rows ([n], of x seen as [R, d]) of a sparse gradient SparseRowsGradient made, or any
+// COO tensor with x's leading dims sparse and its last dense.
+at::Tensor FlatRowsOf(const at::Tensor& sparse) {
+  const at::Tensor indices = sparse._indices();
+  at::Tensor flat = indices[0].clone();
+  for (int64_t k = 1; k < indices.size(0); ++k) flat.mul_(sparse.size(k)).add_(indices[k]);
+  return flat.contiguous();
+}
+
 // Rows flat_rows of x seen as [R, d].
 at::Tensor Rows(const at::Tensor& x, const at::Tensor& flat_rows) {
   return x.reshape({-1, x.size(-1)}).index_select(0, flat_rows);
 }
 
+bool IsForkHandle(const at::Tensor& x);
+
 struct GatherRowsFunction : public torch::autograd::Function<GatherRowsFunction> {
   static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x, const at::Tensor& flat_rows,
                             bool sparse_gradient) {
     ctx->saved_data["sizes"] = x.sizes().vec();
-    ctx->saved_data["sparse"] = sparse_gradient;
+    // A fork's handle takes its rows sparse: the fork writes the dense gradient once from all.
+    ctx->saved_data["sparse"] = sparse_gradient || IsForkHandle(x);
     ctx->save_for_backward({flat_rows});
     return Rows(x, flat_rows);
   }
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list grad) {
     const std::vector<int64_t> sizes = ctx->saved_data["sizes"].toIntVector();
-    if (!ctx->saved_data["sparse"].toBool()) {
-      const at::Tensor rows = ctx->get_saved_variables()[0].to(at::kLong).contiguous();
-      const at::Tensor g = grad[0].contiguous();
-      at::Tensor dense = at::empty(sizes, g.options());
-      const int64_t d = sizes.back();
-      AT_DISPATCH_FLOATING_TYPES(g.scalar_type(), "GatherRowsDenseGradient", [&] {
-        ZerosPlusRows(dense.numel() / std::max<int64_t>(d, 1), d, rows.data_ptr<int64_t>(), rows.numel(),
-                      g.data_ptr<scalar_t>(), dense.data_ptr<scalar_t>());
-      });
-      return {dense, at::Tensor(), at::Tensor()};
+    const at::Tensor rows = ctx->get_saved_variables()[0].to(at::kLong).contiguous();
+    if (ctx->saved_data["sparse"].toBool()) {
+      return {SparseRowsGradient(sizes, rows, grad[0]), at::Tensor(), at::Tensor()};
     }
-    at::Tensor rest = ctx->get_saved_variables()[0].to(at::kLong);
-    // The flat row index unravelled over x's leading dims, last dim fastest.
-    const int64_t sparse_dims = static_cast<int64_t>(sizes.size()) - 1;
-    std::vector<at::Tensor> coords(sparse_dims);
-    for (int64_t k = sparse_dims - 1; k >= 0; --k) {
-      coords[k] = rest.remainder(sizes[k]);
-      rest = rest.div(sizes[k], "floor");
-    }
-    const at::Tensor indices = at::stack(coords);
-    return {at::_sparse_coo_tensor_unsafe(indices, grad[0].contiguous(), sizes, grad[0].options().layout(at::kSparse)),
-            at::Tensor(), at::Tensor()};
+    const at::Tensor g = grad[0].contiguous();
+    at::Tensor dense = at::empty(sizes, g.options());
+    const int64_t d = sizes.back();
+    AT_DISPATCH_FLOATING_TYPES(g.scalar_type(), "GatherRowsDenseGradient", [&] {
+      ZerosPlusRows<scalar_t>(dense.numel() / std::max<int64_t>(d, 1), d,
+                              {{rows.data_ptr<int64_t>(), rows.numel(), g.data_ptr<scalar_t>()}},
+                              dense.data_ptr<scalar_t>());
+    });
+    return {dense, at::Tensor(), at::Tensor()};
   }
 };
+
+// x's gradient from its fork handles' gradients (each undefined, dense or sparse rows): the
+// dense ones summed, then every sparse one's rows added in the handles' order; all sparse, in
+// one parallel pass (ZerosPlusRows). Undefined where neither handle got a gradient.
+at::Tensor MergeHandleGradients(const std::vector<int64_t>& sizes, const torch::autograd::variable_list& grads) {
+  at::Tensor dense;
+  std::vector<at::Tensor> sparse;
+  for (const at::Tensor& g : grads) {
+    if (!g.defined()) continue;
+    if (g.is_sparse()) {
+      sparse.push_back(g);
+    } else {
+      dense = dense.defined() ? dense + g : g;
+    }
+  }
+  if (sparse.empty()) return dense;
+  const at::ScalarType dtype = sparse[0].scalar_type();
+  at::Tensor out = at::empty(sizes, sparse[0].options().layout(at::kStrided));
+  std::vector<at::Tensor> rows, values;
+  for (const at::Tensor& g : sparse) {
+    rows.push_back(FlatRowsOf(g));
+    values.push_back(g._values().to(dtype).contiguous());
+  }
+  const int64_t d = sizes.back();
+  AT_DISPATCH_FLOATING_TYPES(dtype, "MergeHandleGradients", [&] {
+    std::vector<RowParts<scalar_t>> parts;
+    for (size_t k = 0; k < rows.size(); ++k) {
+      parts.push_back({rows[k].data_ptr<int64_t>(), rows[k].numel(), values[k].data_ptr<scalar_t>()});
+    }
+    ZerosPlusRows<scalar_t>(out.numel() / std::max<int64_t>(d, 1), d, parts, out.data_ptr<scalar_t>(),
+                            sizes.size() > 2 ? sizes[0] : 1);
+  });
+  return dense.defined() ? out.add_(dense) : out;
+}
+
+struct ForkFunction : public torch::autograd::Function<ForkFunction> {
+  static torch::autograd::variable_list forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x) {
+    ctx->saved_data["sizes"] = x.sizes().vec();
+    return {x, x};  // returned inputs: autograd hands out two views of x, this node their grad_fn
+  }
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    return {MergeHandleGradients(ctx->saved_data["sizes"].toIntVector(), grads)};
+  }
+};
+
+bool IsForkHandle(const at::Tensor& x) {
+  return dynamic_cast<const torch::autograd::CppNode<ForkFunction>*>(x.grad_fn().get()) != nullptr;
+}
 
 }  // namespace
 
 at::Tensor GatherRowsSparseGradient(const at::Tensor& x, const at::Tensor& flat_rows) {
   if (!UseCpuKernels(x) || !x.requires_grad() || x.dim() < 2) return Rows(x, flat_rows);
   return GatherRowsFunction::apply(x, flat_rows, /*sparse_gradient=*/true);
+}
+
+std::pair<at::Tensor, at::Tensor> ForkForRowGathers(const at::Tensor& x) {
+  if (!UseCpuKernels(x) || !x.requires_grad() || !at::GradMode::is_enabled() || x.dim() < 2) return {x, x};
+  const torch::autograd::variable_list handles = ForkFunction::apply(x);
+  return {handles[0], handles[1]};
 }
 
 at::Tensor GatherRowsDenseGradient(const at::Tensor& x, const at::Tensor& flat_rows) {

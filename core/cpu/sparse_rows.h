@@ -8,9 +8,12 @@
 // sparse COO tensor of the gathered rows (x's leading dims sparse, the last dense) or, for one
 // gather, dense, which autograd adds the sparse ones into in place. Where no gather's gradient
 // is dense, x's producer receives the sparse tensor (a custom backward must accept it, as the
-// residual GCN's does).
+// residual GCN's does). Or, through ForkForRowGathers, every gather's rows stay sparse and x's
+// dense gradient is written once from all of them.
 
 #include <ATen/core/Tensor.h>
+
+#include <utility>
 
 namespace hardgnn::cpu {
 
@@ -25,6 +28,20 @@ at::Tensor GatherRowsSparseGradient(const at::Tensor& x, const at::Tensor& flat_
 // gradient of x into a copy of it (not in place); this one it adds the sparse rows into in
 // place, whichever arrives first.
 at::Tensor GatherRowsDenseGradient(const at::Tensor& x, const at::Tensor& flat_rows);
+
+// Two handles on x for gathers whose gradients would otherwise meet in autograd's buffer for x,
+// where the engine adds sparse rows into a dense gradient one element at a time on one thread
+// (10 ms for SelfGNN's 233,000 fusion rows into SAL's 117 MB gradient at the published Yelp
+// shape), and a sparse gradient's indices come from four ATen passes. A gather from a handle
+// (either function above) returns its rows sparse, its indices unravelled in one parallel pass,
+// and the fork's backward writes x's gradient once, in parallel over rows: zeros plus the first
+// handle's rows then the second's (a dense handle gradient is added after). Two gathers from
+// one handle meet in autograd's buffer, which lists their rows in an order of its own: where
+// they share rows, put them on different handles. So a dense gather from the first handle,
+// sparse ones from the second, and sparse ones from the first on rows of their own (SelfGNN's
+// SAL pairs, fused rows and mined rows) give the bits they give on x itself. {x, x} where x
+// needs no gradient, grad mode is off, x is not on the CPU kernels or has one dim.
+std::pair<at::Tensor, at::Tensor> ForkForRowGathers(const at::Tensor& x);
 
 }  // namespace hardgnn::cpu
 

@@ -98,7 +98,10 @@ class SelfGnn : public Encoder {
     }
     const at::Tensor& users = batch.users;
     const at::Tensor& user_short = short_term.users;
-    const at::Tensor& item_short = short_term.items;
+    // The views' gathers (SAL's pairs, the mined rows) and the fusion's meet in one gradient of
+    // the item slices: the fork writes it once from all their rows (cpu::ForkForRowGathers).
+    at::Tensor item_short = short_term.items;  // the views' handle; short_term.items the fusion's
+    if (!options_.all_rows) std::tie(item_short, short_term.items) = cpu::ForkForRowGathers(short_term.items);
     const at::Tensor batch_short =
         user_short.index_select(1, short_term.batch_rows.defined() ? short_term.batch_rows : users);  // [G,B,d]
     at::Tensor user_long, item_table;
@@ -232,10 +235,9 @@ class SelfGnn : public Encoder {
 
   // slices[:, ids] ([G, I, d] -> [G, N, d]), held in memory as [N, G, d], the layout the fusion
   // reads (so that its gradient comes back contiguous, with no copy to flatten it). Under
-  // autograd its gradient reaches the per-slice item embeddings as sparse rows: SAL's gather (the
-  // newest node, so differentiated first; cpu::GatherRowsDenseGradient) gives them a dense
-  // gradient, and autograd adds these rows into it in place, where at::index_select's backward
-  // would zero a full-size buffer (117 MB at the published Yelp shape) per gather and sum them.
+  // autograd its gradient reaches the per-slice item embeddings as sparse rows, which the fork
+  // of Forward adds, with SAL's pairs' rows, into the one full-size gradient it writes (117 MB at
+  // the published Yelp shape), where at::index_select's backward would zero one per gather.
   static at::Tensor GatherSlices(const at::Tensor& slices, const at::Tensor& ids) {
     const int64_t g = slices.size(0), n = ids.size(0);
     const at::Tensor flat = ids.unsqueeze(1) + (at::arange(g, ids.options()) * slices.size(1)).unsqueeze(0);  // [N, G]

@@ -1,7 +1,8 @@
 // cpu::GatherRowsSparseGradient: the rows of index_select over x's flattened leading dims, a
 // sparse COO gradient holding exactly the gathered rows, and, summed with other gradients of
 // x, the gradient of the dense formulation. cpu::GatherRowsDenseGradient: index_select's
-// gradient bit for bit, which autograd adds the sparse rows into in place.
+// gradient bit for bit, which autograd adds the sparse rows into in place. cpu::ForkForRowGathers:
+// two handles whose gathers' rows reach x's gradient in one pass, with the bits they give on x.
 #include "core/cpu/sparse_rows.h"
 
 #include <ATen/ATen.h>
@@ -9,6 +10,11 @@
 #include <gtest/gtest.h>
 #include <torch/csrc/autograd/autograd.h>
 #include <torch/csrc/autograd/function.h>
+
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "core/cpu/kernel_path.h"
 #include "core/model/tensor_memory.h"
@@ -131,6 +137,104 @@ TEST(GatherRowsSparseGradientTest, OtherwiseItIsIndexSelect) {
   ScopedAtenKernels aten;
   const at::Tensor y = at::randn({3, 10, 4}).requires_grad_(true);
   EXPECT_FALSE(torch::autograd::grad({GatherRowsSparseGradient(y, kFlat).sum()}, {y})[0].is_sparse());
+}
+
+// x as SelfGNN's step gathers it: a dense gather of pairs with many repeats (SAL's, whose parts
+// span 10^-3 to 10^3, so another order of addition would round differently), sparse gathers of
+// distinct rows overlapping those pairs (the fusion's, of the touched items, which hold SAL's)
+// and of rows outside both (the mined items', none touched).
+struct ForkCase {
+  at::Tensor x = at::randn({4, 3000, 16});
+  at::Tensor pairs = at::randint(0, 9000, {9000}, at::kLong);
+  at::Tensor fused = at::arange(0, 9000, 3, at::kLong);
+  at::Tensor mined = at::arange(9001, 12000, 75, at::kLong);
+  at::Tensor w_pairs = at::randn({9000, 16}) * at::pow(10.0, at::randint(-3, 4, {9000, 1}));
+  at::Tensor w_fused = at::randn({3000, 16}) * at::pow(10.0, at::randint(-3, 4, {3000, 1}));
+  at::Tensor w_mined = at::randn({40, 16});
+
+  // x's gradient with the gathers made from `views` (pairs, mined) and `fusion` (fused), the
+  // pairs' gather last, as SAL's is (so its gradient arrives first).
+  at::Tensor Grad(const at::Tensor& leaf, const at::Tensor& views, const at::Tensor& fusion) const {
+    const at::Tensor loss = (GatherRowsSparseGradient(fusion, fused) * w_fused).sum() +
+                            (GatherRowsSparseGradient(views, mined) * w_mined).sum() +
+                            (GatherRowsDenseGradient(views, pairs) * w_pairs).sum();
+    return torch::autograd::grad({loss}, {leaf})[0];
+  }
+};
+
+TEST(ForkForRowGathersTest, GivesTheBitsOfTheGathersOnXOnAnyThreadCount) {
+  at::manual_seed(6);
+  const ForkCase c;
+  const at::Tensor leaf = c.x.clone().requires_grad_(true);
+  const at::Tensor want = c.Grad(leaf, leaf, leaf);
+  for (const int threads : {1, 2}) {
+    at::set_num_threads(threads);
+    const auto [views, fusion] = ForkForRowGathers(leaf);
+    EXPECT_FALSE(views.is_same(leaf));
+    const at::Tensor got = c.Grad(leaf, views, fusion);
+    EXPECT_FALSE(got.is_sparse());
+    EXPECT_TRUE(at::equal(got, want)) << threads << " threads";
+  }
+  at::set_num_threads(1);
+  // The check can fail: the fusion's rows added before the pairs' move some element.
+  const auto [views, fusion] = ForkForRowGathers(leaf);
+  EXPECT_FALSE(at::equal(c.Grad(leaf, fusion, views), want));
+}
+
+// One full-size buffer alive in the backward (the fork's output) besides the gathers' rows.
+TEST(ForkForRowGathersTest, HoldsOneFullSizeGradient) {
+  at::manual_seed(7);
+  const at::Tensor leaf = at::randn({4, 8192, 16}).requires_grad_(true);  // 2 MB
+  const int64_t bytes = leaf.numel() * 4;
+  const at::Tensor pairs = at::randint(0, 32768, {3000}, at::kLong), fused = at::arange(0, 32768, 97, at::kLong);
+  TensorMemory::StartTracking();
+  const auto [views, fusion] = ForkForRowGathers(leaf);
+  const at::Tensor loss = (GatherRowsSparseGradient(fusion, fused) * at::randn({fused.size(0), 16})).sum() +
+                          (GatherRowsDenseGradient(views, pairs) * at::randn({3000, 16})).sum();
+  const int64_t before = TensorMemory::Live();
+  TensorMemory::ResetPeak();
+  loss.backward();
+  EXPECT_LT(TensorMemory::Peak() - before, bytes * 5 / 4);
+  EXPECT_EQ(leaf.grad().sizes(), leaf.sizes());
+}
+
+// Handles used partly, or by other operations than the gathers: x's gradient is still the sum of
+// every use's (the dense ones first, then the rows).
+TEST(ForkForRowGathersTest, AnyMixOfUsesSumsTheirGradients) {
+  at::manual_seed(8);
+  const ForkCase c;
+  using Loss = std::function<at::Tensor(const at::Tensor&, const at::Tensor&)>;
+  const std::vector<std::pair<std::string, Loss>> cases = {
+      {"first handle only",
+       [&](const at::Tensor& a, const at::Tensor&) { return (GatherRowsDenseGradient(a, c.pairs) * c.w_pairs).sum(); }},
+      {"second handle only",
+       [&](const at::Tensor&, const at::Tensor& b) {
+         return (GatherRowsSparseGradient(b, c.fused) * c.w_fused).sum();
+       }},
+      {"a dense use and rows",
+       [&](const at::Tensor& a, const at::Tensor& b) {
+         return (a * a).sum() + (GatherRowsSparseGradient(b, c.fused) * c.w_fused).sum();
+       }},
+      {"dense uses of both", [&](const at::Tensor& a, const at::Tensor& b) { return (a * a).sum() + b.sum(); }},
+  };
+  for (const auto& [name, loss] : cases) {
+    const at::Tensor leaf = c.x.clone().requires_grad_(true);
+    const at::Tensor want = torch::autograd::grad({loss(leaf, leaf)}, {leaf})[0];
+    const auto [a, b] = ForkForRowGathers(leaf);
+    const at::Tensor got = torch::autograd::grad({loss(a, b)}, {leaf})[0];
+    EXPECT_FALSE(got.is_sparse()) << name;
+    EXPECT_TRUE(at::allclose(got, want.is_sparse() ? want.to_dense() : want, 1e-5, 1e-5)) << name;
+  }
+}
+
+// No fork where nothing is differentiated: x itself, twice.
+TEST(ForkForRowGathersTest, WithoutGradientsTheHandlesAreX) {
+  const at::Tensor x = at::randn({3, 10, 4});
+  EXPECT_TRUE(ForkForRowGathers(x).first.is_same(x));
+  const at::Tensor y = at::randn({3, 10, 4}).requires_grad_(true);
+  at::NoGradGuard no_grad;
+  const auto [a, b] = ForkForRowGathers(y);
+  EXPECT_TRUE(a.is_same(y) && b.is_same(y));
 }
 
 }  // namespace
