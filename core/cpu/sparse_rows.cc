@@ -93,14 +93,24 @@ at::Tensor Rows(const at::Tensor& x, const at::Tensor& flat_rows) {
   return x.reshape({-1, x.size(-1)}).index_select(0, flat_rows);
 }
 
-bool IsForkHandle(const at::Tensor& x);
+// The buffer of a fork's gradient, shared by the fork and its handles' gathers: the first
+// gather's backward allocates it (as a dense gather's gradient would be, so that the allocator's
+// layout, and the resident peak, stay as they were), the fork's backward fills and hands it on.
+struct ForkBuffer : torch::CustomClassHolder {
+  at::Tensor buffer;
+};
+
+// The fork's buffer where x is one of its handles (an undefined IValue otherwise).
+c10::IValue ForkBufferOf(const at::Tensor& x);
 
 struct GatherRowsFunction : public torch::autograd::Function<GatherRowsFunction> {
   static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x, const at::Tensor& flat_rows,
                             bool sparse_gradient) {
     ctx->saved_data["sizes"] = x.sizes().vec();
     // A fork's handle takes its rows sparse: the fork writes the dense gradient once from all.
-    ctx->saved_data["sparse"] = sparse_gradient || IsForkHandle(x);
+    const c10::IValue fork = ForkBufferOf(x);
+    ctx->saved_data["sparse"] = sparse_gradient || fork.isCapsule();
+    if (fork.isCapsule()) ctx->saved_data["fork"] = fork;
     ctx->save_for_backward({flat_rows});
     return Rows(x, flat_rows);
   }
@@ -108,6 +118,10 @@ struct GatherRowsFunction : public torch::autograd::Function<GatherRowsFunction>
                                                  torch::autograd::variable_list grad) {
     const std::vector<int64_t> sizes = ctx->saved_data["sizes"].toIntVector();
     const at::Tensor rows = ctx->get_saved_variables()[0].to(at::kLong).contiguous();
+    if (ctx->saved_data.count("fork") > 0) {
+      auto fork = c10::static_intrusive_pointer_cast<ForkBuffer>(ctx->saved_data["fork"].toCapsule());
+      if (!fork->buffer.defined()) fork->buffer = at::empty(sizes, grad[0].options());
+    }
     if (ctx->saved_data["sparse"].toBool()) {
       return {SparseRowsGradient(sizes, rows, grad[0]), at::Tensor(), at::Tensor()};
     }
@@ -126,7 +140,8 @@ struct GatherRowsFunction : public torch::autograd::Function<GatherRowsFunction>
 // x's gradient from its fork handles' gradients (each undefined, dense or sparse rows): the
 // dense ones summed, then every sparse one's rows added in the handles' order; all sparse, in
 // one parallel pass (ZerosPlusRows). Undefined where neither handle got a gradient.
-at::Tensor MergeHandleGradients(const std::vector<int64_t>& sizes, const torch::autograd::variable_list& grads) {
+at::Tensor MergeHandleGradients(const std::vector<int64_t>& sizes, const torch::autograd::variable_list& grads,
+                                at::Tensor buffer) {
   at::Tensor dense;
   std::vector<at::Tensor> sparse;
   for (const at::Tensor& g : grads) {
@@ -139,7 +154,10 @@ at::Tensor MergeHandleGradients(const std::vector<int64_t>& sizes, const torch::
   }
   if (sparse.empty()) return dense;
   const at::ScalarType dtype = sparse[0].scalar_type();
-  at::Tensor out = at::empty(sizes, sparse[0].options().layout(at::kStrided));
+  const at::TensorOptions options = sparse[0].options().layout(at::kStrided);
+  at::Tensor out = buffer.defined() && buffer.sizes() == sizes && buffer.options().dtype() == options.dtype()
+                       ? buffer
+                       : at::empty(sizes, options);
   std::vector<at::Tensor> rows, values;
   for (const at::Tensor& g : sparse) {
     rows.push_back(FlatRowsOf(g));
@@ -160,16 +178,21 @@ at::Tensor MergeHandleGradients(const std::vector<int64_t>& sizes, const torch::
 struct ForkFunction : public torch::autograd::Function<ForkFunction> {
   static torch::autograd::variable_list forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x) {
     ctx->saved_data["sizes"] = x.sizes().vec();
+    ctx->saved_data["buffer"] = c10::IValue::make_capsule(c10::make_intrusive<ForkBuffer>());
     return {x, x};  // returned inputs: autograd hands out two views of x, this node their grad_fn
   }
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list grads) {
-    return {MergeHandleGradients(ctx->saved_data["sizes"].toIntVector(), grads)};
+    auto fork = c10::static_intrusive_pointer_cast<ForkBuffer>(ctx->saved_data["buffer"].toCapsule());
+    at::Tensor buffer = std::move(fork->buffer);
+    fork->buffer = at::Tensor();  // a second backward (retain_graph) gets a buffer of its own
+    return {MergeHandleGradients(ctx->saved_data["sizes"].toIntVector(), grads, std::move(buffer))};
   }
 };
 
-bool IsForkHandle(const at::Tensor& x) {
-  return dynamic_cast<const torch::autograd::CppNode<ForkFunction>*>(x.grad_fn().get()) != nullptr;
+c10::IValue ForkBufferOf(const at::Tensor& x) {
+  auto* fork = dynamic_cast<torch::autograd::CppNode<ForkFunction>*>(x.grad_fn().get());
+  return fork != nullptr ? fork->ctx_.saved_data["buffer"] : c10::IValue();
 }
 
 }  // namespace

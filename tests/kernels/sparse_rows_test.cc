@@ -22,20 +22,22 @@
 namespace hardgnn::cpu {
 namespace {
 
-const at::Tensor kFlat = at::tensor({7, 0, 7, 29, 13, 7}, at::kLong);  // repeats, out of order
+// Repeats, out of order. Made per use: a static tensor would be freed after the thread-local
+// state TensorMemory::StartTracking installs, and its free reads that state (a use after free).
+at::Tensor Flat() { return at::tensor({7, 0, 7, 29, 13, 7}, at::kLong); }
 
 TEST(GatherRowsSparseGradientTest, TheRowsOfTheFlattenedTensorAndASparseGradientOfThem) {
   for (const auto dtype : {at::kFloat, at::kDouble}) {
     at::manual_seed(1);
     const at::Tensor x = at::randn({3, 10, 4}, dtype).requires_grad_(true);
-    const at::Tensor rows = GatherRowsSparseGradient(x, kFlat);
-    EXPECT_TRUE(at::equal(rows, x.detach().reshape({30, 4}).index_select(0, kFlat)));
+    const at::Tensor rows = GatherRowsSparseGradient(x, Flat());
+    EXPECT_TRUE(at::equal(rows, x.detach().reshape({30, 4}).index_select(0, Flat())));
     const at::Tensor g = at::randn({6, 4}, dtype);
     const at::Tensor grad = torch::autograd::grad({rows}, {x}, {g})[0];
     ASSERT_TRUE(grad.is_sparse());
     EXPECT_EQ(grad._nnz(), 6);  // one entry per gathered row, repeats added when used
     EXPECT_EQ(grad.sizes(), x.sizes());
-    const at::Tensor dense = torch::autograd::grad({x.reshape({30, 4}).index_select(0, kFlat)}, {x}, {g})[0];
+    const at::Tensor dense = torch::autograd::grad({x.reshape({30, 4}).index_select(0, Flat())}, {x}, {g})[0];
     EXPECT_TRUE(at::allclose(grad.to_dense(), dense, 1e-6, 0));
     // Row 7 (slice 0, item 7) gathered three times, row 29 (slice 2, item 9) once.
     EXPECT_TRUE(at::allclose(grad.to_dense()[0][7], g[0] + g[2] + g[5], 1e-6, 0));
@@ -49,7 +51,7 @@ TEST(GatherRowsSparseGradientTest, AddsUpWithADenseGradient) {
   const at::Tensor x = at::randn({3, 10, 4}).requires_grad_(true);
   const at::Tensor w = at::randn({6, 4});
   auto loss = [&](bool sparse) {
-    const at::Tensor rows = sparse ? GatherRowsSparseGradient(x, kFlat) : x.reshape({30, 4}).index_select(0, kFlat);
+    const at::Tensor rows = sparse ? GatherRowsSparseGradient(x, Flat()) : x.reshape({30, 4}).index_select(0, Flat());
     return (rows * w).sum() + x.square().sum();
   };
   const at::Tensor want = torch::autograd::grad({loss(false)}, {x})[0];
@@ -62,13 +64,13 @@ TEST(GatherRowsDenseGradientTest, IndexSelectsGradientBitForBit) {
   for (const auto dtype : {at::kFloat, at::kDouble}) {
     at::manual_seed(3);
     const at::Tensor x = at::randn({3, 10, 4}, dtype).requires_grad_(true);
-    const at::Tensor rows = GatherRowsDenseGradient(x, kFlat);
-    EXPECT_TRUE(at::equal(rows, x.detach().reshape({30, 4}).index_select(0, kFlat)));
+    const at::Tensor rows = GatherRowsDenseGradient(x, Flat());
+    EXPECT_TRUE(at::equal(rows, x.detach().reshape({30, 4}).index_select(0, Flat())));
     const at::Tensor g = at::randn({6, 4}, dtype);
     const at::Tensor grad = torch::autograd::grad({rows}, {x}, {g})[0];
     EXPECT_FALSE(grad.is_sparse());
     EXPECT_EQ(grad.sizes(), x.sizes());
-    EXPECT_TRUE(at::equal(grad, torch::autograd::grad({x.reshape({30, 4}).index_select(0, kFlat)}, {x}, {g})[0]));
+    EXPECT_TRUE(at::equal(grad, torch::autograd::grad({x.reshape({30, 4}).index_select(0, Flat())}, {x}, {g})[0]));
   }
 }
 
@@ -130,13 +132,13 @@ TEST(GatherRowsDenseGradientTest, TheSparseRowsAreAddedIntoItInPlace) {
 // A 2-D x, no gradient needed, or the kernels forced off: index_select.
 TEST(GatherRowsSparseGradientTest, OtherwiseItIsIndexSelect) {
   const at::Tensor x = at::randn({30, 4});
-  EXPECT_TRUE(at::equal(GatherRowsSparseGradient(x, kFlat), x.index_select(0, kFlat)));
+  EXPECT_TRUE(at::equal(GatherRowsSparseGradient(x, Flat()), x.index_select(0, Flat())));
   const at::Tensor flat2 = at::randn({30, 4}).requires_grad_(true);
-  const at::Tensor g = torch::autograd::grad({GatherRowsSparseGradient(flat2, kFlat).sum()}, {flat2})[0];
+  const at::Tensor g = torch::autograd::grad({GatherRowsSparseGradient(flat2, Flat()).sum()}, {flat2})[0];
   EXPECT_TRUE(g.is_sparse());
   ScopedAtenKernels aten;
   const at::Tensor y = at::randn({3, 10, 4}).requires_grad_(true);
-  EXPECT_FALSE(torch::autograd::grad({GatherRowsSparseGradient(y, kFlat).sum()}, {y})[0].is_sparse());
+  EXPECT_FALSE(torch::autograd::grad({GatherRowsSparseGradient(y, Flat()).sum()}, {y})[0].is_sparse());
 }
 
 // x as SelfGNN's step gathers it: a dense gather of pairs with many repeats (SAL's, whose parts
