@@ -17,23 +17,34 @@ PARTS = ["FusedAdam", "Engine::", "SampleNegatives", "AddItemRows", "ComputeTerm
 ADAM_LOOPS_A_STEP = 2
 
 
-def frames_of(block):
-    out = []
-    for line in block.strip().split("\n"):
+def blocks_of(text):
+    """[(first line number, [frame, ...])] of perf script's blank-line-separated samples."""
+    blocks, frames, first = [], [], 0
+    for number, line in enumerate(text.split("\n"), 1):
         line = line.strip()
         if not line:
+            if frames:
+                blocks.append((first, frames))
+            frames = []
             continue
-        f = re.sub(r"^[0-9a-f]+ ", "", line)
-        out.append(re.sub(r" \(.*$", "", f))
-    return out
-
-
-def classify(text):
-    counts = collections.Counter()
-    for block in text.split("\n\n"):
-        frames = frames_of(block)
         if not frames:
-            continue
+            first = number
+        frames.append(re.sub(r" \(.*$", "", re.sub(r"^[0-9a-f]+ ", "", line)))
+    if frames:
+        blocks.append((first, frames))
+    return blocks
+
+
+def classify(text, path="<text>"):
+    """Counter of (part, opener) over the samples; ValueError naming the file and line where a
+    sample is not a GOMP_parallel call stack, or where there is none."""
+    counts = collections.Counter()
+    blocks = blocks_of(text)
+    if not blocks:
+        raise ValueError(f"{path}: no call stacks (perf script of a GOMP_parallel uprobe expected)")
+    for number, frames in blocks:
+        if not frames[0].startswith("GOMP_parallel"):
+            raise ValueError(f"{path}:{number}: not a GOMP_parallel call stack: {frames[0]!r}")
         opener = next((f for f in frames[1:] if not f.startswith("[unknown]") and not re.match(r"^[0-9a-fx]+$", f)),
                       "(unnamed)")
         part = next((p for f in frames for p in PARTS if p in f), "other")
@@ -45,7 +56,11 @@ def main():
     if len(sys.argv) != 2:
         sys.exit(__doc__)
     with open(sys.argv[1]) as f:
-        counts = classify(f.read())
+        text = f.read()
+    try:
+        counts = classify(text, sys.argv[1])
+    except ValueError as e:
+        sys.exit(str(e))
     total = sum(counts.values())
     steps = sum(n for (part, _), n in counts.items() if part == "FusedAdam") / ADAM_LOOPS_A_STEP
     print(f"# loops: {total}; steps: {steps:g}; loops a step: {total / steps:.0f}" if steps else f"# loops: {total}")

@@ -62,8 +62,8 @@ class Sal : public Loss {
     };
     const at::Tensor fra = at::cat(flat_rows_a), frb = at::cat(flat_rows_b);
     // Both sides of the pairs in one gather per tensor: one full-size gradient buffer each in
-    // the backward, not two summed into a third. The items' buffer takes the fusion's sparse
-    // rows in place (Rows: cpu::GatherRowsDenseGradient).
+    // the backward, not two summed into a third. From SelfGNN's fork handle (cpu::ForkForRowGathers)
+    // the items' rows stay sparse and the fork writes that buffer once with the fusion's rows.
     const int64_t n = fra.size(0);
     const at::Tensor short_both =
         at::leaky_relu(

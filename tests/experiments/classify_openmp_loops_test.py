@@ -50,6 +50,21 @@ class ClassifyTest(unittest.TestCase):
         self.assertIn(" 50.0%     3.0  Engine::", out)  # 6 of 12 loops, over 2 steps
         self.assertIn(" 16.7%     1.0  ComputeTerms", out)
 
+    def test_rejects_what_is_not_a_stack_of_the_probe(self):
+        with self.assertRaisesRegex(ValueError, r"^f.txt:6: not a GOMP_parallel call stack: 'hardgnn::Elsewhere'"):
+            classify_openmp_loops.classify(ADAM + "\n" + stack("x").replace("GOMP_parallel", "hardgnn::Elsewhere"),
+                                           "f.txt")
+        with self.assertRaisesRegex(ValueError, r"^f.txt: no call stacks"):
+            classify_openmp_loops.classify("\n\n", "f.txt")
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "stacks.txt")
+            with open(path, "w") as f:
+                f.write("cpu-clock samples\n")
+            run = subprocess.run([sys.executable, os.path.join(EXPERIMENTS, "classify_openmp_loops.py"), path],
+                                 capture_output=True, text=True)
+        self.assertNotEqual(run.returncode, 0)
+        self.assertIn(f"{path}:1: not a GOMP_parallel call stack", run.stderr)
+
 
 if __name__ == "__main__":
     unittest.main()
