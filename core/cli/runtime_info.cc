@@ -82,10 +82,17 @@ CpuVectorUnits CurrentCpuVectorUnits() {
   return cpu;
 }
 
+const char* OpenBlasCoreWiderThan(const std::string& core, CpuVectorUnits cpu) {
+  const bool avx2_set = core == "Haswell" || core == "Zen";
+  if (core == "Prescott" || avx2_set) {
+    if (cpu.avx512) return "SkylakeX";
+    if (!avx2_set && cpu.avx2_fma) return "Haswell";
+  }
+  return nullptr;
+}
+
 const char* OpenBlasCoreToForce(const std::string& core, bool user_set, CpuVectorUnits cpu) {
-  if (user_set || core != "Prescott") return nullptr;
-  if (cpu.avx512) return "SkylakeX";
-  return cpu.avx2_fma ? "Haswell" : nullptr;
+  return user_set || core != "Prescott" ? nullptr : OpenBlasCoreWiderThan(core, cpu);
 }
 
 void EnsureStartupEnvironment(char** argv, bool passive_openmp_waits) {
@@ -134,10 +141,12 @@ int ConfigureRuntime(int threads) {
                  "hardgnn: WARNING ***********************************************************\n",
                  BlasKindName(blas.kind));
   }
-  if (const char* better = OpenBlasCoreToForce(core, false, CurrentCpuVectorUnits())) {
-    std::fprintf(stderr, "hardgnn: WARNING OpenBLAS runs its generic %s kernels on a CPU that runs %s's: matrix "
-                         "products about 3x slower (OPENBLAS_CORETYPE=%s)\n",
-                 core.c_str(), better, better);
+  if (const char* better = OpenBlasCoreWiderThan(core, CurrentCpuVectorUnits())) {
+    const char* user = std::getenv("OPENBLAS_CORETYPE");
+    std::fprintf(stderr,
+                 "hardgnn: WARNING OpenBLAS runs its %s kernels%s on a CPU that runs %s's: matrix products "
+                 "2-3x slower (OPENBLAS_CORETYPE=%s)\n",
+                 core.c_str(), user != nullptr ? " (OPENBLAS_CORETYPE is set in the environment)" : "", better, better);
   }
   return threads;
 }

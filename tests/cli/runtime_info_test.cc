@@ -23,6 +23,18 @@ TEST(OpenBlasCoreToForce, KeepsAKnownCpusKernelsAndTheUsersChoice) {
   EXPECT_EQ(OpenBlasCoreToForce("Prescott", true, kAvx512), nullptr);
 }
 
+TEST(OpenBlasCoreWiderThan, NamesTheSetTheCpuRunsWhereOpenBlasRunsANarrowerOne) {
+  EXPECT_STREQ(OpenBlasCoreWiderThan("Prescott", kAvx512), "SkylakeX");
+  EXPECT_STREQ(OpenBlasCoreWiderThan("Prescott", kAvx2), "Haswell");
+  EXPECT_STREQ(OpenBlasCoreWiderThan("Haswell", kAvx512), "SkylakeX");  // a user's choice, or one kept
+  EXPECT_STREQ(OpenBlasCoreWiderThan("Zen", kAvx512), "SkylakeX");
+  for (const char* core : {"Haswell", "Zen", ""}) EXPECT_EQ(OpenBlasCoreWiderThan(core, kAvx2), nullptr) << core;
+  for (const char* core : {"SkylakeX", "Cooperlake", "SapphireRapids", ""}) {
+    EXPECT_EQ(OpenBlasCoreWiderThan(core, kAvx512), nullptr) << core;
+  }
+  EXPECT_EQ(OpenBlasCoreWiderThan("Prescott", kSse), nullptr);
+}
+
 TEST(OpenBlasCoreName, NamesOpenBlasKernelsWhereOpenBlasIsTheBlas) {
   const BlasInfo blas = CurrentBlas();
   const bool openblas = blas.kind == BlasKind::kOpenBlasOpenMp || blas.kind == BlasKind::kOpenBlasPthread ||
