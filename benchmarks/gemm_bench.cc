@@ -39,7 +39,8 @@ constexpr Shape kLinearForward{512, 192, 64}, kLinearDx{512, 64, 192}, kLstmGate
 
 enum class Kernel { kChain, kSgemm, kChainNotBelow, kChainPanels };
 
-void Product(benchmark::State& state, Shape s, Kernel kernel) {
+void Product(benchmark::State& state, Shape s, Kernel kernel, cpu::ChainTiles tiles = cpu::ChainTiles::kByCpu) {
+  const cpu::ScopedChainTiles forced(tiles);
   at::set_num_threads(BenchThreads());
   at::manual_seed(0);
   const at::Tensor a = at::randn({kRows, s.k}), b = at::randn({s.k, s.n});
@@ -77,9 +78,13 @@ void Product(benchmark::State& state, Shape s, Kernel kernel) {
       benchmark::Counter(2.0 * kRows * s.n * s.k * state.iterations() / 1e9, benchmark::Counter::kIsRate);
 }
 
-#define PRODUCT_BENCH(name, shape)                                                     \
-  BENCHMARK_CAPTURE(Product, name##_chain, shape, Kernel::kChain)->Apply(Timed);        \
-  BENCHMARK_CAPTURE(Product, name##_panels, shape, Kernel::kChainPanels)->Apply(Timed); \
+// _chain takes the tiles chosen by CPU (fma_chain_gemm.h's ChainTiles); _chain6 and _chain8 force
+// the 6 x 64 tiles or the 8-row (and 4 x 64) ones, to compare them on one CPU.
+#define PRODUCT_BENCH(name, shape)                                                                               \
+  BENCHMARK_CAPTURE(Product, name##_chain, shape, Kernel::kChain)->Apply(Timed);                                  \
+  BENCHMARK_CAPTURE(Product, name##_chain6, shape, Kernel::kChain, cpu::ChainTiles::kSixRows)->Apply(Timed);      \
+  BENCHMARK_CAPTURE(Product, name##_chain8, shape, Kernel::kChain, cpu::ChainTiles::kEightRows)->Apply(Timed);    \
+  BENCHMARK_CAPTURE(Product, name##_panels, shape, Kernel::kChainPanels)->Apply(Timed);                           \
   BENCHMARK_CAPTURE(Product, name##_sgemm, shape, Kernel::kSgemm)->Apply(Timed)
 
 PRODUCT_BENCH(linear_forward, kLinearForward);
