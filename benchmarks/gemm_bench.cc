@@ -102,7 +102,8 @@ struct GradShape {
 };
 constexpr GradShape kLstmDw{1536, 128, 256, true}, kLinearDw{8192, 64, 192, false};
 
-void WeightGradient(benchmark::State& state, GradShape s, bool sgemm) {
+void WeightGradient(benchmark::State& state, GradShape s, bool sgemm, cpu::ChainTiles tiles = cpu::ChainTiles::kByCpu) {
+  const cpu::ScopedChainTiles forced(tiles);  // the chain's 6 x 64 or 4 x 64 tiles, or the CPU's
   at::set_num_threads(BenchThreads());
   at::manual_seed(0);
   if (!sgemm && !cpu::GemmTakesTransAChain(s.in, s.out)) return state.SkipWithError("no panel chains here");
@@ -125,10 +126,14 @@ void WeightGradient(benchmark::State& state, GradShape s, bool sgemm) {
   state.counters["GFLOP/s"] =
       benchmark::Counter(2.0 * kRows * s.in * s.out * state.iterations() / 1e9, benchmark::Counter::kIsRate);
 }
-BENCHMARK_CAPTURE(WeightGradient, lstm_dw_chain, kLstmDw, false)->Apply(Timed);
-BENCHMARK_CAPTURE(WeightGradient, lstm_dw_sgemm, kLstmDw, true)->Apply(Timed);
-BENCHMARK_CAPTURE(WeightGradient, linear_dw_chain, kLinearDw, false)->Apply(Timed);
-BENCHMARK_CAPTURE(WeightGradient, linear_dw_sgemm, kLinearDw, true)->Apply(Timed);
+#define GRAD_BENCH(name, shape)                                                                              \
+  BENCHMARK_CAPTURE(WeightGradient, name##_chain, shape, false)->Apply(Timed);                               \
+  BENCHMARK_CAPTURE(WeightGradient, name##_chain6, shape, false, cpu::ChainTiles::kSixRows)->Apply(Timed);   \
+  BENCHMARK_CAPTURE(WeightGradient, name##_chain4, shape, false, cpu::ChainTiles::kEightRows)->Apply(Timed); \
+  BENCHMARK_CAPTURE(WeightGradient, name##_sgemm, shape, true)->Apply(Timed)
+
+GRAD_BENCH(lstm_dw, kLstmDw);
+GRAD_BENCH(linear_dw, kLinearDw);
 
 BENCHMARK_CAPTURE(Product, eval_scores_not_below, kEvalScores, Kernel::kChainNotBelow)->Apply(Timed);
 BENCHMARK_CAPTURE(Product, eval_scores_sgemm, kEvalScores, Kernel::kSgemm)->Apply(Timed);

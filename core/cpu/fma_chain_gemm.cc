@@ -74,11 +74,17 @@ HARDGNN_AVX512 void Rows(int64_t m, int64_t k, const float* a, int64_t lda, cons
 
 std::atomic<int> forced_tiles{static_cast<int>(ChainTiles::kByCpu)};
 
-bool SixRowTiles() {
-  const auto forced = static_cast<ChainTiles>(forced_tiles.load(std::memory_order_relaxed));
-  if (forced != ChainTiles::kByCpu) return forced == ChainTiles::kSixRows;
+bool IntelCpu() {
   static const bool intel = __builtin_cpu_is("intel");
   return intel;
+}
+
+// Whether products 64 columns wide and wider take 6 x 64 tiles; with A transposed, which take
+// 6 x 64 rather than 4 x 64 (fma_chain_gemm.h's ChainTiles).
+bool SixRowTiles(bool trans_a) {
+  const auto forced = static_cast<ChainTiles>(forced_tiles.load(std::memory_order_relaxed));
+  if (forced != ChainTiles::kByCpu) return forced == ChainTiles::kSixRows;
+  return trans_a != IntelCpu();
 }
 
 // Column strips outer, so a strip of B stays in cache while every row tile reads it. A product
@@ -87,14 +93,14 @@ bool SixRowTiles() {
 // 8 x 32 tiles on an AMD Zen 4, but slower on the forward's 192 and 256 columns, which keep
 // strips of 32 (then 16) in tiles of 8 (benchmarks/gemm_bench). On Intel CPUs every strip of 64
 // columns takes tiles of 6 rows (fma_chain_gemm.h's ChainTiles). With A transposed (the weight
-// gradients) every strip of 64 columns takes tiles of 4 rows: 1.2-1.4x faster than 8 x 32 on
-// their shapes on an Intel Xeon (gemm_bench's WeightGradient), and no slower than 6 x 64. Any
-// tile gives the same bits: each output is one chain over p in order.
+// gradients) every strip of 64 columns takes tiles of 4 rows on Intel CPUs: 1.2-1.4x faster than
+// 8 x 32 on their shapes on an Intel Xeon (gemm_bench's WeightGradient), and no slower than
+// 6 x 64; elsewhere 6 rows. Any tile gives the same bits: each output is one chain over p in order.
 template <bool kTransA = false>
 void Strips(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb,
             const float* bias, bool accumulate, float* c, int64_t ldc) {
   // The rows of a tile over a strip of 64 columns; 0: no such strips (8 x 32 and 8 x 16 tiles).
-  const int rows64 = kTransA ? 4 : SixRowTiles() ? 6 : n == 64 ? 4 : 0;
+  const int rows64 = SixRowTiles(kTransA) ? 6 : kTransA || n == 64 ? 4 : 0;
   for (int64_t j = 0; j < n;) {
     const float* bias_j = bias != nullptr ? bias + j : nullptr;
     if (rows64 != 0 && n - j >= 64) {

@@ -6,7 +6,7 @@
 // what OpenBLAS's sgemm computes for k up to its panel depth, with no packing of either operand.
 // AVX-512 register tiles (ChainTiles below: 6 x 64 on Intel CPUs, else 4 x 64 at n = 64 and
 // 8 x 32, 8 x 16); B's rows are read in place. FmaChainGemmTransA: the same chains for Aᵀ · B,
-// A read down its columns, in 4 x 64 tiles.
+// A read down its columns, in 4 x 64 tiles on Intel CPUs, else 6 x 64.
 // cpu::Gemm calls it where it gives sgemm's bits (blas.h); tests call it directly.
 
 #include <cstdint>
@@ -17,8 +17,12 @@ namespace hardgnn::cpu {
 // accumulators; 6 broadcasts of A and 4 loads of B per 24 FMAs) on Intel CPUs, whose two 512-bit
 // FMA units a core leave smaller tiles bound by their loads (benchmarks/gemm_bench on a Xeon of
 // family 6, model 167: Linear's forward and dx 1.15-1.4x faster, the LSTM's gates 1.05-1.1x);
-// 8 x 32 (4 x 64 at n = 64) elsewhere, as measured on an AMD Zen 4. The same bits either way;
-// tests force each for the lifetime of a ScopedChainTiles.
+// 8 x 32 (4 x 64 at n = 64) elsewhere, as measured on an AMD Zen 4 (on an AMD Zen 5 6 x 64 was
+// no faster). With A transposed (the weight gradients), the other way round: 4 x 64 on Intel
+// CPUs, where 6 x 64 was no faster, 6 x 64 elsewhere (an AMD Zen 5: the LSTM's 1.15-1.45x, the
+// QKV projection's 1.1-1.15x faster). The same bits either way; tests force each
+// (kSixRows: 6 x 64 tiles for both; kEightRows: 8 x 32 and 4 x 64) for the lifetime of a
+// ScopedChainTiles.
 enum class ChainTiles { kByCpu, kSixRows, kEightRows };
 class ScopedChainTiles {
  public:

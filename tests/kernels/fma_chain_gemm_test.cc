@@ -212,35 +212,40 @@ TEST(FmaChainGemmTest, WeightsUseChainPanelsOnAvx2CpusOnly) {
 }
 
 // FmaChainGemmTransA: C (+)= Aᵀ · B for A [k, m] with padding between its rows, every element
-// the chain over p in order down A's column, added to +0 or to C; every tail of rows and columns.
+// the chain over p in order down A's column, added to +0 or to C; every tail of rows and columns,
+// with either tile shape (6 x 64, or 4 x 64) on any AVX-512 CPU.
 TEST(FmaChainGemmTest, TransAIsTheChainDownEachColumnOfA) {
   if (!FmaChainGemmApplies(16)) GTEST_SKIP() << "no AVX-512 on this CPU";
   int compared = 0;
-  for (const int64_t m : {1, 7, 8, 9, 64, 128}) {
-    for (const int64_t n : {16, 48, 64, 192, 256}) {
-      for (const int64_t k : {1, 2, 100, 448}) {
-        for (const bool accumulate : {false, true}) {
-          Operands o = Make(k, n, m, m * 1000 + n * 10 + k);  // o.a: [k, m] with row stride o.lda = m + 3
-          std::vector<float> b(k * o.ldb);
-          for (size_t i = 0; i < b.size(); ++i) b[i] = o.a[(7 * i) % o.a.size()] * 0.75f - 0.25f;
-          std::vector<float> c(m * o.ldc, -0.0f), want;
-          for (size_t i = 0; i < c.size(); ++i) c[i] = i % 3 == 0 ? -0.0f : o.b[i % o.b.size()];
-          want = c;
-          for (int64_t i = 0; i < m; ++i) {
-            for (int64_t j = 0; j < n; ++j) {
-              float t = 0;
-              for (int64_t p = 0; p < k; ++p) t = std::fma(o.a[p * o.lda + i], b[p * o.ldb + j], t);
-              want[i * o.ldc + j] = (accumulate ? c[i * o.ldc + j] : 0.0f) + t;
+  for (const ChainTiles tiles : {ChainTiles::kSixRows, ChainTiles::kEightRows}) {
+    ScopedChainTiles forced(tiles);
+    for (const int64_t m : {1, 7, 8, 9, 11, 64, 128}) {
+      for (const int64_t n : {16, 48, 64, 192, 256}) {
+        for (const int64_t k : {1, 2, 100, 448}) {
+          for (const bool accumulate : {false, true}) {
+            Operands o = Make(k, n, m, m * 1000 + n * 10 + k);  // o.a: [k, m] with row stride o.lda = m + 3
+            std::vector<float> b(k * o.ldb);
+            for (size_t i = 0; i < b.size(); ++i) b[i] = o.a[(7 * i) % o.a.size()] * 0.75f - 0.25f;
+            std::vector<float> c(m * o.ldc, -0.0f), want;
+            for (size_t i = 0; i < c.size(); ++i) c[i] = i % 3 == 0 ? -0.0f : o.b[i % o.b.size()];
+            want = c;
+            for (int64_t i = 0; i < m; ++i) {
+              for (int64_t j = 0; j < n; ++j) {
+                float t = 0;
+                for (int64_t p = 0; p < k; ++p) t = std::fma(o.a[p * o.lda + i], b[p * o.ldb + j], t);
+                want[i * o.ldc + j] = (accumulate ? c[i * o.ldc + j] : 0.0f) + t;
+              }
             }
+            FmaChainGemmTransA(m, n, k, o.a.data(), o.lda, b.data(), o.ldb, accumulate, c.data(), o.ldc);
+            EXPECT_TRUE(SameBits(c, want)) << m << " x " << n << " x " << k << ", accumulate " << accumulate
+                                           << ", tiles " << static_cast<int>(tiles);
+            ++compared;
           }
-          FmaChainGemmTransA(m, n, k, o.a.data(), o.lda, b.data(), o.ldb, accumulate, c.data(), o.ldc);
-          EXPECT_TRUE(SameBits(c, want)) << m << " x " << n << " x " << k << ", accumulate " << accumulate;
-          ++compared;
         }
       }
     }
   }
-  EXPECT_EQ(compared, 6 * 5 * 4 * 2);
+  EXPECT_EQ(compared, 2 * 7 * 5 * 4 * 2);
 }
 
 // cpu::Gemm's Aᵀ · B products (the weight gradients: the LSTM's per block, k = 12 steps x its
