@@ -39,6 +39,11 @@ for ((r = 1; r <= rounds; ++r)); do
   ratios+=("$ratio")
   echo "round $r ${names[0]} $a ${names[1]} $b ratio $ratio"
 done
+# The kernels the runs had (hardgnn's start-up line), and its warnings (say, a set OPENBLAS_CORETYPE
+# narrower than the CPU runs).
+blas=$(grep -o -m1 'BLAS: .*' "runs/pairs/$kind-${names[0]}.out" || true)
+[[ -z $blas ]] || echo "# $blas"
+grep -h WARNING runs/pairs/"$kind"-*.out | sort -u | sed 's/^/# /' || true
 printf '%s\n' "${ratios[@]}" | sort -g | awk '{v[NR] = $1} END {
   m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
   printf "median ratio %.2f (range %.2f-%.2f over %d rounds)\n", m, v[1], v[NR], NR}'

@@ -32,7 +32,7 @@ for variant in ${FORMS:-fused straightforward}; do
   echo "== $variant"
   /usr/bin/time -o "$run.time" -f "%M" "$bin" train --data="$out/yelp-shape" \
     --flagfile=experiments/configs/published/yelp.flags --epochs=1 --max_steps="$steps" --profile \
-    --progress=never --run_dir="$run" "${flags[@]}" "$@" 2>&1 | grep -E "per-step|  [a-z].* ms$"
+    --progress=never --run_dir="$run" "${flags[@]}" "$@" 2>&1 | grep -E "per-step|  [a-z].* ms$|WARNING"
   echo "peak resident memory: $(cat "$run.time") KB"
   [[ -n ${BIN:-} ]] && continue
   mkdir -p experiments/results/step_profile
