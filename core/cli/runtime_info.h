@@ -36,16 +36,17 @@ std::string OpenBlasCoreName();
 // The OPENBLAS_CORETYPE to run with when OpenBLAS chose `core`, or nullptr to keep it: on its
 // Prescott fallback, "SkylakeX" where the CPU (and OS) run AVX-512 F/CD/BW/DQ/VL, else "Haswell"
 // where they run AVX2 and FMA; never over a user's own OPENBLAS_CORETYPE.
-// OpenBlasCoreWiderThan: the set this CPU runs where `core` is narrower (Prescott, or an AVX2 set,
-// Haswell or Zen, where it runs AVX-512), else nullptr. The start-up line warns of it also where
-// the user's OPENBLAS_CORETYPE chose it, and keeps it: on an AMD Zen 5 (family 26), Haswell's
-// 2048^3 product ran at half the rate of OpenBLAS's own choice, Cooperlake's.
 struct CpuVectorUnits {
   bool avx512 = false;    // F, CD, BW, DQ and VL
   bool avx2_fma = false;
 };
 CpuVectorUnits CurrentCpuVectorUnits();
 const char* OpenBlasCoreToForce(const std::string& core, bool user_set, CpuVectorUnits cpu);
+
+// The set this CPU runs where `core` is narrower (Prescott, or an AVX2 set, Haswell or Zen, where
+// it runs AVX-512), else nullptr. The start-up line warns of it also where the user's
+// OPENBLAS_CORETYPE chose it, and keeps it: on an AMD Zen 5 (family 26), Haswell's 2048^3
+// product ran at half the rate of OpenBLAS's own choice, Cooperlake's.
 const char* OpenBlasCoreWiderThan(const std::string& core, CpuVectorUnits cpu);
 
 // How the OpenMP runtime of this process waits: "passive", "spin N" or the variable's text.

@@ -19,10 +19,10 @@ namespace hardgnn::cpu {
 // family 6, model 167: Linear's forward and dx 1.15-1.4x faster, the LSTM's gates 1.05-1.1x);
 // 8 x 32 (4 x 64 at n = 64) elsewhere, as measured on an AMD Zen 4 (on an AMD Zen 5 6 x 64 was
 // no faster). With A transposed (the weight gradients), the other way round: 4 x 64 on Intel
-// CPUs, where 6 x 64 was no faster, 6 x 64 elsewhere (an AMD Zen 5: the LSTM's 1.15-1.45x, the
-// QKV projection's 1.1-1.15x faster). The same bits either way; tests force each
-// (kSixRows: 6 x 64 tiles for both; kEightRows: 8 x 32 and 4 x 64) for the lifetime of a
-// ScopedChainTiles.
+// CPUs, where 6 x 64 was no faster, 6 x 64 elsewhere (an AMD Zen 5, gemm_bench: the LSTM's
+// 1.13-1.18x faster in three runs, 1.13-1.46x in two of a one-off, the QKV projection's
+// 1.10-1.18x). The same bits either way; tests force each (kSixRows: 6 x 64 tiles for both;
+// kEightRows: 8 x 32 and 4 x 64) for the lifetime of a ScopedChainTiles.
 enum class ChainTiles { kByCpu, kSixRows, kEightRows };
 class ScopedChainTiles {
  public:
