@@ -6,11 +6,18 @@
 //   stream/triad: z = x + s·y over 180 MB each
 //   rows/gather:  700,000 rows of 64 floats (256 B, one an edge of the published Yelp shape) at
 //                 random from a [696,000, 64] table (the per-slice user and item rows, 178 MB)
+//   rows/gather_slices: 232,800 distinct rows (the 12 slices of 19,400 touched items, which a
+//                 SelfGNN step fuses, in its layout) from [12, 38,000, 64] (117 MB), 60 MB
+//                 gathered (cpu::GatherRowsSparseGradient's forward)
+//   rows/gather_gradient: the gradient of that gather, zeros with the rows added (117 MB;
+//                 cpu::GatherRowsDenseGradient's backward; the fork's merge of a step's item
+//                 gradients is the same pass)
 // Counter GB/s: the bytes a loop must read and write (not the caches' write-allocate reads).
 //   bazel run //benchmarks:bandwidth_bench
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <benchmark/benchmark.h>
+#include <torch/csrc/autograd/autograd.h>
 
 #include <cstdint>
 #include <cstring>
@@ -19,6 +26,7 @@
 #include <vector>
 
 #include "benchmarks/common.h"
+#include "core/cpu/sparse_rows.h"
 
 namespace hardgnn::bench {
 namespace {
@@ -90,10 +98,46 @@ void RowGather(benchmark::State& state) {
   Finish(state, 2.0 * kGathered * kRow * sizeof(float) + kGathered * sizeof(int64_t));
 }
 
+// SelfGNN's per-slice item embeddings and the rows a step fuses: every slice of each of 19,400
+// touched items (ascending), item-major, as GatherSlices lists them.
+struct SliceRows {
+  static constexpr int64_t kSlices = YelpShape::kSlices, kItems = YelpShape::kItems, kRows = 19400 * kSlices;
+  at::Tensor x, flat;
+  SliceRows() {
+    at::manual_seed(1);
+    x = at::randn({kSlices, kItems, kRow}).requires_grad_();
+    const at::Tensor items = std::get<0>(at::randperm(kItems).narrow(0, 0, kRows / kSlices).sort());
+    flat = (items.unsqueeze(1) + at::arange(kSlices, at::kLong).unsqueeze(0) * kItems).reshape(-1);
+  }
+};
+
+void GatherSlices(benchmark::State& state) {
+  at::set_num_threads(BenchThreads());
+  const SliceRows s;
+  for (auto _ : state) benchmark::DoNotOptimize(cpu::GatherRowsSparseGradient(s.x, s.flat).data_ptr());
+  Finish(state, 2.0 * SliceRows::kRows * kRow * sizeof(float));
+}
+
+void GatherGradient(benchmark::State& state) {
+  at::set_num_threads(BenchThreads());
+  const SliceRows s;
+  const at::Tensor &x = s.x, &flat = s.flat;
+  constexpr int64_t kSlices = SliceRows::kSlices, kItems = SliceRows::kItems, kRows = SliceRows::kRows;
+  const at::Tensor g = at::randn({kRows, kRow});
+  const at::Tensor rows = cpu::GatherRowsDenseGradient(x, flat);
+  for (auto _ : state) {  // the backward alone, on the graph kept from one forward
+    const at::Tensor grad = torch::autograd::grad({rows}, {x}, {g}, /*retain_graph=*/true)[0];
+    benchmark::DoNotOptimize(grad.data_ptr());
+  }
+  Finish(state, (kSlices * kItems + kRows) * kRow * sizeof(float));
+}
+
 BENCHMARK(StreamRead)->Name("stream/read")->Apply(Timed);
 BENCHMARK(StreamCopy)->Name("stream/copy")->Apply(Timed);
 BENCHMARK(StreamTriad)->Name("stream/triad")->Apply(Timed);
 BENCHMARK(RowGather)->Name("rows/gather")->Apply(Timed);
+BENCHMARK(GatherSlices)->Name("rows/gather_slices")->Apply(Timed);
+BENCHMARK(GatherGradient)->Name("rows/gather_gradient")->Apply(Timed);
 BENCHMARK(Calibration)->Apply(Timed);
 
 }  // namespace

@@ -45,6 +45,32 @@ TEST(GatherRowsSparseGradientTest, TheRowsOfTheFlattenedTensorAndASparseGradient
   }
 }
 
+// Many rows, in the fusion's layout (every slice of each row, item-major) and at random: the rows
+// index_select gives, on 1 and 2 threads, for a contiguous x and a strided one; a row index out of
+// range is refused, naming the row count.
+TEST(GatherRowsSparseGradientTest, ManyRowsAreIndexSelectsOnAnyThreadCount) {
+  at::manual_seed(4);
+  const at::Tensor x = at::randn({5, 3000, 16}).requires_grad_(true);
+  const at::Tensor items = at::arange(0, 3000, 7, at::kLong);
+  const at::Tensor layout = (items.unsqueeze(1) + at::arange(5, at::kLong).unsqueeze(0) * 3000).reshape(-1);
+  const at::Tensor strided = at::randn({16, 15000}).t().requires_grad_(true);
+  for (const at::Tensor& flat : {layout, at::randint(0, 15000, {9000}, at::kLong)}) {
+    for (int threads : {1, 2}) {
+      at::set_num_threads(threads);
+      EXPECT_TRUE(at::equal(GatherRowsSparseGradient(x, flat), x.detach().reshape({-1, 16}).index_select(0, flat)));
+      EXPECT_TRUE(at::equal(GatherRowsSparseGradient(strided, flat), strided.detach().index_select(0, flat)));
+    }
+  }
+  at::set_num_threads(1);
+  try {
+    GatherRowsSparseGradient(x, at::tensor({3, 15000}, at::kLong));
+    ADD_FAILURE() << "no error for row 15000 of 15000";
+  } catch (const std::exception& e) {
+    EXPECT_NE(std::string(e.what()).find("out of range of the 15000 rows"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(GatherRowsSparseGradient(x, at::tensor({-1}, at::kLong)), std::exception);
+}
+
 // With a dense consumer of x too, the engine adds the sparse rows into the dense gradient.
 TEST(GatherRowsSparseGradientTest, AddsUpWithADenseGradient) {
   at::manual_seed(2);
