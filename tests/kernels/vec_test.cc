@@ -1,7 +1,8 @@
 // The 16-lane (AVX-512) forms of vec.h's polynomial functions compute, lane for lane, the bits
 // of the 8-lane forms the kernels used before them, over inputs that reach every branch: the
 // clamps of exp, tanh's polynomial and exp branches, signed zeros, subnormal results. And
-// vec_avx2.h's AVX2 forms compute vec.h's bits, NaN and infinities included.
+// vec_avx2.h's AVX2 forms and vec_avx512.h's AVX-512 forms compute vec.h's bits, NaN and
+// infinities included.
 
 #include "core/cpu/vec.h"
 
@@ -14,6 +15,7 @@
 
 #include "core/cpu/kernel_path.h"
 #include "core/cpu/vec_avx2.h"
+#include "core/cpu/vec_avx512.h"
 #include "gtest/gtest.h"
 
 namespace hardgnn::cpu {
@@ -39,6 +41,15 @@ HARDGNN_AVX2_FLATTEN void Avx2(Fn fn, const float* x, int64_t n, float* y) {
   }
 }
 
+HARDGNN_AVX512_FLATTEN void Avx512(Fn fn, const float* x, int64_t n, float* y) {
+  for (int64_t i = 0; i < n; i += 16) {
+    const f16 v = LoadV<f16>(x + i);
+    StoreV<f16>(y + i, fn == Fn::kExp       ? ExpWith<Avx512Ops>(v)
+                       : fn == Fn::kSigmoid ? SigmoidWith<Avx512Ops>(v)
+                                            : TanhWith<Avx512Ops>(v));
+  }
+}
+
 HARDGNN_SIMD_CLONES void NarrowMaxMin(bool min, const float* a, const float* b, int64_t n, float* y) {
   for (int64_t i = 0; i < n; i += 8) {
     const f8 u = LoadV<f8>(a + i), v = LoadV<f8>(b + i);
@@ -49,6 +60,13 @@ HARDGNN_AVX2_FLATTEN void Avx2MaxMin(bool min, const float* a, const float* b, i
   for (int64_t i = 0; i < n; i += 8) {
     const f8 u = LoadV<f8>(a + i), v = LoadV<f8>(b + i);
     StoreV<f8>(y + i, min ? Avx2Ops::Min(u, v) : Avx2Ops::Max(u, v));
+  }
+}
+
+HARDGNN_AVX512_FLATTEN void Avx512MaxMin(bool min, const float* a, const float* b, int64_t n, float* y) {
+  for (int64_t i = 0; i < n; i += 16) {
+    const f16 u = LoadV<f16>(a + i), v = LoadV<f16>(b + i);
+    StoreV<f16>(y + i, min ? Avx512Ops::Min(u, v) : Avx512Ops::Max(u, v));
   }
 }
 
@@ -104,12 +122,10 @@ TEST(VecTest, SixteenLanesGiveTheEightLanesBits) {
   }
 }
 
-// vec_avx2.h's forms against vec.h's as the kernels' AVX2 clones compute them (Narrow runs its
-// x86-64-v3 clone on such a CPU), bit for bit: the inputs above; NaN, infinities and the largest
-// floats; every x where exp's floor(x log2(e) + 1/2) steps, and its neighbours; and 2^22 random
-// bit patterns (every sign, exponent and payload).
-TEST(VecTest, Avx2FormsGiveVecHsBits) {
-  if (!CpuHasAvx2Fma()) GTEST_SKIP() << "this CPU has no AVX2 and FMA";
+// The inputs above; NaN, infinities and the largest floats; every x where exp's floor(x log2(e)
+// + 1/2) steps, and its neighbours; and 2^22 random bit patterns (every sign, exponent and
+// payload).
+std::vector<float> EveryKindOfInput() {
   std::vector<float> x = Inputs();
   for (const float v : {std::numeric_limits<float>::quiet_NaN(), -std::numeric_limits<float>::quiet_NaN(),
                         std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::infinity(),
@@ -124,12 +140,30 @@ TEST(VecTest, Avx2FormsGiveVecHsBits) {
   const std::vector<float> random = RandomBitPatterns(12345, 1 << 22);
   x.insert(x.end(), random.begin(), random.end());
   while (x.size() % 16 != 0) x.push_back(0.5f);
+  return x;
+}
+
+// `form` against vec.h's forms as the kernels' clones compute them (Narrow runs its x86-64-v3
+// clone on an AVX2 CPU), bit for bit, at every kind of input.
+void ExpectVecHsBits(void (*form)(Fn, const float*, int64_t, float*)) {
+  const std::vector<float> x = EveryKindOfInput();
   for (const Fn fn : {Fn::kExp, Fn::kSigmoid, Fn::kTanh}) {
-    std::vector<float> generic(x.size()), avx2(x.size());
+    std::vector<float> generic(x.size()), got(x.size());
     Narrow(fn, x.data(), x.size(), generic.data());
-    Avx2(fn, x.data(), x.size(), avx2.data());
-    ExpectBitEqual(fn, x, generic, avx2);
+    form(fn, x.data(), x.size(), got.data());
+    ExpectBitEqual(fn, x, generic, got);
   }
+}
+
+TEST(VecTest, Avx2FormsGiveVecHsBits) {
+  if (!CpuHasAvx2Fma()) GTEST_SKIP() << "this CPU has no AVX2 and FMA";
+  ExpectVecHsBits(Avx2);
+}
+
+// vec_avx512.h's forms: the AVX-512 kernels' cells and attention weights.
+TEST(VecTest, Avx512FormsGiveVecHsBits) {
+  if (!UseWideVectors()) GTEST_SKIP() << "this CPU has no AVX-512 (F, VL, BW, DQ)";
+  ExpectVecHsBits(Avx512);
 }
 
 // The switches tests use: forced off for a scope, restored after it, nested scopes included.
@@ -154,16 +188,13 @@ TEST(VecTest, ScopedNarrowVectorsRestoresTheSwitch) {
   ExpectTheSwitchRestores<ScopedNarrowVectors>(UseWideVectors, NarrowVectorsForced);
 }
 
-// Avx2Ops::Max and Min against vec.h's Max and Min, bit for bit, over every pair of special
-// values (NaN of either sign, signed zeros, infinities, subnormals) and 2^20 random pairs of bit
-// patterns.
-TEST(VecTest, Avx2MaxAndMinGiveVecHsBits) {
-  if (!CpuHasAvx2Fma()) GTEST_SKIP() << "this CPU has no AVX2 and FMA";
+// Every pair of special values (NaN of either sign, signed zeros, infinities, subnormals) and 2^20
+// random pairs of bit patterns, as a and b.
+static void MaxMinPairs(std::vector<float>& a, std::vector<float>& b) {
   const std::vector<float> special = {std::numeric_limits<float>::quiet_NaN(), -std::numeric_limits<float>::quiet_NaN(),
                                       0.0f, -0.0f, std::numeric_limits<float>::infinity(),
                                       -std::numeric_limits<float>::infinity(), std::numeric_limits<float>::denorm_min(),
                                       -1.0f, 1.0f, std::numeric_limits<float>::max()};
-  std::vector<float> a, b;
   for (const float u : special) {
     for (const float v : special) {
       a.push_back(u);
@@ -173,17 +204,28 @@ TEST(VecTest, Avx2MaxAndMinGiveVecHsBits) {
   const std::vector<float> random = RandomBitPatterns(777, 2 << 20);
   a.insert(a.end(), random.begin(), random.begin() + (1 << 20));
   b.insert(b.end(), random.begin() + (1 << 20), random.end());
-  while (a.size() % 8 != 0) {
+  while (a.size() % 16 != 0) {
     a.push_back(0.5f);
     b.push_back(0.25f);
   }
+}
+
+// Avx2Ops's and Avx512Ops's Max and Min against vec.h's, bit for bit, over those pairs.
+TEST(VecTest, Avx2AndAvx512MaxAndMinGiveVecHsBits) {
+  if (!CpuHasAvx2Fma()) GTEST_SKIP() << "this CPU has no AVX2 and FMA";
+  std::vector<float> a, b;
+  MaxMinPairs(a, b);
   for (const bool min : {false, true}) {
-    std::vector<float> generic(a.size()), avx2(a.size());
+    std::vector<float> generic(a.size()), avx2(a.size()), avx512(a.size());
     NarrowMaxMin(min, a.data(), b.data(), a.size(), generic.data());
     Avx2MaxMin(min, a.data(), b.data(), a.size(), avx2.data());
+    if (UseWideVectors()) Avx512MaxMin(min, a.data(), b.data(), a.size(), avx512.data());
     for (size_t i = 0; i < a.size(); ++i) {
       ASSERT_EQ(std::memcmp(&generic[i], &avx2[i], sizeof(float)), 0)
           << (min ? "min(" : "max(") << a[i] << ", " << b[i] << ")";
+      if (!UseWideVectors()) continue;
+      ASSERT_EQ(std::memcmp(&generic[i], &avx512[i], sizeof(float)), 0)
+          << "AVX-512 " << (min ? "min(" : "max(") << a[i] << ", " << b[i] << ")";
     }
   }
 }

@@ -15,6 +15,7 @@
 #include "core/cpu/reduce.h"
 #include "core/cpu/vec.h"
 #include "core/cpu/vec_avx2.h"
+#include "core/cpu/vec_avx512.h"
 #include "core/model/profile.h"
 #include "plugins/encoders/selfgnn/layer_norm.h"
 
@@ -142,10 +143,11 @@ HARDGNN_INLINE void CellForwardWith(int64_t rows, int64_t h, typename cpu::Lanes
   }
 }
 
-HARDGNN_AVX512 void CellForwardWide(int64_t rows, int64_t h, float* a, int64_t a_stride, const float* c_prev, float* c,
-                                    int64_t c_stride, float* tc, float* out, int64_t out_stride, const float* bias,
-                                    float forget_bias) {
-  CellForwardWith<cpu::f16>(rows, h, a, a_stride, c_prev, c, c_stride, tc, out, out_stride, bias, forget_bias);
+HARDGNN_AVX512_FLATTEN void CellForwardWide(int64_t rows, int64_t h, float* a, int64_t a_stride, const float* c_prev,
+                                            float* c, int64_t c_stride, float* tc, float* out, int64_t out_stride,
+                                            const float* bias, float forget_bias) {
+  CellForwardWith<cpu::f16, cpu::Avx512Ops>(rows, h, a, a_stride, c_prev, c, c_stride, tc, out, out_stride, bias,
+                                            forget_bias);
 }
 
 // Float cells take 16 lanes where the CPU has AVX-512 (the same bits: each lane's arithmetic is

@@ -18,6 +18,7 @@
 #include "core/cpu/parallel.h"
 #include "core/cpu/vec.h"
 #include "core/cpu/vec_avx2.h"
+#include "core/cpu/vec_avx512.h"
 #include "core/model/profile.h"
 #include "plugins/encoders/selfgnn/linear.h"
 
@@ -395,11 +396,11 @@ HARDGNN_INLINE void FastRows(const Dims& s, const float* qkv, const float* gout,
   }
 }
 
-// At 16 lanes, where the CPU has AVX-512 (cpu::UseWideVectors).
+// At 16 lanes, where the CPU has AVX-512 (cpu::UseWideVectors): vec_avx512.h's primitives.
 template <bool kBackward>
-HARDGNN_AVX512 void FastRowsWide(const Dims& s, const float* qkv, const float* gout, int64_t r0, int64_t r1, float* out,
-                                 float* scratch) {
-  FastRows<f16, 1, cpu::GenericOps, kBackward>(s, qkv, gout, r0, r1, out, scratch);
+HARDGNN_AVX512_FLATTEN void FastRowsWide(const Dims& s, const float* qkv, const float* gout, int64_t r0, int64_t r1,
+                                         float* out, float* scratch) {
+  FastRows<f16, 1, cpu::Avx512Ops, kBackward>(s, qkv, gout, r0, r1, out, scratch);
 }
 
 // At 8 lanes where the CPU has AVX2 and FMA: vec_avx2.h's primitives, the same bits as vec.h's
