@@ -123,8 +123,9 @@ at::Tensor Rows(const at::Tensor& x, const at::Tensor& flat_rows) {
 // benchmarks/bandwidth_bench).
 at::Tensor CopyRows(const at::Tensor& x, const at::Tensor& flat_rows) {
   const int64_t d = x.dim() > 0 ? x.size(-1) : 0;
-  if (!x.is_contiguous() || !at::isFloatingType(x.scalar_type()) || flat_rows.scalar_type() != at::kLong ||
-      flat_rows.dim() != 1 || d == 0 || x.scalar_type() == at::kHalf || x.scalar_type() == at::kBFloat16) {
+  const bool float_or_double = x.scalar_type() == at::kFloat || x.scalar_type() == at::kDouble;
+  if (!x.is_cpu() || !x.is_contiguous() || !float_or_double || d == 0 || flat_rows.scalar_type() != at::kLong ||
+      flat_rows.dim() != 1) {
     return Rows(x, flat_rows);
   }
   const at::Tensor flat = flat_rows.contiguous();

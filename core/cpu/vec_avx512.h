@@ -11,8 +11,8 @@
 
 #include "core/cpu/vec.h"
 
-#define HARDGNN_AVX512_TARGET __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")))
-#define HARDGNN_AVX512_FLATTEN __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma"), flatten))
+// vec.h's HARDGNN_AVX512, inlining everything the function calls.
+#define HARDGNN_AVX512_FLATTEN HARDGNN_AVX512 __attribute__((flatten))
 
 namespace hardgnn::cpu {
 
@@ -25,16 +25,16 @@ struct Avx512Ops : GenericOps {
   static constexpr __mmask16 kAll = 0xFFFF;
 
   // a > b ? a : b, and a < b ? a : b: b where either is NaN or both are zero, as the blends.
-  HARDGNN_AVX512_TARGET static inline f16 Max(f16 a, f16 b) {
+  HARDGNN_AVX512 static inline f16 Max(f16 a, f16 b) {
     const __m512 u = reinterpret_cast<__m512>(a);
     return reinterpret_cast<f16>(_mm512_mask_max_ps(u, kAll, u, reinterpret_cast<__m512>(b)));
   }
-  HARDGNN_AVX512_TARGET static inline f16 Min(f16 a, f16 b) {
+  HARDGNN_AVX512 static inline f16 Min(f16 a, f16 b) {
     const __m512 u = reinterpret_cast<__m512>(a);
     return reinterpret_cast<f16>(_mm512_mask_min_ps(u, kAll, u, reinterpret_cast<__m512>(b)));
   }
   // floor(fx) exactly, as the truncation and fix give it (|fx| < 2^31), and n = that integer.
-  HARDGNN_AVX512_TARGET static inline f16 Floor(f16 fx, i16& n) {
+  HARDGNN_AVX512 static inline f16 Floor(f16 fx, i16& n) {
     const __m512 x = reinterpret_cast<__m512>(fx);
     const __m512 t = _mm512_mask_roundscale_ps(x, kAll, x, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
     n = reinterpret_cast<i16>(_mm512_mask_cvttps_epi32(_mm512_castps_si512(t), kAll, t));
